@@ -1,0 +1,148 @@
+"""The position-risk engine: Binance's position math, exact to the digit.
+
+Pure library: no I/O, no asyncio, ``decimal.Decimal`` only. Where things live:
+
+- ``market``   symbols, precisions, leverage brackets, the Binance JSON loaders
+- ``events``   ledger events (fills, transfers, settings) and the enums they use
+- ``position`` one position and the fill formulas (entry, break-even, realized PnL)
+- ``account``  account state and ``apply(account, event, market)``
+- ``risk``     mark-to-market: uPnL, notional, margins, liquidation price
+- ``views``    the v1 / v2 / ACCOUNT_UPDATE rows in Binance's string formats
+- ``numbers``  the decimal context, input parsing and the number formats
+"""
+
+from .account import (
+    Account,
+    AccountChange,
+    Applied,
+    BalanceChange,
+    SymbolSettings,
+    apply,
+    sides_for,
+)
+from .errors import (
+    CrossBalanceInsufficient,
+    EngineError,
+    ExceedsMaxPosition,
+    InvalidLeverage,
+    InvalidSymbol,
+    InvalidValue,
+    IsolatedBalanceInsufficient,
+    LeverageReductionIsolated,
+    MarginInsufficient,
+    MarginTypeLocked,
+    MarginTypeUnchanged,
+    NotIsolatedPosition,
+    PositionModeLocked,
+    PositionModeUnchanged,
+    PositionSideMismatch,
+    PrecisionOverMaximum,
+    PriceNotPositive,
+    QuantityNotPositive,
+    ReduceOnlyRejected,
+)
+from .events import (
+    Event,
+    Fill,
+    IsolatedMarginTransfer,
+    MarginType,
+    PositionMode,
+    PositionSide,
+    SetAutoAddMargin,
+    SetLeverage,
+    SetMarginType,
+    SetPositionMode,
+    Side,
+    UpdateReason,
+    WalletTransfer,
+)
+from .market import LeverageBracket, Market, MarketDataError, Symbol
+from .numbers import parse_decimal
+from .position import Position, break_even_price, entry_price_after_increase, realized_pnl
+from .risk import (
+    AccountRisk,
+    AssetRisk,
+    LiquidationLeg,
+    PositionRisk,
+    initial_margin,
+    liquidation_price,
+    maintenance_margin,
+    notional,
+    unrealized_pnl,
+)
+from .views import (
+    account_position_rows,
+    account_position_v2_rows,
+    account_update_event,
+    position_row_v1,
+    position_row_v2,
+    update_balance_item,
+    update_position_item,
+)
+
+__all__ = [
+    "Account",
+    "AccountChange",
+    "AccountRisk",
+    "Applied",
+    "AssetRisk",
+    "BalanceChange",
+    "CrossBalanceInsufficient",
+    "EngineError",
+    "Event",
+    "ExceedsMaxPosition",
+    "Fill",
+    "InvalidLeverage",
+    "InvalidSymbol",
+    "InvalidValue",
+    "IsolatedBalanceInsufficient",
+    "IsolatedMarginTransfer",
+    "LeverageBracket",
+    "LeverageReductionIsolated",
+    "LiquidationLeg",
+    "MarginInsufficient",
+    "MarginType",
+    "MarginTypeLocked",
+    "MarginTypeUnchanged",
+    "Market",
+    "MarketDataError",
+    "NotIsolatedPosition",
+    "Position",
+    "PositionMode",
+    "PositionModeLocked",
+    "PositionModeUnchanged",
+    "PositionRisk",
+    "PositionSide",
+    "PositionSideMismatch",
+    "PrecisionOverMaximum",
+    "PriceNotPositive",
+    "QuantityNotPositive",
+    "ReduceOnlyRejected",
+    "SetAutoAddMargin",
+    "SetLeverage",
+    "SetMarginType",
+    "SetPositionMode",
+    "Side",
+    "Symbol",
+    "SymbolSettings",
+    "UpdateReason",
+    "WalletTransfer",
+    "account_position_rows",
+    "account_position_v2_rows",
+    "account_update_event",
+    "apply",
+    "break_even_price",
+    "entry_price_after_increase",
+    "initial_margin",
+    "liquidation_price",
+    "maintenance_margin",
+    "notional",
+    "parse_decimal",
+    "position_row_v1",
+    "position_row_v2",
+    "realized_pnl",
+    "sides_for",
+    "unrealized_pnl",
+    "update_balance_item",
+    "update_position_item",
+]

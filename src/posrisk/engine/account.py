@@ -1,0 +1,378 @@
+"""Account state and ``apply``: the only way it changes.
+
+An ``Account`` is an immutable value. ``apply(account, event, market)`` validates the
+event completely, then returns a new account and what changed (for ``ACCOUNT_UPDATE``);
+a refused event raises an ``EngineError`` and the old account is untouched. The ledger
+is exact: no value is rounded here, only the views cut numbers for the wire.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from decimal import Decimal, localcontext
+
+from .errors import (
+    CrossBalanceInsufficient,
+    ExceedsMaxPosition,
+    InvalidLeverage,
+    InvalidValue,
+    IsolatedBalanceInsufficient,
+    LeverageReductionIsolated,
+    MarginInsufficient,
+    MarginTypeLocked,
+    MarginTypeUnchanged,
+    NotIsolatedPosition,
+    PositionModeLocked,
+    PositionModeUnchanged,
+    PositionSideMismatch,
+    PrecisionOverMaximum,
+    PriceNotPositive,
+    QuantityNotPositive,
+    ReduceOnlyRejected,
+)
+from .events import (
+    Event,
+    Fill,
+    IsolatedMarginTransfer,
+    MarginType,
+    PositionMode,
+    PositionSide,
+    SetAutoAddMargin,
+    SetLeverage,
+    SetMarginType,
+    SetPositionMode,
+    Side,
+    UpdateReason,
+    WalletTransfer,
+)
+from .market import Market, Symbol
+from .numbers import CONTEXT, ZERO
+from .position import Position
+
+__all__ = [
+    "Account",
+    "AccountChange",
+    "Applied",
+    "BalanceChange",
+    "SymbolSettings",
+    "apply",
+    "sides_for",
+]
+
+PositionKey = tuple[str, PositionSide]
+
+_ONE_WAY_SIDES = (PositionSide.BOTH,)
+_HEDGE_SIDES = (PositionSide.LONG, PositionSide.SHORT)
+
+
+def sides_for(mode: PositionMode) -> tuple[PositionSide, ...]:
+    """The rows a symbol has: ``BOTH`` in one-way mode, ``LONG`` and ``SHORT`` in hedge mode."""
+    return _HEDGE_SIDES if mode is PositionMode.HEDGE else _ONE_WAY_SIDES
+
+
+@dataclass(frozen=True, slots=True)
+class SymbolSettings:
+    leverage: int
+    margin_type: MarginType = MarginType.CROSS
+    auto_add_margin: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Account:
+    """Everything the position service knows of one account. Treat mappings as read-only."""
+
+    position_mode: PositionMode = PositionMode.ONE_WAY
+    # Wallet balance per margin asset, isolated wallets included (ACCOUNT_UPDATE "wb").
+    balances: Mapping[str, Decimal] = field(default_factory=dict)
+    # Settings of the symbols that differ from the defaults (see ``settings_for``).
+    settings: Mapping[str, SymbolSettings] = field(default_factory=dict)
+    # Every (symbol, side) ever traded, flat ones too (they keep cr and updateTime).
+    positions: Mapping[PositionKey, Position] = field(default_factory=dict)
+
+    def settings_for(self, symbol: Symbol) -> SymbolSettings:
+        """This account's settings for ``symbol``: cross, default leverage, unless changed."""
+        found = self.settings.get(symbol.name)
+        return found if found is not None else SymbolSettings(symbol.default_leverage)
+
+    def position(self, symbol: str, side: PositionSide) -> Position:
+        found = self.positions.get((symbol, side))
+        return found if found is not None else Position(symbol, side)
+
+    def wallet_balance(self, asset: str) -> Decimal:
+        return self.balances.get(asset, ZERO)
+
+    def cross_wallet_balance(self, asset: str, market: Market) -> Decimal:
+        """Wallet balance − every isolated wallet margined in ``asset``."""
+        balance = self.wallet_balance(asset)
+        for position in self.positions.values():
+            if position.isolated_wallet:
+                symbol = market.get(position.symbol)
+                if symbol is not None and symbol.margin_asset == asset:
+                    balance -= position.isolated_wallet
+        return balance
+
+    def open_positions(self) -> list[Position]:
+        return [p for p in self.positions.values() if p.amount]
+
+
+@dataclass(frozen=True, slots=True)
+class BalanceChange:
+    """A balance that moved; ``change`` is ``bc``: the move other than PnL and fees."""
+
+    asset: str
+    change: Decimal = ZERO
+
+
+@dataclass(frozen=True, slots=True)
+class AccountChange:
+    """What an event moved; ``reason`` is None for settings that send no ACCOUNT_UPDATE."""
+
+    reason: UpdateReason | None
+    balances: tuple[BalanceChange, ...] = ()
+    positions: tuple[PositionKey, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Applied:
+    account: Account
+    change: AccountChange
+
+
+def apply(account: Account, event: Event, market: Market) -> Applied:
+    """Validate ``event`` against ``account`` and return the account after it.
+
+    Raises an ``EngineError`` subclass (carrying Binance's code) when the event is
+    refused; ``account`` itself is never modified.
+    """
+    with localcontext(CONTEXT):
+        match event:
+            case Fill():
+                return _apply_fill(account, event, market)
+            case WalletTransfer():
+                return _apply_wallet_transfer(account, event, market)
+            case IsolatedMarginTransfer():
+                return _apply_isolated_transfer(account, event, market)
+            case SetLeverage():
+                return _apply_leverage(account, event, market)
+            case SetMarginType():
+                return _apply_margin_type(account, event, market)
+            case SetAutoAddMargin():
+                symbol = market[event.symbol]
+                settings = replace(account.settings_for(symbol), auto_add_margin=event.enabled)
+                return Applied(_with_settings(account, symbol, settings), AccountChange(None))
+            case SetPositionMode():
+                return _apply_position_mode(account, event)
+    raise TypeError(f"not a ledger event: {event!r}")
+
+
+def _with_settings(account: Account, symbol: Symbol, settings: SymbolSettings) -> Account:
+    return replace(account, settings={**account.settings, symbol.name: settings})
+
+
+def _check_side(account: Account, side: PositionSide) -> None:
+    if side not in sides_for(account.position_mode):
+        mode = account.position_mode.value
+        raise PositionSideMismatch(f"positionSide {side.value} in {mode} mode")
+
+
+def _finite(value: Decimal, name: str) -> None:
+    if not value.is_finite():
+        raise InvalidValue(name, f"{value} is not a finite number")
+
+
+def _apply_fill(account: Account, fill: Fill, market: Market) -> Applied:
+    symbol = market[fill.symbol]
+    side = PositionSide(fill.position_side)
+    direction = 1 if Side(fill.side) is Side.BUY else -1
+    _check_side(account, side)
+    for value, name in ((fill.qty, "quantity"), (fill.price, "price"), (fill.fee, "fee")):
+        _finite(value, name)
+    if fill.qty <= 0:
+        raise QuantityNotPositive(f"quantity {fill.qty}")
+    if fill.price <= 0:
+        raise PriceNotPositive(f"price {fill.price}")
+    precision = symbol.quantity_precision
+    if precision is not None:
+        scaled = fill.qty.scaleb(precision)
+        if scaled != scaled.to_integral_value():
+            raise PrecisionOverMaximum(
+                f"{symbol.name} quantities have at most {precision} decimals, got {fill.qty}"
+            )
+
+    settings = account.settings_for(symbol)
+    isolated = settings.margin_type is MarginType.ISOLATED
+    asset = symbol.margin_asset
+    position = account.position(symbol.name, side)
+    balance = account.wallet_balance(asset)
+    cross = account.cross_wallet_balance(asset, market)
+
+    # Split the fill into the part that closes what is held and the part that opens.
+    if side is PositionSide.BOTH:
+        opening = direction if not position.amount else position.direction
+    else:
+        opening = 1 if side is PositionSide.LONG else -1
+    if direction == opening:
+        close_qty, open_qty = ZERO, fill.qty
+    else:
+        held = abs(position.amount)
+        if side is not PositionSide.BOTH and fill.qty > held:
+            raise ReduceOnlyRejected(
+                f"{fill.side} {fill.qty} {symbol.name} {side.value} but the position holds {held}"
+            )
+        close_qty = min(fill.qty, held)
+        open_qty = fill.qty - close_qty
+    close_fee = fill.fee * close_qty / fill.qty if close_qty else ZERO
+    open_fee = fill.fee - close_fee
+
+    if close_qty:
+        size_before = abs(position.amount)
+        position, pnl = position.reduced(close_qty, fill.price)
+        balance += pnl - close_fee
+        if isolated:
+            wallet = position.isolated_wallet + pnl - close_fee
+            returned = wallet if not position.amount else wallet * close_qty / size_before
+            position = replace(position, isolated_wallet=wallet - returned)
+            cross += returned
+        else:
+            cross += pnl - close_fee
+    if open_qty:
+        new_size = abs(position.amount) + open_qty
+        cap = symbol.max_notional(settings.leverage)
+        if new_size * fill.price > cap:
+            raise ExceedsMaxPosition(
+                f"{new_size} {symbol.name} at {fill.price} is over {cap} at {settings.leverage}x"
+            )
+        # Opening is always in the fill's direction (a one-way flip opens the rest
+        # on the other side at the fill price).
+        position = position.increased(open_qty, fill.price, open_fee, direction)
+        balance -= open_fee
+        if isolated:
+            initial_margin = open_qty * fill.price / settings.leverage
+            if initial_margin > cross:
+                raise MarginInsufficient(
+                    f"opening {open_qty} {symbol.name} isolated needs {initial_margin} {asset}, "
+                    f"the cross wallet has {cross}"
+                )
+            position = replace(
+                position, isolated_wallet=position.isolated_wallet + initial_margin - open_fee
+            )
+    position = replace(position, update_time=fill.time)
+    account = replace(
+        account,
+        balances={**account.balances, asset: balance},
+        positions={**account.positions, (symbol.name, side): position},
+    )
+    change = AccountChange(UpdateReason.ORDER, (BalanceChange(asset),), ((symbol.name, side),))
+    return Applied(account, change)
+
+
+def _apply_wallet_transfer(account: Account, event: WalletTransfer, market: Market) -> Applied:
+    assets = {symbol.margin_asset for symbol in market}
+    if event.asset not in assets:
+        raise InvalidValue("asset", f"{event.asset!r} is not a margin asset ({sorted(assets)})")
+    _finite(event.amount, "amount")
+    if not event.amount:
+        raise InvalidValue("amount", "a deposit or withdrawal of 0")
+    if event.amount < 0:
+        cross = account.cross_wallet_balance(event.asset, market)
+        if -event.amount > cross:
+            raise CrossBalanceInsufficient(
+                f"withdrawing {-event.amount} {event.asset}, the cross wallet has {cross}"
+            )
+    balance = account.wallet_balance(event.asset) + event.amount
+    reason = UpdateReason.DEPOSIT if event.amount > 0 else UpdateReason.WITHDRAW
+    return Applied(
+        replace(account, balances={**account.balances, event.asset: balance}),
+        AccountChange(reason, (BalanceChange(event.asset, event.amount),)),
+    )
+
+
+def _apply_isolated_transfer(
+    account: Account, event: IsolatedMarginTransfer, market: Market
+) -> Applied:
+    symbol = market[event.symbol]
+    side = PositionSide(event.position_side)
+    _check_side(account, side)
+    _finite(event.amount, "amount")
+    if not event.amount:
+        raise InvalidValue("amount", "a transfer of 0")
+    if account.settings_for(symbol).margin_type is not MarginType.ISOLATED:
+        raise NotIsolatedPosition(f"{symbol.name} is cross margined")
+    position = account.position(symbol.name, side)
+    if not position.amount:
+        raise NotIsolatedPosition(f"{symbol.name} {side.value} has no open position")
+    if event.amount > 0:
+        cross = account.cross_wallet_balance(symbol.margin_asset, market)
+        if event.amount > cross:
+            raise CrossBalanceInsufficient(
+                f"adding {event.amount} {symbol.margin_asset}, the cross wallet has {cross}"
+            )
+    elif -event.amount > position.isolated_wallet:
+        raise IsolatedBalanceInsufficient(
+            f"removing {-event.amount}, the isolated wallet holds {position.isolated_wallet}"
+        )
+    position = replace(
+        position,
+        isolated_wallet=position.isolated_wallet + event.amount,
+        update_time=event.time or position.update_time,
+    )
+    return Applied(
+        replace(account, positions={**account.positions, (symbol.name, side): position}),
+        AccountChange(
+            UpdateReason.MARGIN_TRANSFER,
+            (BalanceChange(symbol.margin_asset),),
+            ((symbol.name, side),),
+        ),
+    )
+
+
+def _apply_leverage(account: Account, event: SetLeverage, market: Market) -> Applied:
+    symbol = market[event.symbol]
+    leverage = event.leverage
+    if isinstance(leverage, bool) or not isinstance(leverage, int):
+        raise InvalidLeverage(leverage, "leverage must be an integer")
+    if not 1 <= leverage <= symbol.max_leverage:
+        raise InvalidLeverage(leverage, f"{symbol.name} allows leverage 1 to {symbol.max_leverage}")
+    settings = account.settings_for(symbol)
+    held = [p for p in (account.position(symbol.name, s) for s in PositionSide) if p.amount]
+    if held and settings.margin_type is MarginType.ISOLATED and leverage < settings.leverage:
+        raise LeverageReductionIsolated(f"{symbol.name} from {settings.leverage}x to {leverage}x")
+    cap = symbol.max_notional(leverage)
+    for position in held:
+        notional = abs(position.amount) * position.entry_price
+        if notional > cap:
+            raise ExceedsMaxPosition(
+                f"{symbol.name} {position.side.value} notional {notional} is over {cap} "
+                f"at {leverage}x"
+            )
+    return Applied(
+        _with_settings(account, symbol, replace(settings, leverage=leverage)),
+        AccountChange(None),
+    )
+
+
+def _apply_margin_type(account: Account, event: SetMarginType, market: Market) -> Applied:
+    symbol = market[event.symbol]
+    margin_type = MarginType(event.margin_type)
+    settings = account.settings_for(symbol)
+    if settings.margin_type is margin_type:
+        raise MarginTypeUnchanged(f"{symbol.name} is already {margin_type.value}")
+    if any(account.position(symbol.name, s).amount for s in PositionSide):
+        raise MarginTypeLocked(f"{symbol.name} has an open position")
+    sides = sides_for(account.position_mode)
+    return Applied(
+        _with_settings(account, symbol, replace(settings, margin_type=margin_type)),
+        AccountChange(UpdateReason.MARGIN_TYPE_CHANGE, (), tuple((symbol.name, s) for s in sides)),
+    )
+
+
+def _apply_position_mode(account: Account, event: SetPositionMode) -> Applied:
+    mode = PositionMode(event.mode)
+    if mode is account.position_mode:
+        raise PositionModeUnchanged(f"the account is already in {mode.value} mode")
+    if account.open_positions():
+        raise PositionModeLocked(
+            "open: " + ", ".join(f"{p.symbol} {p.side.value}" for p in account.open_positions())
+        )
+    return Applied(replace(account, position_mode=mode), AccountChange(None))

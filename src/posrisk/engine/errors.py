@@ -1,0 +1,145 @@
+"""Refusals of the engine, one class per meaning, each carrying Binance's error code.
+
+The service maps an ``EngineError`` to the wire as ``{"code": e.code, "msg": e.msg}``:
+``msg`` is Binance's own text for the code, ``detail`` says what exactly was wrong (for
+the CLI, the admin API and logs). ``str(e)`` gives both.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "CrossBalanceInsufficient",
+    "EngineError",
+    "ExceedsMaxPosition",
+    "InvalidLeverage",
+    "InvalidSymbol",
+    "InvalidValue",
+    "IsolatedBalanceInsufficient",
+    "LeverageReductionIsolated",
+    "MarginInsufficient",
+    "MarginTypeLocked",
+    "MarginTypeUnchanged",
+    "NotIsolatedPosition",
+    "PositionModeLocked",
+    "PositionModeUnchanged",
+    "PositionSideMismatch",
+    "PrecisionOverMaximum",
+    "PriceNotPositive",
+    "QuantityNotPositive",
+    "ReduceOnlyRejected",
+]
+
+
+class EngineError(Exception):
+    """An event the engine refuses; the account is left exactly as it was."""
+
+    code: int = -1000
+    msg: str = "An unknown error occured while processing the request."
+
+    def __init__(self, detail: str = "", *, msg: str | None = None) -> None:
+        if msg is not None:
+            self.msg = msg
+        self.detail = detail
+        super().__init__(f"{self.msg} ({detail})" if detail else self.msg)
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(code={self.code}, msg={self.msg!r}, detail={self.detail!r})"
+
+
+class InvalidSymbol(EngineError):
+    code = -1121
+    msg = "Invalid symbol."
+
+
+class InvalidValue(EngineError):
+    """A parameter whose value is unusable: not a finite plain decimal, unknown asset, 0 amount."""
+
+    code = -1130
+
+    def __init__(self, field: str, detail: str = "") -> None:
+        self.field = field
+        super().__init__(detail, msg=f"Data sent for parameter '{field}' is not valid.")
+
+
+class PrecisionOverMaximum(EngineError):
+    code = -1111
+    msg = "Precision is over the maximum defined for this asset."
+
+
+class PriceNotPositive(EngineError):
+    code = -4001
+    msg = "Price less than 0."
+
+
+class QuantityNotPositive(EngineError):
+    code = -4003
+    msg = "Quantity less than or equal to zero."
+
+
+class MarginInsufficient(EngineError):
+    code = -2019
+    msg = "Margin is insufficient."
+
+
+class ReduceOnlyRejected(EngineError):
+    """A hedge-mode fill that would close more than the side holds."""
+
+    code = -2022
+    msg = "ReduceOnly Order is rejected."
+
+
+class ExceedsMaxPosition(EngineError):
+    code = -2027
+    msg = "Exceeded the maximum allowable position at current leverage."
+
+
+class InvalidLeverage(EngineError):
+    code = -4028
+
+    def __init__(self, leverage: object, detail: str = "") -> None:
+        super().__init__(detail, msg=f"Leverage {leverage} is not valid")
+
+
+class MarginTypeUnchanged(EngineError):
+    code = -4046
+    msg = "No need to change margin type."
+
+
+class MarginTypeLocked(EngineError):
+    code = -4048
+    msg = "Margin type cannot be changed if there exists position."
+
+
+class NotIsolatedPosition(EngineError):
+    code = -4049
+    msg = "Add margin only support for isolated position."
+
+
+class CrossBalanceInsufficient(EngineError):
+    code = -4050
+    msg = "Cross balance insufficient."
+
+
+class IsolatedBalanceInsufficient(EngineError):
+    code = -4051
+    msg = "Isolated balance insufficient."
+
+
+class PositionModeUnchanged(EngineError):
+    code = -4059
+    msg = "No need to change position side."
+
+
+class PositionSideMismatch(EngineError):
+    code = -4061
+    msg = "Order's position side does not match user's setting."
+
+
+class PositionModeLocked(EngineError):
+    code = -4068
+    msg = "Position side cannot be changed if there exists position."
+
+
+class LeverageReductionIsolated(EngineError):
+    code = -4161
+    msg = "Leverage reduction is not supported in Isolated Margin Mode with open positions."

@@ -1,0 +1,127 @@
+"""Decimal arithmetic and Binance's number formats: the one place money becomes text.
+
+Every public engine entry point computes under ``CONTEXT`` (40 significant digits,
+traps on invalid operations), whatever the caller's thread context says, so results do
+not depend on ``decimal.getcontext()``. The ledger keeps exact values; only these
+formatters cut them, always toward zero, as Binance does.
+"""
+
+from __future__ import annotations
+
+import re
+from decimal import (
+    ROUND_DOWN,
+    ROUND_HALF_EVEN,
+    Context,
+    Decimal,
+    DivisionByZero,
+    InvalidOperation,
+    Overflow,
+)
+
+from .errors import InvalidValue
+
+__all__ = [
+    "CONTEXT",
+    "ONE",
+    "ZERO",
+    "fmt_integer",
+    "fmt_money",
+    "fmt_money_or_zero",
+    "fmt_price",
+    "fmt_quantity",
+    "parse_decimal",
+]
+
+CONTEXT = Context(
+    prec=40,
+    rounding=ROUND_HALF_EVEN,
+    Emin=-999_999,
+    Emax=999_999,
+    traps=[InvalidOperation, DivisionByZero, Overflow],
+)
+ZERO = Decimal(0)
+ONE = Decimal(1)
+
+# What a ledger number may look like: optional sign, digits, optional fraction.
+# No exponents, no NaN/Infinity, no spaces, no "1." or ".5": Binance's own format.
+_PLAIN_DECIMAL = re.compile(r"-?[0-9]+(\.[0-9]+)?")
+# Largest magnitude the ledger accepts (well inside CONTEXT's 40 digits with 10 decimals).
+_LIMIT = Decimal("1E+20")
+
+_Q8 = Decimal("1E-8")
+_Q10 = Decimal("1E-10")
+_QUANTUM = {n: Decimal(1).scaleb(-n) for n in range(0, 19)}
+
+
+def parse_decimal(value: object, field: str) -> Decimal:
+    """A ledger number from a JSON string, an int or a Decimal; never from a float.
+
+    Raises ``InvalidValue`` naming ``field`` for anything else: floats (their binary
+    value is not the decimal the user wrote), exponents, NaN, Infinity, booleans, values
+    of 1e20 or more.
+    """
+    if isinstance(value, bool):
+        raise InvalidValue(field, f"expected a decimal string, got {value!r}")
+    if isinstance(value, Decimal):
+        if not value.is_finite():
+            raise InvalidValue(field, f"{value} is not a finite number")
+        number = value
+    elif isinstance(value, int):
+        number = Decimal(value)
+    elif isinstance(value, str):
+        if len(value) > 64 or not _PLAIN_DECIMAL.fullmatch(value):
+            raise InvalidValue(field, f"{value[:64]!r} is not a plain decimal like '12.5'")
+        number = Decimal(value)
+    elif isinstance(value, float):
+        raise InvalidValue(field, f'{value!r} is a float; write it as a string, e.g. "{value}"')
+    else:
+        raise InvalidValue(field, f"expected a decimal string, got {type(value).__name__}")
+    if abs(number) >= _LIMIT:
+        raise InvalidValue(field, f"{value} is too large (limit 1e20)")
+    return number
+
+
+def _plain(d: Decimal) -> str:
+    # "-0.00000000" never reaches the wire: a cut value of zero is written unsigned.
+    return format(d if d else d.copy_abs(), "f")
+
+
+def fmt_money(value: Decimal) -> str:
+    """8 decimals cut toward zero: ``-1.06214947426`` → ``"-1.06214947"``, 0 → ``"0.00000000"``."""
+    return _plain(value.quantize(_Q8, ROUND_DOWN, CONTEXT))
+
+
+def fmt_money_or_zero(value: Decimal) -> str:
+    """As ``fmt_money``, but exactly ``"0"`` when the cut value is zero (notional, liq. price)."""
+    cut = value.quantize(_Q8, ROUND_DOWN, CONTEXT)
+    return _plain(cut) if cut else "0"
+
+
+def fmt_price(value: Decimal) -> str:
+    """entryPrice/breakEvenPrice: cut at 10 decimals, trailing zeros stripped, one decimal kept.
+
+    ``22185.2`` → ``"22185.2"``, ``70.90003863636`` → ``"70.9000386363"``, 0 → ``"0.0"``.
+    """
+    cut = value.quantize(_Q10, ROUND_DOWN, CONTEXT)
+    if not cut:
+        return "0.0"
+    text = format(cut, "f").rstrip("0")
+    return text + "0" if text.endswith(".") else text
+
+
+def fmt_quantity(value: Decimal, precision: int | None) -> str:
+    """positionAmt at the symbol's quantityPrecision (``"0.001"``, ``"-10.000"``, ``"30"``).
+
+    With an unknown precision, the normalised plain value (``"30"``, ``"0.5"``, ``"0"``).
+    """
+    if precision is None:
+        return _plain(value.normalize(CONTEXT)) if value else "0"
+    return _plain(value.quantize(_QUANTUM[precision], ROUND_DOWN, CONTEXT))
+
+
+def fmt_integer(value: Decimal | int) -> str:
+    """leverage, maxNotionalValue: an integer string, cut toward zero."""
+    if isinstance(value, int):
+        return str(value)
+    return format(value.to_integral_value(ROUND_DOWN, CONTEXT), "f")

@@ -1,0 +1,352 @@
+"""Mark-to-market: what an account's positions are worth and where they are liquidated.
+
+``AccountRisk(account, market, marks)`` marks an account once and answers, per
+(symbol, side), a ``PositionRisk`` with every quantity the rows need. The formulas are
+module functions named after what they return (SPEC §9). A symbol with no mark shows
+markPrice 0 and its positions are marked at their entry price (uPnL 0) until one arrives.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from decimal import Decimal, localcontext
+from itertools import product
+
+from .account import Account, SymbolSettings, sides_for
+from .events import MarginType, PositionSide
+from .market import LeverageBracket, Market, Symbol
+from .numbers import CONTEXT, ZERO
+from .position import Position
+
+__all__ = [
+    "AccountRisk",
+    "AssetRisk",
+    "LiquidationLeg",
+    "PositionRisk",
+    "initial_margin",
+    "liquidation_price",
+    "maintenance_margin",
+    "notional",
+    "unrealized_pnl",
+]
+
+
+def unrealized_pnl(amount: Decimal, mark: Decimal, entry: Decimal) -> Decimal:
+    """unRealizedProfit = positionAmt × (markPrice − entryPrice)."""
+    return amount * (mark - entry)
+
+
+def notional(amount: Decimal, mark: Decimal) -> Decimal:
+    """notional = positionAmt × markPrice (signed, like positionAmt)."""
+    return amount * mark
+
+
+def maintenance_margin(bracket: LeverageBracket, position_notional: Decimal) -> Decimal:
+    """maintMargin = |notional| × MMR − cum, with the bracket that holds |notional|."""
+    if not position_notional:
+        return ZERO
+    return abs(position_notional) * bracket.maint_margin_ratio - bracket.cum
+
+
+def initial_margin(position_notional: Decimal, leverage: int) -> Decimal:
+    """positionInitialMargin = |notional| / leverage."""
+    return abs(position_notional) / leverage
+
+
+@dataclass(frozen=True, slots=True)
+class LiquidationLeg:
+    """One side entering the liquidation formula: +1 long / -1 short, |size|, entry."""
+
+    direction: int
+    size: Decimal
+    entry: Decimal
+    # Price whose notional picks the starting bracket (the mark).
+    mark: Decimal
+    symbol: Symbol
+
+
+def _solve(
+    base: Decimal, legs: Sequence[LiquidationLeg], brackets: Sequence[LeverageBracket]
+) -> Decimal | None:
+    numerator = base
+    denominator = ZERO
+    for leg, bracket in zip(legs, brackets, strict=True):
+        numerator += bracket.cum - leg.direction * leg.size * leg.entry
+        denominator += leg.size * bracket.maint_margin_ratio - leg.direction * leg.size
+    if not denominator:
+        return None
+    return numerator / denominator
+
+
+def _brackets_at(legs: Sequence[LiquidationLeg], price: Decimal) -> tuple[LeverageBracket, ...]:
+    price = max(price, ZERO)
+    return tuple(leg.symbol.bracket_for(leg.size * price) for leg in legs)
+
+
+def liquidation_price(
+    wallet: Decimal,
+    other_maint_margin: Decimal,
+    other_unrealized_pnl: Decimal,
+    legs: Sequence[LiquidationLeg],
+) -> Decimal:
+    """The mark price at which margin balance falls to maintenance margin; 0 if none.
+
+    ``LP = (WB − TMM1 + UPNL1 + Σcum − Σ side·Pos·EP) / (Σ Pos·MMR − Σ side·Pos)``
+    over every leg (the BOTH position with its side, LONG as +1, SHORT as −1). Cross:
+    WB is the cross wallet, TMM1/UPNL1 those of every other cross symbol in the same
+    margin asset, and every side of the symbol is a leg. Isolated: WB is the position's
+    own isolated wallet, TMM1 = UPNL1 = 0, one leg.
+
+    Each leg's bracket starts from its notional at the mark; when the notional at the
+    computed price falls in another bracket, the price is recomputed with that one.
+    Golden case: LONG 0.001 @ 22185.2, MMR 0.004, cum 0, WB 2.53267053 → 19731.45529116…
+    """
+    with localcontext(CONTEXT):
+        if not legs:
+            return ZERO
+        base = wallet - other_maint_margin + other_unrealized_pnl
+        choice = tuple(leg.symbol.bracket_for(leg.size * leg.mark) for leg in legs)
+        tried: set[tuple[LeverageBracket, ...]] = set()
+        while choice not in tried:
+            tried.add(choice)
+            price = _solve(base, legs, choice)
+            if price is None:
+                return ZERO
+            found = _brackets_at(legs, price)
+            if found == choice:
+                return price if price > 0 else ZERO
+            choice = found
+        # The brackets cycled: take the consistent combination nearest the mark.
+        marks = sum((leg.mark for leg in legs), ZERO) / len(legs)
+        best: Decimal | None = None
+        for combination in product(*(leg.symbol.brackets for leg in legs)):
+            price = _solve(base, legs, combination)
+            if price is None or price <= 0 or _brackets_at(legs, price) != combination:
+                continue
+            if best is None or abs(price - marks) < abs(best - marks):
+                best = price
+        return best if best is not None else ZERO
+
+
+@dataclass(frozen=True, slots=True)
+class PositionRisk:
+    """One row's numbers, exact, before formatting."""
+
+    symbol: Symbol
+    settings: SymbolSettings
+    position: Position
+    # The symbol's mark, 0 when none is known (the row shows it as is).
+    mark_price: Decimal
+    unrealized_pnl: Decimal
+    notional: Decimal
+    maint_margin: Decimal
+    initial_margin: Decimal
+    max_notional: Decimal
+    isolated_margin: Decimal
+    liquidation_price: Decimal
+
+    @property
+    def isolated(self) -> bool:
+        return self.settings.margin_type is MarginType.ISOLATED
+
+    @property
+    def liquidation_distance(self) -> Decimal | None:
+        """|mark − liquidation| / mark, as a fraction; None without a mark or a price."""
+        if not self.mark_price or not self.liquidation_price:
+            return None
+        with localcontext(CONTEXT):
+            return abs(self.mark_price - self.liquidation_price) / self.mark_price
+
+
+@dataclass(frozen=True, slots=True)
+class AssetRisk:
+    """An account's totals in one margin asset."""
+
+    asset: str
+    wallet_balance: Decimal
+    cross_wallet_balance: Decimal
+    unrealized_pnl: Decimal
+    cross_unrealized_pnl: Decimal
+    maint_margin: Decimal
+    cross_maint_margin: Decimal
+    initial_margin: Decimal
+
+    @property
+    def margin_balance(self) -> Decimal:
+        """wallet balance + unrealized PnL of every position in this asset."""
+        return self.wallet_balance + self.unrealized_pnl
+
+    @property
+    def cross_margin_ratio(self) -> Decimal:
+        """cross maintenance margin / cross margin balance (≥ 1 means liquidation)."""
+        balance = self.cross_wallet_balance + self.cross_unrealized_pnl
+        if balance <= 0:
+            return Decimal(1) if self.cross_maint_margin else ZERO
+        with localcontext(CONTEXT):
+            return self.cross_maint_margin / balance
+
+
+@dataclass(slots=True)
+class _Marked:
+    # Exact mark-to-market of one open position.
+    symbol: Symbol
+    settings: SymbolSettings
+    position: Position
+    price: Decimal
+    unrealized_pnl: Decimal
+    notional: Decimal
+    maint_margin: Decimal
+
+
+class AccountRisk:
+    """An account marked at ``marks`` (symbol → mark price), ready to answer rows."""
+
+    __slots__ = ("_assets", "_liquidation", "_marked", "account", "market", "marks")
+
+    def __init__(self, account: Account, market: Market, marks: Mapping[str, Decimal]) -> None:
+        self.account = account
+        self.market = market
+        self.marks = marks
+        # Open positions of the account's current mode, marked.
+        self._marked: dict[tuple[str, PositionSide], _Marked] = {}
+        # Liquidation prices computed so far, by (symbol, side); cross sides share one.
+        self._liquidation: dict[tuple[str, PositionSide], Decimal] = {}
+        self._assets: dict[str, AssetRisk] = {}
+        with localcontext(CONTEXT):
+            self._mark_open_positions()
+
+    def __repr__(self) -> str:
+        return f"<AccountRisk {len(self._marked)} open positions, assets={sorted(self._assets)}>"
+
+    def _mark_open_positions(self) -> None:
+        sides = sides_for(self.account.position_mode)
+        totals: dict[str, list[Decimal]] = {}
+        for (name, side), position in self.account.positions.items():
+            if not position.amount or side not in sides:
+                continue
+            symbol = self.market.get(name)
+            if symbol is None:
+                continue
+            settings = self.account.settings_for(symbol)
+            price = self.marks.get(name) or position.entry_price
+            value = notional(position.amount, price)
+            upnl = unrealized_pnl(position.amount, price, position.entry_price)
+            mm = maintenance_margin(symbol.bracket_for(value), value)
+            self._marked[(name, side)] = _Marked(symbol, settings, position, price, upnl, value, mm)
+            # [upnl, cross upnl, mm, cross mm, initial margin]
+            total = totals.setdefault(symbol.margin_asset, [ZERO] * 5)
+            total[0] += upnl
+            total[2] += mm
+            total[4] += initial_margin(value, settings.leverage)
+            if settings.margin_type is MarginType.CROSS:
+                total[1] += upnl
+                total[3] += mm
+        assets = {s.margin_asset for s in self.market} | set(self.account.balances)
+        for asset in sorted(assets):
+            upnl, cross_upnl, mm, cross_mm, im = totals.get(asset, [ZERO] * 5)
+            self._assets[asset] = AssetRisk(
+                asset,
+                self.account.wallet_balance(asset),
+                self.account.cross_wallet_balance(asset, self.market),
+                upnl,
+                cross_upnl,
+                mm,
+                cross_mm,
+                im,
+            )
+
+    def asset(self, asset: str) -> AssetRisk:
+        return self._assets[asset]
+
+    @property
+    def assets(self) -> tuple[AssetRisk, ...]:
+        return tuple(self._assets.values())
+
+    def position(self, name: str, side: PositionSide) -> PositionRisk:
+        """The marked row of ``name``/``side`` (flat if the account holds none)."""
+        symbol = self.market[name]
+        marked = self._marked.get((name, side))
+        mark = self.marks.get(name, ZERO)
+        if marked is None:
+            settings = self.account.settings_for(symbol)
+            return PositionRisk(
+                symbol,
+                settings,
+                self.account.position(name, side),
+                mark,
+                ZERO,
+                ZERO,
+                ZERO,
+                ZERO,
+                symbol.max_notional(settings.leverage),
+                ZERO,
+                ZERO,
+            )
+        settings = marked.settings
+        with localcontext(CONTEXT):
+            isolated = settings.margin_type is MarginType.ISOLATED
+            wallet = marked.position.isolated_wallet
+            return PositionRisk(
+                symbol,
+                settings,
+                marked.position,
+                mark,
+                marked.unrealized_pnl,
+                marked.notional,
+                marked.maint_margin,
+                initial_margin(marked.notional, settings.leverage),
+                symbol.max_notional(settings.leverage),
+                wallet + marked.unrealized_pnl if isolated else ZERO,
+                self._liquidation_price(marked, side),
+            )
+
+    def rows(self, symbols: Iterable[str] | None = None) -> list[PositionRisk]:
+        """Every side of every symbol asked for (all of the market's by default)."""
+        names = self.market.names if symbols is None else symbols
+        sides = sides_for(self.account.position_mode)
+        return [self.position(name, side) for name in names for side in sides]
+
+    def open_rows(self, symbols: Iterable[str] | None = None) -> list[PositionRisk]:
+        """The non-zero sides only, in market order (``v2/account.position``)."""
+        wanted = None if symbols is None else set(symbols)
+        order = {name: i for i, name in enumerate(self.market.names)}
+        keys = sorted(
+            (key for key in self._marked if wanted is None or key[0] in wanted),
+            key=lambda key: (order[key[0]], key[1] is PositionSide.SHORT),
+        )
+        return [self.position(name, side) for name, side in keys]
+
+    def _liquidation_price(self, marked: _Marked, side: PositionSide) -> Decimal:
+        symbol = marked.symbol
+        key = (symbol.name, side)
+        isolated = marked.settings.margin_type is MarginType.ISOLATED
+        if not isolated:
+            key = (symbol.name, PositionSide.BOTH)
+        found = self._liquidation.get(key)
+        if found is not None:
+            return found
+        if isolated:
+            price = liquidation_price(marked.position.isolated_wallet, ZERO, ZERO, [_leg(marked)])
+        else:
+            own = [
+                m
+                for s in sides_for(self.account.position_mode)
+                if (m := self._marked.get((symbol.name, s))) is not None
+            ]
+            asset = self._assets[symbol.margin_asset]
+            price = liquidation_price(
+                asset.cross_wallet_balance,
+                asset.cross_maint_margin - sum((m.maint_margin for m in own), ZERO),
+                asset.cross_unrealized_pnl - sum((m.unrealized_pnl for m in own), ZERO),
+                [_leg(m) for m in own],
+            )
+        self._liquidation[key] = price
+        return price
+
+
+def _leg(marked: _Marked) -> LiquidationLeg:
+    position = marked.position
+    return LiquidationLeg(
+        position.direction, abs(position.amount), position.entry_price, marked.price, marked.symbol
+    )

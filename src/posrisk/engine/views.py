@@ -1,0 +1,164 @@
+"""The wire shapes of a position: ``account.position`` (v1), ``v2/account.position`` and
+``ACCOUNT_UPDATE``, with Binance's string formats (SPEC §1, §8, §9).
+
+Rows are plain dicts in Binance's field order, ready for a JSON encoder.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from decimal import Decimal
+from typing import Any
+
+from .account import Account, AccountChange
+from .market import Market
+from .numbers import (
+    fmt_integer,
+    fmt_money,
+    fmt_money_or_zero,
+    fmt_price,
+    fmt_quantity,
+)
+from .risk import AccountRisk, PositionRisk
+
+__all__ = [
+    "account_position_rows",
+    "account_position_v2_rows",
+    "account_update_event",
+    "position_row_v1",
+    "position_row_v2",
+    "update_balance_item",
+    "update_position_item",
+]
+
+Row = dict[str, Any]
+
+
+def position_row_v1(risk: PositionRisk) -> Row:
+    """One ``account.position`` row."""
+    position = risk.position
+    isolated = risk.isolated
+    return {
+        "entryPrice": fmt_price(position.entry_price),
+        "breakEvenPrice": fmt_price(position.break_even_price),
+        "marginType": risk.settings.margin_type.value,
+        "isAutoAddMargin": "true" if risk.settings.auto_add_margin else "false",
+        "isolatedMargin": fmt_money(risk.isolated_margin),
+        "leverage": str(risk.settings.leverage),
+        "liquidationPrice": fmt_money_or_zero(risk.liquidation_price),
+        "markPrice": fmt_money(risk.mark_price),
+        "maxNotionalValue": fmt_integer(risk.max_notional),
+        "positionAmt": fmt_quantity(position.amount, risk.symbol.quantity_precision),
+        "notional": fmt_money_or_zero(risk.notional),
+        "isolatedWallet": fmt_money_or_zero(position.isolated_wallet if isolated else Decimal(0)),
+        "symbol": risk.symbol.name,
+        "unRealizedProfit": fmt_money(risk.unrealized_pnl),
+        "positionSide": position.side.value,
+        "updateTime": position.update_time,
+    }
+
+
+def position_row_v2(risk: PositionRisk) -> Row:
+    """One ``v2/account.position`` row (no leverage, maxNotionalValue, marginType...)."""
+    position = risk.position
+    isolated = risk.isolated
+    initial = fmt_money_or_zero(risk.initial_margin)
+    return {
+        "symbol": risk.symbol.name,
+        "positionSide": position.side.value,
+        "positionAmt": fmt_quantity(position.amount, risk.symbol.quantity_precision),
+        "entryPrice": fmt_price(position.entry_price),
+        "breakEvenPrice": fmt_price(position.break_even_price),
+        "markPrice": fmt_money(risk.mark_price),
+        "unRealizedProfit": fmt_money(risk.unrealized_pnl),
+        "liquidationPrice": fmt_money_or_zero(risk.liquidation_price),
+        "isolatedMargin": fmt_money_or_zero(risk.isolated_margin),
+        "notional": fmt_money_or_zero(risk.notional),
+        "marginAsset": risk.symbol.margin_asset,
+        "isolatedWallet": fmt_money_or_zero(position.isolated_wallet if isolated else Decimal(0)),
+        "initialMargin": initial,
+        "maintMargin": fmt_money_or_zero(risk.maint_margin),
+        "positionInitialMargin": initial,
+        "openOrderInitialMargin": "0",
+        # ADL quantile needs the whole exchange's ranking; a single venue has none: 0.
+        "adl": 0,
+        "bidNotional": "0",
+        "askNotional": "0",
+        "updateTime": position.update_time,
+    }
+
+
+def update_position_item(risk: PositionRisk) -> Row:
+    """An ``ACCOUNT_UPDATE`` ``P`` item."""
+    position = risk.position
+    return {
+        "s": risk.symbol.name,
+        "pa": fmt_quantity(position.amount, risk.symbol.quantity_precision),
+        "ep": fmt_price(position.entry_price),
+        "bep": fmt_price(position.break_even_price),
+        "cr": fmt_money(position.realized_pnl),
+        "up": fmt_money(risk.unrealized_pnl),
+        "mt": risk.settings.margin_type.value,
+        "iw": fmt_money(position.isolated_wallet if risk.isolated else Decimal(0)),
+        "ps": position.side.value,
+    }
+
+
+def update_balance_item(risk: AccountRisk, asset: str, change: Decimal | None) -> Row:
+    """An ``ACCOUNT_UPDATE`` ``B`` item; ``change`` None (a trade) writes ``bc`` as ``"0"``."""
+    totals = risk.asset(asset)
+    return {
+        "a": asset,
+        "wb": fmt_money(totals.wallet_balance),
+        "cw": fmt_money(totals.cross_wallet_balance),
+        "bc": fmt_money(change) if change else "0",
+    }
+
+
+def account_position_rows(
+    account: Account, market: Market, marks: Mapping[str, Decimal], symbol: str | None = None
+) -> list[Row]:
+    """The ``account.position`` result: every symbol (or ``symbol``), every side of the mode."""
+    risk = AccountRisk(account, market, marks)
+    names = None if symbol is None else (market[symbol].name,)
+    return [position_row_v1(row) for row in risk.rows(names)]
+
+
+def account_position_v2_rows(
+    account: Account, market: Market, marks: Mapping[str, Decimal], symbol: str | None = None
+) -> list[Row]:
+    """The ``v2/account.position`` result: only the sides holding a position."""
+    risk = AccountRisk(account, market, marks)
+    names = None if symbol is None else (market[symbol].name,)
+    return [position_row_v2(row) for row in risk.open_rows(names)]
+
+
+def account_update_event(
+    account: Account,
+    change: AccountChange,
+    market: Market,
+    marks: Mapping[str, Decimal],
+    *,
+    event_time: int,
+    transaction_time: int,
+) -> Row | None:
+    """The ``ACCOUNT_UPDATE`` an applied event sends, or None when it sends none.
+
+    ``account`` is the account *after* the event; only the changed balances and
+    positions are written.
+    """
+    if change.reason is None:
+        return None
+    risk = AccountRisk(account, market, marks)
+    return {
+        "e": "ACCOUNT_UPDATE",
+        "E": event_time,
+        "T": transaction_time,
+        "a": {
+            "m": change.reason.value,
+            "B": [update_balance_item(risk, b.asset, b.change) for b in change.balances],
+            "P": [
+                update_position_item(risk.position(name, side)) for name, side in change.positions
+            ],
+        },
+    }
