@@ -1,0 +1,116 @@
+from decimal import Decimal, localcontext
+
+import pytest
+
+from posrisk.engine import InvalidValue, parse_decimal
+from posrisk.engine.numbers import (
+    fmt_integer,
+    fmt_money,
+    fmt_money_or_zero,
+    fmt_price,
+    fmt_quantity,
+)
+
+
+@pytest.mark.parametrize(
+    ("value", "text"),
+    [
+        ("-1.06214947426", "-1.06214947"),  # cut toward zero, not rounded (…053)
+        ("21.12305052574", "21.12305052"),
+        ("0", "0.00000000"),
+        ("-0.000000001", "0.00000000"),  # never "-0.00000000"
+        ("0.764277", "0.76427700"),
+        ("123456789.999999999", "123456789.99999999"),
+    ],
+)
+def test_money_is_cut_toward_zero_at_8_decimals(value: str, text: str) -> None:
+    assert fmt_money(Decimal(value)) == text
+
+
+@pytest.mark.parametrize(
+    ("value", "text"),
+    [("0", "0"), ("0.000000009", "0"), ("-0.000000009", "0"), ("21.12305052574", "21.12305052")],
+)
+def test_money_or_zero_writes_a_bare_zero(value: str, text: str) -> None:
+    assert fmt_money_or_zero(Decimal(value)) == text
+
+
+@pytest.mark.parametrize(
+    ("value", "text"),
+    [
+        ("22185.2", "22185.2"),
+        ("22185.20000", "22185.2"),
+        ("0.385077", "0.385077"),
+        ("70.90003863636363", "70.9000386363"),
+        ("100", "100.0"),
+        ("0", "0.0"),
+        ("0.00000000001", "0.0"),
+        ("-5.5", "-5.5"),
+    ],
+)
+def test_prices_keep_ten_decimals_without_trailing_zeros(value: str, text: str) -> None:
+    assert fmt_price(Decimal(value)) == text
+
+
+@pytest.mark.parametrize(
+    ("value", "precision", "text"),
+    [
+        ("0.001", 3, "0.001"),
+        ("-10", 3, "-10.000"),
+        ("0", 3, "0.000"),
+        ("-0", 3, "0.000"),
+        ("30", 0, "30"),
+        ("30", None, "30"),
+        ("0.50", None, "0.5"),
+        ("0", None, "0"),
+        ("-1.250", None, "-1.25"),
+    ],
+)
+def test_quantity_at_the_symbol_precision(value: str, precision: int | None, text: str) -> None:
+    assert fmt_quantity(Decimal(value), precision) == text
+
+
+def test_integers() -> None:
+    assert fmt_integer(Decimal("230000000")) == "230000000"
+    assert fmt_integer(Decimal("5000.9")) == "5000"
+    assert fmt_integer(20) == "20"
+
+
+def test_formatting_ignores_the_callers_decimal_context() -> None:
+    with localcontext() as ctx:
+        ctx.prec = 3
+        assert fmt_money(Decimal("21.12305052574")) == "21.12305052"
+        assert fmt_price(Decimal("22185.2")) == "22185.2"
+
+
+@pytest.mark.parametrize("good", ["0", "12.5", "-3", "0.00000001", 7, Decimal("1.5")])
+def test_parse_accepts_plain_decimals(good: object) -> None:
+    assert parse_decimal(good, "qty") == Decimal(str(good))
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [
+        1.5,
+        True,
+        None,
+        "1e5",
+        "NaN",
+        "Infinity",
+        " 1",
+        "1.",
+        ".5",
+        "",
+        "0x10",
+        "1" * 30,
+        Decimal("NaN"),
+        Decimal("Infinity"),
+        [1],
+    ],
+)
+def test_parse_refuses_everything_else_naming_the_field(bad: object) -> None:
+    with pytest.raises(InvalidValue) as info:
+        parse_decimal(bad, "qty")
+    assert info.value.code == -1130
+    assert info.value.msg == "Data sent for parameter 'qty' is not valid."
+    assert info.value.field == "qty"

@@ -1,0 +1,289 @@
+import json
+
+import pytest
+
+from posrisk.engine import (
+    Account,
+    AccountRisk,
+    Fill,
+    InvalidSymbol,
+    IsolatedMarginTransfer,
+    MarginType,
+    Market,
+    PositionMode,
+    PositionSide,
+    SetLeverage,
+    SetMarginType,
+    Side,
+    WalletTransfer,
+    account_position_rows,
+    account_position_v2_rows,
+    account_update_event,
+    apply,
+)
+
+from .conftest import D, run
+from .test_risk import ada_market, hedge_example
+
+MARKS = {"BTCUSDT": D("21123.05052574")}
+LONG, SHORT, BOTH = PositionSide.LONG, PositionSide.SHORT, PositionSide.BOTH
+
+
+def test_v1_rows_of_the_seed_hedge_example(market: Market) -> None:
+    rows = account_position_rows(hedge_example(market), market, MARKS, "BTCUSDT")
+    common = {
+        "marginType": "cross",
+        "isAutoAddMargin": "false",
+        "isolatedMargin": "0.00000000",
+        "leverage": "20",
+        "markPrice": "21123.05052574",
+        "maxNotionalValue": "100000000",
+        "isolatedWallet": "0",
+        "symbol": "BTCUSDT",
+    }
+    assert rows == [
+        {
+            "entryPrice": "22185.2",
+            "breakEvenPrice": "22185.2",
+            **common,
+            "liquidationPrice": "19731.45529116",
+            "positionAmt": "0.001",
+            "notional": "21.12305052",
+            "unRealizedProfit": "-1.06214947",
+            "positionSide": "LONG",
+            "updateTime": 1655217461579,
+        },
+        {
+            "entryPrice": "0.0",
+            "breakEvenPrice": "0.0",
+            **common,
+            "liquidationPrice": "0",
+            "positionAmt": "0.000",
+            "notional": "0",
+            "unRealizedProfit": "0.00000000",
+            "positionSide": "SHORT",
+            "updateTime": 0,
+        },
+    ]
+    # Binance's field order, every value a string except updateTime.
+    assert list(rows[0]) == [
+        "entryPrice",
+        "breakEvenPrice",
+        "marginType",
+        "isAutoAddMargin",
+        "isolatedMargin",
+        "leverage",
+        "liquidationPrice",
+        "markPrice",
+        "maxNotionalValue",
+        "positionAmt",
+        "notional",
+        "isolatedWallet",
+        "symbol",
+        "unRealizedProfit",
+        "positionSide",
+        "updateTime",
+    ]
+    assert all(isinstance(v, str) for k, v in rows[0].items() if k != "updateTime")
+
+
+def test_v1_flat_row_matches_the_seed_one_way_example(market: Market) -> None:
+    account = run(
+        [SetLeverage("BTCUSDT", 10), SetMarginType("BTCUSDT", MarginType.ISOLATED)], market
+    )
+    [row] = account_position_rows(account, market, {"BTCUSDT": D("6679.50671178")}, "BTCUSDT")
+    assert row == {
+        "entryPrice": "0.0",
+        "breakEvenPrice": "0.0",
+        "marginType": "isolated",
+        "isAutoAddMargin": "false",
+        "isolatedMargin": "0.00000000",
+        "leverage": "10",
+        "liquidationPrice": "0",
+        "markPrice": "6679.50671178",
+        "maxNotionalValue": "230000000",
+        "positionAmt": "0.000",
+        "notional": "0",
+        "isolatedWallet": "0",
+        "symbol": "BTCUSDT",
+        "unRealizedProfit": "0.00000000",
+        "positionSide": "BOTH",
+        "updateTime": 0,
+    }
+
+
+def test_v1_without_symbol_lists_the_whole_market(market: Market) -> None:
+    one_way = account_position_rows(Account(), market, {})
+    assert [r["symbol"] for r in one_way] == list(market.names)
+    assert one_way[0]["markPrice"] == "0.00000000"
+    hedge = account_position_rows(hedge_example(market), market, MARKS)
+    assert len(hedge) == 2 * len(market)
+    assert [r["positionSide"] for r in hedge[:2]] == ["LONG", "SHORT"]
+
+
+def test_unknown_symbol(market: Market) -> None:
+    with pytest.raises(InvalidSymbol):
+        account_position_rows(Account(), market, {}, "BTCUSDX")
+    with pytest.raises(InvalidSymbol):
+        account_position_v2_rows(Account(), market, {}, "BTCUSDX")
+
+
+def test_v2_row_of_the_ada_example() -> None:
+    market = ada_market()
+    account = run(
+        [
+            WalletTransfer("USDT", D("10")),
+            Fill("ADAUSDT", Side.BUY, D("30"), D("0.385"), fee=D("0.00231"), time=5),
+        ],
+        market,
+    )
+    [row] = account_position_v2_rows(account, market, {"ADAUSDT": D("0.41047590")})
+    assert row == {
+        "symbol": "ADAUSDT",
+        "positionSide": "BOTH",
+        "positionAmt": "30",
+        "entryPrice": "0.385",
+        "breakEvenPrice": "0.385077",
+        "markPrice": "0.41047590",
+        "unRealizedProfit": "0.76427700",
+        "liquidationPrice": "0.05208220",
+        "isolatedMargin": "0",
+        "notional": "12.31427700",
+        "marginAsset": "USDT",
+        "isolatedWallet": "0",
+        "initialMargin": "0.61571385",
+        "maintMargin": "0.08004280",
+        "positionInitialMargin": "0.61571385",
+        "openOrderInitialMargin": "0",
+        "adl": 0,
+        "bidNotional": "0",
+        "askNotional": "0",
+        "updateTime": 5,
+    }
+
+
+def test_v2_lists_only_open_sides_in_market_order(market: Market) -> None:
+    account = run(
+        [
+            WalletTransfer("USDT", D("100000")),
+            Fill("ETHUSDT", Side.SELL, D("1"), D("2000"), SHORT),
+            Fill("BTCUSDT", Side.SELL, D("0.01"), D("20000"), SHORT),
+            Fill("BTCUSDT", Side.BUY, D("0.02"), D("20000"), LONG),
+        ],
+        market,
+        Account(position_mode=PositionMode.HEDGE),
+    )
+    rows = account_position_v2_rows(account, market, MARKS)
+    assert [(r["symbol"], r["positionSide"]) for r in rows] == [
+        ("BTCUSDT", "LONG"),
+        ("BTCUSDT", "SHORT"),
+        ("ETHUSDT", "SHORT"),
+    ]
+    assert rows[2]["markPrice"] == "0.00000000"
+    assert account_position_v2_rows(account, market, MARKS, "ETHUSDT")[0]["positionAmt"] == (
+        "-1.000"
+    )
+    assert account_position_v2_rows(account, market, MARKS, "SOLUSDT") == []
+
+
+def test_isolated_rows_show_wallet_and_margin(market: Market) -> None:
+    account = run(
+        [
+            WalletTransfer("USDT", D("1000")),
+            SetMarginType("BTCUSDT", MarginType.ISOLATED),
+            SetLeverage("BTCUSDT", 10),
+            Fill("BTCUSDT", Side.BUY, D("0.1"), D("20000")),
+        ],
+        market,
+    )
+    [v1] = account_position_rows(account, market, {"BTCUSDT": D("19000")}, "BTCUSDT")
+    assert (v1["isolatedWallet"], v1["isolatedMargin"]) == ("200.00000000", "100.00000000")
+    [v2] = account_position_v2_rows(account, market, {"BTCUSDT": D("19000")})
+    assert (v2["isolatedWallet"], v2["isolatedMargin"]) == ("200.00000000", "100.00000000")
+
+
+def test_account_update_for_a_fill(market: Market) -> None:
+    account = run(
+        [
+            WalletTransfer("USDT", D("1000")),
+            SetMarginType("BTCUSDT", MarginType.ISOLATED),
+            SetLeverage("BTCUSDT", 10),
+        ],
+        market,
+    )
+    applied = apply(account, Fill("BTCUSDT", Side.BUY, D("0.1"), D("20000"), fee=D("0.8")), market)
+    event = account_update_event(
+        applied.account,
+        applied.change,
+        market,
+        {"BTCUSDT": D("20100")},
+        event_time=11,
+        transaction_time=10,
+    )
+    assert event == {
+        "e": "ACCOUNT_UPDATE",
+        "E": 11,
+        "T": 10,
+        "a": {
+            "m": "ORDER",
+            "B": [{"a": "USDT", "wb": "999.20000000", "cw": "800.00000000", "bc": "0"}],
+            "P": [
+                {
+                    "s": "BTCUSDT",
+                    "pa": "0.100",
+                    "ep": "20000.0",
+                    "bep": "20008.0",
+                    "cr": "0.00000000",
+                    "up": "10.00000000",
+                    "mt": "isolated",
+                    "iw": "199.20000000",
+                    "ps": "BOTH",
+                }
+            ],
+        },
+    }
+    json.dumps(event)  # plain JSON types only
+
+
+def test_account_update_for_deposits_and_transfers(market: Market) -> None:
+    applied = apply(Account(), WalletTransfer("USDT", D("25")), market)
+    event = account_update_event(
+        applied.account, applied.change, market, {}, event_time=2, transaction_time=1
+    )
+    assert event is not None
+    assert event["a"] == {
+        "m": "DEPOSIT",
+        "B": [{"a": "USDT", "wb": "25.00000000", "cw": "25.00000000", "bc": "25.00000000"}],
+        "P": [],
+    }
+    account = run(
+        [
+            SetMarginType("BTCUSDT", MarginType.ISOLATED),
+            Fill("BTCUSDT", Side.SELL, D("0.001"), D("20000")),
+        ],
+        market,
+        applied.account,
+    )
+    applied = apply(account, IsolatedMarginTransfer("BTCUSDT", D("2")), market)
+    event = account_update_event(
+        applied.account, applied.change, market, {}, event_time=2, transaction_time=1
+    )
+    assert event is not None
+    assert event["a"]["m"] == "MARGIN_TRANSFER"
+    assert event["a"]["B"] == [{"a": "USDT", "wb": "25.00000000", "cw": "22.00000000", "bc": "0"}]
+    assert event["a"]["P"][0]["iw"] == "3.00000000"
+
+
+def test_settings_send_no_account_update(market: Market) -> None:
+    applied = apply(Account(), SetLeverage("BTCUSDT", 5), market)
+    assert (
+        account_update_event(
+            applied.account, applied.change, market, {}, event_time=1, transaction_time=1
+        )
+        is None
+    )
+
+
+def test_cross_rows_write_isolated_fields_as_zero(market: Market) -> None:
+    risk = AccountRisk(hedge_example(market), market, MARKS)
+    assert risk.position("BTCUSDT", LONG).isolated_margin == 0
