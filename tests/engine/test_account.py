@@ -456,3 +456,21 @@ def test_fills_report_what_changed(market: Market) -> None:
     )
     assert applied.account.position("BTCUSDT", BOTH).update_time == 1
     assert Decimal(0) == applied.change.balances[0].change
+
+
+def test_money_inputs_have_at_most_8_decimals(market: Market) -> None:
+    with pytest.raises(InvalidValue, match="fee"):
+        apply(funded(market), fill(BUY, "1", "100", fee="0.000000001"), market)
+    with pytest.raises(InvalidValue, match="amount"):
+        apply(Account(), WalletTransfer("USDT", D("1.000000001")), market)
+
+
+def test_wallet_amounts_are_rounded_to_8_decimals(market: Market) -> None:
+    # Entry (100 + 200 + 200) / 3 = 166.666…; closing 1 at 100 realizes −66.66666667.
+    account = run(
+        [fill(BUY, "1", "100"), fill(BUY, "2", "200"), fill(SELL, "1", "100")],
+        market,
+        funded(market, "1000"),
+    )
+    assert account.position("BTCUSDT", BOTH).realized_pnl == D("-66.66666667")
+    assert account.wallet_balance("USDT") == D("933.33333333")

@@ -2,8 +2,9 @@
 
 An ``Account`` is an immutable value. ``apply(account, event, market)`` validates the
 event completely, then returns a new account and what changed (for ``ACCOUNT_UPDATE``);
-a refused event raises an ``EngineError`` and the old account is untouched. The ledger
-is exact: no value is rounded here, only the views cut numbers for the wire.
+a refused event raises an ``EngineError`` and the old account is untouched. Sizes and
+prices are exact; money that moves into a wallet is rounded to 8 decimals
+(``numbers.to_money``); fees, deposits and transfers may not have more than 8.
 """
 
 from __future__ import annotations
@@ -47,7 +48,7 @@ from .events import (
     WalletTransfer,
 )
 from .market import Market, Symbol
-from .numbers import CONTEXT, ZERO
+from .numbers import CONTEXT, ZERO, is_money, to_money
 from .position import Position
 
 __all__ = [
@@ -181,13 +182,20 @@ def _finite(value: Decimal, name: str) -> None:
         raise InvalidValue(name, f"{value} is not a finite number")
 
 
+def _money(value: Decimal, name: str) -> None:
+    _finite(value, name)
+    if not is_money(value):
+        raise InvalidValue(name, f"{value} has more than 8 decimals")
+
+
 def _apply_fill(account: Account, fill: Fill, market: Market) -> Applied:
     symbol = market[fill.symbol]
     side = PositionSide(fill.position_side)
     direction = 1 if Side(fill.side) is Side.BUY else -1
     _check_side(account, side)
-    for value, name in ((fill.qty, "quantity"), (fill.price, "price"), (fill.fee, "fee")):
-        _finite(value, name)
+    _finite(fill.qty, "quantity")
+    _finite(fill.price, "price")
+    _money(fill.fee, "fee")
     if fill.qty <= 0:
         raise QuantityNotPositive(f"quantity {fill.qty}")
     if fill.price <= 0:
@@ -222,7 +230,7 @@ def _apply_fill(account: Account, fill: Fill, market: Market) -> Applied:
             )
         close_qty = min(fill.qty, held)
         open_qty = fill.qty - close_qty
-    close_fee = fill.fee * close_qty / fill.qty if close_qty else ZERO
+    close_fee = to_money(fill.fee * close_qty / fill.qty) if close_qty else ZERO
     open_fee = fill.fee - close_fee
 
     if close_qty:
@@ -231,7 +239,7 @@ def _apply_fill(account: Account, fill: Fill, market: Market) -> Applied:
         balance += pnl - close_fee
         if isolated:
             wallet = position.isolated_wallet + pnl - close_fee
-            returned = wallet if not position.amount else wallet * close_qty / size_before
+            returned = wallet if not position.amount else to_money(wallet * close_qty / size_before)
             position = replace(position, isolated_wallet=wallet - returned)
             cross += returned
         else:
@@ -248,7 +256,7 @@ def _apply_fill(account: Account, fill: Fill, market: Market) -> Applied:
         position = position.increased(open_qty, fill.price, open_fee, direction)
         balance -= open_fee
         if isolated:
-            initial_margin = open_qty * fill.price / settings.leverage
+            initial_margin = to_money(open_qty * fill.price / settings.leverage)
             if initial_margin > cross:
                 raise MarginInsufficient(
                     f"opening {open_qty} {symbol.name} isolated needs {initial_margin} {asset}, "
@@ -271,7 +279,7 @@ def _apply_wallet_transfer(account: Account, event: WalletTransfer, market: Mark
     assets = {symbol.margin_asset for symbol in market}
     if event.asset not in assets:
         raise InvalidValue("asset", f"{event.asset!r} is not a margin asset ({sorted(assets)})")
-    _finite(event.amount, "amount")
+    _money(event.amount, "amount")
     if not event.amount:
         raise InvalidValue("amount", "a deposit or withdrawal of 0")
     if event.amount < 0:
@@ -294,7 +302,7 @@ def _apply_isolated_transfer(
     symbol = market[event.symbol]
     side = PositionSide(event.position_side)
     _check_side(account, side)
-    _finite(event.amount, "amount")
+    _money(event.amount, "amount")
     if not event.amount:
         raise InvalidValue("amount", "a transfer of 0")
     if account.settings_for(symbol).margin_type is not MarginType.ISOLATED:

@@ -2,8 +2,9 @@
 
 Every public engine entry point computes under ``CONTEXT`` (40 significant digits,
 traps on invalid operations), whatever the caller's thread context says, so results do
-not depend on ``decimal.getcontext()``. The ledger keeps exact values; only these
-formatters cut them, always toward zero, as Binance does.
+not depend on ``decimal.getcontext()``. Wallet amounts are kept at 8 decimals
+(``to_money``); prices and sizes are exact. Only the formatters cut numbers for the wire,
+always toward zero, as Binance does.
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ __all__ = [
     "fmt_price",
     "fmt_quantity",
     "parse_decimal",
+    "to_money",
 ]
 
 CONTEXT = Context(
@@ -80,6 +82,21 @@ def parse_decimal(value: object, field: str) -> Decimal:
     if abs(number) >= _LIMIT:
         raise InvalidValue(field, f"{value} is too large (limit 1e20)")
     return number
+
+
+def to_money(value: Decimal) -> Decimal:
+    """A wallet amount: rounded half-even to 8 decimals, Binance's balance precision.
+
+    Everything that moves into or out of a wallet (realized PnL, isolated initial margin,
+    a fee's share, an isolated wallet's returned share) goes through here, so wallet
+    arithmetic stays exact however many digits an average entry price has.
+    """
+    return value.quantize(_Q8, ROUND_HALF_EVEN, CONTEXT)
+
+
+def is_money(value: Decimal) -> bool:
+    """True when ``value`` needs no more than 8 decimals (fees, deposits, transfers)."""
+    return value == value.quantize(_Q8, ROUND_DOWN, CONTEXT)
 
 
 def _plain(d: Decimal) -> str:

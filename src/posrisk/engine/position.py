@@ -10,7 +10,7 @@ from dataclasses import dataclass, replace
 from decimal import Decimal
 
 from .events import PositionSide
-from .numbers import ZERO
+from .numbers import ZERO, to_money
 
 __all__ = [
     "Position",
@@ -89,8 +89,11 @@ def entry_price_after_increase(
 
 
 def realized_pnl(qty: Decimal, price: Decimal, entry: Decimal, direction: int) -> Decimal:
-    """realized = closed qty × (p − entry) × direction (before fees)."""
-    return qty * (price - entry) * direction
+    """realized = closed qty × (p − entry) × direction (before fees), a wallet amount.
+
+    Rounded to 8 decimals (``to_money``): it settles into a wallet.
+    """
+    return to_money(qty * (price - entry) * direction)
 
 
 def break_even_price(entry: Decimal, open_fees: Decimal, amount: Decimal) -> Decimal:
