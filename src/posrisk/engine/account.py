@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from decimal import Decimal, localcontext
+from functools import cache
 
 from .errors import (
     CrossBalanceInsufficient,
@@ -79,6 +80,11 @@ class SymbolSettings:
     auto_add_margin: bool = False
 
 
+@cache
+def _default_settings(leverage: int) -> SymbolSettings:
+    return SymbolSettings(leverage)
+
+
 @dataclass(frozen=True, slots=True)
 class Account:
     """Everything the position service knows of one account. Treat mappings as read-only."""
@@ -94,7 +100,7 @@ class Account:
     def settings_for(self, symbol: Symbol) -> SymbolSettings:
         """This account's settings for ``symbol``: cross, default leverage, unless changed."""
         found = self.settings.get(symbol.name)
-        return found if found is not None else SymbolSettings(symbol.default_leverage)
+        return found if found is not None else _default_settings(symbol.default_leverage)
 
     def position(self, symbol: str, side: PositionSide) -> Position:
         found = self.positions.get((symbol, side))
@@ -276,9 +282,10 @@ def _apply_fill(account: Account, fill: Fill, market: Market) -> Applied:
 
 
 def _apply_wallet_transfer(account: Account, event: WalletTransfer, market: Market) -> Applied:
-    assets = {symbol.margin_asset for symbol in market}
-    if event.asset not in assets:
-        raise InvalidValue("asset", f"{event.asset!r} is not a margin asset ({sorted(assets)})")
+    if event.asset not in market.margin_assets:
+        raise InvalidValue(
+            "asset", f"{event.asset!r} is not a margin asset ({', '.join(market.margin_assets)})"
+        )
     _money(event.amount, "amount")
     if not event.amount:
         raise InvalidValue("amount", "a deposit or withdrawal of 0")

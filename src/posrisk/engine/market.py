@@ -97,7 +97,7 @@ class Symbol:
 class Market:
     """The listed symbols by name, in the order the exchange lists them."""
 
-    __slots__ = ("_symbols",)
+    __slots__ = ("_symbols", "margin_assets")
 
     def __init__(self, symbols: Iterable[Symbol]) -> None:
         self._symbols: dict[str, Symbol] = {}
@@ -105,6 +105,10 @@ class Market:
             if symbol.name in self._symbols:
                 raise MarketDataError(f"{symbol.name}: listed twice")
             self._symbols[symbol.name] = symbol
+        # Every margin asset of the market, sorted (USDT, USDC, BTC with the shipped table).
+        self.margin_assets: tuple[str, ...] = tuple(
+            sorted({s.margin_asset for s in self._symbols.values()})
+        )
 
     def __getitem__(self, name: str) -> Symbol:
         try:

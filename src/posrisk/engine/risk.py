@@ -9,7 +9,7 @@ markPrice 0 and its positions are marked at their entry price (uPnL 0) until one
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from decimal import Decimal, localcontext
 from itertools import product
 
@@ -89,6 +89,8 @@ def liquidation_price(
     other_maint_margin: Decimal,
     other_unrealized_pnl: Decimal,
     legs: Sequence[LiquidationLeg],
+    *,
+    _general: bool = False,
 ) -> Decimal:
     """The mark price at which margin balance falls to maintenance margin; 0 if none.
 
@@ -106,15 +108,17 @@ def liquidation_price(
         if not legs:
             return ZERO
         base = wallet - other_maint_margin + other_unrealized_pnl
+        if len(legs) == 1 and not _general:
+            return _one_leg_liquidation_price(base, legs[0])
         choice = tuple(leg.symbol.bracket_for(leg.size * leg.mark) for leg in legs)
-        tried: set[tuple[LeverageBracket, ...]] = set()
-        while choice not in tried:
-            tried.add(choice)
+        tried: set[tuple[int, ...]] = set()
+        while (numbers := tuple(b.bracket for b in choice)) not in tried:
+            tried.add(numbers)
             price = _solve(base, legs, choice)
             if price is None:
                 return ZERO
             found = _brackets_at(legs, price)
-            if found == choice:
+            if all(a is b for a, b in zip(found, choice, strict=True)):
                 return price if price > 0 else ZERO
             choice = found
         # The brackets cycled: take the consistent combination nearest the mark.
@@ -122,11 +126,31 @@ def liquidation_price(
         best: Decimal | None = None
         for combination in product(*(leg.symbol.brackets for leg in legs)):
             price = _solve(base, legs, combination)
-            if price is None or price <= 0 or _brackets_at(legs, price) != combination:
+            if price is None or price <= 0:
+                continue
+            if any(a is not b for a, b in zip(_brackets_at(legs, price), combination, strict=True)):
                 continue
             if best is None or abs(price - marks) < abs(best - marks):
                 best = price
         return best if best is not None else ZERO
+
+
+def _one_leg_liquidation_price(base: Decimal, leg: LiquidationLeg) -> Decimal:
+    # The common case (one-way, or an isolated side) without the tuples of the general one.
+    brackets = leg.symbol.brackets
+    bracket = leg.symbol.bracket_for(leg.size * leg.mark)
+    signed = leg.direction * leg.size
+    for _ in range(len(brackets) + 1):
+        denominator = leg.size * bracket.maint_margin_ratio - signed
+        if not denominator:
+            return ZERO
+        price = (base + bracket.cum - signed * leg.entry) / denominator
+        found = leg.symbol.bracket_for(leg.size * price) if price > 0 else brackets[0]
+        if found is bracket:
+            return price if price > 0 else ZERO
+        bracket = found
+    # Bracket choices cycled (cannot happen with a continuous cum chain): general search.
+    return liquidation_price(base, ZERO, ZERO, [replace(leg, mark=ZERO)], _general=True)
 
 
 @dataclass(frozen=True, slots=True)
@@ -242,13 +266,20 @@ class AccountRisk:
             if settings.margin_type is MarginType.CROSS:
                 total[1] += upnl
                 total[3] += mm
-        assets = {s.margin_asset for s in self.market} | set(self.account.balances)
-        for asset in sorted(assets):
+        isolated: dict[str, Decimal] = {}
+        for position in self.account.positions.values():
+            if position.isolated_wallet:
+                symbol = self.market.get(position.symbol)
+                if symbol is not None:
+                    asset = symbol.margin_asset
+                    isolated[asset] = isolated.get(asset, ZERO) + position.isolated_wallet
+        for asset in self.market.margin_assets:
             upnl, cross_upnl, mm, cross_mm, im = totals.get(asset, [ZERO] * 5)
+            wallet = self.account.wallet_balance(asset)
             self._assets[asset] = AssetRisk(
                 asset,
-                self.account.wallet_balance(asset),
-                self.account.cross_wallet_balance(asset, self.market),
+                wallet,
+                wallet - isolated.get(asset, ZERO),
                 upnl,
                 cross_upnl,
                 mm,

@@ -1,0 +1,1 @@
+"""posrisk benchmarks: scripts that print their figures (never timed assertions in tests)."""

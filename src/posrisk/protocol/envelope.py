@@ -1,0 +1,220 @@
+"""The request/response envelope: one JSON text frame in, one JSON frame out (SPEC §2, §12).
+
+``parse_request`` turns a frame into a ``Request`` or raises ``WireError`` (-1000, 400)
+naming what is wrong; it never raises anything else, whatever the bytes. Decisions:
+
+- ``id`` is a string, an integer of any size, or null, and is echoed with its JSON
+  type. orjson silently reads integers beyond 64 bits as floats, so a float ``id`` (or
+  top-level param) sends the frame through the standard library again to get the exact
+  integer back. A real float, a boolean, an array or an object as ``id`` is refused.
+- ``params`` is optional (``{}``); when present it must be an object.
+- Duplicate keys: the last one wins (orjson and the standard library agree).
+- NaN/Infinity literals, invalid UTF-8, lone surrogates, a BOM and nesting deeper than
+  1024 levels are not JSON here: refused with -1000.
+- ``method`` is kept exactly as sent (``v2/account.position`` included); whether it
+  exists is the service's question (``WireError.unknown_method``).
+
+The encoders write Binance's key order (``id, status, result|error, rateLimits``) with
+orjson; ``result`` may hold ``orjson.Fragment`` values (pre-serialised rows).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+
+from .errors import WireError
+
+__all__ = [
+    "SERVER_SHUTDOWN",
+    "Request",
+    "RequestId",
+    "encode_error",
+    "encode_event",
+    "encode_result",
+    "parse_request",
+    "rate_limits_entry",
+    "server_shutdown",
+]
+
+RequestId = str | int | None
+
+# orjson writes integers in [-2**63, 2**64); anything wider goes out as a Fragment.
+_INT_MIN = -(2**63)
+_INT_MAX = 2**64 - 1
+
+
+@dataclass(frozen=True, slots=True)
+class Request:
+    """One parsed request frame."""
+
+    id: RequestId
+    method: str
+    params: dict[str, object]
+
+
+def parse_request(frame: bytes | bytearray | memoryview | str) -> Request:
+    """The request in one text frame; raises ``WireError`` (-1000, 400) and nothing else."""
+    document = _loads(frame)
+    if not isinstance(document, dict):
+        raise WireError.malformed_request("expected a JSON object")
+    request_id = _request_id(document)
+    method = document.get("method")
+    if not isinstance(method, str):
+        raise WireError.malformed_request(
+            "'method' is missing or not a string", request_id=request_id
+        )
+    params = document.get("params", {})
+    if params is None:
+        params = {}
+    if not isinstance(params, dict):
+        raise WireError.malformed_request("'params' must be an object", request_id=request_id)
+    return Request(request_id, method, params)
+
+
+def encode_result(
+    id: RequestId, result: object, rate_limits: list[dict[str, Any]] | None = None
+) -> bytes:
+    """``{"id", "status": 200, "result", ["rateLimits"]}``; ``rateLimits`` omitted when None."""
+    frame: dict[str, object] = {"id": _id_value(id), "status": 200, "result": result}
+    if rate_limits is not None:
+        frame["rateLimits"] = rate_limits
+    return orjson.dumps(frame)
+
+
+def encode_error(
+    id: RequestId, error: WireError, rate_limits: list[dict[str, Any]] | None = None
+) -> bytes:
+    """``{"id", "status", "error": {"code", "msg", ["data"]}, ["rateLimits"]}``.
+
+    ``id`` is written as null when ``error.id_null`` says so (SPEC §4).
+    """
+    frame: dict[str, object] = {
+        "id": None if error.id_null else _id_value(id),
+        "status": error.status,
+        "error": error.error_object(),
+    }
+    if rate_limits is not None:
+        frame["rateLimits"] = rate_limits
+    return orjson.dumps(frame)
+
+
+def rate_limits_entry(
+    count: int, limit: int = 2400, interval: str = "MINUTE", interval_num: int = 1
+) -> dict[str, Any]:
+    """One item of ``rateLimits``: ``REQUEST_WEIGHT`` with the running ``count``."""
+    return {
+        "rateLimitType": "REQUEST_WEIGHT",
+        "interval": interval,
+        "intervalNum": interval_num,
+        "limit": limit,
+        "count": count,
+    }
+
+
+def encode_event(payload: dict[str, Any]) -> bytes:
+    """A stream event frame (``ACCOUNT_UPDATE``, ``listenKeyExpired``...) as sent."""
+    return orjson.dumps(payload)
+
+
+def server_shutdown(ms: int) -> bytes:
+    """``{"event": {"e": "serverShutdown", "E": ms}}``, sent before a graceful close."""
+    return orjson.dumps({"event": {"e": "serverShutdown", "E": ms}})
+
+
+# The name the service's brief uses.
+SERVER_SHUTDOWN = server_shutdown
+
+
+# -- internals -------------------------------------------------------------------------
+
+
+def _id_value(id: RequestId) -> object:
+    """``id`` in a form orjson can write; integers beyond its range as exact fragments."""
+    if isinstance(id, int) and not isinstance(id, bool) and not _INT_MIN <= id <= _INT_MAX:
+        return orjson.Fragment(str(id).encode())
+    return id
+
+
+def _loads(frame: bytes | bytearray | memoryview | str) -> object:
+    try:
+        document = orjson.loads(frame)
+    except orjson.JSONDecodeError as exc:
+        # orjson refuses integers too wide for a double ("number out of range"); the
+        # standard library reads them exactly. Anything else is not JSON.
+        if "number" not in str(exc):
+            raise WireError.malformed_request("not valid JSON") from None
+        return _loads_exact(frame)
+    if isinstance(document, dict) and _has_float(document):
+        try:
+            return _loads_exact(frame)
+        except WireError:  # e.g. nesting the standard library cannot recurse into
+            return document
+    return document
+
+
+def _has_float(document: dict[str, object]) -> bool:
+    """Whether ``id`` or a top-level param is a float (maybe a wide integer orjson rounded)."""
+    if isinstance(document.get("id"), float):
+        return True
+    params = document.get("params")
+    return isinstance(params, dict) and any(isinstance(v, float) for v in params.values())
+
+
+def _reject_constant(name: str) -> object:
+    raise ValueError(f"{name} is not JSON")
+
+
+def _finite_float(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):
+        raise ValueError(f"{text} overflows a double")
+    return value
+
+
+def _loads_exact(frame: bytes | bytearray | memoryview | str) -> object:
+    """The standard library's reading, as strict as orjson's but with exact integers."""
+    try:
+        text = frame if isinstance(frame, str) else bytes(frame).decode("utf-8")
+        document = json.loads(text, parse_constant=_reject_constant, parse_float=_finite_float)
+        _check_strings(document)
+    except (ValueError, RecursionError, UnicodeError):
+        raise WireError.malformed_request("not valid JSON") from None
+    return document
+
+
+def _check_strings(document: object) -> None:
+    """Raise ``UnicodeError`` if a string holds a lone surrogate (``"\\ud800"``)."""
+    stack = [document]
+    while stack:
+        value = stack.pop()
+        if isinstance(value, str):
+            value.encode("utf-8")
+        elif isinstance(value, dict):
+            for key, item in value.items():
+                key.encode("utf-8")
+                stack.append(item)
+        elif isinstance(value, list):
+            stack.extend(value)
+
+
+def _request_id(document: dict[str, object]) -> RequestId:
+    if "id" not in document:
+        return None
+    value = document["id"]
+    if value is None or isinstance(value, str):
+        return value
+    if isinstance(value, bool):
+        raise WireError.malformed_request(
+            "'id' must be a string, an integer or null, not a boolean"
+        )
+    if isinstance(value, int):
+        return value
+    kind = {float: "a number with a fraction", list: "an array", dict: "an object"}.get(
+        type(value), type(value).__name__
+    )
+    raise WireError.malformed_request(f"'id' must be a string, an integer or null, not {kind}")

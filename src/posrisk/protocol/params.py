@@ -1,0 +1,137 @@
+"""Typed reading of request params, each failure with Binance's code (SPEC §2, §5, §12).
+
+Real clients send numbers and booleans either as JSON values or as strings (Binance's
+SDK sends every value as a string, ccxt sends JSON), so every reader takes both forms.
+Decisions:
+
+- A LONG is a JSON integer or a string of 1–20 decimal digits; anything else (float,
+  boolean, sign, exponent, spaces) is -1100 with legal range ``^[0-9]{1,20}$``, as
+  Binance answers. A negative number is therefore -1100, not -1130.
+- Missing, ``null`` and ``""`` all mean "not sent": -1102 for a mandatory param, the
+  default for an optional one.
+- A symbol must match ``^[A-Z0-9-_.]{1,20}$`` (-1100); whether it exists is the
+  service's question (-1121).
+- An API key is 1–128 characters of ``[A-Za-z0-9]``; anything else, the empty string
+  included, is -2014. Missing or null is None: the session may supply the key.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+
+from .errors import WireError
+
+__all__ = [
+    "DEFAULT_RECV_WINDOW",
+    "LONG_RANGE",
+    "MAX_RECV_WINDOW",
+    "SYMBOL_RANGE",
+    "check_timestamp",
+    "read_api_key",
+    "read_bool",
+    "read_long",
+    "read_recv_window",
+    "read_signature",
+    "read_symbol",
+]
+
+LONG_RANGE = "^[0-9]{1,20}$"
+SYMBOL_RANGE = "^[A-Z0-9-_.]{1,20}$"
+DEFAULT_RECV_WINDOW = 5000
+MAX_RECV_WINDOW = 60_000
+# Timestamps this far ahead of the server's clock are refused (SPEC §5).
+_AHEAD_MS = 1000
+
+_LONG = re.compile(r"[0-9]{1,20}")
+_SYMBOL = re.compile(r"[A-Z0-9\-_.]{1,20}")
+_API_KEY = re.compile(r"[A-Za-z0-9]{1,128}")
+_LONG_LIMIT = 10**20  # 20 digits
+
+
+def _sent(params: Mapping[str, object], name: str) -> object:
+    """The value of ``name``, or None when missing, null or the empty string."""
+    value = params.get(name)
+    return None if value == "" else value
+
+
+def read_long(params: Mapping[str, object], name: str, *, required: bool) -> int | None:
+    """A LONG param: JSON integer or decimal-digit string; None if optional and not sent."""
+    value = _sent(params, name)
+    if value is None:
+        if required:
+            raise WireError.mandatory_param(name)
+        return None
+    if isinstance(value, int) and not isinstance(value, bool):
+        if 0 <= value < _LONG_LIMIT:
+            return value
+    elif isinstance(value, str) and _LONG.fullmatch(value):
+        return int(value)
+    raise WireError.illegal_chars(name, LONG_RANGE)
+
+
+def read_bool(params: Mapping[str, object], name: str, default: bool) -> bool:
+    """A BOOLEAN param: JSON ``true``/``false`` or the strings, any case; else -1130."""
+    value = _sent(params, name)
+    if value is None:
+        return default
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str):
+        lowered = value.lower()
+        if lowered == "true":
+            return True
+        if lowered == "false":
+            return False
+    raise WireError.invalid_value(name)
+
+
+def read_symbol(params: Mapping[str, object], name: str = "symbol") -> str | None:
+    """The symbol as sent (``^[A-Z0-9-_.]{1,20}$``, else -1100), None when not sent."""
+    value = _sent(params, name)
+    if value is None:
+        return None
+    if isinstance(value, str) and _SYMBOL.fullmatch(value):
+        return value
+    raise WireError.illegal_chars(name, SYMBOL_RANGE)
+
+
+def read_api_key(params: Mapping[str, object]) -> str | None:
+    """``apiKey``: 1–128 of ``[A-Za-z0-9]`` (else -2014); None when missing or null."""
+    value = params.get("apiKey")
+    if value is None:
+        return None
+    if isinstance(value, str) and _API_KEY.fullmatch(value):
+        return value
+    raise WireError.api_key_format()
+
+
+def read_signature(params: Mapping[str, object]) -> str | None:
+    """``signature`` as sent, None when not sent; a non-string cannot verify: -1022."""
+    value = _sent(params, "signature")
+    if value is None:
+        return None
+    if isinstance(value, str):
+        return value
+    raise WireError.invalid_signature()
+
+
+def read_recv_window(params: Mapping[str, object]) -> int:
+    """``recvWindow``: default 5000; a LONG in 1..60000, else -1130 (SPEC §5)."""
+    value = read_long(params, "recvWindow", required=False)
+    if value is None:
+        return DEFAULT_RECV_WINDOW
+    if not 0 < value <= MAX_RECV_WINDOW:
+        raise WireError.invalid_value("recvWindow")
+    return value
+
+
+def check_timestamp(timestamp: int, recv_window: int, server_time: int) -> None:
+    """Accept iff ``timestamp < server_time + 1000`` and ``server_time - timestamp <= recv_window``.
+
+    Raises -1021 with the "ahead" message for the first rule, "outside" for the second.
+    """
+    if timestamp >= server_time + _AHEAD_MS:
+        raise WireError.timestamp_ahead()
+    if server_time - timestamp > recv_window:
+        raise WireError.timestamp_outside_window()
