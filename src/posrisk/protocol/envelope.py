@@ -162,7 +162,11 @@ def _has_float(document: dict[str, object]) -> bool:
     if isinstance(document.get("id"), float):
         return True
     params = document.get("params")
-    return isinstance(params, dict) and any(isinstance(v, float) for v in params.values())
+    if isinstance(params, dict):
+        for value in params.values():
+            if type(value) is float:
+                return True
+    return False
 
 
 def _reject_constant(name: str) -> object:
