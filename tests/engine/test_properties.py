@@ -11,7 +11,8 @@ from collections import defaultdict
 from dataclasses import dataclass
 from decimal import Decimal
 
-from hypothesis import event, given
+from hypothesis import event as record_event
+from hypothesis import given
 from hypothesis import strategies as st
 
 from posrisk.engine import (
@@ -226,4 +227,4 @@ def test_at_the_liquidation_price_margin_balance_equals_maintenance_margin(
         assert required > 0
         assert abs(balance - required) <= required * Decimal("1e-8"), (name, price)
         margin = "isolated" if row.isolated else "cross"
-        event(f"liquidation price checked: {scenario.mode.value} {margin}")
+        record_event(f"liquidation price checked: {scenario.mode.value} {margin}")
