@@ -394,6 +394,8 @@ class Credential(Protocol):
 
     def verify(self, params: Mapping[str, object], signature: str) -> bool: ...
 
+    def verify_payload(self, payload: bytes, signature: str) -> bool: ...
+
 
 class HmacCredential:
     """An HMAC key: verifies hex signatures over every payload form, in constant time."""
@@ -409,6 +411,10 @@ class HmacCredential:
 
     def verify(self, params: Mapping[str, object], signature: str) -> bool:
         return verify_hmac(self._secret, signature_payloads(params), signature)
+
+    def verify_payload(self, payload: bytes, signature: str) -> bool:
+        """One exact payload (REST signs the query string as sent, not sorted)."""
+        return verify_hmac(self._secret, [payload], signature)
 
     def __repr__(self) -> str:
         return "HmacCredential(secret=<hidden>)"
@@ -430,6 +436,10 @@ class PublicKeyCredential:
 
     def verify(self, params: Mapping[str, object], signature: str) -> bool:
         return self.public_key.verify(signature_payloads(params), signature)
+
+    def verify_payload(self, payload: bytes, signature: str) -> bool:
+        """One exact payload (REST signs the query string as sent, not sorted)."""
+        return self.public_key.verify([payload], signature)
 
     def __repr__(self) -> str:
         return f"PublicKeyCredential(kind={self.kind!r})"

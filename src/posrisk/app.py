@@ -1,0 +1,131 @@
+"""The composition root: a posrisk server from its settings.
+
+``PosriskServer(settings)`` opens the store (holding the SQLite file exclusively), rebuilds
+the registry from the ledger, loads a scenario or seeds the demo into a new database, and
+serves the gateway. ``posrisk serve`` and the tests both start servers through this.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .engine import Market
+from .gateway.server import WS_API_PATH, Gateway, GatewaySettings
+from .protocol import LimitRules
+from .service.admin import AdminService, load_scenario
+from .service.api import ApiService
+from .service.clock import Clock, SystemClock
+from .service.demo import DemoCredentials, seed_demo
+from .service.exchange_info import exchange_info_json
+from .service.limits import RequestWeightLimiter
+from .service.registry import Registry
+from .service.rest import RestService
+from .service.scenario import ScenarioError, read_scenario_file
+from .store import DatabaseLock, SQLiteStore, Store, StoreError
+
+__all__ = ["PosriskServer", "ServerSettings"]
+
+
+@dataclass(slots=True)
+class ServerSettings:
+    db: str = "posrisk.db"
+    host: str = "127.0.0.1"
+    port: int = 8765
+    # A scenario file to load into a new database (SPEC §10).
+    scenario: Path | None = None
+    # Seed the demo accounts into a new database when no scenario is given.
+    demo: bool = True
+    # Empty an existing database before loading the scenario.
+    reset: bool = False
+    limits: LimitRules = field(default_factory=LimitRules)
+    # False lifts the per-IP limits (counted, never refused): benchmarks only.
+    enforce_limits: bool = True
+    gateway: GatewaySettings = field(default_factory=GatewaySettings)
+    clock: Clock = field(default_factory=SystemClock)
+    market: Market | None = None
+
+
+class PosriskServer:
+    """One posrisk process: store, registry, services and gateway."""
+
+    def __init__(self, settings: ServerSettings) -> None:
+        self.settings = settings
+        self.market = settings.market or Market.default()
+        self.clock = settings.clock
+        self.store: Store = SQLiteStore(settings.db)
+        self._lock = DatabaseLock(Path(settings.db)) if settings.db != ":memory:" else None
+        self.registry = Registry(self.market)
+        self.admin: AdminService | None = None
+        self.gateway: Gateway | None = None
+        # Set when this start created the demo (the only time its secrets are known).
+        self.demo: DemoCredentials | None = None
+
+    def __repr__(self) -> str:
+        state = f"port {self.port}" if self.gateway and self.gateway.server else "stopped"
+        return f"<PosriskServer {self.settings.db} {state}>"
+
+    @property
+    def port(self) -> int:
+        assert self.gateway is not None
+        return self.gateway.port
+
+    @property
+    def ws_url(self) -> str:
+        return f"ws://{self.settings.host}:{self.port}{WS_API_PATH}"
+
+    @property
+    def http_url(self) -> str:
+        return f"http://{self.settings.host}:{self.port}"
+
+    async def start(self) -> None:
+        settings = self.settings
+        if self._lock is not None:
+            self._lock.acquire()
+        try:
+            await self.store.open()
+            await self._prepare()
+            limiter = RequestWeightLimiter(settings.limits, enforce=settings.enforce_limits)
+            api = ApiService(self.registry, limiter, self.clock)
+            rest = RestService(api, exchange_info_json(self.market, self.clock.now_ms()))
+            self.gateway = Gateway(api, rest, settings.gateway)
+            await self.gateway.start(settings.host, settings.port)
+        except BaseException:
+            await self._close_store()
+            raise
+
+    async def _prepare(self) -> None:
+        settings = self.settings
+        scenario = None
+        if settings.scenario is not None:
+            scenario = read_scenario_file(settings.scenario)
+        if await self.store.has_accounts():
+            if settings.reset:
+                await self.store.reset()
+            elif scenario is not None:
+                raise ScenarioError(
+                    f"{settings.db} already holds accounts; --scenario loads into a new "
+                    "database (add --reset to empty it first)"
+                )
+        snapshot = await self.store.load()
+        self.registry = Registry.from_snapshot(snapshot, self.market)
+        self.admin = AdminService(self.store, self.registry, self.clock)
+        if scenario is not None:
+            await load_scenario(self.admin, scenario)
+        elif settings.demo and not self.registry.accounts:
+            db = Path(settings.db)
+            directory = db.parent if settings.db != ":memory:" else Path.cwd()
+            self.demo = await seed_demo(self.admin, directory, db.stem or "posrisk")
+
+    async def stop(self) -> None:
+        if self.gateway is not None:
+            await self.gateway.shutdown()
+        await self._close_store()
+
+    async def _close_store(self) -> None:
+        try:
+            await self.store.close()
+        except StoreError:
+            pass
+        if self._lock is not None:
+            self._lock.release()

@@ -1,0 +1,348 @@
+"""Administration: the one set of operations behind the CLI, the admin API and scenarios.
+
+Every write follows the same path: validate completely with the engine against the
+current state (a refusal raises and nothing is written), commit to the store in one
+transaction (durable when it returns), then swap the new state into the registry and
+tell the listeners (user data streams). Writes are serialised by one lock.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, replace
+from decimal import Decimal
+from typing import Any
+
+from ..engine import (
+    Account,
+    AccountChange,
+    AccountRisk,
+    Applied,
+    Event,
+    Fill,
+    InvalidValue,
+    IsolatedMarginTransfer,
+    PositionMode,
+    SetPositionMode,
+    WalletTransfer,
+    apply,
+    position_row_v2,
+)
+from ..engine.numbers import fmt_money
+from ..protocol import (
+    generate_api_key,
+    generate_ed25519,
+    generate_hmac_secret,
+    generate_rsa,
+    load_public_key,
+)
+from ..store import (
+    AppendEvent,
+    Change,
+    KeyRecord,
+    NewAccount,
+    NewKey,
+    RevokeKey,
+    SetMarks,
+    Store,
+)
+from .clock import Clock
+from .errors import AccountExists, ServiceError, UnknownKey
+from .inputs import parse_account_name
+from .registry import AccountEntry, Registry
+from .scenario import ScenarioPlan, plan_scenario
+
+__all__ = [
+    "KEY_TYPES",
+    "AccountUpdateListener",
+    "AdminService",
+    "CreatedKey",
+    "load_scenario",
+    "make_key",
+]
+
+KEY_TYPES = ("hmac", "ed25519", "rsa")
+_API_KEY_CHARS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789")
+
+# Called after a committed change: (account name, account after, what changed, time).
+AccountUpdateListener = Callable[[str, Account, AccountChange, int], None]
+
+
+@dataclass(frozen=True, slots=True)
+class CreatedKey:
+    """A new API key; ``secret``/``private_key`` are shown once and never stored
+    (``private_key``) or never shown again (``secret``)."""
+
+    api_key: str
+    account: str
+    kind: str
+    secret: str | None = None
+    public_key: str | None = None
+    private_key: str | None = None
+
+    def __repr__(self) -> str:
+        return f"CreatedKey(api_key={self.api_key!r}, account={self.account!r}, kind={self.kind!r})"
+
+    def as_json(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"apiKey": self.api_key, "account": self.account, "type": self.kind}
+        if self.secret is not None:
+            out["secret"] = self.secret
+        if self.public_key is not None:
+            out["publicKey"] = self.public_key
+        if self.private_key is not None:
+            out["privateKey"] = self.private_key
+        return out
+
+
+def check_api_key(api_key: object) -> str:
+    if (
+        not isinstance(api_key, str)
+        or not 1 <= len(api_key) <= 128
+        or not set(api_key) <= _API_KEY_CHARS
+    ):
+        raise InvalidValue("apiKey", "API keys are 1-128 letters and digits")
+    return api_key
+
+
+def make_key(
+    account: str,
+    kind: str,
+    created_at: int,
+    *,
+    api_key: str | None = None,
+    secret: str | None = None,
+    public_key: str | None = None,
+) -> tuple[KeyRecord, CreatedKey]:
+    """A key record to store and what to show its owner; generates what is not given."""
+    if kind not in KEY_TYPES:
+        raise InvalidValue("type", f"key type must be one of {', '.join(KEY_TYPES)}, got {kind!r}")
+    api_key = check_api_key(api_key) if api_key is not None else generate_api_key()
+    if kind == "hmac":
+        if public_key is not None:
+            raise InvalidValue("publicKey", "an HMAC key has a secret, not a public key")
+        shown = secret is None
+        if secret is None:
+            secret = generate_hmac_secret()
+        elif not isinstance(secret, str) or not 1 <= len(secret) <= 512 or not secret.isprintable():
+            raise InvalidValue("secret", "an HMAC secret is 1-512 printable characters")
+        record = KeyRecord(api_key, account, kind, secret, None, created_at)
+        return record, CreatedKey(api_key, account, kind, secret=secret if shown else None)
+    if secret is not None:
+        raise InvalidValue("secret", f"an {kind} key has a public key, not a secret")
+    private_pem = None
+    if public_key is None:
+        private_pem, public_key = generate_ed25519() if kind == "ed25519" else generate_rsa()
+    try:
+        loaded = load_public_key(public_key)
+    except (ValueError, TypeError) as e:
+        raise InvalidValue("publicKey", f"not a usable public key: {e}") from None
+    if loaded.kind != kind:
+        raise InvalidValue("publicKey", f"the public key is {loaded.kind}, not {kind}")
+    record = KeyRecord(api_key, account, kind, None, loaded.pem(), created_at)
+    return record, CreatedKey(
+        api_key, account, kind, public_key=loaded.pem(), private_key=private_pem
+    )
+
+
+class AdminService:
+    """Account administration over a ``Store`` and the live ``Registry``."""
+
+    def __init__(self, store: Store, registry: Registry, clock: Clock) -> None:
+        self.store = store
+        self.registry = registry
+        self.clock = clock
+        self.market = registry.market
+        self._lock = asyncio.Lock()
+        self._listeners: list[AccountUpdateListener] = []
+        self._key_listeners: list[Callable[[str], None]] = []
+
+    def __repr__(self) -> str:
+        return f"<AdminService {self.store!r}>"
+
+    def on_account_update(self, listener: AccountUpdateListener) -> None:
+        self._listeners.append(listener)
+
+    def on_key_revoked(self, listener: Callable[[str], None]) -> None:
+        self._key_listeners.append(listener)
+
+    # -- accounts and keys ------------------------------------------------------------
+
+    async def create_account(
+        self, name: object, position_mode: PositionMode | None = None
+    ) -> AccountEntry:
+        name = parse_account_name(name)
+        async with self._lock:
+            if name in self.registry.accounts:
+                raise AccountExists(name)
+            now = self.clock.now_ms()
+            account = Account()
+            changes: list[Change] = [NewAccount(name, now)]
+            if position_mode is not None and position_mode is not account.position_mode:
+                event = SetPositionMode(position_mode, now)
+                account = apply(account, event, self.market).account
+                changes.append(AppendEvent(name, event, now))
+            await self.store.commit(changes)
+            entry = AccountEntry(name, now, account, len(changes) - 1)
+            self.registry.accounts[name] = entry
+            return entry
+
+    async def create_key(
+        self,
+        account: str,
+        kind: str,
+        *,
+        api_key: str | None = None,
+        secret: str | None = None,
+        public_key: str | None = None,
+    ) -> CreatedKey:
+        async with self._lock:
+            self.registry.account(account)
+            record, created = make_key(
+                account,
+                kind,
+                self.clock.now_ms(),
+                api_key=api_key,
+                secret=secret,
+                public_key=public_key,
+            )
+            if record.api_key in self.registry.keys:
+                raise ServiceError(f"API key {record.api_key!r} already exists.", status=409)
+            await self.store.commit([NewKey(record)])
+            self.registry.add_key(record)
+            return created
+
+    async def revoke_key(self, account: str, api_key: str) -> None:
+        async with self._lock:
+            entry = self.registry.keys.get(api_key)
+            if entry is None or entry.account != account:
+                raise UnknownKey(api_key)
+            if entry.revoked_at is not None:
+                return
+            now = self.clock.now_ms()
+            await self.store.commit([RevokeKey(api_key, now)])
+            entry.revoked_at = now
+        for listener in self._key_listeners:
+            listener(api_key)
+
+    # -- ledger events ----------------------------------------------------------------
+
+    async def apply_events(self, account: str, events: Sequence[Event]) -> list[Applied]:
+        """Apply ``events`` to ``account`` all-or-nothing; return each step's result."""
+        async with self._lock:
+            entry = self.registry.account(account)
+            now = self.clock.now_ms()
+            # An event without a time happens now (and replays with that same time).
+            events = [event if event.time else replace(event, time=now) for event in events]
+            state = entry.account
+            results = []
+            for event in events:
+                applied = apply(state, event, self.market)
+                results.append(applied)
+                state = applied.account
+            if not results:
+                return results
+            await self.store.commit([AppendEvent(account, event, event.time) for event in events])
+            entry.account = state
+            entry.version += len(results)
+        for applied in results:
+            for listener in self._listeners:
+                listener(account, applied.account, applied.change, now)
+        return results
+
+    async def wallet(self, account: str, asset: str, amount: Decimal) -> Account:
+        event = WalletTransfer(asset, amount, self.clock.now_ms())
+        return (await self.apply_events(account, [event]))[-1].account
+
+    async def fill(self, account: str, fill: Fill) -> Account:
+        return (await self.apply_events(account, [fill]))[-1].account
+
+    async def isolated_margin(self, account: str, transfer: IsolatedMarginTransfer) -> Account:
+        return (await self.apply_events(account, [transfer]))[-1].account
+
+    async def settings(
+        self,
+        account: str,
+        position_mode: PositionMode | None = None,
+        symbol_events: Sequence[Event] = (),
+    ) -> Account:
+        events: list[Event] = []
+        if position_mode is not None:
+            events.append(SetPositionMode(position_mode, self.clock.now_ms()))
+        events.extend(symbol_events)
+        if not events:
+            raise InvalidValue("settings", "nothing to change: give positionMode or symbols")
+        return (await self.apply_events(account, events))[-1].account
+
+    # -- marks ------------------------------------------------------------------------
+
+    async def set_marks(self, marks: Mapping[str, Decimal]) -> dict[str, Decimal]:
+        for symbol in marks:
+            self.market[symbol]  # -1121 for an unknown symbol
+        async with self._lock:
+            await self.store.commit([SetMarks(dict(marks), self.clock.now_ms())])
+            self.registry.marks.update(marks)
+        return dict(self.registry.marks)
+
+    # -- views ------------------------------------------------------------------------
+
+    def describe(self, name: str) -> dict[str, Any]:
+        """An account as the admin API and ``posrisk account show`` present it."""
+        entry = self.registry.account(name)
+        risk = AccountRisk(entry.account, self.market, self.registry.marks)
+        balances = [
+            {
+                "asset": asset.asset,
+                "walletBalance": fmt_money(asset.wallet_balance),
+                "crossWalletBalance": fmt_money(asset.cross_wallet_balance),
+                "unrealizedProfit": fmt_money(asset.unrealized_pnl),
+                "marginBalance": fmt_money(asset.margin_balance),
+                "maintMargin": fmt_money(asset.maint_margin),
+            }
+            for asset in risk.assets
+            if asset.wallet_balance or asset.maint_margin
+        ]
+        keys = [self.registry.keys[k] for k in entry.keys]
+        return {
+            "name": entry.name,
+            "positionMode": entry.account.position_mode.value,
+            "balances": balances,
+            "positions": [position_row_v2(row) for row in risk.open_rows()],
+            "keys": [
+                {"apiKey": k.api_key, "type": k.kind, "revoked": k.revoked_at is not None}
+                for k in keys
+            ],
+        }
+
+    def list_accounts(self) -> list[dict[str, Any]]:
+        return [
+            {
+                "name": entry.name,
+                "positionMode": entry.account.position_mode.value,
+                "openPositions": len(entry.account.open_positions()),
+                "keys": len(entry.keys),
+            }
+            for entry in self.registry.accounts.values()
+        ]
+
+
+async def load_scenario(admin: AdminService, document: object) -> ScenarioPlan:
+    """Load a scenario document into a running registry: all of it or nothing."""
+    async with admin._lock:
+        registry = admin.registry
+        plan = plan_scenario(
+            document,
+            admin.market,
+            now=admin.clock.now_ms(),
+            taken_names=set(registry.accounts),
+            taken_keys=set(registry.keys),
+        )
+        await admin.store.commit(plan.changes())
+        for planned in plan.accounts:
+            registry.accounts[planned.name] = AccountEntry(
+                planned.name, plan.created_at, planned.account, len(planned.events)
+            )
+            for key in planned.keys:
+                registry.add_key(key)
+        registry.marks.update(plan.marks)
+    return plan

@@ -1,0 +1,170 @@
+"""The WebSocket API methods: a request frame in, a response frame out.
+
+Synchronous and transport-free: the gateway hands ``ApiService.handle`` the bytes of one
+text frame and the connection's state, and sends back what it returns. Where a request
+goes, in order: envelope (``protocol.parse_request``) → rate limit (per IP) → method →
+authentication (key, timestamp, signature) → engine views at the current marks.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from ..engine import (
+    EngineError,
+    account_position_rows,
+    account_position_v2_rows,
+)
+from ..protocol import (
+    Allow,
+    LimitRules,
+    Throttle,
+    WireError,
+    check_timestamp,
+    encode_error,
+    encode_result,
+    parse_request,
+    rate_limits_entry,
+    read_api_key,
+    read_bool,
+    read_long,
+    read_recv_window,
+    read_signature,
+    read_symbol,
+)
+from .clock import Clock
+from .limits import Banned, RequestWeightLimiter
+from .registry import AccountEntry, Registry
+
+__all__ = ["ApiService", "Connection"]
+
+Params = Mapping[str, object]
+
+
+@dataclass(slots=True)
+class Connection:
+    """What the server knows of one WS API connection."""
+
+    ip: str
+    connected_since: int
+    # `?returnRateLimits=false` on the URL; a request param overrides it per response.
+    return_rate_limits: bool = True
+
+
+Handler = Callable[["ApiService", Connection, Params, int], Any]
+
+
+class ApiService:
+    """Answers WS API frames from the registry's accounts and marks."""
+
+    def __init__(self, registry: Registry, limiter: RequestWeightLimiter, clock: Clock) -> None:
+        self.registry = registry
+        self.market = registry.market
+        self.limiter = limiter
+        self.rules: LimitRules = limiter.rules
+        self.clock = clock
+        self._interval = self.rules.label()
+
+    def __repr__(self) -> str:
+        return f"<ApiService {self.registry!r}>"
+
+    def rate_limits(self, count: int) -> list[dict[str, Any]]:
+        interval, number = self._interval
+        return [rate_limits_entry(count, self.rules.request_weight, interval, number)]
+
+    def handle(self, conn: Connection, frame: bytes | str) -> bytes:
+        """The response frame for one request frame (never raises, never stays silent)."""
+        now = self.clock.now_ms()
+        try:
+            request = parse_request(frame)
+        except WireError as error:
+            return self._refuse(conn, error.request_id, error, self.rules.default_weight, now)
+        handler = METHODS.get(request.method)
+        if handler is None:
+            unknown = WireError.unknown_method(request.method)
+            return self._refuse(conn, request.id, unknown, self.rules.default_weight, now)
+
+        decision = self.limiter.charge(conn.ip, self.rules.weight(request.method), now)
+        if not isinstance(decision, Allow):
+            return encode_error(
+                request.id, self._limit_error(decision, now), self.rate_limits(decision.count)
+            )
+        params = request.params
+        try:
+            show_limits = read_bool(params, "returnRateLimits", conn.return_rate_limits)
+        except WireError as error:
+            return encode_error(request.id, error, self.rate_limits(decision.count))
+        limits = self.rate_limits(decision.count) if show_limits else None
+        try:
+            result = handler(self, conn, params, now)
+        except WireError as error:
+            return encode_error(None if error.id_null else request.id, error, limits)
+        except EngineError as error:
+            return encode_error(request.id, WireError.from_engine(error.code, error.msg), limits)
+        return encode_result(request.id, result, limits)
+
+    def _refuse(
+        self,
+        conn: Connection,
+        request_id: str | int | None,
+        error: WireError,
+        weight: int,
+        now: int,
+    ) -> bytes:
+        decision = self.limiter.charge(conn.ip, weight, now)
+        if not isinstance(decision, Allow):
+            error = self._limit_error(decision, now)
+        show = conn.return_rate_limits
+        return encode_error(request_id, error, self.rate_limits(decision.count) if show else None)
+
+    def _limit_error(self, decision: Throttle | Banned | Any, now: int) -> WireError:
+        if isinstance(decision, Banned):
+            return WireError.ip_banned(decision.until, now)
+        return WireError.too_many_requests(self.rules.request_weight, now, decision.retry_after)
+
+    # -- authentication ---------------------------------------------------------------
+
+    def authenticate(self, params: Params, now: int) -> AccountEntry:
+        """The account a signed request speaks for (SPEC §3, §5), or the right error."""
+        api_key = read_api_key(params)
+        if api_key is None:
+            raise WireError.mandatory_param("apiKey")
+        signature = read_signature(params)
+        if signature is None:
+            raise WireError.mandatory_param("signature")
+        timestamp = read_long(params, "timestamp", required=True)
+        assert timestamp is not None
+        check_timestamp(timestamp, read_recv_window(params), now)
+        key = self.registry.keys.get(api_key)
+        if key is None or key.revoked_at is not None:
+            raise WireError.invalid_api_key()
+        if not key.credential.verify(params, signature):
+            raise WireError.invalid_signature()
+        return self.registry.account(key.account)
+
+    def symbol_param(self, params: Params) -> str | None:
+        symbol = read_symbol(params)
+        if symbol is not None and symbol not in self.market:
+            raise WireError.invalid_symbol()
+        return symbol
+
+
+def _account_position(service: ApiService, conn: Connection, params: Params, now: int) -> Any:
+    entry = service.authenticate(params, now)
+    symbol = service.symbol_param(params)
+    return account_position_rows(entry.account, service.market, service.registry.marks, symbol)
+
+
+def _account_position_v2(service: ApiService, conn: Connection, params: Params, now: int) -> Any:
+    entry = service.authenticate(params, now)
+    symbol = service.symbol_param(params)
+    return account_position_v2_rows(entry.account, service.market, service.registry.marks, symbol)
+
+
+# Every method of the WS API, by name as sent (with its version prefix).
+METHODS: dict[str, Handler] = {
+    "account.position": _account_position,
+    "v2/account.position": _account_position_v2,
+}

@@ -1,0 +1,121 @@
+"""``GET /fapi/v1/exchangeInfo`` in Binance's shape, built once from the market.
+
+What ccxt's ``load_markets`` reads: every listed symbol as a TRADING perpetual with its
+assets, precisions and the filters ccxt turns into limits. A symbol whose precision is
+not known is published with 8 decimals (``tickSize``/``stepSize`` 1e-8).
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+import orjson
+
+from ..engine import Market, Symbol
+
+__all__ = ["exchange_info", "exchange_info_json"]
+
+_UNKNOWN_PRECISION = 8
+# Binance lists perpetuals with this far-future delivery date (2100-12-25).
+_PERPETUAL_DELIVERY = 4133404800000
+_ONBOARD = 1569398400000
+_ORDER_TYPES = [
+    "LIMIT",
+    "MARKET",
+    "STOP",
+    "STOP_MARKET",
+    "TAKE_PROFIT",
+    "TAKE_PROFIT_MARKET",
+    "TRAILING_STOP_MARKET",
+]
+
+
+def _step(precision: int) -> str:
+    return format(Decimal(1).scaleb(-precision), "f")
+
+
+def _symbol(symbol: Symbol) -> dict[str, Any]:
+    price = symbol.price_precision
+    quantity = symbol.quantity_precision
+    price = _UNKNOWN_PRECISION if price is None else price
+    quantity = _UNKNOWN_PRECISION if quantity is None else quantity
+    tick, step = _step(price), _step(quantity)
+    return {
+        "symbol": symbol.name,
+        "pair": symbol.name,
+        "contractType": "PERPETUAL",
+        "deliveryDate": _PERPETUAL_DELIVERY,
+        "onboardDate": _ONBOARD,
+        "status": "TRADING",
+        "maintMarginPercent": "2.5000",
+        "requiredMarginPercent": "5.0000",
+        "baseAsset": symbol.base_asset,
+        "quoteAsset": symbol.quote_asset,
+        "marginAsset": symbol.margin_asset,
+        "pricePrecision": price,
+        "quantityPrecision": quantity,
+        "baseAssetPrecision": 8,
+        "quotePrecision": 8,
+        "underlyingType": "COIN",
+        "underlyingSubType": [],
+        "settlePlan": 0,
+        "triggerProtect": "0.0500",
+        "liquidationFee": "0.012500",
+        "marketTakeBound": "0.05",
+        "maxMoveOrderLimit": 10000,
+        "filters": [
+            {
+                "filterType": "PRICE_FILTER",
+                "minPrice": tick,
+                "maxPrice": "10000000",
+                "tickSize": tick,
+            },
+            {"filterType": "LOT_SIZE", "stepSize": step, "maxQty": "10000000", "minQty": step},
+            {
+                "filterType": "MARKET_LOT_SIZE",
+                "stepSize": step,
+                "maxQty": "10000000",
+                "minQty": step,
+            },
+            {"filterType": "MAX_NUM_ORDERS", "limit": 200},
+            {"filterType": "MAX_NUM_ALGO_ORDERS", "limit": 10},
+            {"filterType": "MIN_NOTIONAL", "notional": "5"},
+            {
+                "filterType": "PERCENT_PRICE",
+                "multiplierUp": "1.0500",
+                "multiplierDown": "0.9500",
+                "multiplierDecimal": "4",
+            },
+        ],
+        "orderTypes": _ORDER_TYPES,
+        "timeInForce": ["GTC", "IOC", "FOK", "GTX", "GTD"],
+    }
+
+
+def exchange_info(market: Market, server_time: int, request_weight: int = 2400) -> dict[str, Any]:
+    return {
+        "timezone": "UTC",
+        "serverTime": server_time,
+        "futuresType": "U_MARGINED",
+        "rateLimits": [
+            {
+                "rateLimitType": "REQUEST_WEIGHT",
+                "interval": "MINUTE",
+                "intervalNum": 1,
+                "limit": request_weight,
+            },
+            {"rateLimitType": "ORDERS", "interval": "MINUTE", "intervalNum": 1, "limit": 1200},
+            {"rateLimitType": "ORDERS", "interval": "SECOND", "intervalNum": 10, "limit": 300},
+        ],
+        "exchangeFilters": [],
+        "assets": [
+            {"asset": asset, "marginAvailable": True, "autoAssetExchange": "0"}
+            for asset in market.margin_assets
+        ],
+        "symbols": [_symbol(symbol) for symbol in market],
+    }
+
+
+def exchange_info_json(market: Market, server_time: int, request_weight: int = 2400) -> bytes:
+    return orjson.dumps(exchange_info(market, server_time, request_weight))

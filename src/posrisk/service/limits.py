@@ -1,0 +1,72 @@
+"""Per-IP REQUEST_WEIGHT counters and bans (SPEC §7), in memory.
+
+The arithmetic (windows, 429, when to ban, the ban ladder) is ``protocol.ratelimit``;
+this keeps the state per IP. ``enforce=False`` (``posrisk serve --no-ip-limits``, for
+benchmarks) still counts, so ``rateLimits`` stay truthful, but never refuses.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ..protocol import (
+    Allow,
+    Ban,
+    Decision,
+    LimitRules,
+    WindowState,
+    ban_duration,
+    decide,
+    window_start,
+)
+
+__all__ = ["Banned", "RequestWeightLimiter"]
+
+
+@dataclass(frozen=True, slots=True)
+class Banned:
+    """The IP is banned until ``until`` (ms): answer 418."""
+
+    count: int
+    until: int
+
+
+class RequestWeightLimiter:
+    """REQUEST_WEIGHT per IP across all of that IP's connections (WS and REST)."""
+
+    def __init__(self, rules: LimitRules | None = None, *, enforce: bool = True) -> None:
+        self.rules = rules or LimitRules()
+        self.enforce = enforce
+        self._windows: dict[str, WindowState] = {}
+        # ip → (banned until ms, number of bans so far)
+        self._bans: dict[str, tuple[int, int]] = {}
+
+    def __repr__(self) -> str:
+        return f"<RequestWeightLimiter {len(self._windows)} IPs, {len(self._bans)} banned>"
+
+    def charge(self, ip: str, weight: int, now: int) -> Decision | Banned:
+        """Count a request of ``weight`` from ``ip`` and say whether to serve it."""
+        ban = self._bans.get(ip)
+        if ban is not None and now < ban[0] and self.enforce:
+            return Banned(self.count(ip, now), ban[0])
+        state, decision = decide(self.rules, self._windows.get(ip), now, weight)
+        if not self.enforce and not isinstance(decision, Allow):
+            state = WindowState(state.window, state.count + weight, 0)
+            decision = Allow(state.count)
+        self._windows[ip] = state
+        if isinstance(decision, Ban):
+            offences = (ban[1] if ban else 0) + 1
+            until = now + ban_duration(self.rules, offences)
+            self._bans[ip] = (until, offences)
+            return Banned(decision.count, until)
+        return decision
+
+    def count(self, ip: str, now: int) -> int:
+        state = self._windows.get(ip)
+        if state is None or state.window != window_start(now, self.rules.interval_ms):
+            return 0
+        return state.count
+
+    def banned_until(self, ip: str, now: int) -> int | None:
+        ban = self._bans.get(ip)
+        return ban[0] if ban is not None and now < ban[0] and self.enforce else None

@@ -1,0 +1,105 @@
+"""The in-memory state every request is served from: accounts, API keys and marks.
+
+It is rebuilt at start by folding the stored ledger through the engine, and afterwards
+changed only by the admin service, after the store has committed the change.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from ..engine import Account, EngineError, Market, apply
+from ..protocol import Credential, HmacCredential, PublicKeyCredential
+from ..store import KeyRecord, Snapshot, StoreError
+from .errors import UnknownAccount
+
+__all__ = ["AccountEntry", "KeyEntry", "Registry", "credential_for"]
+
+
+@dataclass(slots=True)
+class AccountEntry:
+    """One account: its engine state and a version that moves with every change."""
+
+    name: str
+    created_at: int
+    account: Account = field(default_factory=Account)
+    version: int = 0
+    # API keys of this account, in creation order.
+    keys: list[str] = field(default_factory=list)
+
+
+@dataclass(slots=True)
+class KeyEntry:
+    api_key: str
+    account: str
+    kind: str
+    credential: Credential
+    created_at: int
+    revoked_at: int | None = None
+
+    def __repr__(self) -> str:
+        return f"KeyEntry({self.api_key!r}, account={self.account!r}, kind={self.kind!r})"
+
+
+def credential_for(record: KeyRecord) -> Credential:
+    if record.kind == "hmac":
+        assert record.secret is not None
+        return HmacCredential(record.secret)
+    assert record.public_key is not None
+    return PublicKeyCredential(record.public_key)
+
+
+class Registry:
+    """Accounts by name, keys by API key, marks by symbol."""
+
+    def __init__(self, market: Market) -> None:
+        self.market = market
+        self.accounts: dict[str, AccountEntry] = {}
+        self.keys: dict[str, KeyEntry] = {}
+        self.marks: dict[str, Decimal] = {}
+
+    def __repr__(self) -> str:
+        return f"<Registry {len(self.accounts)} accounts, {len(self.keys)} keys>"
+
+    @classmethod
+    def from_snapshot(cls, snapshot: Snapshot, market: Market) -> Registry:
+        """Replay the ledger; an entry the engine now refuses stops the start, named."""
+        registry = cls(market)
+        for record in snapshot.accounts:
+            registry.accounts[record.name] = AccountEntry(record.name, record.created_at)
+        for key in snapshot.keys:
+            registry.add_key(key)
+        for entry in snapshot.ledger:
+            state = registry.accounts[entry.account]
+            try:
+                state.account = apply(state.account, entry.event, market).account
+            except EngineError as e:
+                raise StoreError(
+                    f"ledger entry {entry.seq} of account {entry.account!r} is refused by this "
+                    f"market's rules ({e}); was the market data changed?"
+                ) from None
+            state.version += 1
+        registry.marks.update(
+            (symbol, price) for symbol, price in snapshot.marks.items() if symbol in market
+        )
+        return registry
+
+    def account(self, name: str) -> AccountEntry:
+        try:
+            return self.accounts[name]
+        except KeyError:
+            raise UnknownAccount(name) from None
+
+    def add_key(self, record: KeyRecord) -> KeyEntry:
+        entry = KeyEntry(
+            record.api_key,
+            record.account,
+            record.kind,
+            credential_for(record),
+            record.created_at,
+            record.revoked_at,
+        )
+        self.keys[record.api_key] = entry
+        self.accounts[record.account].keys.append(record.api_key)
+        return entry

@@ -1,0 +1,170 @@
+"""The REST GETs served on the WS port: what ccxt needs to load markets, the server time,
+and the REST twins of the WS method (``/fapi/v2/positionRisk`` = ``account.position``
+rows, ``/fapi/v3/positionRisk`` = ``v2/account.position`` rows), from the same engine.
+
+Binance's REST rules: the API key comes in the ``X-MBX-APIKEY`` header; the signature is
+over the query string exactly as sent (not sorted), without the ``signature`` pair. REST
+and WS share one per-IP REQUEST_WEIGHT counter. Errors are ``{"code", "msg"}`` with the
+HTTP status of the code; every response carries ``X-MBX-USED-WEIGHT-1M``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import parse_qsl
+
+import orjson
+
+from ..engine import EngineError, account_position_rows, account_position_v2_rows
+from ..protocol import (
+    Allow,
+    WireError,
+    check_timestamp,
+    read_long,
+    read_recv_window,
+    read_symbol,
+)
+from .api import ApiService
+from .registry import AccountEntry
+
+__all__ = ["HttpResponse", "RestService"]
+
+
+@dataclass(frozen=True, slots=True)
+class HttpResponse:
+    status: int
+    body: bytes
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+Route = Callable[["RestService", dict[str, str], str, Mapping[str, str], int], Any]
+
+
+class RestService:
+    """Answers the REST GETs; shares the WS API's registry, limiter and clock."""
+
+    def __init__(self, api: ApiService, exchange_info: bytes) -> None:
+        self.api = api
+        self.exchange_info = exchange_info
+
+    def __repr__(self) -> str:
+        return f"<RestService {len(ROUTES)} routes>"
+
+    def handles(self, path: str) -> bool:
+        return path in ROUTES
+
+    def handle(self, path: str, query: str, headers: Mapping[str, str], ip: str) -> HttpResponse:
+        route, weight = ROUTES[path]
+        api = self.api
+        now = api.clock.now_ms()
+        decision = api.limiter.charge(ip, weight, now)
+        used = {"X-MBX-USED-WEIGHT-1M": str(decision.count)}
+        if not isinstance(decision, Allow):
+            error = api._limit_error(decision, now)
+            retry = (error.data or {}).get("retryAfter", now)
+            seconds = max(1, -(-(int(retry) - now) // 1000))
+            return _error(error, {**used, "Retry-After": str(seconds)})
+        try:
+            params = _query_params(query)
+            result = route(self, params, query, headers, now)
+        except WireError as error:
+            return _error(error, used)
+        except EngineError as error:
+            return _error(WireError.from_engine(error.code, error.msg), used)
+        body = result if isinstance(result, bytes) else orjson.dumps(result)
+        return HttpResponse(200, body, {**used, "Content-Type": "application/json"})
+
+    def authenticate(
+        self, params: dict[str, str], query: str, headers: Mapping[str, str], now: int
+    ) -> AccountEntry:
+        api_key = headers.get("X-MBX-APIKEY")
+        if not api_key:
+            raise WireError.api_key_format()
+        signature = params.get("signature")
+        if not signature:
+            raise WireError.mandatory_param("signature")
+        timestamp = read_long(params, "timestamp", required=True)
+        assert timestamp is not None
+        check_timestamp(timestamp, read_recv_window(params), now)
+        key = self.api.registry.keys.get(api_key)
+        if key is None or key.revoked_at is not None:
+            raise WireError.invalid_api_key()
+        payload = "&".join(p for p in query.split("&") if not p.startswith("signature="))
+        if not key.credential.verify_payload(payload.encode(), signature):
+            raise WireError.invalid_signature()
+        return self.api.registry.account(key.account)
+
+
+def _query_params(query: str) -> dict[str, str]:
+    try:
+        pairs = parse_qsl(query, keep_blank_values=True, strict_parsing=False, errors="strict")
+    except (UnicodeDecodeError, ValueError):
+        raise WireError.malformed_request("the query string is not valid") from None
+    params: dict[str, str] = {}
+    for name, value in pairs:
+        if name in params:
+            raise WireError.duplicate_param()
+        params[name] = value
+    return params
+
+
+def _error(error: WireError, headers: dict[str, str]) -> HttpResponse:
+    body: dict[str, Any] = {"code": error.code, "msg": error.msg}
+    if error.data:
+        body["data"] = error.data
+    return HttpResponse(
+        error.status, orjson.dumps(body), {**headers, "Content-Type": "application/json"}
+    )
+
+
+def _ping(rest: RestService, params: dict[str, str], query: str, headers: Any, now: int) -> Any:
+    return b"{}"
+
+
+def _time(rest: RestService, params: dict[str, str], query: str, headers: Any, now: int) -> Any:
+    return {"serverTime": now}
+
+
+def _exchange_info(
+    rest: RestService, params: dict[str, str], query: str, headers: Any, now: int
+) -> Any:
+    return rest.exchange_info
+
+
+def _symbol(rest: RestService, params: dict[str, str]) -> str | None:
+    symbol = read_symbol(params)
+    if symbol is not None and symbol not in rest.api.market:
+        raise WireError.invalid_symbol()
+    return symbol
+
+
+def _position_risk_v2(
+    rest: RestService, params: dict[str, str], query: str, headers: Mapping[str, str], now: int
+) -> Any:
+    entry = rest.authenticate(params, query, headers, now)
+    registry = rest.api.registry
+    return account_position_rows(
+        entry.account, registry.market, registry.marks, _symbol(rest, params)
+    )
+
+
+def _position_risk_v3(
+    rest: RestService, params: dict[str, str], query: str, headers: Mapping[str, str], now: int
+) -> Any:
+    entry = rest.authenticate(params, query, headers, now)
+    registry = rest.api.registry
+    return account_position_v2_rows(
+        entry.account, registry.market, registry.marks, _symbol(rest, params)
+    )
+
+
+# path → (handler, REQUEST_WEIGHT)
+ROUTES: dict[str, tuple[Route, int]] = {
+    "/fapi/v1/ping": (_ping, 1),
+    "/fapi/v1/time": (_time, 1),
+    "/fapi/v1/exchangeInfo": (_exchange_info, 1),
+    "/fapi/v2/positionRisk": (_position_risk_v2, 5),
+    "/fapi/v3/positionRisk": (_position_risk_v3, 5),
+}

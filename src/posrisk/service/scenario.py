@@ -1,0 +1,231 @@
+"""Scenario files (SPEC §10): accounts, keys, deposits, settings, fills, transfers, marks.
+
+``plan_scenario`` reads and validates a whole document against the engine before anything
+is written; a problem raises ``ScenarioError`` naming the account, the entry and what is
+wrong. ``AdminService.load_scenario`` then commits it in one transaction: a scenario is
+loaded completely or not at all.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from ..engine import (
+    Account,
+    EngineError,
+    Event,
+    Market,
+    SetPositionMode,
+    WalletTransfer,
+    apply,
+)
+from ..store import AppendEvent, Change, KeyRecord, NewAccount, NewKey, SetMarks
+from .errors import ServiceError
+from .inputs import (
+    check_fields,
+    parse_account_name,
+    parse_fill,
+    parse_isolated_transfer,
+    parse_marks,
+    parse_position_mode,
+    parse_symbol_settings,
+    parse_wallet_amount,
+)
+
+__all__ = ["ScenarioError", "ScenarioPlan", "plan_scenario", "read_scenario_file"]
+
+_ACCOUNT_FIELDS = {
+    "name",
+    "keys",
+    "deposits",
+    "positionMode",
+    "symbols",
+    "fills",
+    "isolatedMarginTransfers",
+}
+
+
+class ScenarioError(ServiceError):
+    """A scenario that cannot be loaded; nothing of it was written."""
+
+
+@dataclass(slots=True)
+class PlannedAccount:
+    name: str
+    account: Account
+    keys: list[KeyRecord] = field(default_factory=list)
+    events: list[Event] = field(default_factory=list)
+
+
+@dataclass(slots=True)
+class ScenarioPlan:
+    """A validated scenario: the accounts it creates and the store changes to commit."""
+
+    accounts: list[PlannedAccount]
+    marks: dict[str, Decimal]
+    created_at: int
+
+    def changes(self) -> list[Change]:
+        changes: list[Change] = []
+        for planned in self.accounts:
+            changes.append(NewAccount(planned.name, self.created_at))
+            changes.extend(NewKey(key) for key in planned.keys)
+            changes.extend(AppendEvent(planned.name, e, e.time) for e in planned.events)
+        if self.marks:
+            changes.append(SetMarks(self.marks, self.created_at))
+        return changes
+
+
+def read_scenario_file(path: Path) -> object:
+    """A scenario document from JSON (or YAML, when PyYAML is installed)."""
+    try:
+        text = path.read_text()
+    except OSError as e:
+        raise ScenarioError(f"cannot read scenario {path}: {e.strerror}") from None
+    if path.suffix.lower() in (".yaml", ".yml"):
+        try:
+            import yaml  # type: ignore[import-untyped]
+        except ImportError:
+            raise ScenarioError(
+                f"{path}: YAML scenarios need PyYAML (pip install pyyaml)"
+            ) from None
+        try:
+            return yaml.safe_load(text)
+        except yaml.YAMLError as e:
+            raise ScenarioError(f"{path}: not YAML ({e})") from None
+    try:
+        return json.loads(text)
+    except ValueError as e:
+        raise ScenarioError(f"{path}: not JSON ({e})") from None
+
+
+def _where(account: str, entry: str, problem: Exception) -> ScenarioError:
+    return ScenarioError(f"account {account!r}, {entry}: {problem}")
+
+
+def plan_scenario(
+    document: object,
+    market: Market,
+    *,
+    now: int,
+    taken_names: set[str] | frozenset[str] = frozenset(),
+    taken_keys: set[str] | frozenset[str] = frozenset(),
+) -> ScenarioPlan:
+    """Validate ``document`` completely; raise ``ScenarioError`` on the first problem."""
+    from .admin import make_key  # the key rules live with the admin operations
+
+    if not isinstance(document, Mapping):
+        raise ScenarioError("a scenario is a JSON object with 'accounts' and optional 'marks'")
+    unknown = sorted(set(document) - {"accounts", "marks"})
+    if unknown:
+        raise ScenarioError(f"unknown top-level field {unknown[0]!r} (expected accounts, marks)")
+    accounts = document.get("accounts", [])
+    if not isinstance(accounts, list):
+        raise ScenarioError("'accounts' must be a list")
+
+    names: set[str] = set()
+    api_keys: set[str] = set()
+    planned: list[PlannedAccount] = []
+    for index, raw in enumerate(accounts):
+        label = f"accounts[{index}]"
+        try:
+            check_fields(raw, label, _ACCOUNT_FIELDS, {"name"})
+            assert isinstance(raw, Mapping)
+            name = parse_account_name(raw["name"])
+        except EngineError as e:
+            raise ScenarioError(f"{label}: {e}") from None
+        if name in names or name in taken_names:
+            raise ScenarioError(f"{label}: account {name!r} is defined twice or already exists")
+        names.add(name)
+        planned.append(_plan_account(name, raw, market, now, api_keys, taken_keys, make_key))
+
+    marks: dict[str, Decimal] = {}
+    if document.get("marks"):
+        try:
+            marks = parse_marks(document["marks"])
+            for symbol in marks:
+                market[symbol]
+        except EngineError as e:
+            raise ScenarioError(f"marks: {e}") from None
+    return ScenarioPlan(planned, marks, now)
+
+
+def _plan_account(
+    name: str,
+    raw: Mapping[str, Any],
+    market: Market,
+    now: int,
+    api_keys: set[str],
+    taken_keys: set[str] | frozenset[str],
+    make_key: Any,
+) -> PlannedAccount:
+    plan = PlannedAccount(name, Account())
+
+    def add(event: Event, entry: str) -> None:
+        try:
+            plan.account = apply(plan.account, event, market).account
+        except EngineError as e:
+            raise _where(name, entry, e) from None
+        plan.events.append(event)
+
+    for index, spec in enumerate(raw.get("keys", [])):
+        entry = f"keys[{index}]"
+        try:
+            check_fields(spec, entry, {"type", "apiKey", "secret", "publicKey"}, {"type", "apiKey"})
+            record, _ = make_key(
+                name,
+                spec["type"],
+                now,
+                api_key=spec["apiKey"],
+                secret=spec.get("secret"),
+                public_key=spec.get("publicKey"),
+            )
+        except EngineError as e:
+            raise _where(name, entry, e) from None
+        if record.kind == "hmac" and spec.get("secret") is None:
+            raise _where(name, entry, ValueError("an HMAC key needs its 'secret'"))
+        if record.kind != "hmac" and spec.get("publicKey") is None:
+            raise _where(name, entry, ValueError(f"an {record.kind} key needs its 'publicKey'"))
+        if record.api_key in api_keys or record.api_key in taken_keys:
+            raise _where(name, entry, ValueError(f"duplicate apiKey {record.api_key!r}"))
+        api_keys.add(record.api_key)
+        plan.keys.append(record)
+
+    try:
+        if "positionMode" in raw:
+            mode = parse_position_mode(raw["positionMode"])
+            if mode is not plan.account.position_mode:
+                add(SetPositionMode(mode, now), "positionMode")
+        for event in parse_symbol_settings(raw.get("symbols", {}), time=now):
+            add(event, f"symbols.{getattr(event, 'symbol', '')}")
+        deposits = raw.get("deposits", {})
+        if not isinstance(deposits, Mapping):
+            raise ValueError("'deposits' must map an asset to an amount")
+        for asset, amount in deposits.items():
+            asset, value = parse_wallet_amount(asset, amount)
+            add(WalletTransfer(asset, value, now), f"deposits.{asset}")
+    except (EngineError, ValueError) as e:
+        if isinstance(e, ScenarioError):
+            raise
+        raise _where(name, "settings", e) from None
+
+    for field_name, parser in (
+        ("fills", parse_fill),
+        ("isolatedMarginTransfers", parse_isolated_transfer),
+    ):
+        items = raw.get(field_name, [])
+        if not isinstance(items, list):
+            raise _where(name, field_name, ValueError(f"'{field_name}' must be a list"))
+        for index, item in enumerate(items):
+            entry = f"{field_name}[{index}]"
+            try:
+                event = parser(item, default_time=now)
+            except EngineError as e:
+                raise _where(name, entry, e) from None
+            add(event, entry)
+    return plan

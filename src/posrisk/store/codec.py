@@ -1,0 +1,103 @@
+"""Ledger events to and from the JSON stored in ``ledger.body``.
+
+Field names are the scenario file's (SPEC §10); numbers are decimal strings, never floats.
+"""
+
+from __future__ import annotations
+
+import json
+from decimal import Decimal
+from typing import Any
+
+from ..engine import (
+    Event,
+    Fill,
+    IsolatedMarginTransfer,
+    MarginType,
+    PositionMode,
+    PositionSide,
+    SetAutoAddMargin,
+    SetLeverage,
+    SetMarginType,
+    SetPositionMode,
+    Side,
+    WalletTransfer,
+)
+
+__all__ = ["decode_event", "encode_event"]
+
+
+def encode_event(event: Event) -> tuple[str, str]:
+    """(kind, body) of an event for the ledger table."""
+    body: dict[str, Any]
+    match event:
+        case WalletTransfer():
+            kind, body = "wallet", {"asset": event.asset, "amount": str(event.amount)}
+        case Fill():
+            kind, body = (
+                "fill",
+                {
+                    "symbol": event.symbol,
+                    "side": event.side.value,
+                    "positionSide": event.position_side.value,
+                    "qty": str(event.qty),
+                    "price": str(event.price),
+                    "fee": str(event.fee),
+                },
+            )
+        case IsolatedMarginTransfer():
+            kind, body = (
+                "isolated_margin",
+                {
+                    "symbol": event.symbol,
+                    "positionSide": event.position_side.value,
+                    "amount": str(event.amount),
+                },
+            )
+        case SetLeverage():
+            kind, body = "leverage", {"symbol": event.symbol, "leverage": event.leverage}
+        case SetMarginType():
+            kind, body = (
+                "margin_type",
+                {
+                    "symbol": event.symbol,
+                    "marginType": event.margin_type.value,
+                },
+            )
+        case SetAutoAddMargin():
+            kind, body = "auto_add_margin", {"symbol": event.symbol, "enabled": event.enabled}
+        case SetPositionMode():
+            kind, body = "position_mode", {"positionMode": event.mode.value}
+        case _:
+            raise TypeError(f"not a ledger event: {event!r}")
+    return kind, json.dumps(body, separators=(",", ":"))
+
+
+def decode_event(kind: str, body: str, time: int) -> Event:
+    data = json.loads(body)
+    match kind:
+        case "wallet":
+            return WalletTransfer(data["asset"], Decimal(data["amount"]), time)
+        case "fill":
+            return Fill(
+                data["symbol"],
+                Side(data["side"]),
+                Decimal(data["qty"]),
+                Decimal(data["price"]),
+                PositionSide(data["positionSide"]),
+                Decimal(data["fee"]),
+                time,
+            )
+        case "isolated_margin":
+            return IsolatedMarginTransfer(
+                data["symbol"], Decimal(data["amount"]), PositionSide(data["positionSide"]), time
+            )
+        case "leverage":
+            return SetLeverage(data["symbol"], int(data["leverage"]), time)
+        case "margin_type":
+            return SetMarginType(data["symbol"], MarginType(data["marginType"]), time)
+        case "auto_add_margin":
+            return SetAutoAddMargin(data["symbol"], bool(data["enabled"]), time)
+        case "position_mode":
+            return SetPositionMode(PositionMode(data["positionMode"]), time)
+    raise ValueError(f"unknown ledger entry kind {kind!r}")

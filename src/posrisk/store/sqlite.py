@@ -1,0 +1,299 @@
+"""The embedded store: one SQLite file in WAL mode, written by one thread.
+
+Every ``commit`` is one transaction with ``synchronous=FULL``: when it returns, the change
+is on disk. Calls run on a single worker thread so the event loop never blocks on disk
+and writes are serialised. A running server holds ``<db>.lock`` (``DatabaseLock``) so a
+second server or a CLI command cannot write behind its back.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import fcntl
+import os
+import sqlite3
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+from decimal import Decimal
+from functools import partial
+from importlib import resources
+from pathlib import Path
+from typing import Any, TypeVar
+
+from .codec import decode_event, encode_event
+from .records import (
+    AccountRecord,
+    AppendEvent,
+    Change,
+    KeyRecord,
+    LedgerRecord,
+    NewAccount,
+    NewKey,
+    RevokeKey,
+    SetMarks,
+    SetMeta,
+    Snapshot,
+)
+
+__all__ = ["DatabaseBusy", "DatabaseLock", "SQLiteStore", "StoreError", "migrations"]
+
+T = TypeVar("T")
+
+
+class StoreError(RuntimeError):
+    """The database cannot be used: says which file and why."""
+
+
+class DatabaseBusy(StoreError):
+    """Another posrisk process holds the database."""
+
+
+def migrations() -> list[tuple[int, str]]:
+    """(version, SQL) of every migration shipped, in order."""
+    folder = resources.files(__package__) / "migrations"
+    found = []
+    for entry in folder.iterdir():
+        if entry.name.endswith(".sql"):
+            found.append((int(entry.name.split("_", 1)[0]), entry.read_text()))
+    return sorted(found)
+
+
+def _statements(sql: str) -> list[str]:
+    """The statements of a migration file: comments dropped, split at semicolons."""
+    lines = [line.split("--", 1)[0] for line in sql.splitlines()]
+    return [part.strip() for part in "\n".join(lines).split(";") if part.strip()]
+
+
+class DatabaseLock:
+    """An exclusive advisory lock on ``<db>.lock`` holding the owner's pid."""
+
+    def __init__(self, db_path: Path) -> None:
+        self.path = db_path.with_name(db_path.name + ".lock")
+        self._fd: int | None = None
+
+    def acquire(self) -> None:
+        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            holder = os.read(fd, 32).decode(errors="replace").strip() or "?"
+            os.close(fd)
+            raise DatabaseBusy(
+                f"{self.path.with_suffix('')} is held by a running posrisk server (pid {holder}); "
+                "stop it first, or send the change through its admin API"
+            ) from None
+        os.ftruncate(fd, 0)
+        os.write(fd, str(os.getpid()).encode())
+        self._fd = fd
+
+    def release(self) -> None:
+        if self._fd is not None:
+            fcntl.flock(self._fd, fcntl.LOCK_UN)
+            os.close(self._fd)
+            self._fd = None
+
+    def __enter__(self) -> DatabaseLock:
+        self.acquire()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.release()
+
+
+class SQLiteStore:
+    """The ledger in one SQLite file (``:memory:`` for tests)."""
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = str(path)
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="posrisk-sqlite")
+        self._db: sqlite3.Connection | None = None
+
+    def __repr__(self) -> str:
+        return f"<SQLiteStore {self.path} {'open' if self._db else 'closed'}>"
+
+    async def _run(self, fn: Any, *args: Any) -> Any:
+        return await asyncio.get_running_loop().run_in_executor(self._executor, partial(fn, *args))
+
+    # -- lifecycle ---------------------------------------------------------------------
+
+    async def open(self) -> None:
+        """Open the file (creating it) and apply pending migrations."""
+        await self._run(self._open)
+
+    def _open(self) -> None:
+        try:
+            db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+            db.execute("PRAGMA journal_mode=WAL")
+            db.execute("PRAGMA synchronous=FULL")
+            db.execute("PRAGMA foreign_keys=ON")
+            db.execute("PRAGMA busy_timeout=5000")
+        except sqlite3.Error as e:
+            raise StoreError(f"cannot open {self.path}: {e}") from None
+        self._db = db
+        self._migrate(db)
+
+    def _migrate(self, db: sqlite3.Connection) -> None:
+        db.execute("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)")
+        row = db.execute("SELECT MAX(version) FROM schema_version").fetchone()
+        current = row[0] or 0
+        shipped = migrations()
+        latest = shipped[-1][0]
+        if current > latest:
+            raise StoreError(
+                f"{self.path} has schema version {current}, newer than this posrisk ({latest}); "
+                "upgrade posrisk"
+            )
+        for version, sql in shipped:
+            if version <= current:
+                continue
+            try:
+                db.execute("BEGIN IMMEDIATE")
+                for statement in _statements(sql):
+                    db.execute(statement)
+                db.execute("INSERT INTO schema_version VALUES (?)", (version,))
+                db.execute("COMMIT")
+            except sqlite3.Error as e:
+                db.execute("ROLLBACK")
+                raise StoreError(f"{self.path}: migration {version} failed: {e}") from None
+
+    async def schema_version(self) -> int:
+        return int(await self._run(self._schema_version))
+
+    def _schema_version(self) -> int:
+        return int(self._conn().execute("SELECT MAX(version) FROM schema_version").fetchone()[0])
+
+    async def close(self) -> None:
+        await self._run(self._close)
+        self._executor.shutdown(wait=True)
+
+    def _close(self) -> None:
+        if self._db is not None:
+            self._db.close()
+            self._db = None
+
+    def _conn(self) -> sqlite3.Connection:
+        if self._db is None:
+            raise StoreError(f"{self.path} is not open")
+        return self._db
+
+    # -- reads -------------------------------------------------------------------------
+
+    async def load(self) -> Snapshot:
+        """Every account, key, ledger entry (in order) and mark."""
+        result: Snapshot = await self._run(self._load)
+        return result
+
+    def _load(self) -> Snapshot:
+        db = self._conn()
+        accounts = tuple(
+            AccountRecord(*row)
+            for row in db.execute("SELECT id, name, created_at FROM accounts ORDER BY id")
+        )
+        names = {a.id: a.name for a in accounts}
+        keys = tuple(
+            KeyRecord(key, names[account], kind, secret, public, created, revoked)
+            for key, account, kind, secret, public, created, revoked in db.execute(
+                "SELECT api_key, account_id, kind, secret, public_key, created_at, revoked_at "
+                "FROM api_keys ORDER BY created_at, api_key"
+            )
+        )
+        ledger = tuple(
+            LedgerRecord(seq, names[account], time, decode_event(kind, body, time))
+            for seq, account, time, kind, body in db.execute(
+                "SELECT seq, account_id, time, kind, body FROM ledger ORDER BY seq"
+            )
+        )
+        marks = {s: Decimal(p) for s, p in db.execute("SELECT symbol, price FROM marks")}
+        meta = dict(db.execute("SELECT key, value FROM meta").fetchall())
+        return Snapshot(accounts, keys, ledger, marks, meta)
+
+    async def has_accounts(self) -> bool:
+        return bool(await self._run(self._has_accounts))
+
+    def _has_accounts(self) -> bool:
+        return self._conn().execute("SELECT 1 FROM accounts LIMIT 1").fetchone() is not None
+
+    # -- writes ------------------------------------------------------------------------
+
+    async def commit(self, changes: Sequence[Change]) -> None:
+        """Apply ``changes`` in one transaction; durable when this returns."""
+        await self._run(self._commit, tuple(changes))
+
+    async def reset(self) -> None:
+        """Delete every account, key, ledger entry and mark (``serve --reset``)."""
+        await self._run(self._reset)
+
+    def _reset(self) -> None:
+        db = self._conn()
+        db.execute("BEGIN IMMEDIATE")
+        for table in ("ledger", "api_keys", "accounts", "marks", "meta"):
+            db.execute(f"DELETE FROM {table}")  # fixed table names
+        db.execute("COMMIT")
+
+    def _commit(self, changes: tuple[Change, ...]) -> None:
+        db = self._conn()
+        try:
+            db.execute("BEGIN IMMEDIATE")
+            ids: dict[str, int] = {}
+
+            def account_id(name: str) -> int:
+                if name not in ids:
+                    row = db.execute("SELECT id FROM accounts WHERE name = ?", (name,)).fetchone()
+                    if row is None:
+                        raise StoreError(f"no account named {name!r}")
+                    ids[name] = row[0]
+                return ids[name]
+
+            for change in changes:
+                match change:
+                    case NewAccount():
+                        cursor = db.execute(
+                            "INSERT INTO accounts (name, created_at) VALUES (?, ?)",
+                            (change.name, change.created_at),
+                        )
+                        ids[change.name] = int(cursor.lastrowid or 0)
+                    case NewKey(key=key):
+                        db.execute(
+                            "INSERT INTO api_keys (api_key, account_id, kind, secret, public_key, "
+                            "created_at, revoked_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                            (
+                                key.api_key,
+                                account_id(key.account),
+                                key.kind,
+                                key.secret,
+                                key.public_key,
+                                key.created_at,
+                                key.revoked_at,
+                            ),
+                        )
+                    case RevokeKey():
+                        db.execute(
+                            "UPDATE api_keys SET revoked_at = ? WHERE api_key = ?",
+                            (change.time, change.api_key),
+                        )
+                    case AppendEvent():
+                        kind, body = encode_event(change.event)
+                        db.execute(
+                            "INSERT INTO ledger (account_id, time, kind, body) VALUES (?, ?, ?, ?)",
+                            (account_id(change.account), change.time, kind, body),
+                        )
+                    case SetMarks():
+                        db.executemany(
+                            "INSERT INTO marks (symbol, price, time) VALUES (?, ?, ?) "
+                            "ON CONFLICT(symbol) DO UPDATE SET price = excluded.price, "
+                            "time = excluded.time",
+                            [(s, str(p), change.time) for s, p in change.marks.items()],
+                        )
+                    case SetMeta():
+                        db.execute(
+                            "INSERT INTO meta (key, value) VALUES (?, ?) "
+                            "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+                            (change.key, change.value),
+                        )
+            db.execute("COMMIT")
+        except BaseException as e:
+            if db.in_transaction:
+                db.execute("ROLLBACK")
+            if isinstance(e, sqlite3.Error):
+                raise StoreError(f"{self.path}: write failed: {e}") from None
+            raise
