@@ -7,6 +7,7 @@ serves the gateway. ``posrisk serve`` and the tests both start servers through t
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -123,9 +124,7 @@ class PosriskServer:
         await self._close_store()
 
     async def _close_store(self) -> None:
-        try:
+        with contextlib.suppress(StoreError):
             await self.store.close()
-        except StoreError:
-            pass
         if self._lock is not None:
             self._lock.release()

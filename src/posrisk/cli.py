@@ -1,0 +1,496 @@
+"""``posrisk``: serve, and administer an account database (``posrisk <noun> <verb>``).
+
+The admin commands open the database directly and go through the same ``AdminService`` as
+the server; a database held by a running server is refused with a message saying so.
+Every refusal prints ``error <code>: <message>`` on stderr and exits 1, changing nothing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import signal
+import sys
+from collections.abc import Awaitable, Callable
+from contextlib import suppress
+from pathlib import Path
+from typing import Annotated, Any, TypeVar
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from . import __version__
+from .app import PosriskServer, ServerSettings
+from .engine import EngineError, Market
+from .engine.numbers import fmt_money
+from .protocol import LimitRules
+from .service.admin import AdminService, load_scenario
+from .service.clock import SystemClock
+from .service.errors import ServiceError
+from .service.inputs import (
+    parse_fill,
+    parse_isolated_transfer,
+    parse_marks,
+    parse_position_mode,
+    parse_symbol_settings,
+    parse_wallet_amount,
+)
+from .service.registry import Registry
+from .service.scenario import read_scenario_file
+from .store import DatabaseLock, SQLiteStore, StoreError
+
+__all__ = ["app", "main"]
+
+T = TypeVar("T")
+
+app = typer.Typer(
+    name="posrisk",
+    help="Binance USDⓈ-M Futures account.position, self-hosted.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+out = Console(highlight=False)
+err = Console(stderr=True, highlight=False)
+
+DbOption = Annotated[
+    Path,
+    typer.Option("--db", envvar="POSRISK_DB", help="SQLite database file."),
+]
+DEFAULT_DB = Path("posrisk.db")
+
+
+def _fail(message: str, code: int | None = None) -> typer.Exit:
+    err.print(f"[red]error{f' {code}' if code is not None else ''}:[/red] {message}")
+    return typer.Exit(1)
+
+
+def _run(coro: Awaitable[T]) -> T:
+    try:
+        return asyncio.run(coro)  # type: ignore[arg-type]
+    except EngineError as e:
+        raise _fail(str(e), e.code) from None
+    except ServiceError as e:
+        raise _fail(e.msg, e.code) from None
+    except StoreError as e:
+        raise _fail(str(e)) from None
+
+
+async def _with_admin(db: Path, action: Callable[[AdminService], Awaitable[T]]) -> T:
+    """Open ``db`` (held exclusively for the command), run ``action``, close."""
+    lock = DatabaseLock(db)
+    lock.acquire()
+    store = SQLiteStore(db)
+    try:
+        await store.open()
+        market = Market.default()
+        registry = Registry.from_snapshot(await store.load(), market)
+        return await action(AdminService(store, registry, SystemClock()))
+    finally:
+        with suppress(StoreError):
+            await store.close()
+        lock.release()
+
+
+def _print_json(data: Any) -> None:
+    out.print_json(json.dumps(data))
+
+
+# -- serve ------------------------------------------------------------------------------
+
+
+@app.command()
+def serve(
+    db: DbOption = DEFAULT_DB,
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port of the WS API and the REST GETs.")] = 8765,
+    scenario: Annotated[
+        Path | None, typer.Option(help="Load accounts from a scenario file (new database).")
+    ] = None,
+    reset: Annotated[bool, typer.Option(help="Empty an existing database first.")] = False,
+    demo: Annotated[bool, typer.Option(help="Seed the demo accounts into a new database.")] = True,
+    weight_limit: Annotated[int, typer.Option(help="REQUEST_WEIGHT per IP per minute.")] = 2400,
+    no_ip_limits: Annotated[
+        bool,
+        typer.Option(
+            "--no-ip-limits", help="Count request weight but never refuse (benchmarks only)."
+        ),
+    ] = False,
+) -> None:
+    """Serve the WS API on ws://HOST:PORT/ws-fapi/v1 (and REST GETs on the same port)."""
+    settings = ServerSettings(
+        db=str(db),
+        host=host,
+        port=port,
+        scenario=scenario,
+        demo=demo,
+        reset=reset,
+        limits=LimitRules(request_weight=weight_limit),
+        enforce_limits=not no_ip_limits,
+    )
+    try:
+        _event_loop_run(_serve(settings))
+    except EngineError as e:
+        raise _fail(str(e), e.code) from None
+    except (ServiceError, StoreError) as e:
+        raise _fail(getattr(e, "msg", str(e))) from None
+    except OSError as e:
+        raise _fail(f"cannot listen on {host}:{port}: {e.strerror}") from None
+
+
+def _event_loop_run(coro: Awaitable[None]) -> None:
+    try:
+        import uvloop
+    except ImportError:  # pragma: no cover - uvloop is a dependency on Linux/macOS
+        asyncio.run(coro)  # type: ignore[arg-type]
+    else:
+        uvloop.run(coro)  # type: ignore[arg-type]
+
+
+async def _serve(settings: ServerSettings) -> None:
+    server = PosriskServer(settings)
+    await server.start()
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    _announce(server)
+    await stop.wait()
+    out.print("stopping: telling clients, closing connections...")
+    await server.stop()
+    out.print("stopped")
+
+
+def _announce(server: PosriskServer) -> None:
+    settings = server.settings
+    db = Path(settings.db).resolve()
+    accounts = len(server.registry.accounts)
+    out.print(f"[bold]posrisk {__version__}[/bold] serving")
+    out.print(f"  WebSocket API  {server.ws_url}")
+    out.print(f"  REST           {server.http_url}/fapi/v2/positionRisk (and v3, exchangeInfo)")
+    out.print(f"  database       {db} ({accounts} accounts)")
+    demo = server.demo
+    if demo is not None:
+        out.print("\nDemo accounts created (these secrets are shown only now):")
+        out.print("  [bold]demo[/bold]        one-way: BTCUSDT cross long, ETHUSDT isolated short")
+        out.print(f"    API key      {demo.hmac.api_key}")
+        out.print(f"    HMAC secret  {demo.hmac.secret}")
+        out.print(f"    Ed25519 key  {demo.ed25519.api_key}")
+        out.print(f"                 private key {demo.private_key_path.resolve()}")
+        out.print(f"                 public key  {demo.public_key_path.resolve()}")
+        out.print("  [bold]demo-hedge[/bold]  hedge mode: BTCUSDT long + short, SOLUSDT isolated")
+        out.print(f"    API key      {demo.hedge_hmac.api_key}")
+        out.print(f"    HMAC secret  {demo.hedge_hmac.secret}")
+        out.print("\nQuery it (the REST twin of account.position, with curl and openssl):")
+        out.print(
+            f"  q=\"timestamp=$(date +%s000)\"; curl -s -H 'X-MBX-APIKEY: {demo.hmac.api_key}' "
+            f'"{server.http_url}/fapi/v3/positionRisk?$q&signature=$(printf %s "$q" | '
+            f"openssl dgst -sha256 -hmac '{demo.hmac.secret}' | sed 's/^.* //')\"",
+            soft_wrap=True,
+        )
+    out.print("\nPress Ctrl-C to stop.")
+    sys.stdout.flush()
+
+
+# -- accounts -------------------------------------------------------------------------
+
+account_app = typer.Typer(help="Create, list and show accounts.", no_args_is_help=True)
+key_app = typer.Typer(help="Create, revoke and list API keys.", no_args_is_help=True)
+wallet_app = typer.Typer(help="Deposit into and withdraw from wallets.", no_args_is_help=True)
+setting_app = typer.Typer(help="Position mode, leverage and margin type.", no_args_is_help=True)
+fill_app = typer.Typer(help="Record fills (trades).", no_args_is_help=True)
+margin_app = typer.Typer(help="Move isolated margin.", no_args_is_help=True)
+mark_app = typer.Typer(help="Set and list mark prices.", no_args_is_help=True)
+scenario_app = typer.Typer(help="Load scenario files.", no_args_is_help=True)
+for sub, name in (
+    (account_app, "account"),
+    (key_app, "key"),
+    (wallet_app, "wallet"),
+    (setting_app, "setting"),
+    (fill_app, "fill"),
+    (margin_app, "margin"),
+    (mark_app, "mark"),
+    (scenario_app, "scenario"),
+):
+    app.add_typer(sub, name=name)
+
+
+@account_app.command("create")
+def account_create(
+    name: str,
+    position_mode: Annotated[str | None, typer.Option(help="oneway (default) or hedge.")] = None,
+    db: DbOption = DEFAULT_DB,
+) -> None:
+    """Create an account."""
+    mode = _run(_parse(lambda: parse_position_mode(position_mode))) if position_mode else None
+
+    async def action(admin: AdminService) -> None:
+        await admin.create_account(name, mode)
+
+    _run(_with_admin(db, action))
+    out.print(f"created account {name!r}")
+
+
+@account_app.command("list")
+def account_list(db: DbOption = DEFAULT_DB) -> None:
+    """List accounts."""
+
+    async def action(admin: AdminService) -> list[dict[str, Any]]:
+        return admin.list_accounts()
+
+    rows = _run(_with_admin(db, action))
+    table = Table("name", "position mode", "open positions", "keys")
+    for row in rows:
+        table.add_row(row["name"], row["positionMode"], str(row["openPositions"]), str(row["keys"]))
+    out.print(table)
+
+
+@account_app.command("show")
+def account_show(name: str, db: DbOption = DEFAULT_DB) -> None:
+    """Show an account: balances, open positions (at the stored marks) and keys."""
+
+    async def action(admin: AdminService) -> dict[str, Any]:
+        return admin.describe(name)
+
+    _print_json(_run(_with_admin(db, action)))
+
+
+# -- keys -----------------------------------------------------------------------------
+
+
+@key_app.command("create")
+def key_create(
+    account: str,
+    type: Annotated[str, typer.Option("--type", help="hmac, ed25519 or rsa.")] = "hmac",
+    public_key_file: Annotated[
+        Path | None,
+        typer.Option(help="Your Ed25519/RSA public key (PEM); generated when omitted."),
+    ] = None,
+    api_key: Annotated[str | None, typer.Option(help="Choose the API key (generated).")] = None,
+    db: DbOption = DEFAULT_DB,
+) -> None:
+    """Create an API key. A generated secret or private key is printed once, never stored
+    (private key) or never shown again (secret)."""
+    public_key = None
+    if public_key_file is not None:
+        try:
+            public_key = public_key_file.read_text()
+        except OSError as e:
+            raise _fail(f"cannot read {public_key_file}: {e.strerror}") from None
+
+    async def action(admin: AdminService) -> dict[str, Any]:
+        created = await admin.create_key(account, type, api_key=api_key, public_key=public_key)
+        return created.as_json()
+
+    _print_json(_run(_with_admin(db, action)))
+
+
+@key_app.command("revoke")
+def key_revoke(account: str, api_key: str, db: DbOption = DEFAULT_DB) -> None:
+    """Revoke an API key."""
+
+    async def action(admin: AdminService) -> None:
+        await admin.revoke_key(account, api_key)
+
+    _run(_with_admin(db, action))
+    out.print(f"revoked {api_key}")
+
+
+@key_app.command("list")
+def key_list(account: str, db: DbOption = DEFAULT_DB) -> None:
+    """List an account's API keys."""
+
+    async def action(admin: AdminService) -> list[dict[str, Any]]:
+        return list(admin.describe(account)["keys"])
+
+    table = Table("API key", "type", "revoked")
+    for row in _run(_with_admin(db, action)):
+        table.add_row(row["apiKey"], row["type"], "yes" if row["revoked"] else "")
+    out.print(table)
+
+
+# -- ledger events ----------------------------------------------------------------------
+
+
+async def _parse(fn: Callable[[], T]) -> T:
+    return fn()
+
+
+def _wallet(account: str, amount: str, asset: str, db: Path, sign: int) -> None:
+    asset, value = _run(_parse(lambda: parse_wallet_amount(asset, amount)))
+    if value <= 0:
+        raise _fail("the amount must be positive", -1130)
+
+    async def action(admin: AdminService) -> str:
+        after = await admin.wallet(account, asset, value * sign)
+        return fmt_money(after.wallet_balance(asset))
+
+    balance = _run(_with_admin(db, action))
+    out.print(f"{account} {asset} wallet balance {balance}")
+
+
+@wallet_app.command("deposit")
+def wallet_deposit(
+    account: str,
+    amount: str,
+    asset: Annotated[str, typer.Option(help="Margin asset.")] = "USDT",
+    db: DbOption = DEFAULT_DB,
+) -> None:
+    """Deposit AMOUNT of ASSET."""
+    _wallet(account, amount, asset, db, 1)
+
+
+@wallet_app.command("withdraw")
+def wallet_withdraw(
+    account: str,
+    amount: str,
+    asset: Annotated[str, typer.Option(help="Margin asset.")] = "USDT",
+    db: DbOption = DEFAULT_DB,
+) -> None:
+    """Withdraw AMOUNT of ASSET (at most the cross wallet balance)."""
+    _wallet(account, amount, asset, db, -1)
+
+
+def _pairs(values: list[str], option: str) -> dict[str, str]:
+    pairs = {}
+    for value in values:
+        symbol, sep, setting = value.partition("=")
+        if not sep or not symbol or not setting:
+            raise _fail(f"{option} takes SYMBOL=VALUE, got {value!r}", -1130)
+        pairs[symbol] = setting
+    return pairs
+
+
+@setting_app.command("set")
+def setting_set(
+    account: str,
+    position_mode: Annotated[str | None, typer.Option(help="oneway or hedge.")] = None,
+    leverage: Annotated[list[str] | None, typer.Option(help="SYMBOL=N, repeatable.")] = None,
+    margin_type: Annotated[
+        list[str] | None, typer.Option(help="SYMBOL=cross|isolated, repeatable.")
+    ] = None,
+    db: DbOption = DEFAULT_DB,
+) -> None:
+    """Change position mode, leverage or margin type (all or nothing)."""
+    symbols: dict[str, dict[str, Any]] = {}
+    for symbol, value in _pairs(margin_type or [], "--margin-type").items():
+        symbols.setdefault(symbol, {})["marginType"] = value
+    for symbol, value in _pairs(leverage or [], "--leverage").items():
+        symbols.setdefault(symbol, {})["leverage"] = int(value) if value.isdigit() else value
+    mode = _run(_parse(lambda: parse_position_mode(position_mode))) if position_mode else None
+    events = _run(_parse(lambda: parse_symbol_settings(symbols, time=0)))
+
+    async def action(admin: AdminService) -> dict[str, Any]:
+        await admin.settings(account, mode, events)
+        return admin.describe(account)
+
+    result = _run(_with_admin(db, action))
+    out.print(f"{account}: position mode {result['positionMode']}, settings saved")
+
+
+@fill_app.command("add")
+def fill_add(
+    account: str,
+    symbol: Annotated[str, typer.Option(help="e.g. BTCUSDT")],
+    side: Annotated[str, typer.Option(help="BUY or SELL")],
+    qty: Annotated[str, typer.Option(help="Quantity, e.g. 0.010")],
+    price: Annotated[str, typer.Option(help="Fill price")],
+    position_side: Annotated[str, typer.Option(help="BOTH, LONG or SHORT")] = "BOTH",
+    fee: Annotated[str, typer.Option(help="Fee paid, in the margin asset")] = "0",
+    time: Annotated[int | None, typer.Option(help="Fill time, ms since the epoch")] = None,
+    db: DbOption = DEFAULT_DB,
+) -> None:
+    """Record a fill."""
+    data: dict[str, Any] = {
+        "symbol": symbol,
+        "side": side,
+        "qty": qty,
+        "price": price,
+        "positionSide": position_side,
+        "fee": fee,
+    }
+    if time is not None:
+        data["time"] = time
+    fill = _run(_parse(lambda: parse_fill(data, default_time=0)))
+
+    async def action(admin: AdminService) -> dict[str, Any]:
+        await admin.fill(account, fill)
+        return admin.describe(account)
+
+    result = _run(_with_admin(db, action))
+    rows = [p for p in result["positions"] if p["symbol"] == symbol]
+    _print_json(rows)
+
+
+@margin_app.command("transfer")
+def margin_transfer(
+    account: str,
+    symbol: Annotated[str, typer.Option(help="An isolated symbol with an open position")],
+    amount: Annotated[str, typer.Option(help="Positive adds margin, negative removes it")],
+    position_side: Annotated[str, typer.Option(help="BOTH, LONG or SHORT")] = "BOTH",
+    db: DbOption = DEFAULT_DB,
+) -> None:
+    """Move margin into or out of an isolated position."""
+    data = {"symbol": symbol, "amount": amount, "positionSide": position_side}
+    transfer = _run(_parse(lambda: parse_isolated_transfer(data, default_time=0)))
+
+    async def action(admin: AdminService) -> dict[str, Any]:
+        await admin.isolated_margin(account, transfer)
+        return admin.describe(account)
+
+    result = _run(_with_admin(db, action))
+    _print_json([p for p in result["positions"] if p["symbol"] == symbol])
+
+
+@mark_app.command("set")
+def mark_set(
+    marks: Annotated[list[str], typer.Argument(help="SYMBOL=PRICE ...")],
+    db: DbOption = DEFAULT_DB,
+) -> None:
+    """Set mark prices."""
+    parsed = _run(_parse(lambda: parse_marks(_pairs(marks, "mark"))))
+
+    async def action(admin: AdminService) -> None:
+        await admin.set_marks(parsed)
+
+    _run(_with_admin(db, action))
+    out.print(", ".join(f"{symbol} {price}" for symbol, price in parsed.items()))
+
+
+@mark_app.command("list")
+def mark_list(db: DbOption = DEFAULT_DB) -> None:
+    """List the stored mark prices."""
+
+    async def action(admin: AdminService) -> dict[str, Any]:
+        return dict(admin.registry.marks)
+
+    table = Table("symbol", "mark price")
+    for symbol, price in sorted(_run(_with_admin(db, action)).items()):
+        table.add_row(symbol, str(price))
+    out.print(table)
+
+
+@scenario_app.command("load")
+def scenario_load(file: Path, db: DbOption = DEFAULT_DB) -> None:
+    """Load a scenario file's accounts into the database (all of it or nothing)."""
+
+    async def action(admin: AdminService) -> list[str]:
+        document = read_scenario_file(file)
+        plan = await load_scenario(admin, document)
+        return [account.name for account in plan.accounts]
+
+    names = _run(_with_admin(db, action))
+    out.print(f"loaded {len(names)} accounts: {', '.join(names)}")
+
+
+@app.command()
+def version() -> None:
+    """Print the version."""
+    out.print(__version__)
+
+
+def main() -> None:
+    os.environ.setdefault("COLUMNS", "120")
+    app()
