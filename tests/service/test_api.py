@@ -194,7 +194,8 @@ async def test_authentication_errors(services: Services) -> None:
             (
                 400,
                 -1100,
-                "Illegal characters found in parameter 'symbol'; legal range is '^[A-Z0-9-_.]{1,20}$'.",
+                "Illegal characters found in parameter 'symbol'; "
+                "legal range is '^[A-Z0-9-_.]{1,20}$'.",
             ),
         ),
     ]
