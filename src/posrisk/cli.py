@@ -494,3 +494,7 @@ def version() -> None:
 def main() -> None:
     os.environ.setdefault("COLUMNS", "120")
     app()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,4 +1,5 @@
-"""The REST GETs served on the WS port: what ccxt needs to load markets, the server time,
+"""The REST GETs served on the WS port: what ccxt needs to load markets (exchangeInfo) and
+to fetch positions over REST (leverageBracket), the server time,
 and the REST twins of the WS method (``/fapi/v2/positionRisk`` = ``account.position``
 rows, ``/fapi/v3/positionRisk`` = ``v2/account.position`` rows), from the same engine.
 
@@ -17,7 +18,7 @@ from urllib.parse import parse_qsl
 
 import orjson
 
-from ..engine import EngineError, account_position_rows, account_position_v2_rows
+from ..engine import EngineError, Symbol, account_position_rows, account_position_v2_rows
 from ..protocol import (
     Allow,
     WireError,
@@ -48,6 +49,8 @@ class RestService:
     def __init__(self, api: ApiService, exchange_info: bytes) -> None:
         self.api = api
         self.exchange_info = exchange_info
+        # /fapi/v1/leverageBracket bodies, per symbol, as Binance writes them (JSON numbers).
+        self.brackets = {symbol.name: leverage_bracket_json(symbol) for symbol in api.market}
 
     def __repr__(self) -> str:
         return f"<RestService {len(ROUTES)} routes>"
@@ -133,6 +136,27 @@ def _exchange_info(
     return rest.exchange_info
 
 
+def leverage_bracket_json(symbol: Symbol) -> bytes:
+    """One symbol's brackets in ``/fapi/v1/leverageBracket``'s shape, numbers unquoted."""
+    brackets = ",".join(
+        f'{{"bracket":{b.bracket},"initialLeverage":{b.initial_leverage},'
+        f'"notionalCap":{b.notional_cap},"notionalFloor":{b.notional_floor},'
+        f'"maintMarginRatio":{b.maint_margin_ratio},"cum":{b.cum}}}'
+        for b in symbol.brackets
+    )
+    return f'{{"symbol":"{symbol.name}","notionalCoef":1.0,"brackets":[{brackets}]}}'.encode()
+
+
+def _leverage_bracket(
+    rest: RestService, params: dict[str, str], query: str, headers: Mapping[str, str], now: int
+) -> Any:
+    rest.authenticate(params, query, headers, now)
+    symbol = _symbol(rest, params)
+    if symbol is not None:
+        return rest.brackets[symbol]
+    return b"[" + b",".join(rest.brackets.values()) + b"]"
+
+
 def _symbol(rest: RestService, params: dict[str, str]) -> str | None:
     symbol = read_symbol(params)
     if symbol is not None and symbol not in rest.api.market:
@@ -164,6 +188,10 @@ def _position_risk_v3(
 ROUTES: dict[str, tuple[Route, int]] = {
     "/fapi/v1/ping": (_ping, 1),
     "/fapi/v1/time": (_time, 1),
+    # python-binance's AsyncClient.create() asks the spot API for these two.
+    "/api/v3/ping": (_ping, 1),
+    "/api/v3/time": (_time, 1),
+    "/fapi/v1/leverageBracket": (_leverage_bracket, 1),
     "/fapi/v1/exchangeInfo": (_exchange_info, 1),
     "/fapi/v2/positionRisk": (_position_risk_v2, 5),
     "/fapi/v3/positionRisk": (_position_risk_v3, 5),

@@ -1,0 +1,283 @@
+"""Signed ``account.position`` throughput and latency: posrisk vs a bare WebSocket server.
+
+    python -m benchmarks.server [--connections 16] [--seconds 10] [--cases symbol,v2,all]
+
+In one run, on this machine: starts ``posrisk serve`` (SQLite, ``--no-ip-limits``) with an
+account of 10 positions, and a bare picows server that answers every text frame with a
+canned response of the same size (after checking the request's HMAC signature, the
+least work a real server does). A load generator in its own process keeps N connections
+busy (each sends a freshly signed request as soon as the previous answer arrives) and
+reports requests/s and p50/p90/p99/max latency for each, and posrisk's ratio to the bare
+server. Medians of the per-second rates are reported, the machine being noisy.
+
+Cases: ``symbol`` = account.position with symbol=BTCUSDT (1 row); ``v2`` =
+v2/account.position (10 rows); ``all`` = account.position without symbol (345 rows).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+API_KEY = "benchKey0001"
+SECRET = "bench-secret-not-real"
+SYMBOLS = ["BTCUSDT", "ETHUSDT", "BNBUSDT", "SOLUSDT", "XRPUSDT", "ADAUSDT", "DOGEUSDT",
+           "LINKUSDT", "LTCUSDT", "DOTUSDT"]
+CASES = {
+    "symbol": ("account.position", {"symbol": "BTCUSDT"}),
+    "v2": ("v2/account.position", {}),
+    "all": ("account.position", {}),
+}
+
+
+def scenario() -> dict[str, Any]:
+    fills = [{"symbol": s, "side": "BUY" if i % 2 else "SELL", "qty": "1", "price": "10"}
+             for i, s in enumerate(SYMBOLS)]
+    return {
+        "accounts": [{
+            "name": "bench",
+            "keys": [{"type": "hmac", "apiKey": API_KEY, "secret": SECRET}],
+            "deposits": {"USDT": "1000000"},
+            "symbols": {s: {"leverage": 5, "marginType": "isolated"} for s in SYMBOLS[::3]},
+            "fills": fills,
+        }],
+        "marks": {s: "10.5" for s in SYMBOLS},
+    }
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def wait_port(port: int, timeout: float = 20.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+            return
+        except OSError:
+            time.sleep(0.1)
+    raise RuntimeError(f"nothing listens on {port}")
+
+
+# -- the bare reference server -------------------------------------------------------------
+
+
+def bare_server(port: int, canned_path: str) -> None:
+    """picows + uvloop: check the HMAC signature, answer the canned bytes with the id."""
+    import hashlib
+    import hmac
+
+    import orjson
+    import uvloop
+    from picows import WSListener, WSMsgType, ws_create_server
+
+    canned = json.loads(Path(canned_path).read_text())
+    secret = SECRET.encode()
+
+    class Bare(WSListener):  # type: ignore[misc]
+        def on_ws_frame(self, transport: Any, frame: Any) -> None:
+            if frame.msg_type is not WSMsgType.TEXT:
+                return
+            request = orjson.loads(frame.get_payload_as_bytes())
+            params = dict(request["params"])
+            signature = params.pop("signature")
+            payload = "&".join(f"{k}={params[k]}" for k in sorted(params)).encode()
+            good = hmac.compare_digest(
+                hmac.new(secret, payload, hashlib.sha256).hexdigest(), signature)
+            body = canned if good else {"status": 400}
+            transport.send(WSMsgType.TEXT, orjson.dumps({"id": request["id"], **body}))
+
+    async def main() -> None:
+        server = await ws_create_server(lambda _: Bare(), "127.0.0.1", port)
+        await server.serve_forever()
+
+    uvloop.run(main())
+
+
+# -- the load generator ------------------------------------------------------------------
+
+
+def load(url: str, method: str, extra: dict[str, Any], connections: int, seconds: float,
+         out_path: str) -> None:
+    """N connections, closed loop; writes latencies (µs) and per-second counts as JSON."""
+    import hashlib
+    import hmac
+
+    import orjson
+    import uvloop
+    from picows import WSListener, WSMsgType, ws_connect
+
+    secret = SECRET.encode()
+    latencies: list[float] = []
+    per_second: dict[int, int] = {}
+    errors = [0]
+
+    def request(n: int) -> bytes:
+        params = {"apiKey": API_KEY, "timestamp": time.time_ns() // 1_000_000, **extra}
+        payload = "&".join(f"{k}={params[k]}" for k in sorted(params)).encode()
+        params["signature"] = hmac.new(secret, payload, hashlib.sha256).hexdigest()
+        return orjson.dumps({"id": n, "method": method, "params": params})
+
+    class Client(WSListener):  # type: ignore[misc]
+        def __init__(self) -> None:
+            self.sent = 0.0
+            self.n = 0
+            self.running = True
+            self.transport: Any = None
+
+        def on_ws_connected(self, transport: Any) -> None:
+            self.transport = transport
+
+        def fire(self) -> None:
+            self.n += 1
+            self.sent = time.perf_counter()
+            self.transport.send(WSMsgType.TEXT, request(self.n))
+
+        def on_ws_frame(self, transport: Any, frame: Any) -> None:
+            if frame.msg_type is not WSMsgType.TEXT:
+                return
+            now = time.perf_counter()
+            if b'"status":200' not in frame.get_payload_as_bytes()[:80]:
+                errors[0] += 1
+            if self.running:
+                latencies.append((now - self.sent) * 1e6)
+                second = int(now)
+                per_second[second] = per_second.get(second, 0) + 1
+                self.fire()
+
+    async def main() -> None:
+        clients = []
+        for _ in range(connections):
+            _, client = await ws_connect(Client, url, max_frame_size=16 << 20)
+            clients.append(client)
+        await asyncio.sleep(0.5)  # settle
+        for client in clients:
+            client.fire()
+        await asyncio.sleep(1.0)  # warm up, then measure
+        latencies.clear()
+        per_second.clear()
+        start = time.perf_counter()
+        await asyncio.sleep(seconds)
+        elapsed = time.perf_counter() - start
+        for client in clients:
+            client.running = False
+        count = len(latencies)
+        Path(out_path).write_text(json.dumps({
+            "requests": count, "elapsed": elapsed, "errors": errors[0],
+            "latencies": latencies, "per_second": sorted(per_second.items())[1:-1]}))
+        for client in clients:
+            client.transport.disconnect()
+
+    uvloop.run(main())
+
+
+def measure(url: str, case: str, connections: int, seconds: float) -> dict[str, Any]:
+    method, extra = CASES[case]
+    with tempfile.NamedTemporaryFile(suffix=".json", delete=False) as handle:
+        out_path = handle.name
+    code = (f"from benchmarks.server import load; load({url!r}, {method!r}, {extra!r}, "
+            f"{connections}, {seconds}, {out_path!r})")
+    subprocess.run([sys.executable, "-c", code], check=True, cwd=Path(__file__).parents[1])
+    data = json.loads(Path(out_path).read_text())
+    os.unlink(out_path)
+    latencies = sorted(data["latencies"])
+
+    def pct(p: float) -> float:
+        return latencies[min(len(latencies) - 1, int(p * len(latencies)))] / 1000
+
+    rates = [n for _, n in data["per_second"]] or [data["requests"] / data["elapsed"]]
+    return {
+        "rps": statistics.median(rates),
+        "mean_rps": data["requests"] / data["elapsed"],
+        "p50": pct(0.50), "p90": pct(0.90), "p99": pct(0.99), "max": latencies[-1] / 1000,
+        "errors": data["errors"],
+    }
+
+
+def canned_response(port: int, case: str) -> dict[str, Any]:
+    """Ask posrisk once, to give the bare server a response of the same size."""
+    import hashlib
+    import hmac
+
+    import websockets.sync.client
+
+    method, extra = CASES[case]
+    params = {"apiKey": API_KEY, "timestamp": time.time_ns() // 1_000_000, **extra}
+    payload = "&".join(f"{k}={params[k]}" for k in sorted(params)).encode()
+    params["signature"] = hmac.new(SECRET.encode(), payload, hashlib.sha256).hexdigest()
+    with websockets.sync.client.connect(f"ws://127.0.0.1:{port}/ws-fapi/v1",
+                                        max_size=None) as ws:
+        ws.send(json.dumps({"id": 1, "method": method, "params": params}))
+        reply = json.loads(ws.recv())
+    assert reply["status"] == 200, reply
+    reply.pop("id")
+    return dict(reply)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--connections", type=int, default=16)
+    parser.add_argument("--seconds", type=float, default=10.0)
+    parser.add_argument("--cases", default="symbol,v2")
+    parser.add_argument("--json", type=Path, help="also write the results here")
+    args = parser.parse_args()
+
+    workdir = Path(tempfile.mkdtemp(prefix="posrisk-bench-"))
+    (workdir / "scenario.json").write_text(json.dumps(scenario()))
+    posrisk_port, bare_port = free_port(), free_port()
+    posrisk = subprocess.Popen(
+        [sys.executable, "-m", "posrisk.cli", "serve", "--db", str(workdir / "bench.db"),
+         "--port", str(posrisk_port), "--scenario", str(workdir / "scenario.json"),
+         "--no-ip-limits"],
+        stdout=subprocess.DEVNULL,
+    )
+    bare = None
+    results: dict[str, Any] = {"connections": args.connections, "seconds": args.seconds}
+    try:
+        wait_port(posrisk_port)
+        for case in args.cases.split(","):
+            canned = workdir / f"canned-{case}.json"
+            canned.write_text(json.dumps(canned_response(posrisk_port, case)))
+            code = f"from benchmarks.server import bare_server; bare_server({bare_port}, {str(canned)!r})"
+            bare = subprocess.Popen([sys.executable, "-c", code], cwd=Path(__file__).parents[1])
+            wait_port(bare_port)
+            base = measure(f"ws://127.0.0.1:{bare_port}/", case, args.connections, args.seconds)
+            ours = measure(f"ws://127.0.0.1:{posrisk_port}/ws-fapi/v1", case, args.connections,
+                           args.seconds)
+            bare.terminate()
+            bare.wait()
+            bare = None
+            size = len(canned.read_bytes())
+            results[case] = {"bare": base, "posrisk": ours, "ratio": ours["rps"] / base["rps"],
+                             "response_bytes": size}
+            print(f"\n{case}: {CASES[case][0]} {CASES[case][1] or ''} "
+                  f"({size} B response), {args.connections} connections")
+            for name, r in (("bare", base), ("posrisk", ours)):
+                print(f"  {name:8s} {r['rps']:9.0f} req/s  p50 {r['p50']:6.2f} ms  "
+                      f"p90 {r['p90']:6.2f}  p99 {r['p99']:6.2f}  max {r['max']:7.2f} ms"
+                      f"  errors {r['errors']}")
+            print(f"  ratio    {results[case]['ratio']:.2f} of the bare server")
+    finally:
+        if bare is not None:
+            bare.terminate()
+        posrisk.terminate()
+        posrisk.wait(10)
+    if args.json:
+        args.json.write_text(json.dumps(results, indent=2))
+
+
+if __name__ == "__main__":
+    main()
