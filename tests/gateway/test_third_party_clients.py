@@ -138,7 +138,7 @@ async def sdk_connection(server: PosriskServer, **credentials: Any) -> Any:
 
     config = ConfigurationWebSocketAPI(stream_url=server.ws_url, **credentials)
     client = DerivativesTradingUsdsFutures(config_ws_api=config)
-    connection = await client.websocket_api.create_connection()
+    connection = await client.websocket_api.create_connection()  # type: ignore[no-untyped-call]
     assert connection is not None, "the SDK could not connect"
     return connection
 
