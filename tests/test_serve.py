@@ -1,0 +1,173 @@
+"""``posrisk serve`` as a user runs it: a real process, its output, a query, Ctrl-C."""
+
+from __future__ import annotations
+
+import json
+import re
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import websockets.sync.client
+
+from posrisk.protocol import canonical_payload, hmac_signature, load_private_key
+
+pytestmark = pytest.mark.timeout(60)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def start(db: Path, port: int, *extra: str) -> tuple[subprocess.Popen[str], str]:
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "posrisk.cli",
+            "serve",
+            "--db",
+            str(db),
+            "--port",
+            str(port),
+            *extra,
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    assert process.stdout is not None
+    lines = []
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        line = process.stdout.readline()
+        if not line:
+            break
+        lines.append(line)
+        if "Press Ctrl-C" in line:
+            return process, "".join(lines)
+    process.kill()
+    raise AssertionError("serve did not start:\n" + "".join(lines) + process.stderr.read())
+
+
+def stop(process: subprocess.Popen[str]) -> tuple[int, str, str]:
+    process.send_signal(signal.SIGINT)
+    out, err = process.communicate(timeout=20)
+    return process.returncode, out, err
+
+
+def query(
+    port: int, api_key: str, sign: object, method: str = "account.position", **params: object
+) -> dict[str, object]:
+    payload = {"apiKey": api_key, "timestamp": int(time.time() * 1000), **params}
+    payload["signature"] = sign(canonical_payload(payload))  # type: ignore[operator]
+    with websockets.sync.client.connect(f"ws://127.0.0.1:{port}/ws-fapi/v1") as ws:
+        ws.send(json.dumps({"id": "q", "method": method, "params": payload}))
+        return json.loads(ws.recv(timeout=10))  # type: ignore[no-any-return]
+
+
+def test_serve_seeds_the_demo_answers_and_stops_cleanly_on_ctrl_c(tmp_path: Path) -> None:
+    db, port = tmp_path / "posrisk.db", free_port()
+    process, banner = start(db, port)
+    try:
+        assert f"ws://127.0.0.1:{port}/ws-fapi/v1" in banner
+        assert str(db) in banner
+        api_key = re.search(r"API key\s+(\w+)", banner)
+        secret = re.search(r"HMAC secret\s+(\w+)", banner)
+        ed_key = re.search(r"Ed25519 key\s+(\w+)", banner)
+        private = re.search(r"private key (\S+\.pem)", banner)
+        assert api_key and secret and ed_key and private, banner
+        reply = query(port, api_key[1], lambda p: hmac_signature(secret[1], p), symbol="BTCUSDT")
+        assert reply["status"] == 200
+        [btc] = reply["result"]  # type: ignore[misc]
+        assert (btc["positionAmt"], btc["entryPrice"]) == ("0.080", "60762.5625")
+        key = load_private_key(Path(private[1]).read_text())
+        assert oct(Path(private[1]).stat().st_mode & 0o777) == "0o600"
+        reply = query(port, ed_key[1], key.sign, "v2/account.position")
+        assert [r["symbol"] for r in reply["result"]] == ["BTCUSDT", "ETHUSDT"]  # type: ignore[union-attr]
+        assert "curl" in banner and "openssl dgst -sha256 -hmac" in banner
+    finally:
+        code, out, err = stop(process)
+    assert code == 0, err
+    assert "stopped" in out
+    assert secret[1] not in err  # secrets are printed once on stdout, never logged
+
+    # A restart serves the same positions and prints no secret again.
+    process, banner = start(db, port)
+    try:
+        assert "HMAC secret" not in banner
+        reply = query(port, api_key[1], lambda p: hmac_signature(secret[1], p), symbol="BTCUSDT")
+        assert reply["result"][0]["entryPrice"] == "60762.5625"  # type: ignore[index]
+    finally:
+        assert stop(process)[0] == 0
+
+
+def test_serve_refuses_a_bad_scenario_and_a_busy_database(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.json"
+    bad.write_text(
+        json.dumps(
+            {
+                "accounts": [
+                    {
+                        "name": "x",
+                        "fills": [{"symbol": "NOPE", "side": "BUY", "qty": "1", "price": "1"}],
+                    }
+                ]
+            }
+        )
+    )
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "posrisk.cli",
+            "serve",
+            "--db",
+            str(tmp_path / "a.db"),
+            "--port",
+            str(free_port()),
+            "--scenario",
+            str(bad),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    assert result.returncode == 1
+    assert "account 'x', fills[0]" in result.stderr and "Invalid symbol" in result.stderr
+
+    db, port = tmp_path / "b.db", free_port()
+    process, _ = start(db, port, "--no-demo")
+    try:
+        second = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "posrisk.cli",
+                "serve",
+                "--db",
+                str(db),
+                "--port",
+                str(free_port()),
+            ],
+            capture_output=True,
+            text=True,
+            timeout=30,
+        )
+        assert second.returncode == 1
+        assert "held by a running posrisk server" in second.stderr
+        admin = subprocess.run(
+            [sys.executable, "-m", "posrisk.cli", "account", "create", "carol", "--db", str(db)],
+            capture_output=True,
+            text=True,
+            timeout=30,
+        )
+        assert admin.returncode == 1 and "held by a running posrisk server" in admin.stderr
+    finally:
+        assert stop(process)[0] == 0
