@@ -9,7 +9,9 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 import websockets.sync.client
@@ -63,8 +65,12 @@ def stop(process: subprocess.Popen[str]) -> tuple[int, str, str]:
 
 
 def query(
-    port: int, api_key: str, sign: object, method: str = "account.position", **params: object
-) -> dict[str, object]:
+    port: int,
+    api_key: str,
+    sign: Callable[[bytes], str],
+    method: str = "account.position",
+    **params: object,
+) -> dict[str, Any]:
     payload = {"apiKey": api_key, "timestamp": int(time.time() * 1000), **params}
     payload["signature"] = sign(canonical_payload(payload))
     with websockets.sync.client.connect(f"ws://127.0.0.1:{port}/ws-fapi/v1") as ws:
