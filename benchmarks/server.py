@@ -1,6 +1,6 @@
 """Signed ``account.position`` throughput and latency: posrisk vs a bare WebSocket server.
 
-    python -m benchmarks.server [--connections 16] [--seconds 10] [--cases symbol,v2,all]
+    python -m benchmarks.server [--connections 16] [--seconds 5] [--rounds 3] [--cases symbol,v2]
 
 In one run, on this machine: starts ``posrisk serve`` (SQLite, ``--no-ip-limits``) with an
 account of 10 positions, and a bare picows server that answers every text frame with a
@@ -8,7 +8,8 @@ canned response of the same size (after checking the request's HMAC signature, t
 least work a real server does). A load generator in its own process keeps N connections
 busy (each sends a freshly signed request as soon as the previous answer arrives) and
 reports requests/s and p50/p90/p99/max latency for each, and posrisk's ratio to the bare
-server. Medians of the per-second rates are reported, the machine being noisy.
+server. The machine being noisy, the two servers are measured in interleaved rounds and
+every figure is the median over rounds (requests/s itself the median per-second rate).
 
 Cases: ``symbol`` = account.position with symbol=BTCUSDT (1 row); ``v2`` =
 v2/account.position (10 rows); ``all`` = account.position without symbol (345 rows).
@@ -31,8 +32,18 @@ from typing import Any
 
 API_KEY = "benchKey0001"
 SECRET = "bench-secret-not-real"
-SYMBOLS = ["BTCUSDT", "ETHUSDT", "BNBUSDT", "SOLUSDT", "XRPUSDT", "ADAUSDT", "DOGEUSDT",
-           "LINKUSDT", "LTCUSDT", "DOTUSDT"]
+SYMBOLS = [
+    "BTCUSDT",
+    "ETHUSDT",
+    "BNBUSDT",
+    "SOLUSDT",
+    "XRPUSDT",
+    "ADAUSDT",
+    "DOGEUSDT",
+    "LINKUSDT",
+    "LTCUSDT",
+    "DOTUSDT",
+]
 CASES = {
     "symbol": ("account.position", {"symbol": "BTCUSDT"}),
     "v2": ("v2/account.position", {}),
@@ -41,16 +52,20 @@ CASES = {
 
 
 def scenario() -> dict[str, Any]:
-    fills = [{"symbol": s, "side": "BUY" if i % 2 else "SELL", "qty": "1", "price": "10"}
-             for i, s in enumerate(SYMBOLS)]
+    fills = [
+        {"symbol": s, "side": "BUY" if i % 2 else "SELL", "qty": "1", "price": "10"}
+        for i, s in enumerate(SYMBOLS)
+    ]
     return {
-        "accounts": [{
-            "name": "bench",
-            "keys": [{"type": "hmac", "apiKey": API_KEY, "secret": SECRET}],
-            "deposits": {"USDT": "1000000"},
-            "symbols": {s: {"leverage": 5, "marginType": "isolated"} for s in SYMBOLS[::3]},
-            "fills": fills,
-        }],
+        "accounts": [
+            {
+                "name": "bench",
+                "keys": [{"type": "hmac", "apiKey": API_KEY, "secret": SECRET}],
+                "deposits": {"USDT": "1000000"},
+                "symbols": {s: {"leverage": 5, "marginType": "isolated"} for s in SYMBOLS[::3]},
+                "fills": fills,
+            }
+        ],
         "marks": {s: "10.5" for s in SYMBOLS},
     }
 
@@ -84,7 +99,9 @@ def bare_server(port: int, canned_path: str) -> None:
     import uvloop
     from picows import WSListener, WSMsgType, ws_create_server
 
-    canned = json.loads(Path(canned_path).read_text())
+    # The canned answer is serialised once; each response only splices in the id.
+    body = orjson.dumps(json.loads(Path(canned_path).read_text()))[1:]
+    refused = b'"status":400}'
     secret = SECRET.encode()
 
     class Bare(WSListener):  # type: ignore[misc]
@@ -96,9 +113,10 @@ def bare_server(port: int, canned_path: str) -> None:
             signature = params.pop("signature")
             payload = "&".join(f"{k}={params[k]}" for k in sorted(params)).encode()
             good = hmac.compare_digest(
-                hmac.new(secret, payload, hashlib.sha256).hexdigest(), signature)
-            body = canned if good else {"status": 400}
-            transport.send(WSMsgType.TEXT, orjson.dumps({"id": request["id"], **body}))
+                hmac.new(secret, payload, hashlib.sha256).hexdigest(), signature
+            )
+            head = b'{"id":' + orjson.dumps(request["id"]) + b","
+            transport.send(WSMsgType.TEXT, head + (body if good else refused))
 
     async def main() -> None:
         server = await ws_create_server(lambda _: Bare(), "127.0.0.1", port)
@@ -110,8 +128,9 @@ def bare_server(port: int, canned_path: str) -> None:
 # -- the load generator ------------------------------------------------------------------
 
 
-def load(url: str, method: str, extra: dict[str, Any], connections: int, seconds: float,
-         out_path: str) -> None:
+def load(
+    url: str, method: str, extra: dict[str, Any], connections: int, seconds: float, out_path: str
+) -> None:
     """N connections, closed loop; writes latencies (µs) and per-second counts as JSON."""
     import hashlib
     import hmac
@@ -175,9 +194,17 @@ def load(url: str, method: str, extra: dict[str, Any], connections: int, seconds
         for client in clients:
             client.running = False
         count = len(latencies)
-        Path(out_path).write_text(json.dumps({
-            "requests": count, "elapsed": elapsed, "errors": errors[0],
-            "latencies": latencies, "per_second": sorted(per_second.items())[1:-1]}))
+        Path(out_path).write_text(
+            json.dumps(
+                {
+                    "requests": count,
+                    "elapsed": elapsed,
+                    "errors": errors[0],
+                    "latencies": latencies,
+                    "per_second": sorted(per_second.items())[1:-1],
+                }
+            )
+        )
         for client in clients:
             client.transport.disconnect()
 
@@ -188,8 +215,10 @@ def measure(url: str, case: str, connections: int, seconds: float) -> dict[str, 
     method, extra = CASES[case]
     with tempfile.NamedTemporaryFile(suffix=".json", delete=False) as handle:
         out_path = handle.name
-    code = (f"from benchmarks.server import load; load({url!r}, {method!r}, {extra!r}, "
-            f"{connections}, {seconds}, {out_path!r})")
+    code = (
+        f"from benchmarks.server import load; load({url!r}, {method!r}, {extra!r}, "
+        f"{connections}, {seconds}, {out_path!r})"
+    )
     subprocess.run([sys.executable, "-c", code], check=True, cwd=Path(__file__).parents[1])
     data = json.loads(Path(out_path).read_text())
     os.unlink(out_path)
@@ -202,9 +231,17 @@ def measure(url: str, case: str, connections: int, seconds: float) -> dict[str, 
     return {
         "rps": statistics.median(rates),
         "mean_rps": data["requests"] / data["elapsed"],
-        "p50": pct(0.50), "p90": pct(0.90), "p99": pct(0.99), "max": latencies[-1] / 1000,
+        "p50": pct(0.50),
+        "p90": pct(0.90),
+        "p99": pct(0.99),
+        "max": latencies[-1] / 1000,
         "errors": data["errors"],
     }
+
+
+def median_run(runs: list[dict[str, Any]]) -> dict[str, Any]:
+    """Each figure's median over the rounds."""
+    return {key: statistics.median(run[key] for run in runs) for key in runs[0]}
 
 
 def canned_response(port: int, case: str) -> dict[str, Any]:
@@ -218,8 +255,7 @@ def canned_response(port: int, case: str) -> dict[str, Any]:
     params = {"apiKey": API_KEY, "timestamp": time.time_ns() // 1_000_000, **extra}
     payload = "&".join(f"{k}={params[k]}" for k in sorted(params)).encode()
     params["signature"] = hmac.new(SECRET.encode(), payload, hashlib.sha256).hexdigest()
-    with websockets.sync.client.connect(f"ws://127.0.0.1:{port}/ws-fapi/v1",
-                                        max_size=None) as ws:
+    with websockets.sync.client.connect(f"ws://127.0.0.1:{port}/ws-fapi/v1", max_size=None) as ws:
         ws.send(json.dumps({"id": 1, "method": method, "params": params}))
         reply = json.loads(ws.recv())
     assert reply["status"] == 200, reply
@@ -230,7 +266,8 @@ def canned_response(port: int, case: str) -> dict[str, Any]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--connections", type=int, default=16)
-    parser.add_argument("--seconds", type=float, default=10.0)
+    parser.add_argument("--seconds", type=float, default=5.0)
+    parser.add_argument("--rounds", type=int, default=3, help="interleaved rounds per server")
     parser.add_argument("--cases", default="symbol,v2")
     parser.add_argument("--json", type=Path, help="also write the results here")
     args = parser.parse_args()
@@ -239,9 +276,19 @@ def main() -> None:
     (workdir / "scenario.json").write_text(json.dumps(scenario()))
     posrisk_port, bare_port = free_port(), free_port()
     posrisk = subprocess.Popen(
-        [sys.executable, "-m", "posrisk.cli", "serve", "--db", str(workdir / "bench.db"),
-         "--port", str(posrisk_port), "--scenario", str(workdir / "scenario.json"),
-         "--no-ip-limits"],
+        [
+            sys.executable,
+            "-m",
+            "posrisk.cli",
+            "serve",
+            "--db",
+            str(workdir / "bench.db"),
+            "--port",
+            str(posrisk_port),
+            "--scenario",
+            str(workdir / "scenario.json"),
+            "--no-ip-limits",
+        ],
         stdout=subprocess.DEVNULL,
     )
     bare = None
@@ -251,24 +298,47 @@ def main() -> None:
         for case in args.cases.split(","):
             canned = workdir / f"canned-{case}.json"
             canned.write_text(json.dumps(canned_response(posrisk_port, case)))
-            code = f"from benchmarks.server import bare_server; bare_server({bare_port}, {str(canned)!r})"
+            code = (
+                f"from benchmarks.server import bare_server; "
+                f"bare_server({bare_port}, {str(canned)!r})"
+            )
             bare = subprocess.Popen([sys.executable, "-c", code], cwd=Path(__file__).parents[1])
             wait_port(bare_port)
-            base = measure(f"ws://127.0.0.1:{bare_port}/", case, args.connections, args.seconds)
-            ours = measure(f"ws://127.0.0.1:{posrisk_port}/ws-fapi/v1", case, args.connections,
-                           args.seconds)
+            rounds: dict[str, list[dict[str, Any]]] = {"bare": [], "posrisk": []}
+            for _ in range(args.rounds):  # interleaved, so drifts in load hit both alike
+                rounds["bare"].append(
+                    measure(f"ws://127.0.0.1:{bare_port}/", case, args.connections, args.seconds)
+                )
+                rounds["posrisk"].append(
+                    measure(
+                        f"ws://127.0.0.1:{posrisk_port}/ws-fapi/v1",
+                        case,
+                        args.connections,
+                        args.seconds,
+                    )
+                )
+            base, ours = median_run(rounds["bare"]), median_run(rounds["posrisk"])
             bare.terminate()
             bare.wait()
             bare = None
             size = len(canned.read_bytes())
-            results[case] = {"bare": base, "posrisk": ours, "ratio": ours["rps"] / base["rps"],
-                             "response_bytes": size}
-            print(f"\n{case}: {CASES[case][0]} {CASES[case][1] or ''} "
-                  f"({size} B response), {args.connections} connections")
+            results[case] = {
+                "bare": base,
+                "posrisk": ours,
+                "ratio": ours["rps"] / base["rps"],
+                "response_bytes": size,
+            }
+            print(
+                f"\n{case}: {CASES[case][0]} {CASES[case][1] or ''} "
+                f"({size} B response), {args.connections} connections, "
+                f"median of {args.rounds} interleaved rounds"
+            )
             for name, r in (("bare", base), ("posrisk", ours)):
-                print(f"  {name:8s} {r['rps']:9.0f} req/s  p50 {r['p50']:6.2f} ms  "
-                      f"p90 {r['p90']:6.2f}  p99 {r['p99']:6.2f}  max {r['max']:7.2f} ms"
-                      f"  errors {r['errors']}")
+                print(
+                    f"  {name:8s} {r['rps']:9.0f} req/s  p50 {r['p50']:6.2f} ms  "
+                    f"p90 {r['p90']:6.2f}  p99 {r['p99']:6.2f}  max {r['max']:7.2f} ms"
+                    f"  errors {r['errors']}"
+                )
             print(f"  ratio    {results[case]['ratio']:.2f} of the bare server")
     finally:
         if bare is not None:

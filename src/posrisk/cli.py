@@ -19,6 +19,7 @@ from typing import Annotated, Any, TypeVar
 import typer
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 from . import __version__
 from .app import PosriskServer, ServerSettings
@@ -51,8 +52,9 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
-out = Console(highlight=False, soft_wrap=True)  # never break a key or a command
-err = Console(stderr=True, highlight=False, soft_wrap=True)
+# No markup (output quotes user input) and no wrapping (never break a key or a command).
+out = Console(highlight=False, soft_wrap=True, markup=False)
+err = Console(stderr=True, highlight=False, soft_wrap=True, markup=False)
 
 DbOption = Annotated[
     Path,
@@ -62,7 +64,9 @@ DEFAULT_DB = Path("posrisk.db")
 
 
 def _fail(message: str, code: int | None = None) -> typer.Exit:
-    err.print(f"[red]error{f' {code}' if code is not None else ''}:[/red] {message}")
+    # The message may quote what the user typed: never interpret it as markup.
+    prefix = Text(f"error{f' {code}' if code is not None else ''}: ", style="red")
+    err.print(prefix + Text(message))
     return typer.Exit(1)
 
 
@@ -166,20 +170,20 @@ def _announce(server: PosriskServer) -> None:
     settings = server.settings
     db = Path(settings.db).resolve()
     accounts = len(server.registry.accounts)
-    out.print(f"[bold]posrisk {__version__}[/bold] serving")
+    out.print(f"posrisk {__version__} serving")
     out.print(f"  WebSocket API  {server.ws_url}")
     out.print(f"  REST           {server.http_url}/fapi/v2/positionRisk (and v3, exchangeInfo)")
     out.print(f"  database       {db} ({accounts} accounts)")
     demo = server.demo
     if demo is not None:
         out.print("\nDemo accounts created (these secrets are shown only now):")
-        out.print("  [bold]demo[/bold]        one-way: BTCUSDT cross long, ETHUSDT isolated short")
+        out.print("  demo        one-way: BTCUSDT cross long, ETHUSDT isolated short")
         out.print(f"    API key      {demo.hmac.api_key}")
         out.print(f"    HMAC secret  {demo.hmac.secret}")
         out.print(f"    Ed25519 key  {demo.ed25519.api_key}")
         out.print(f"                 private key {demo.private_key_path.resolve()}")
         out.print(f"                 public key  {demo.public_key_path.resolve()}")
-        out.print("  [bold]demo-hedge[/bold]  hedge mode: BTCUSDT long + short, SOLUSDT isolated")
+        out.print("  demo-hedge  hedge mode: BTCUSDT long + short, SOLUSDT isolated")
         out.print(f"    API key      {demo.hedge_hmac.api_key}")
         out.print(f"    HMAC secret  {demo.hedge_hmac.secret}")
         out.print("\nQuery it (the REST twin of account.position, with curl and openssl):")

@@ -89,7 +89,7 @@ async def test_rows_are_the_engines_at_the_current_marks(services: Services) -> 
         ("ETHUSDT", "BOTH"),
     ]
     assert v2 == orjson.loads(orjson.dumps(account_position_v2_rows(alice, market, marks)))
-    services.registry.marks["BTCUSDT"] = Decimal("20500")
+    services.registry.update_marks({"BTCUSDT": Decimal("20500")})
     [btc] = call(services, "v2/account.position", signed(services, symbol="BTCUSDT"))["result"]
     assert (btc["markPrice"], btc["unRealizedProfit"]) == ("20500.00000000", "5.00000000")
     assert call(services, "v2/account.position", signed(services, symbol="SOLUSDT"))["result"] == []

@@ -281,7 +281,7 @@ class AdminService:
             self.market[symbol]  # -1121 for an unknown symbol
         async with self._lock:
             await self.store.commit([SetMarks(dict(marks), self.clock.now_ms())])
-            self.registry.marks.update(marks)
+            self.registry.update_marks(marks)
         return dict(self.registry.marks)
 
     # -- views ------------------------------------------------------------------------
@@ -344,5 +344,6 @@ async def load_scenario(admin: AdminService, document: object) -> ScenarioPlan:
             )
             for key in planned.keys:
                 registry.add_key(key)
-        registry.marks.update(plan.marks)
+        if plan.marks:
+            registry.update_marks(plan.marks)
     return plan

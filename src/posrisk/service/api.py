@@ -12,11 +12,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from ..engine import (
-    EngineError,
-    account_position_rows,
-    account_position_v2_rows,
-)
+from ..engine import EngineError
 from ..protocol import (
     Allow,
     LimitRules,
@@ -37,6 +33,7 @@ from ..protocol import (
 from .clock import Clock
 from .limits import Banned, RequestWeightLimiter
 from .registry import AccountEntry, Registry
+from .views import position_rows
 
 __all__ = ["ApiService", "Connection"]
 
@@ -153,14 +150,12 @@ class ApiService:
 
 def _account_position(service: ApiService, conn: Connection, params: Params, now: int) -> Any:
     entry = service.authenticate(params, now)
-    symbol = service.symbol_param(params)
-    return account_position_rows(entry.account, service.market, service.registry.marks, symbol)
+    return position_rows(service.registry, entry, False, service.symbol_param(params))
 
 
 def _account_position_v2(service: ApiService, conn: Connection, params: Params, now: int) -> Any:
     entry = service.authenticate(params, now)
-    symbol = service.symbol_param(params)
-    return account_position_v2_rows(entry.account, service.market, service.registry.marks, symbol)
+    return position_rows(service.registry, entry, True, service.symbol_param(params))
 
 
 # Every method of the WS API, by name as sent (with its version prefix).

@@ -6,10 +6,12 @@ changed only by the admin service, after the store has committed the change.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
+from typing import Any
 
-from ..engine import Account, EngineError, Market, apply
+from ..engine import Account, AccountRisk, EngineError, Market, apply
 from ..protocol import Credential, HmacCredential, PublicKeyCredential
 from ..store import KeyRecord, Snapshot, StoreError
 from .errors import UnknownAccount
@@ -27,6 +29,11 @@ class AccountEntry:
     version: int = 0
     # API keys of this account, in creation order.
     keys: list[str] = field(default_factory=list)
+    # Serialised rows served for this account (see ``service.views``), valid while
+    # (version, marks version) equals ``rows_key``.
+    rows: dict[tuple[bool, str | None], Any] = field(default_factory=dict)
+    rows_key: tuple[int, int] = (-1, -1)
+    risk: AccountRisk | None = None
 
 
 @dataclass(slots=True)
@@ -57,7 +64,9 @@ class Registry:
         self.market = market
         self.accounts: dict[str, AccountEntry] = {}
         self.keys: dict[str, KeyEntry] = {}
+        # Read-only outside ``update_marks``: cached rows depend on ``marks_version``.
         self.marks: dict[str, Decimal] = {}
+        self.marks_version = 0
 
     def __repr__(self) -> str:
         return f"<Registry {len(self.accounts)} accounts, {len(self.keys)} keys>"
@@ -80,10 +89,14 @@ class Registry:
                     f"market's rules ({e}); was the market data changed?"
                 ) from None
             state.version += 1
-        registry.marks.update(
-            (symbol, price) for symbol, price in snapshot.marks.items() if symbol in market
+        registry.update_marks(
+            {symbol: price for symbol, price in snapshot.marks.items() if symbol in market}
         )
         return registry
+
+    def update_marks(self, marks: Mapping[str, Decimal]) -> None:
+        self.marks.update(marks)
+        self.marks_version += 1
 
     def account(self, name: str) -> AccountEntry:
         try:

@@ -18,7 +18,7 @@ from urllib.parse import parse_qsl
 
 import orjson
 
-from ..engine import EngineError, Symbol, account_position_rows, account_position_v2_rows
+from ..engine import EngineError, Symbol
 from ..protocol import (
     Allow,
     WireError,
@@ -29,6 +29,7 @@ from ..protocol import (
 )
 from .api import ApiService
 from .registry import AccountEntry
+from .views import position_rows
 
 __all__ = ["HttpResponse", "RestService"]
 
@@ -168,20 +169,14 @@ def _position_risk_v2(
     rest: RestService, params: dict[str, str], query: str, headers: Mapping[str, str], now: int
 ) -> Any:
     entry = rest.authenticate(params, query, headers, now)
-    registry = rest.api.registry
-    return account_position_rows(
-        entry.account, registry.market, registry.marks, _symbol(rest, params)
-    )
+    return orjson.dumps(position_rows(rest.api.registry, entry, False, _symbol(rest, params)))
 
 
 def _position_risk_v3(
     rest: RestService, params: dict[str, str], query: str, headers: Mapping[str, str], now: int
 ) -> Any:
     entry = rest.authenticate(params, query, headers, now)
-    registry = rest.api.registry
-    return account_position_v2_rows(
-        entry.account, registry.market, registry.marks, _symbol(rest, params)
-    )
+    return orjson.dumps(position_rows(rest.api.registry, entry, True, _symbol(rest, params)))
 
 
 # path → (handler, REQUEST_WEIGHT)

@@ -20,6 +20,7 @@ from ..engine import (
     EngineError,
     Event,
     Market,
+    SetMarginType,
     SetPositionMode,
     WalletTransfer,
     apply,
@@ -105,7 +106,9 @@ def read_scenario_file(path: Path) -> object:
 
 
 def _where(account: str, entry: str, problem: Exception) -> ScenarioError:
-    return ScenarioError(f"account {account!r}, {entry}: {problem}")
+    """The error naming the account and the entry; an engine refusal keeps its code."""
+    code = problem.code if isinstance(problem, EngineError) else -1130
+    return ScenarioError(f"account {account!r}, {entry}: {problem}", code=code)
 
 
 def plan_scenario(
@@ -145,13 +148,14 @@ def plan_scenario(
         planned.append(_plan_account(name, raw, market, now, api_keys, taken_keys, make_key))
 
     marks: dict[str, Decimal] = {}
-    if document.get("marks"):
+    raw_marks = document.get("marks", {})
+    if raw_marks != {}:
         try:
-            marks = parse_marks(document["marks"])
+            marks = parse_marks(raw_marks)
             for symbol in marks:
                 market[symbol]
         except EngineError as e:
-            raise ScenarioError(f"marks: {e}") from None
+            raise ScenarioError(f"marks: {e}", code=e.code) from None
     return ScenarioPlan(planned, marks, now)
 
 
@@ -173,7 +177,10 @@ def _plan_account(
             raise _where(name, entry, e) from None
         plan.events.append(event)
 
-    for index, spec in enumerate(raw.get("keys", [])):
+    keys = raw.get("keys", [])
+    if not isinstance(keys, list):
+        raise _where(name, "keys", ValueError("'keys' must be a list"))
+    for index, spec in enumerate(keys):
         entry = f"keys[{index}]"
         try:
             check_fields(spec, entry, {"type", "apiKey", "secret", "publicKey"}, {"type", "apiKey"})
@@ -196,23 +203,41 @@ def _plan_account(
         api_keys.add(record.api_key)
         plan.keys.append(record)
 
-    try:
-        if "positionMode" in raw:
+    # Settings first. A scenario states what the account is, so stating a default
+    # (oneway, cross) is not a change and is skipped rather than refused.
+    if "positionMode" in raw:
+        try:
             mode = parse_position_mode(raw["positionMode"])
-            if mode is not plan.account.position_mode:
-                add(SetPositionMode(mode, now), "positionMode")
-        for event in parse_symbol_settings(raw.get("symbols", {}), time=now):
-            add(event, f"symbols.{getattr(event, 'symbol', '')}")
-        deposits = raw.get("deposits", {})
-        if not isinstance(deposits, Mapping):
-            raise ValueError("'deposits' must map an asset to an amount")
-        for asset, amount in deposits.items():
+        except EngineError as e:
+            raise _where(name, "positionMode", e) from None
+        if mode is not plan.account.position_mode:
+            add(SetPositionMode(mode, now), "positionMode")
+    symbols = raw.get("symbols", {})
+    if not isinstance(symbols, Mapping):
+        raise _where(name, "symbols", ValueError("'symbols' must map a symbol to its settings"))
+    for symbol, settings in symbols.items():
+        entry = f"symbols.{symbol}"
+        try:
+            events = parse_symbol_settings({symbol: settings}, time=now)
+        except EngineError as e:
+            raise _where(name, entry, e) from None
+        for event in events:
+            if isinstance(event, SetMarginType) and market.get(event.symbol) is not None:
+                current = plan.account.settings_for(market[event.symbol]).margin_type
+                if current is event.margin_type:
+                    continue
+            add(event, entry)
+
+    deposits = raw.get("deposits", {})
+    if not isinstance(deposits, Mapping):
+        raise _where(name, "deposits", ValueError("'deposits' must map an asset to an amount"))
+    for asset, amount in deposits.items():
+        entry = f"deposits.{asset}"
+        try:
             asset, value = parse_wallet_amount(asset, amount)
-            add(WalletTransfer(asset, value, now), f"deposits.{asset}")
-    except (EngineError, ValueError) as e:
-        if isinstance(e, ScenarioError):
-            raise
-        raise _where(name, "settings", e) from None
+        except EngineError as e:
+            raise _where(name, entry, e) from None
+        add(WalletTransfer(asset, value, now), entry)
 
     for field_name, parser in (
         ("fills", parse_fill),

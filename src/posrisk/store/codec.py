@@ -27,12 +27,17 @@ from ..engine import (
 __all__ = ["decode_event", "encode_event"]
 
 
+def _text(value: Decimal) -> str:
+    """A decimal as plain digits (never ``1E-8``), as every reader of the ledger accepts."""
+    return format(value, "f")
+
+
 def encode_event(event: Event) -> tuple[str, str]:
     """(kind, body) of an event for the ledger table."""
     body: dict[str, Any]
     match event:
         case WalletTransfer():
-            kind, body = "wallet", {"asset": event.asset, "amount": str(event.amount)}
+            kind, body = "wallet", {"asset": event.asset, "amount": _text(event.amount)}
         case Fill():
             kind, body = (
                 "fill",
@@ -40,9 +45,9 @@ def encode_event(event: Event) -> tuple[str, str]:
                     "symbol": event.symbol,
                     "side": event.side.value,
                     "positionSide": event.position_side.value,
-                    "qty": str(event.qty),
-                    "price": str(event.price),
-                    "fee": str(event.fee),
+                    "qty": _text(event.qty),
+                    "price": _text(event.price),
+                    "fee": _text(event.fee),
                 },
             )
         case IsolatedMarginTransfer():
@@ -51,7 +56,7 @@ def encode_event(event: Event) -> tuple[str, str]:
                 {
                     "symbol": event.symbol,
                     "positionSide": event.position_side.value,
-                    "amount": str(event.amount),
+                    "amount": _text(event.amount),
                 },
             )
         case SetLeverage():

@@ -107,6 +107,7 @@ class SQLiteStore:
         self.path = str(path)
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="posrisk-sqlite")
         self._db: sqlite3.Connection | None = None
+        self._closed = False
 
     def __repr__(self) -> str:
         return f"<SQLiteStore {self.path} {'open' if self._db else 'closed'}>"
@@ -129,8 +130,12 @@ class SQLiteStore:
             db.execute("PRAGMA busy_timeout=5000")
         except sqlite3.Error as e:
             raise StoreError(f"cannot open {self.path}: {e}") from None
+        try:
+            self._migrate(db)
+        except BaseException:
+            db.close()  # a refused file must not stay open for writes
+            raise
         self._db = db
-        self._migrate(db)
 
     def _migrate(self, db: sqlite3.Connection) -> None:
         db.execute("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)")
@@ -163,8 +168,12 @@ class SQLiteStore:
         return int(self._conn().execute("SELECT MAX(version) FROM schema_version").fetchone()[0])
 
     async def close(self) -> None:
+        """Close the file; closing again does nothing."""
+        if self._closed:
+            return
         await self._run(self._close)
         self._executor.shutdown(wait=True)
+        self._closed = True
 
     def _close(self) -> None:
         if self._db is not None:
@@ -194,7 +203,7 @@ class SQLiteStore:
             KeyRecord(key, names[account], kind, secret, public, created, revoked)
             for key, account, kind, secret, public, created, revoked in db.execute(
                 "SELECT api_key, account_id, kind, secret, public_key, created_at, revoked_at "
-                "FROM api_keys ORDER BY created_at, api_key"
+                "FROM api_keys ORDER BY rowid"  # creation order
             )
         )
         ledger = tuple(
