@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import signal
 import sys
 from collections.abc import Awaitable, Callable
@@ -121,8 +122,15 @@ def serve(
             "--no-ip-limits", help="Count request weight but never refuse (benchmarks only)."
         ),
     ] = False,
+    log_level: Annotated[
+        str, typer.Option(help="Log level on stderr: debug, info, warning, error.")
+    ] = "warning",
 ) -> None:
     """Serve the WS API on ws://HOST:PORT/ws-fapi/v1 (and REST GETs on the same port)."""
+    level = logging.getLevelName(log_level.upper())
+    if not isinstance(level, int):
+        raise _fail(f"unknown log level {log_level!r}")
+    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     settings = ServerSettings(
         db=str(db),
         host=host,

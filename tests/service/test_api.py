@@ -334,3 +334,23 @@ async def test_engine_refusals_keep_binance_codes(services: Services) -> None:
 
     with pytest.raises(InvalidLeverage):
         await services.admin.apply_events("alice", [SetLeverage("BTCUSDT", 500)])
+
+
+async def test_a_bug_in_a_method_costs_one_answer_not_the_connection(
+    services: Services, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    from posrisk.service import api
+
+    def broken(*args: Any) -> Any:
+        raise ZeroDivisionError("a bug")
+
+    monkeypatch.setitem(api.METHODS, "account.position", broken)
+    reply = call(services, "account.position", signed(services), request_id="b")
+    assert (reply["id"], reply["status"], reply["error"]) == (
+        "b",
+        500,
+        {"code": -1001, "msg": "Internal error; unable to process your request. Please try again."},
+    )
+    assert "internal error answering account.position" in caplog.text
+    assert HMAC_SECRET not in caplog.text
+    assert call(services, "v2/account.position", signed(services))["status"] == 200

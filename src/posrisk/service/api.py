@@ -8,6 +8,7 @@ authentication (key, timestamp, signature) → engine views at the current marks
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -36,6 +37,8 @@ from .registry import AccountEntry, Registry
 from .views import position_rows
 
 __all__ = ["ApiService", "Connection"]
+
+log = logging.getLogger("posrisk.api")
 
 Params = Mapping[str, object]
 
@@ -96,11 +99,15 @@ class ApiService:
         limits = self.rate_limits(decision.count) if show_limits else None
         try:
             result = handler(self, conn, params, now)
+            return encode_result(request.id, result, limits)
         except WireError as error:
             return encode_error(None if error.id_null else request.id, error, limits)
         except EngineError as error:
             return encode_error(request.id, WireError.from_engine(error.code, error.msg), limits)
-        return encode_result(request.id, result, limits)
+        except Exception:
+            # A bug must cost one answer (-1001), never the connection or a silent client.
+            log.exception("internal error answering %s (id %r)", request.method, request.id)
+            return encode_error(request.id, WireError.internal(), limits)
 
     def _refuse(
         self,

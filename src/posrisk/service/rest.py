@@ -11,6 +11,7 @@ HTTP status of the code; every response carries ``X-MBX-USED-WEIGHT-1M``.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -32,6 +33,8 @@ from .registry import AccountEntry
 from .views import position_rows
 
 __all__ = ["HttpResponse", "RestService"]
+
+log = logging.getLogger("posrisk.rest")
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,6 +80,9 @@ class RestService:
             return _error(error, used)
         except EngineError as error:
             return _error(WireError.from_engine(error.code, error.msg), used)
+        except Exception:
+            log.exception("internal error answering GET %s", path)
+            return _error(WireError.internal(), used)
         body = result if isinstance(result, bytes) else orjson.dumps(result)
         return HttpResponse(200, body, {**used, "Content-Type": "application/json"})
 
