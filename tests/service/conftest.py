@@ -3,20 +3,21 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import pytest
 import pytest_asyncio
 
-from posrisk.engine import Market
+from posrisk.engine import Account, AccountChange, Market
 from posrisk.protocol import LimitRules, generate_ed25519, generate_rsa
 from posrisk.service.admin import AdminService, load_scenario
 from posrisk.service.api import ApiService
 from posrisk.service.clock import ManualClock
 from posrisk.service.limits import RequestWeightLimiter
 from posrisk.service.registry import Registry
-from posrisk.store import SQLiteStore
+from posrisk.store import Snapshot, SQLiteStore
 
 # Obviously fake test credentials; key pairs are generated per test session.
 HMAC_KEY = "aliceHmacKey0001"
@@ -117,6 +118,51 @@ async def services(keys: Keys) -> AsyncIterator[Services]:
     await store.close()
 
 
-@pytest.fixture
-def anyio_backend() -> str:
-    return "asyncio"
+@dataclass
+class PublicKeys:
+    ed25519: str
+    rsa: str
+
+
+@pytest.fixture(scope="session")
+def public_keys(keys: Keys) -> PublicKeys:
+    return PublicKeys(keys.ed25519_public, keys.rsa_public)
+
+
+@dataclass
+class Env:
+    """An admin service over a SQLite file, with what its listeners heard."""
+
+    path: Path
+    store: SQLiteStore
+    registry: Registry
+    clock: ManualClock
+    admin: AdminService
+    updates: list[tuple[str, Account, AccountChange, int]] = field(default_factory=list)
+    revoked: list[str] = field(default_factory=list)
+
+
+@pytest_asyncio.fixture
+async def env(tmp_path: Path) -> AsyncIterator[Env]:
+    path = tmp_path / "posrisk.db"
+    store = SQLiteStore(path)
+    await store.open()
+    registry = Registry(Market.default())
+    clock = ManualClock(1_700_000_000_000)
+    admin = AdminService(store, registry, clock)
+    env = Env(path, store, registry, clock, admin)
+    admin.on_account_update(lambda *update: env.updates.append(update))
+    admin.on_key_revoked(env.revoked.append)
+    yield env
+    await store.close()
+
+
+async def restarted(path: Path) -> tuple[Snapshot, Registry]:
+    """What a restarted server would load from ``path``: a fresh store, a fresh replay."""
+    store = SQLiteStore(path)
+    await store.open()
+    try:
+        snapshot = await store.load()
+    finally:
+        await store.close()
+    return snapshot, Registry.from_snapshot(snapshot, Market.default())

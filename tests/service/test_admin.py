@@ -4,14 +4,11 @@ write changes neither the live state nor the database; a restart serves the same
 from __future__ import annotations
 
 import string
-from collections.abc import AsyncIterator
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from decimal import Decimal
-from pathlib import Path
 from typing import Any
 
 import pytest
-import pytest_asyncio
 
 from posrisk.engine import (
     Account,
@@ -41,12 +38,12 @@ from posrisk.engine import (
     apply,
     position_row_v2,
 )
-from posrisk.protocol import generate_ed25519, generate_rsa, load_private_key
+from posrisk.protocol import load_private_key
 from posrisk.service.admin import AdminService, CreatedKey, make_key
-from posrisk.service.clock import ManualClock
 from posrisk.service.errors import AccountExists, ServiceError, UnknownAccount, UnknownKey
-from posrisk.service.registry import Registry
-from posrisk.store import AccountRecord, KeyRecord, LedgerRecord, Snapshot, SQLiteStore
+from posrisk.store import AccountRecord, KeyRecord, LedgerRecord, Snapshot
+
+from .conftest import Env, PublicKeys, restarted
 
 D = Decimal
 MARKET = Market.default()
@@ -57,56 +54,9 @@ BOTH = PositionSide.BOTH
 HMAC_SECRET = "test-secret-not-a-real-one"
 
 
-@dataclass
-class PublicKeys:
-    ed25519: str
-    rsa: str
-
-
-@pytest.fixture(scope="module")
-def public_keys() -> PublicKeys:
-    return PublicKeys(generate_ed25519()[1], generate_rsa()[1])
-
-
-@dataclass
-class Env:
-    path: Path
-    store: SQLiteStore
-    registry: Registry
-    clock: ManualClock
-    admin: AdminService
-    updates: list[tuple[str, Account, AccountChange, int]] = field(default_factory=list)
-    revoked: list[str] = field(default_factory=list)
-
-
-@pytest_asyncio.fixture
-async def env(tmp_path: Path) -> AsyncIterator[Env]:
-    path = tmp_path / "admin.db"
-    store = SQLiteStore(path)
-    await store.open()
-    registry = Registry(MARKET)
-    clock = ManualClock(NOW)
-    admin = AdminService(store, registry, clock)
-    env = Env(path, store, registry, clock, admin)
-    admin.on_account_update(lambda *update: env.updates.append(update))
-    admin.on_key_revoked(env.revoked.append)
-    yield env
-    await store.close()
-
-
-async def restarted(env: Env) -> Registry:
-    """The registry a restarted server builds from the file (a fresh store and load)."""
-    store = SQLiteStore(env.path)
-    await store.open()
-    try:
-        return Registry.from_snapshot(await store.load(), MARKET)
-    finally:
-        await store.close()
-
-
 async def assert_durable(env: Env) -> None:
     """A restart serves exactly what the live registry serves."""
-    fresh = await restarted(env)
+    _, fresh = await restarted(env.path)
     assert list(fresh.accounts) == list(env.registry.accounts)
     for name, live in env.registry.accounts.items():
         again = fresh.accounts[name]
@@ -146,7 +96,7 @@ async def assert_unchanged(env: Env, before: Frozen, name: str = "alice") -> Non
     after = await env.store.load()
     assert len(after.ledger) == len(before.snapshot.ledger)
     assert after == before.snapshot
-    assert (await restarted(env)).account(name).account == before.account
+    assert (await restarted(env.path))[1].account(name).account == before.account
 
 
 # -- accounts ---------------------------------------------------------------------------
@@ -418,7 +368,7 @@ async def test_keys_keep_their_creation_order_after_a_restart(env: Env) -> None:
     await env.admin.create_key("alice", "hmac", api_key="zuluKey", secret=HMAC_SECRET)
     await env.admin.create_key("alice", "hmac", api_key="alphaKey", secret=HMAC_SECRET)
     assert env.registry.account("alice").keys == ["zuluKey", "alphaKey"]
-    assert (await restarted(env)).account("alice").keys == ["zuluKey", "alphaKey"]
+    assert (await restarted(env.path))[1].account("alice").keys == ["zuluKey", "alphaKey"]
 
 
 # -- wallet -----------------------------------------------------------------------------
@@ -785,7 +735,7 @@ async def test_an_event_without_time_happens_now_and_replays_with_that_time(env:
     env.clock.advance(60_000)  # a restart later does not move the stamp
     before = env.admin.describe("alice")["positions"][0]["updateTime"]
     assert before == NOW + 123_456
-    fresh = await restarted(env)
+    _, fresh = await restarted(env.path)
     again = AdminService(env.store, fresh, env.clock).describe("alice")
     assert again["positions"][0]["updateTime"] == NOW + 123_456
     assert again == env.admin.describe("alice")

@@ -7,14 +7,11 @@ from __future__ import annotations
 import copy
 import json
 import sys
-from collections.abc import AsyncIterator
-from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 import pytest
-import pytest_asyncio
 
 from posrisk.engine import (
     Account,
@@ -35,13 +32,13 @@ from posrisk.engine import (
     apply,
     position_row_v2,
 )
-from posrisk.protocol import canonical_payload, generate_ed25519, generate_rsa, hmac_signature
-from posrisk.service.admin import AdminService, load_scenario
-from posrisk.service.clock import ManualClock
+from posrisk.protocol import canonical_payload, hmac_signature
+from posrisk.service.admin import load_scenario
 from posrisk.service.errors import ServiceError
-from posrisk.service.registry import Registry
 from posrisk.service.scenario import ScenarioError, plan_scenario, read_scenario_file
-from posrisk.store import AccountRecord, Snapshot, SQLiteStore
+from posrisk.store import AccountRecord, Snapshot
+
+from .conftest import Env, PublicKeys, restarted
 
 D = Decimal
 MARKET = Market.default()
@@ -49,48 +46,6 @@ NOW = 1_700_000_000_000
 # Obviously fake test credentials; key pairs are generated once per module.
 HMAC_SECRET = "test-secret-not-a-real-one"
 BTC_LONG = ("BTCUSDT", PositionSide.LONG)
-
-
-@dataclass
-class PublicKeys:
-    ed25519: str
-    rsa: str
-
-
-@pytest.fixture(scope="module")
-def public_keys() -> PublicKeys:
-    return PublicKeys(generate_ed25519()[1], generate_rsa()[1])
-
-
-@dataclass
-class Env:
-    path: Path
-    store: SQLiteStore
-    registry: Registry
-    clock: ManualClock
-    admin: AdminService
-
-
-@pytest_asyncio.fixture
-async def env(tmp_path: Path) -> AsyncIterator[Env]:
-    path = tmp_path / "scenario.db"
-    store = SQLiteStore(path)
-    await store.open()
-    registry = Registry(MARKET)
-    clock = ManualClock(NOW)
-    yield Env(path, store, registry, clock, AdminService(store, registry, clock))
-    await store.close()
-
-
-async def restarted(path: Path) -> tuple[Snapshot, Registry]:
-    """What a restarted server would serve from ``path``."""
-    store = SQLiteStore(path)
-    await store.open()
-    try:
-        snapshot = await store.load()
-    finally:
-        await store.close()
-    return snapshot, Registry.from_snapshot(snapshot, MARKET)
 
 
 def spec_example(keys: PublicKeys) -> dict[str, Any]:

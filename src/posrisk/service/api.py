@@ -16,6 +16,7 @@ from typing import Any
 from ..engine import EngineError
 from ..protocol import (
     Allow,
+    Credential,
     LimitRules,
     Throttle,
     WireError,
@@ -131,10 +132,21 @@ class ApiService:
     # -- authentication ---------------------------------------------------------------
 
     def authenticate(self, params: Params, now: int) -> AccountEntry:
-        """The account a signed request speaks for (SPEC §3, §5), or the right error."""
+        """The account a signed WS request speaks for (SPEC §3, §5), or the right error."""
         api_key = read_api_key(params)
         if api_key is None:
             raise WireError.mandatory_param("apiKey")
+        return self.check_signed(api_key, params, now, lambda key, sig: key.verify(params, sig))
+
+    def check_signed(
+        self,
+        api_key: str,
+        params: Params,
+        now: int,
+        verify: Callable[[Credential, str], bool],
+    ) -> AccountEntry:
+        """Signature present, timestamp inside the window, key valid, signature right —
+        in that order, for the WS API and REST alike (each says how it verifies)."""
         signature = read_signature(params)
         if signature is None:
             raise WireError.mandatory_param("signature")
@@ -144,7 +156,7 @@ class ApiService:
         key = self.registry.keys.get(api_key)
         if key is None or key.revoked_at is not None:
             raise WireError.invalid_api_key()
-        if not key.credential.verify(params, signature):
+        if not verify(key.credential, signature):
             raise WireError.invalid_signature()
         return self.registry.account(key.account)
 

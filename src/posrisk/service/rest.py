@@ -23,9 +23,6 @@ from ..engine import EngineError, Symbol
 from ..protocol import (
     Allow,
     WireError,
-    check_timestamp,
-    read_long,
-    read_recv_window,
     read_symbol,
 )
 from .api import ApiService
@@ -89,22 +86,14 @@ class RestService:
     def authenticate(
         self, params: dict[str, str], query: str, headers: Mapping[str, str], now: int
     ) -> AccountEntry:
+        """REST rules: the key in ``X-MBX-APIKEY``, the signature over the query as sent."""
         api_key = headers.get("X-MBX-APIKEY")
         if not api_key:
             raise WireError.api_key_format()
-        signature = params.get("signature")
-        if not signature:
-            raise WireError.mandatory_param("signature")
-        timestamp = read_long(params, "timestamp", required=True)
-        assert timestamp is not None
-        check_timestamp(timestamp, read_recv_window(params), now)
-        key = self.api.registry.keys.get(api_key)
-        if key is None or key.revoked_at is not None:
-            raise WireError.invalid_api_key()
         payload = "&".join(p for p in query.split("&") if not p.startswith("signature="))
-        if not key.credential.verify_payload(payload.encode(), signature):
-            raise WireError.invalid_signature()
-        return self.api.registry.account(key.account)
+        return self.api.check_signed(
+            api_key, params, now, lambda key, sig: key.verify_payload(payload.encode(), sig)
+        )
 
 
 def _query_params(query: str) -> dict[str, str]:
