@@ -133,6 +133,8 @@ def test_catalogue_lists_every_code_once_with_its_variants() -> None:
         -1130,
         -2014,
         -2015,
+        -4056,
+        -4057,
     ]
     assert [row.status for row in ERROR_CATALOGUE[-1003]] == [429, 418]
     assert len(ERROR_CATALOGUE[-1021]) == 2

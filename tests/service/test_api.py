@@ -354,3 +354,87 @@ async def test_a_bug_in_a_method_costs_one_answer_not_the_connection(
     assert "internal error answering account.position" in caplog.text
     assert HMAC_SECRET not in caplog.text
     assert call(services, "v2/account.position", signed(services))["status"] == 200
+
+
+# -- sessions (SPEC §4) -----------------------------------------------------------------
+
+
+def ed_signed(services: Services, keys: Keys, **params: Any) -> dict[str, Any]:
+    params = {"apiKey": ED_KEY, "timestamp": services.clock.now_ms(), **params}
+    params["signature"] = load_private_key(keys.ed25519_private).sign(canonical_payload(params))
+    return params
+
+
+async def test_session_logon_status_and_logout(services: Services, keys: Keys) -> None:
+    now = services.clock.now_ms()
+    conn = Connection("10.3.0.1", now - 5000)
+    status = call(services, "session.status", None, conn=conn)
+    assert status["result"] == {
+        "apiKey": None,
+        "authorizedSince": None,
+        "connectedSince": now - 5000,
+        "returnRateLimits": True,
+        "serverTime": now,
+    }
+    assert status["rateLimits"][0]["count"] == 2
+    logon = call(services, "session.logon", ed_signed(services, keys), conn=conn)
+    assert logon["result"] == {
+        "apiKey": ED_KEY,
+        "authorizedSince": now,
+        "connectedSince": now - 5000,
+        "returnRateLimits": True,
+        "serverTime": now,
+    }
+    # Logged on: only the timestamp is needed.
+    rows = call(services, "v2/account.position", {"timestamp": now}, conn=conn)["result"]
+    assert [r["symbol"] for r in rows] == ["BTCUSDT", "ETHUSDT"]
+    stale = call(services, "v2/account.position", {"timestamp": now - 6000}, conn=conn)
+    assert error(stale)[1] == -1021
+    assert call(services, "session.status", {}, conn=conn)["result"]["apiKey"] == ED_KEY
+    # A request with its own key and signature overrides the session: bob's rows.
+    bob = call(
+        services, "v2/account.position", signed(services, HEDGE_KEY, HEDGE_SECRET), conn=conn
+    )
+    assert [r["positionSide"] for r in bob["result"]] == ["LONG"]
+    out = call(services, "session.logout", {}, conn=conn)
+    assert (out["result"]["apiKey"], out["result"]["authorizedSince"]) == (None, None)
+    after = call(services, "v2/account.position", {"timestamp": now}, conn=conn)
+    assert error(after) == (
+        400,
+        -1102,
+        "Mandatory parameter 'apiKey' was not sent, was empty/null, or malformed.",
+    )
+
+
+async def test_session_logon_takes_ed25519_keys_only(services: Services, keys: Keys) -> None:
+    conn = Connection("10.3.0.2", 0)
+    hmac_reply = call(services, "session.logon", signed(services), conn=conn)
+    assert error(hmac_reply) == (400, -4056, "HMAC_SHA256 API key is not supported.")
+    params: dict[str, Any] = {"apiKey": RSA_KEY, "timestamp": services.clock.now_ms()}
+    params["signature"] = load_private_key(keys.rsa_private).sign(canonical_payload(params))
+    assert error(call(services, "session.logon", params, conn=conn)) == (
+        400,
+        -4057,
+        "RSA API key is not supported.",
+    )
+    bad = {**ed_signed(services, keys), "signature": "AAAA"}
+    assert error(call(services, "session.logon", bad, conn=conn))[1] == -1022
+    assert conn.session_key is None
+
+
+async def test_a_key_revoked_mid_session_ends_it_with_the_session_level_401(
+    services: Services, keys: Keys
+) -> None:
+    conn = Connection("10.3.0.3", 0)
+    assert call(services, "session.logon", ed_signed(services, keys), conn=conn)["status"] == 200
+    await services.admin.revoke_key("alice", ED_KEY)
+    reply = call(
+        services,
+        "account.position",
+        {"timestamp": services.clock.now_ms()},
+        request_id="r1",
+        conn=conn,
+    )
+    assert reply["id"] is None
+    assert error(reply) == (401, -2015, "Invalid API-key, IP, or permissions for action.")
+    assert call(services, "session.status", {}, conn=conn)["result"]["apiKey"] is None

@@ -85,6 +85,9 @@ _ROWS = (
     ErrorTemplate(-1130, 400, "Data sent for parameter '%s' is not valid.", "invalid_value"),
     ErrorTemplate(-2014, 401, "API-key format invalid.", "api_key_format"),
     ErrorTemplate(-2015, 401, "Invalid API-key, IP, or permissions for action.", "invalid_api_key"),
+    # session.logon takes Ed25519 keys only (SPEC §4); Binance's codes for the others.
+    ErrorTemplate(-4056, 400, "HMAC_SHA256 API key is not supported.", "hmac_not_supported"),
+    ErrorTemplate(-4057, 400, "RSA API key is not supported.", "rsa_not_supported"),
 )
 
 # code -> its variants (two for -1003: 429 and 418; two for -1021: outside and ahead).
@@ -243,6 +246,16 @@ class WireError(Exception):
     def invalid_api_key(cls, *, id_null: bool = False) -> WireError:
         """-2015, 401; ``id_null=True`` for a key revoked under a live session (SPEC §4)."""
         return cls._from("invalid_api_key", id_null=id_null)
+
+    @classmethod
+    def hmac_not_supported(cls) -> WireError:
+        """-4056: ``session.logon`` with an HMAC key."""
+        return cls._from("hmac_not_supported")
+
+    @classmethod
+    def rsa_not_supported(cls) -> WireError:
+        """-4057: ``session.logon`` with an RSA key."""
+        return cls._from("rsa_not_supported")
 
     @classmethod
     def from_engine(cls, code: int, msg: str) -> WireError:

@@ -52,6 +52,23 @@ class Connection:
     connected_since: int
     # `?returnRateLimits=false` on the URL; a request param overrides it per response.
     return_rate_limits: bool = True
+    # The Ed25519 key the connection is logged on with (session.logon), and since when.
+    session_key: str | None = None
+    authorized_since: int | None = None
+
+    def session(self, now: int) -> dict[str, Any]:
+        """What session.logon / status / logout answer (SPEC §4)."""
+        return {
+            "apiKey": self.session_key,
+            "authorizedSince": self.authorized_since,
+            "connectedSince": self.connected_since,
+            "returnRateLimits": self.return_rate_limits,
+            "serverTime": now,
+        }
+
+    def logout(self) -> None:
+        self.session_key = None
+        self.authorized_since = None
 
 
 Handler = Callable[["ApiService", Connection, Params, int], Any]
@@ -131,9 +148,24 @@ class ApiService:
 
     # -- authentication ---------------------------------------------------------------
 
-    def authenticate(self, params: Params, now: int) -> AccountEntry:
-        """The account a signed WS request speaks for (SPEC §3, §5), or the right error."""
+    def authenticate(self, conn: Connection, params: Params, now: int) -> AccountEntry:
+        """The account a WS request speaks for (SPEC §3-§5), or the right error.
+
+        A request carrying its own apiKey and signature is checked on its own, even on a
+        logged-on connection; one carrying neither uses the connection's session (its
+        timestamp still checked). A session whose key was revoked ends with the
+        session-level 401 (id null).
+        """
         api_key = read_api_key(params)
+        if api_key is None and "signature" not in params and conn.session_key is not None:
+            key = self.registry.keys.get(conn.session_key)
+            if key is None or key.revoked_at is not None:
+                conn.logout()
+                raise WireError.invalid_api_key(id_null=True)
+            timestamp = read_long(params, "timestamp", required=True)
+            assert timestamp is not None
+            check_timestamp(timestamp, read_recv_window(params), now)
+            return self.registry.account(key.account)
         if api_key is None:
             raise WireError.mandatory_param("apiKey")
         return self.check_signed(api_key, params, now, lambda key, sig: key.verify(params, sig))
@@ -168,17 +200,49 @@ class ApiService:
 
 
 def _account_position(service: ApiService, conn: Connection, params: Params, now: int) -> Any:
-    entry = service.authenticate(params, now)
+    entry = service.authenticate(conn, params, now)
     return position_rows(service.registry, entry, False, service.symbol_param(params))
 
 
 def _account_position_v2(service: ApiService, conn: Connection, params: Params, now: int) -> Any:
-    entry = service.authenticate(params, now)
+    entry = service.authenticate(conn, params, now)
     return position_rows(service.registry, entry, True, service.symbol_param(params))
+
+
+def _session_logon(service: ApiService, conn: Connection, params: Params, now: int) -> Any:
+    """Authenticate the connection with an Ed25519 key; logging on again switches key."""
+    api_key = read_api_key(params)
+    if api_key is None:
+        raise WireError.mandatory_param("apiKey")
+    service.check_signed(api_key, params, now, lambda key, sig: key.verify(params, sig))
+    kind = service.registry.keys[api_key].kind
+    if kind == "hmac":
+        raise WireError.hmac_not_supported()
+    if kind == "rsa":
+        raise WireError.rsa_not_supported()
+    conn.session_key = api_key
+    conn.authorized_since = now
+    return conn.session(now)
+
+
+def _session_status(service: ApiService, conn: Connection, params: Params, now: int) -> Any:
+    if conn.session_key is not None:
+        key = service.registry.keys.get(conn.session_key)
+        if key is None or key.revoked_at is not None:
+            conn.logout()
+    return conn.session(now)
+
+
+def _session_logout(service: ApiService, conn: Connection, params: Params, now: int) -> Any:
+    conn.logout()
+    return conn.session(now)
 
 
 # Every method of the WS API, by name as sent (with its version prefix).
 METHODS: dict[str, Handler] = {
     "account.position": _account_position,
     "v2/account.position": _account_position_v2,
+    "session.logon": _session_logon,
+    "session.status": _session_status,
+    "session.logout": _session_logout,
 }
