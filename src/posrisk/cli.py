@@ -12,18 +12,30 @@ import json
 import logging
 import signal
 import sys
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from contextlib import suppress
+from decimal import Decimal
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
 import typer
 from rich.console import Console
+from rich.measure import Measurement
 from rich.table import Table
 from rich.text import Text
 
 from . import __version__
 from .app import PosriskServer, ServerSettings
+from .client import (
+    BINANCE_MAINNET,
+    BINANCE_TESTNET,
+    POSRISK_LOCAL,
+    BinanceError,
+    ClientError,
+    Position,
+    PositionClient,
+    PositionV2,
+)
 from .engine import EngineError, Market
 from .engine.numbers import fmt_money
 from .protocol import LimitRules
@@ -255,7 +267,7 @@ def account_list(db: DbOption = DEFAULT_DB) -> None:
     table = Table("name", "position mode", "open positions", "keys")
     for row in rows:
         table.add_row(row["name"], row["positionMode"], str(row["openPositions"]), str(row["keys"]))
-    out.print(table)
+    _print_wide(table)
 
 
 @account_app.command("show")
@@ -319,7 +331,7 @@ def key_list(account: str, db: DbOption = DEFAULT_DB) -> None:
     table = Table("API key", "type", "revoked")
     for row in _run(_with_admin(db, action)):
         table.add_row(row["apiKey"], row["type"], "yes" if row["revoked"] else "")
-    out.print(table)
+    _print_wide(table)
 
 
 # -- ledger events ----------------------------------------------------------------------
@@ -494,6 +506,150 @@ def scenario_load(file: Path, db: DbOption = DEFAULT_DB) -> None:
 
     names = _run(_with_admin(db, action))
     out.print(f"loaded {len(names)} accounts: {', '.join(names)}")
+
+
+# -- positions (the client) ------------------------------------------------------------
+
+URL_ALIASES = {"mainnet": BINANCE_MAINNET, "testnet": BINANCE_TESTNET, "local": POSRISK_LOCAL}
+
+
+@app.command()
+def positions(
+    url: Annotated[
+        str,
+        typer.Option(envvar="POSRISK_URL", help="WS API URL, or mainnet / testnet / local."),
+    ] = POSRISK_LOCAL,
+    api_key: Annotated[str | None, typer.Option(envvar="POSRISK_API_KEY", help="API key.")] = None,
+    secret: Annotated[
+        str | None,
+        typer.Option(envvar="POSRISK_API_SECRET", help="HMAC secret (prefer the env var)."),
+    ] = None,
+    key_file: Annotated[
+        Path | None,
+        typer.Option(envvar="POSRISK_KEY_FILE", help="Ed25519 or RSA private key (PEM)."),
+    ] = None,
+    key_password: Annotated[
+        str | None,
+        typer.Option(envvar="POSRISK_KEY_PASSWORD", help="Password of an encrypted key file."),
+    ] = None,
+    symbol: Annotated[str | None, typer.Option(help="One symbol, e.g. BTCUSDT.")] = None,
+    v2: Annotated[bool, typer.Option("--v2", help="Use v2/account.position.")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the raw rows.")] = False,
+    watch: Annotated[float | None, typer.Option(help="Refresh every SECONDS until Ctrl-C.")] = None,
+    iterations: Annotated[
+        int | None, typer.Option(help="With --watch: stop after N refreshes.")
+    ] = None,
+    timeout: Annotated[float, typer.Option(help="Per-request timeout, seconds.")] = 10.0,
+) -> None:
+    """Print open positions as a table (or the raw rows with --json).
+
+    Keys can come from POSRISK_API_KEY, POSRISK_API_SECRET and POSRISK_KEY_FILE so they
+    stay out of the shell history.
+    """
+    if api_key is None:
+        raise _fail("an API key is needed: --api-key or POSRISK_API_KEY")
+    if (secret is None) == (key_file is None):
+        raise _fail("give exactly one of --secret (POSRISK_API_SECRET) and --key-file")
+    key: str | Path = secret if secret is not None else key_file  # type: ignore[assignment]
+    target = URL_ALIASES.get(url, url)
+    try:
+        _event_loop_run(
+            _show_positions(
+                target, api_key, key, key_password, symbol, v2, as_json, watch, iterations, timeout
+            )
+        )
+    except BinanceError as e:
+        raise _fail(e.message, e.code) from None
+    except (ClientError, ValueError) as e:
+        raise _fail(str(e)) from None
+    except KeyboardInterrupt:
+        pass
+
+
+async def _show_positions(
+    url: str,
+    api_key: str,
+    key: str | Path,
+    password: str | None,
+    symbol: str | None,
+    v2: bool,
+    as_json: bool,
+    watch: float | None,
+    iterations: int | None,
+    timeout: float,
+) -> None:
+    async with PositionClient(url, api_key, key, password=password, timeout=timeout) as client:
+        shown = 0
+        while True:
+            if as_json:
+                rows = await client.request(
+                    "v2/account.position" if v2 else "account.position",
+                    {"symbol": symbol} if symbol else {},
+                )
+                out.print_json(json.dumps(rows))
+            else:
+                found: list[Position] | list[PositionV2] = (
+                    await client.positions_v2(symbol) if v2 else await client.positions(symbol)
+                )
+                _print_wide(position_table(found, url))
+            shown += 1
+            if watch is None or (iterations is not None and shown >= iterations):
+                return
+            await asyncio.sleep(watch)
+
+
+def position_table(rows: Sequence[Position | PositionV2], url: str) -> Table | Text:
+    """The open positions as a table; uPnL green when positive, red when negative."""
+    open_rows = [row for row in rows if row.is_open]
+    if not open_rows:
+        return Text(f"no open positions ({url})")
+    table = Table(
+        "symbol",
+        "side",
+        "size",
+        "entry",
+        "break-even",
+        "mark",
+        "uPnL",
+        "liq. price",
+        "to liq.",
+        "leverage",
+        "margin",
+        title=f"positions at {url}",
+    )
+    for row in open_rows:
+        pnl = row.unrealized_profit
+        style = "green" if pnl > 0 else "red" if pnl < 0 else ""
+        distance = row.liquidation_distance
+        leverage = row.leverage
+        table.add_row(
+            row.symbol,
+            row.side or "",
+            str(abs(row.position_amt)),
+            _price(row.entry_price),
+            _price(row.break_even_price),
+            _price(row.mark_price),
+            Text(f"{pnl:f}", style=style),
+            _price(row.liquidation_price) if row.liquidation_price else "-",
+            f"{distance * 100:.2f}%" if distance is not None else "-",
+            f"{leverage}x" if leverage is not None else "-",
+            row.margin_type.value,
+        )
+    return table
+
+
+def _print_wide(renderable: Table | Text) -> None:
+    """A table is never squeezed: numbers cut with an ellipsis would be wrong numbers."""
+    if out.is_terminal:
+        out.print(renderable)
+        return
+    width = Measurement.get(out, out.options.update_width(10_000), renderable).maximum
+    wide = Console(file=out.file, width=max(width, out.width), highlight=False, markup=False)
+    wide.print(renderable)
+
+
+def _price(value: Decimal) -> str:
+    return format(value.normalize(), "f") if value else "0"
 
 
 @app.command()

@@ -1,0 +1,229 @@
+"""Typed, immutable position rows: Decimal money, enums, times as ms and ``datetime``.
+
+``Position`` is an ``account.position`` row, ``PositionV2`` a ``v2/account.position`` row;
+``parse_position``/``parse_position_v2`` build them from the wire dicts (strictly: a
+missing or malformed field raises ``ProtocolError`` naming it).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from ..engine.events import MarginType, PositionSide
+from .errors import ProtocolError
+
+__all__ = [
+    "MarginType",
+    "Position",
+    "PositionSide",
+    "PositionV2",
+    "parse_position",
+    "parse_position_v2",
+]
+
+_ZERO = Decimal(0)
+
+
+def _time(ms: int) -> datetime | None:
+    return datetime.fromtimestamp(ms / 1000, UTC) if ms else None
+
+
+def _distance(mark: Decimal, liquidation: Decimal) -> Decimal | None:
+    if not mark or not liquidation:
+        return None
+    return abs(mark - liquidation) / mark
+
+
+@dataclass(frozen=True, slots=True)
+class Position:
+    """One ``account.position`` row."""
+
+    symbol: str
+    position_side: PositionSide
+    position_amt: Decimal
+    entry_price: Decimal
+    break_even_price: Decimal
+    mark_price: Decimal
+    unrealized_profit: Decimal
+    liquidation_price: Decimal
+    leverage: int
+    max_notional_value: Decimal
+    margin_type: MarginType
+    is_auto_add_margin: bool
+    isolated_margin: Decimal
+    isolated_wallet: Decimal
+    notional: Decimal
+    update_time_ms: int
+
+    @property
+    def update_time(self) -> datetime | None:
+        return _time(self.update_time_ms)
+
+    @property
+    def is_open(self) -> bool:
+        return bool(self.position_amt)
+
+    @property
+    def side(self) -> str | None:
+        """``"LONG"``/``"SHORT"`` from the size's sign (also in one-way mode), None flat."""
+        if not self.position_amt:
+            return None
+        return "LONG" if self.position_amt > 0 else "SHORT"
+
+    @property
+    def liquidation_distance(self) -> Decimal | None:
+        """|mark − liquidation| / mark; None without both prices."""
+        return _distance(self.mark_price, self.liquidation_price)
+
+
+@dataclass(frozen=True, slots=True)
+class PositionV2:
+    """One ``v2/account.position`` row (no leverage, marginType, maxNotionalValue)."""
+
+    symbol: str
+    position_side: PositionSide
+    position_amt: Decimal
+    entry_price: Decimal
+    break_even_price: Decimal
+    mark_price: Decimal
+    unrealized_profit: Decimal
+    liquidation_price: Decimal
+    isolated_margin: Decimal
+    notional: Decimal
+    margin_asset: str
+    isolated_wallet: Decimal
+    initial_margin: Decimal
+    maint_margin: Decimal
+    position_initial_margin: Decimal
+    open_order_initial_margin: Decimal
+    adl: int
+    bid_notional: Decimal
+    ask_notional: Decimal
+    update_time_ms: int
+
+    @property
+    def update_time(self) -> datetime | None:
+        return _time(self.update_time_ms)
+
+    @property
+    def is_open(self) -> bool:
+        return bool(self.position_amt)
+
+    @property
+    def side(self) -> str | None:
+        if not self.position_amt:
+            return None
+        return "LONG" if self.position_amt > 0 else "SHORT"
+
+    @property
+    def liquidation_distance(self) -> Decimal | None:
+        return _distance(self.mark_price, self.liquidation_price)
+
+    @property
+    def margin_type(self) -> MarginType:
+        """Not in the row: an open position with an isolated wallet is isolated."""
+        return MarginType.ISOLATED if self.isolated_wallet else MarginType.CROSS
+
+    @property
+    def leverage(self) -> int | None:
+        """Not in the row: |notional| / positionInitialMargin, when both are known."""
+        if not self.position_initial_margin or not self.notional:
+            return None
+        return round(abs(self.notional) / self.position_initial_margin)
+
+
+def _field(row: dict[str, Any], name: str) -> Any:
+    try:
+        return row[name]
+    except (KeyError, TypeError):
+        raise ProtocolError(f"position row without {name!r}: {row!r:.200}") from None
+
+
+def _decimal(row: dict[str, Any], name: str) -> Decimal:
+    value = _field(row, name)
+    try:
+        if not isinstance(value, str):
+            raise InvalidOperation
+        number = Decimal(value)
+    except InvalidOperation:
+        raise ProtocolError(f"{name} is not a decimal string: {value!r:.40}") from None
+    if not number.is_finite():
+        raise ProtocolError(f"{name} is not finite: {value!r:.40}")
+    return number
+
+
+def _int(row: dict[str, Any], name: str) -> int:
+    value = _field(row, name)
+    if isinstance(value, bool):
+        raise ProtocolError(f"{name} is not an integer: {value!r}")
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        raise ProtocolError(f"{name} is not an integer: {value!r:.40}") from None
+
+
+def _enum(row: dict[str, Any], name: str, kind: type[Any]) -> Any:
+    value = _field(row, name)
+    try:
+        return kind(value.lower() if kind is MarginType else value)
+    except (ValueError, AttributeError):
+        raise ProtocolError(f"{name} is not a {kind.__name__}: {value!r:.40}") from None
+
+
+def _str(row: dict[str, Any], name: str) -> str:
+    value = _field(row, name)
+    if not isinstance(value, str):
+        raise ProtocolError(f"{name} is not a string: {value!r:.40}")
+    return value
+
+
+def parse_position(row: dict[str, Any]) -> Position:
+    flag = _str(row, "isAutoAddMargin").lower()
+    if flag not in ("true", "false"):
+        raise ProtocolError(f"isAutoAddMargin is not 'true' or 'false': {flag!r:.40}")
+    return Position(
+        symbol=_str(row, "symbol"),
+        position_side=_enum(row, "positionSide", PositionSide),
+        position_amt=_decimal(row, "positionAmt"),
+        entry_price=_decimal(row, "entryPrice"),
+        break_even_price=_decimal(row, "breakEvenPrice"),
+        mark_price=_decimal(row, "markPrice"),
+        unrealized_profit=_decimal(row, "unRealizedProfit"),
+        liquidation_price=_decimal(row, "liquidationPrice"),
+        leverage=_int(row, "leverage"),
+        max_notional_value=_decimal(row, "maxNotionalValue"),
+        margin_type=_enum(row, "marginType", MarginType),
+        is_auto_add_margin=flag == "true",
+        isolated_margin=_decimal(row, "isolatedMargin"),
+        isolated_wallet=_decimal(row, "isolatedWallet"),
+        notional=_decimal(row, "notional"),
+        update_time_ms=_int(row, "updateTime"),
+    )
+
+
+def parse_position_v2(row: dict[str, Any]) -> PositionV2:
+    return PositionV2(
+        symbol=_str(row, "symbol"),
+        position_side=_enum(row, "positionSide", PositionSide),
+        position_amt=_decimal(row, "positionAmt"),
+        entry_price=_decimal(row, "entryPrice"),
+        break_even_price=_decimal(row, "breakEvenPrice"),
+        mark_price=_decimal(row, "markPrice"),
+        unrealized_profit=_decimal(row, "unRealizedProfit"),
+        liquidation_price=_decimal(row, "liquidationPrice"),
+        isolated_margin=_decimal(row, "isolatedMargin"),
+        notional=_decimal(row, "notional"),
+        margin_asset=_str(row, "marginAsset"),
+        isolated_wallet=_decimal(row, "isolatedWallet"),
+        initial_margin=_decimal(row, "initialMargin"),
+        maint_margin=_decimal(row, "maintMargin"),
+        position_initial_margin=_decimal(row, "positionInitialMargin"),
+        open_order_initial_margin=_decimal(row, "openOrderInitialMargin"),
+        adl=_int(row, "adl"),
+        bid_notional=_decimal(row, "bidNotional"),
+        ask_notional=_decimal(row, "askNotional"),
+        update_time_ms=_int(row, "updateTime"),
+    )
