@@ -3,7 +3,9 @@ from posrisk.client.limits import RateLimitTracker, RateLimitUsage
 WINDOW = 1_700_000_040_000  # a minute boundary
 
 
-def entry(count: int, limit: int = 2400, interval: str = "MINUTE", number: int = 1) -> list[dict]:
+def entry(
+    count: int, limit: int = 2400, interval: str = "MINUTE", number: int = 1
+) -> list[dict[str, object]]:
     return [
         {
             "rateLimitType": "REQUEST_WEIGHT",
