@@ -170,7 +170,7 @@ async def test_pnl_is_coloured_on_a_terminal(server: PosriskServer) -> None:
 async def test_refusals_are_one_clear_line(
     server: PosriskServer, args: list[str], message: str
 ) -> None:
-    code, out, err = await positions("--url", server.ws_url, "--api-key", HMAC_KEY, *args)
+    code, _, err = await positions("--url", server.ws_url, "--api-key", HMAC_KEY, *args)
     assert code == 1
     assert err.strip() == message or err.strip().startswith(message)
 
