@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 import signal
 import socket
@@ -98,6 +99,24 @@ def test_serve_seeds_the_demo_answers_and_stops_cleanly_on_ctrl_c(tmp_path: Path
         reply = query(port, ed_key[1], key.sign, "v2/account.position")
         assert [r["symbol"] for r in reply["result"]] == ["BTCUSDT", "ETHUSDT"]
         assert "curl" in banner and "openssl dgst -sha256 -hmac" in banner
+        command = next(line for line in banner.splitlines() if "posrisk positions" in line)
+        env = dict(part.split("=", 1) for part in command.split() if "=" in part)
+        shown = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "posrisk.cli",
+                "positions",
+                "--url",
+                f"ws://127.0.0.1:{port}/ws-fapi/v1",
+            ],
+            env={**os.environ, **env},
+            capture_output=True,
+            text=True,
+            timeout=30,
+        )
+        assert shown.returncode == 0, shown.stderr
+        assert "BTCUSDT" in shown.stdout and "ETHUSDT" in shown.stdout
     finally:
         code, out, err = stop(process)
     assert code == 0, err

@@ -206,7 +206,13 @@ def _announce(server: PosriskServer) -> None:
         out.print("  demo-hedge  hedge mode: BTCUSDT long + short, SOLUSDT isolated")
         out.print(f"    API key      {demo.hedge_hmac.api_key}")
         out.print(f"    HMAC secret  {demo.hedge_hmac.secret}")
-        out.print("\nQuery it (the REST twin of account.position, with curl and openssl):")
+        out.print("\nQuery it (account.position over the WS API, as a table):")
+        out.print(
+            f"  POSRISK_API_KEY={demo.hmac.api_key} POSRISK_API_SECRET={demo.hmac.secret} "
+            f"posrisk positions --url {server.ws_url}",
+            soft_wrap=True,
+        )
+        out.print("or its REST twin, with curl and openssl:")
         out.print(
             f"  q=\"timestamp=$(date +%s000)\"; curl -s -H 'X-MBX-APIKEY: {demo.hmac.api_key}' "
             f'"{server.http_url}/fapi/v3/positionRisk?$q&signature=$(printf %s "$q" | '

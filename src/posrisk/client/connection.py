@@ -341,7 +341,7 @@ class PositionClient:
                 raise ConnectionLost("the client is closed")
             if self._transport is None and not self.reconnect and self.connections:
                 raise ConnectionLost(f"the connection to {self.url} was lost")
-            if not setup:  # setting up a connection (clock, logon) happens before it is ready
+            if not setup and not self._ready.is_set():  # setup (clock, logon) runs before
                 await self._wait(self._ready.wait(), deadline, f"no connection to {self.url}")
             transport = self._transport
             if transport is None:
@@ -369,8 +369,10 @@ class PositionClient:
             self._pending[request_id] = future
             self.rate_limits.spend(weight, self.server_time())
             transport.send(WSMsgType.TEXT, orjson.dumps(frame))
+            # A timer, not wait_for: no task per request on the hot path.
+            expiry = loop.call_at(deadline, _expire, future, f"no answer to {method}", self)
             try:
-                reply = await self._wait(future, deadline, f"no answer to {method}")
+                reply = await future
             except _Retry:
                 if setup:
                     raise ConnectionLost(
@@ -378,6 +380,7 @@ class PositionClient:
                     ) from None
                 continue
             finally:
+                expiry.cancel()
                 self._pending.pop(request_id, None)
             self.rate_limits.observe(reply.get("rateLimits"), self.server_time())
             if reply.get("status") != 200 or "error" in reply:
@@ -439,6 +442,11 @@ class PositionClient:
         """``v2/account.position``: only the sides holding a position."""
         rows = await self.request("v2/account.position", {"symbol": symbol} if symbol else {})
         return [parse_position_v2(row) for row in _rows(rows)]
+
+
+def _expire(future: asyncio.Future[Any], what: str, client: PositionClient) -> None:
+    if not future.done():
+        future.set_exception(RequestTimeout(f"{what} within {client.timeout} s"))
 
 
 def _rows(result: Any) -> list[dict[str, Any]]:
