@@ -354,3 +354,49 @@ async def test_the_sync_facade(server: PosriskServer) -> None:
     rows, usage = await asyncio.to_thread(script)
     assert [r.position_side for r in rows] == [PositionSide.LONG]
     assert usage is not None and usage.count > 0
+
+
+class Pinger(WSListener):
+    """Pings as soon as a client connects and records the pong."""
+
+    pong: asyncio.Future[bytes]
+
+    def on_ws_connected(self, transport: Any) -> None:
+        transport.send_ping(b"are you there")
+
+    def on_ws_frame(self, transport: Any, frame: Any) -> None:
+        from picows import WSMsgType
+
+        if frame.msg_type is WSMsgType.PONG and not self.pong.done():
+            self.pong.set_result(frame.get_payload_as_bytes())
+
+
+async def test_the_client_answers_server_pings() -> None:
+    listener = Pinger()
+    listener.pong = asyncio.get_running_loop().create_future()
+    pinging = await ws_create_server(lambda _: listener, "127.0.0.1", 0)
+    port = pinging.sockets[0].getsockname()[1]
+    try:
+        c = PositionClient(f"ws://127.0.0.1:{port}/", HMAC_KEY, HMAC_SECRET, sync_clock=False)
+        await c.connect()
+        assert await asyncio.wait_for(listener.pong, 5) == b"are you there"
+        await c.close()
+    finally:
+        pinging.close()
+
+
+async def test_a_server_failure_is_a_server_internal_error(
+    server: PosriskServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from posrisk.client import ServerInternalError
+    from posrisk.service import api
+
+    def broken(*args: Any) -> Any:
+        raise RuntimeError("a bug in the server")
+
+    async with client(server, HMAC_KEY, HMAC_SECRET) as c:
+        monkeypatch.setitem(api.METHODS, "v2/account.position", broken)
+        with pytest.raises(ServerInternalError) as failed:
+            await c.positions_v2()
+        assert (failed.value.code, failed.value.status) == (-1001, 500)
+        assert (await c.positions("BTCUSDT"))[0].is_open  # the connection is still there
