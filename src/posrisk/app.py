@@ -23,6 +23,7 @@ from .service.limits import RequestWeightLimiter
 from .service.registry import Registry
 from .service.rest import RestService
 from .service.scenario import ScenarioError, read_scenario_file
+from .service.streams import LISTEN_KEY_TTL_MS, UserStreams
 from .store import DatabaseLock, SQLiteStore, Store, StoreError
 
 __all__ = ["PosriskServer", "ServerSettings"]
@@ -43,6 +44,8 @@ class ServerSettings:
     # False lifts the per-IP limits (counted, never refused): benchmarks only.
     enforce_limits: bool = True
     gateway: GatewaySettings = field(default_factory=GatewaySettings)
+    # How long a listenKey lives without a ping (SPEC §8: 60 minutes).
+    listen_key_ttl_ms: int = LISTEN_KEY_TTL_MS
     clock: Clock = field(default_factory=SystemClock)
     market: Market | None = None
 
@@ -59,6 +62,7 @@ class PosriskServer:
         self.registry = Registry(self.market)
         self.admin: AdminService | None = None
         self.gateway: Gateway | None = None
+        self.streams: UserStreams | None = None
         # Set when this start created the demo (the only time its secrets are known).
         self.demo: DemoCredentials | None = None
 
@@ -87,7 +91,11 @@ class PosriskServer:
             await self.store.open()
             await self._prepare()
             limiter = RequestWeightLimiter(settings.limits, enforce=settings.enforce_limits)
-            api = ApiService(self.registry, limiter, self.clock)
+            self.streams = UserStreams(self.registry, settings.listen_key_ttl_ms)
+            assert self.admin is not None
+            self.admin.on_account_update(self.streams.publish)
+            self.admin.on_key_revoked(self.streams.revoke_api_key)
+            api = ApiService(self.registry, limiter, self.clock, self.streams)
             rest = RestService(api, exchange_info_json(self.market, self.clock.now_ms()))
             self.gateway = Gateway(api, rest, settings.gateway)
             await self.gateway.start(settings.host, settings.port)

@@ -130,6 +130,7 @@ def test_catalogue_lists_every_code_once_with_its_variants() -> None:
         -1102,
         -1103,
         -1121,
+        -1125,
         -1130,
         -2014,
         -2015,

@@ -39,6 +39,8 @@ __all__ = ["WS_API_PATH", "Gateway", "GatewaySettings"]
 log = logging.getLogger("posrisk.gateway")
 
 WS_API_PATH = "/ws-fapi/v1"
+# User data streams: /ws/<listenKey> and /private/ws/<listenKey> (SPEC §8).
+STREAM_PREFIXES = ("/ws/", "/private/ws/")
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,6 +51,8 @@ class GatewaySettings:
     # Largest frame accepted (python-binance's own limit is 1 MiB).
     max_frame_size: int = 1 << 20
     handshake_timeout_s: float = 10.0
+    # How often listenKeys are checked for expiry (their lifetime is the streams' TTL).
+    listen_key_check_s: float = 1.0
 
 
 class ApiListener(WSListener):
@@ -104,6 +108,47 @@ class ApiListener(WSListener):
         transport.send(WSMsgType.TEXT, self.gateway.api.handle(self.conn, message))
 
 
+class StreamListener(WSListener):
+    """One user data stream connection (``/ws/<listenKey>``): events out, nothing in."""
+
+    def __init__(self, gateway: Gateway, listen_key: str) -> None:
+        super().__init__()
+        self.gateway = gateway
+        self.listen_key = listen_key
+        self.transport: WSTransport | None = None
+
+    def __repr__(self) -> str:
+        return f"<StreamListener {self.listen_key[:8]}…>"
+
+    def on_ws_connected(self, transport: WSTransport) -> None:
+        self.transport = transport
+        streams = self.gateway.api.streams
+        if not streams.attach(self.listen_key, self, self.gateway.api.clock.now_ms()):
+            self.close()  # the key expired between handshake and now
+            return
+        self.gateway.streams.add(self)
+
+    def on_ws_disconnected(self, transport: WSTransport) -> None:
+        self.gateway.api.streams.detach(self.listen_key, self)
+        self.gateway.streams.discard(self)
+
+    def on_ws_frame(self, transport: WSTransport, frame: WSFrame) -> None:
+        if frame.msg_type is WSMsgType.CLOSE:
+            transport.send_close(frame.get_close_code())
+            transport.disconnect()
+
+    # -- the Sink the user streams send through --
+
+    def send(self, message: bytes) -> None:
+        if self.transport is not None and not self.transport.is_disconnected:
+            self.transport.send(WSMsgType.TEXT, message)
+
+    def close(self) -> None:
+        if self.transport is not None and not self.transport.is_disconnected:
+            self.transport.send_close(WSCloseCode.OK)
+            self.transport.disconnect()
+
+
 class Gateway:
     """Serves ``ApiService`` and ``RestService`` over picows on one port."""
 
@@ -114,8 +159,10 @@ class Gateway:
         self.rest = rest
         self.settings = settings or GatewaySettings()
         self.connections: set[ApiListener] = set()
+        self.streams: set[StreamListener] = set()
         self.server: asyncio.Server | None = None
         self._keepalive_task: asyncio.Task[None] | None = None
+        self._expiry_task: asyncio.Task[None] | None = None
 
     def __repr__(self) -> str:
         return f"<Gateway {len(self.connections)} connections>"
@@ -161,7 +208,13 @@ class Gateway:
 
         self.server = await loop.create_server(protocol_factory, host=host, port=port)
         self._keepalive_task = loop.create_task(self._keepalive())
+        self._expiry_task = loop.create_task(self._expire_listen_keys())
         return self.server
+
+    async def _expire_listen_keys(self) -> None:
+        while True:
+            await asyncio.sleep(self.settings.listen_key_check_s)
+            self.api.streams.expire(self.api.clock.now_ms())
 
     async def _keepalive(self) -> None:
         """Ping every connection each interval; close one whose last pong is too old."""
@@ -186,6 +239,9 @@ class Gateway:
         path, _, query = target.partition("?")
         if path == WS_API_PATH:
             return self._open_api(request, ip, query)
+        for prefix in STREAM_PREFIXES:
+            if path.startswith(prefix):
+                return self._open_stream(path[len(prefix) :])
         if self.rest.handles(path):
             headers = {k: v for k, v in request.headers.items()}
             upper = {k.upper(): v for k, v in headers.items()}
@@ -208,28 +264,37 @@ class Gateway:
         show = dict(parse_qsl(query)).get("returnRateLimits", "true").lower() != "false"
         return ApiListener(self, Connection(ip, now, show))
 
+    def _open_stream(self, listen_key: str) -> Any:
+        if self.api.streams.get(listen_key, self.api.clock.now_ms()) is None:
+            error = WireError.invalid_listen_key()
+            body = orjson.dumps({"code": error.code, "msg": error.msg})
+            return _http(400, body, {"Content-Type": "application/json"})
+        return StreamListener(self, listen_key)
+
     async def shutdown(self, grace_s: float = 1.0) -> None:
         """Tell every client (``serverShutdown``), close with 1001, stop listening."""
-        if self._keepalive_task is not None:
-            self._keepalive_task.cancel()
+        for task in (self._keepalive_task, self._expiry_task):
+            if task is not None:
+                task.cancel()
         if self.server is not None:
             self.server.close()
         notice = server_shutdown(self.api.clock.now_ms())
-        for listener in list(self.connections):
+        listeners: list[ApiListener | StreamListener] = [*self.connections, *self.streams]
+        for listener in listeners:
             transport = listener.transport
             if transport is not None and not transport.is_disconnected:
                 transport.send(WSMsgType.TEXT, notice)
                 transport.send_close(WSCloseCode.GOING_AWAY, b"server shutdown")
         waits = [
             listener.transport.wait_disconnected()
-            for listener in list(self.connections)
+            for listener in listeners
             if listener.transport is not None
         ]
         if waits:
             _, pending = await asyncio.wait(
                 [asyncio.ensure_future(w) for w in waits], timeout=grace_s
             )
-            for listener in list(self.connections):
+            for listener in listeners:
                 if listener.transport is not None:
                     listener.transport.disconnect(graceful=False)
             for task in pending:

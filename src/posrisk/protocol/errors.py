@@ -82,6 +82,7 @@ _ROWS = (
     ),
     ErrorTemplate(-1103, 400, "An unknown parameter was sent.", "unknown_param"),
     ErrorTemplate(-1121, 400, "Invalid symbol.", "invalid_symbol"),
+    ErrorTemplate(-1125, 400, "This listenKey does not exist.", "invalid_listen_key"),
     ErrorTemplate(-1130, 400, "Data sent for parameter '%s' is not valid.", "invalid_value"),
     ErrorTemplate(-2014, 401, "API-key format invalid.", "api_key_format"),
     ErrorTemplate(-2015, 401, "Invalid API-key, IP, or permissions for action.", "invalid_api_key"),
@@ -246,6 +247,11 @@ class WireError(Exception):
     def invalid_api_key(cls, *, id_null: bool = False) -> WireError:
         """-2015, 401; ``id_null=True`` for a key revoked under a live session (SPEC §4)."""
         return cls._from("invalid_api_key", id_null=id_null)
+
+    @classmethod
+    def invalid_listen_key(cls) -> WireError:
+        """-1125: no (live) listenKey."""
+        return cls._from("invalid_listen_key")
 
     @classmethod
     def hmac_not_supported(cls) -> WireError:

@@ -34,7 +34,8 @@ from ..protocol import (
 )
 from .clock import Clock
 from .limits import Banned, RequestWeightLimiter
-from .registry import AccountEntry, Registry
+from .registry import AccountEntry, KeyEntry, Registry
+from .streams import UserStreams
 from .views import position_rows
 
 __all__ = ["ApiService", "Connection"]
@@ -77,8 +78,15 @@ Handler = Callable[["ApiService", Connection, Params, int], Any]
 class ApiService:
     """Answers WS API frames from the registry's accounts and marks."""
 
-    def __init__(self, registry: Registry, limiter: RequestWeightLimiter, clock: Clock) -> None:
+    def __init__(
+        self,
+        registry: Registry,
+        limiter: RequestWeightLimiter,
+        clock: Clock,
+        streams: UserStreams | None = None,
+    ) -> None:
         self.registry = registry
+        self.streams = streams if streams is not None else UserStreams(registry)
         self.market = registry.market
         self.limiter = limiter
         self.rules: LimitRules = limiter.rules
@@ -192,6 +200,19 @@ class ApiService:
             raise WireError.invalid_signature()
         return self.registry.account(key.account)
 
+    def stream_key(self, conn: Connection, params: Params) -> KeyEntry:
+        """The API key a userDataStream request names (USER_STREAM: no signature needed),
+        or the logged-on session's."""
+        api_key = read_api_key(params)
+        if api_key is None:
+            api_key = conn.session_key
+        if api_key is None:
+            raise WireError.mandatory_param("apiKey")
+        key = self.registry.keys.get(api_key)
+        if key is None or key.revoked_at is not None:
+            raise WireError.invalid_api_key()
+        return key
+
     def symbol_param(self, params: Params) -> str | None:
         symbol = read_symbol(params)
         if symbol is not None and symbol not in self.market:
@@ -238,6 +259,25 @@ def _session_logout(service: ApiService, conn: Connection, params: Params, now: 
     return conn.session(now)
 
 
+def _stream_start(service: ApiService, conn: Connection, params: Params, now: int) -> Any:
+    key = service.stream_key(conn, params)
+    return {"listenKey": service.streams.start(key.api_key, key.account, now)}
+
+
+def _stream_ping(service: ApiService, conn: Connection, params: Params, now: int) -> Any:
+    key = service.stream_key(conn, params)
+    listen_key = service.streams.ping(key.api_key, now)
+    if listen_key is None:
+        raise WireError.invalid_listen_key()
+    return {"listenKey": listen_key}
+
+
+def _stream_stop(service: ApiService, conn: Connection, params: Params, now: int) -> Any:
+    key = service.stream_key(conn, params)
+    service.streams.stop(key.api_key)
+    return {}
+
+
 # Every method of the WS API, by name as sent (with its version prefix).
 METHODS: dict[str, Handler] = {
     "account.position": _account_position,
@@ -245,4 +285,7 @@ METHODS: dict[str, Handler] = {
     "session.logon": _session_logon,
     "session.status": _session_status,
     "session.logout": _session_logout,
+    "userDataStream.start": _stream_start,
+    "userDataStream.ping": _stream_ping,
+    "userDataStream.stop": _stream_stop,
 }

@@ -1,0 +1,152 @@
+"""User data streams (SPEC §8): listenKeys, and ``ACCOUNT_UPDATE`` to every stream.
+
+Transport-free: a stream is a ``Sink`` (send bytes, close) registered under a listenKey;
+the gateway supplies real connections. ``UserStreams.publish`` is the admin service's
+account listener: each committed change that moves a balance or a position becomes one
+``ACCOUNT_UPDATE``, encoded once and sent, in commit order, to every open stream of the
+account. A listenKey lives ``ttl_ms`` (60 minutes) after its start or last ping;
+``expire(now)`` sends ``listenKeyExpired`` to its streams and closes them.
+"""
+
+from __future__ import annotations
+
+import secrets
+import string
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Protocol
+
+import orjson
+
+from ..engine import Account, AccountChange, account_update_event
+from .registry import Registry
+
+__all__ = ["LISTEN_KEY_TTL_MS", "ListenKey", "Sink", "UserStreams"]
+
+LISTEN_KEY_TTL_MS = 60 * 60 * 1000
+_ALPHABET = string.ascii_letters + string.digits
+
+
+class Sink(Protocol):
+    """One stream connection, as the gateway provides it."""
+
+    def send(self, message: bytes) -> None: ...
+
+    def close(self) -> None: ...
+
+
+@dataclass(slots=True)
+class ListenKey:
+    key: str
+    api_key: str
+    account: str
+    expires_at: int
+    # The stream connections open on this key, in the order they connected.
+    sinks: list[Sink] = field(default_factory=list)
+
+
+class UserStreams:
+    """ListenKeys by key (and by API key), and the fan-out of account updates."""
+
+    def __init__(self, registry: Registry, ttl_ms: int = LISTEN_KEY_TTL_MS) -> None:
+        self.registry = registry
+        self.ttl_ms = ttl_ms
+        self._keys: dict[str, ListenKey] = {}
+        self._by_api_key: dict[str, str] = {}
+        # Events sent, for the metrics and the tests.
+        self.sent = 0
+
+    def __repr__(self) -> str:
+        streams = sum(len(k.sinks) for k in self._keys.values())
+        return f"<UserStreams {len(self._keys)} listenKeys, {streams} streams>"
+
+    def start(self, api_key: str, account: str, now: int) -> str:
+        """A listenKey for ``api_key``; an active one is returned again and extended."""
+        existing = self._by_api_key.get(api_key)
+        if existing is not None and existing in self._keys:
+            self._keys[existing].expires_at = now + self.ttl_ms
+            return existing
+        key = "".join(secrets.choice(_ALPHABET) for _ in range(64))
+        self._keys[key] = ListenKey(key, api_key, account, now + self.ttl_ms)
+        self._by_api_key[api_key] = key
+        return key
+
+    def ping(self, api_key: str, now: int) -> str | None:
+        """Extend ``api_key``'s listenKey by the TTL; None when it has none."""
+        key = self._by_api_key.get(api_key)
+        if key is None or key not in self._keys:
+            return None
+        self._keys[key].expires_at = now + self.ttl_ms
+        return key
+
+    def stop(self, api_key: str) -> bool:
+        """Delete ``api_key``'s listenKey and close its streams."""
+        key = self._by_api_key.pop(api_key, None)
+        listen = self._keys.pop(key, None) if key is not None else None
+        if listen is None:
+            return False
+        for sink in listen.sinks:
+            sink.close()
+        return True
+
+    def get(self, key: str, now: int) -> ListenKey | None:
+        found = self._keys.get(key)
+        return found if found is not None and found.expires_at > now else None
+
+    def attach(self, key: str, sink: Sink, now: int) -> bool:
+        listen = self.get(key, now)
+        if listen is None:
+            return False
+        listen.sinks.append(sink)
+        return True
+
+    def detach(self, key: str, sink: Sink) -> None:
+        listen = self._keys.get(key)
+        if listen is not None and sink in listen.sinks:
+            listen.sinks.remove(sink)
+
+    def revoke_api_key(self, api_key: str) -> None:
+        """A revoked API key loses its listenKey and its streams."""
+        self.stop(api_key)
+
+    def expire(self, now: int) -> list[str]:
+        """Expire every key not pinged in time: ``listenKeyExpired``, then close."""
+        expired = [k for k in self._keys.values() if k.expires_at <= now]
+        for listen in expired:
+            del self._keys[listen.key]
+            if self._by_api_key.get(listen.api_key) == listen.key:
+                del self._by_api_key[listen.api_key]
+            message = orjson.dumps({"e": "listenKeyExpired", "E": now, "listenKey": listen.key})
+            for sink in listen.sinks:
+                sink.send(message)
+                sink.close()
+        return [listen.key for listen in expired]
+
+    def publish(
+        self,
+        account: str,
+        state: Account,
+        change: AccountChange,
+        time: int,
+        now: int | None = None,
+        marks: Mapping[str, Decimal] | None = None,
+    ) -> None:
+        """The ``ACCOUNT_UPDATE`` of one committed change, to every stream of ``account``."""
+        sinks = [s for k in self._keys.values() if k.account == account for s in k.sinks]
+        if not sinks:
+            return
+        event = account_update_event(
+            state,
+            change,
+            self.registry.market,
+            self.registry.marks if marks is None else marks,
+            event_time=time if now is None else now,
+            transaction_time=time,
+        )
+        if event is None:
+            return
+        message = orjson.dumps(event)
+        for sink in sinks:
+            sink.send(message)
+            self.sent += 1
