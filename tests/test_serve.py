@@ -39,6 +39,8 @@ def start(db: Path, port: int, *extra: str) -> tuple[subprocess.Popen[str], str]
             str(db),
             "--port",
             str(port),
+            "--admin-port",
+            "0",
             *extra,
         ],
         stdout=subprocess.PIPE,
@@ -180,6 +182,8 @@ def test_serve_refuses_a_bad_scenario_and_a_busy_database(tmp_path: Path) -> Non
                 str(db),
                 "--port",
                 str(free_port()),
+                "--admin-port",
+                "0",
             ],
             capture_output=True,
             text=True,
@@ -187,12 +191,28 @@ def test_serve_refuses_a_bad_scenario_and_a_busy_database(tmp_path: Path) -> Non
         )
         assert second.returncode == 1
         assert "held by a running posrisk server" in second.stderr
-        admin = subprocess.run(
-            [sys.executable, "-m", "posrisk.cli", "account", "create", "carol", "--db", str(db)],
-            capture_output=True,
-            text=True,
-            timeout=30,
+        # An admin command aimed at the held database goes through the server's admin API.
+        admin = cli("account", "create", "carol", "--db", str(db))
+        assert (admin.returncode, admin.stdout) == (0, "created account 'carol'\n")
+        listed = cli("account", "list", "--db", str(db))
+        assert "carol" in listed.stdout
+        refused = cli("account", "create", "carol", "--db", str(db))
+        assert (refused.returncode, refused.stderr.strip()) == (
+            1,
+            "error -1130: Account 'carol' already exists.",
         )
+    finally:
+        assert stop(process)[0] == 0
+    # Without an admin API, the command is refused and says why.
+    process, _ = start(db, port, "--no-admin")
+    try:
+        admin = cli("account", "create", "dave", "--db", str(db))
         assert admin.returncode == 1 and "held by a running posrisk server" in admin.stderr
     finally:
         assert stop(process)[0] == 0
+
+
+def cli(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "posrisk.cli", *args], capture_output=True, text=True, timeout=30
+    )

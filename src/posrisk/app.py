@@ -8,10 +8,14 @@ serves the gateway. ``posrisk serve`` and the tests both start servers through t
 from __future__ import annotations
 
 import contextlib
+import json
+import os
+import secrets
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from .engine import Market
+from .gateway.admin import ADMIN_PREFIX, AdminApi
 from .gateway.server import WS_API_PATH, Gateway, GatewaySettings
 from .protocol import LimitRules
 from .service.admin import AdminService, load_scenario
@@ -20,13 +24,19 @@ from .service.clock import Clock, SystemClock
 from .service.demo import DemoCredentials, seed_demo
 from .service.exchange_info import exchange_info_json
 from .service.limits import RequestWeightLimiter
+from .service.operations import AdminOperations
 from .service.registry import Registry
 from .service.rest import RestService
 from .service.scenario import ScenarioError, read_scenario_file
 from .service.streams import LISTEN_KEY_TTL_MS, UserStreams
 from .store import DatabaseLock, SQLiteStore, Store, StoreError
 
-__all__ = ["PosriskServer", "ServerSettings"]
+__all__ = ["PosriskServer", "ServerSettings", "server_info_path"]
+
+
+def server_info_path(db: Path) -> Path:
+    """Where a running server says how to reach its admin API."""
+    return db.with_name(db.name + ".server.json")
 
 
 @dataclass(slots=True)
@@ -46,6 +56,11 @@ class ServerSettings:
     gateway: GatewaySettings = field(default_factory=GatewaySettings)
     # How long a listenKey lives without a ping (SPEC §8: 60 minutes).
     listen_key_ttl_ms: int = LISTEN_KEY_TTL_MS
+    # The admin API: its own port, loopback unless told otherwise; None port disables it.
+    admin_host: str = "127.0.0.1"
+    admin_port: int | None = 8766
+    # The bearer token; None: read from (or generated into) <db stem>-admin.token.
+    admin_token: str | None = None
     clock: Clock = field(default_factory=SystemClock)
     market: Market | None = None
 
@@ -63,6 +78,10 @@ class PosriskServer:
         self.admin: AdminService | None = None
         self.gateway: Gateway | None = None
         self.streams: UserStreams | None = None
+        self.admin_api: AdminApi | None = None
+        self.admin_token: str | None = None
+        # True when this start generated the admin token (printed once, then only in its file).
+        self.new_admin_token = False
         # Set when this start created the demo (the only time its secrets are known).
         self.demo: DemoCredentials | None = None
 
@@ -99,6 +118,11 @@ class PosriskServer:
             rest = RestService(api, exchange_info_json(self.market, self.clock.now_ms()))
             self.gateway = Gateway(api, rest, settings.gateway)
             await self.gateway.start(settings.host, settings.port)
+            if settings.admin_port is not None:
+                self.admin_token = self._admin_token()
+                self.admin_api = AdminApi(AdminOperations(self.admin), self.admin_token)
+                await self.admin_api.start(settings.admin_host, settings.admin_port)
+                self._write_server_info()
         except BaseException:
             await self._close_store()
             raise
@@ -126,9 +150,54 @@ class PosriskServer:
             directory = db.parent if settings.db != ":memory:" else Path.cwd()
             self.demo = await seed_demo(self.admin, directory, db.stem or "posrisk")
 
+    @property
+    def admin_url(self) -> str | None:
+        if self.admin_api is None or self.admin_api.port is None:
+            return None
+        return f"http://{self.settings.admin_host}:{self.admin_api.port}{ADMIN_PREFIX}"
+
+    def _data_file(self, suffix: str) -> Path:
+        db = Path(self.settings.db)
+        if self.settings.db == ":memory:":
+            return Path.cwd() / f"posrisk{suffix}"
+        return db.with_name(db.stem + suffix)
+
+    def _admin_token(self) -> str:
+        """The configured token, or the one kept next to the database (made once, 0600)."""
+        if self.settings.admin_token is not None:
+            return self.settings.admin_token
+        path = self._data_file("-admin.token")
+        if path.exists():
+            return path.read_text().strip()
+        token = secrets.token_urlsafe(32)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as handle:
+            handle.write(token + "\n")
+        self.new_admin_token = True
+        return token
+
+    def _write_server_info(self) -> None:
+        """``<db>.server.json``: how CLI commands reach this server while it holds the db."""
+        if self.settings.db == ":memory:":
+            return
+        info = {
+            "pid": os.getpid(),
+            "adminUrl": self.admin_url,
+            "tokenFile": str(self._data_file("-admin.token").resolve())
+            if self.settings.admin_token is None
+            else None,
+        }
+        path = server_info_path(Path(self.settings.db))
+        path.write_text(json.dumps(info))
+        path.chmod(0o600)
+
     async def stop(self) -> None:
         if self.gateway is not None:
             await self.gateway.shutdown()
+        if self.admin_api is not None:
+            await self.admin_api.stop()
+        if self.settings.db != ":memory:":
+            server_info_path(Path(self.settings.db)).unlink(missing_ok=True)
         await self._close_store()
 
     async def _close_store(self) -> None:

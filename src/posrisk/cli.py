@@ -12,8 +12,8 @@ import json
 import logging
 import signal
 import sys
-from collections.abc import Awaitable, Callable, Sequence
-from contextlib import suppress
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from contextlib import asynccontextmanager, suppress
 from decimal import Decimal
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
@@ -25,7 +25,7 @@ from rich.table import Table
 from rich.text import Text
 
 from . import __version__
-from .app import PosriskServer, ServerSettings
+from .app import PosriskServer, ServerSettings, server_info_path
 from .client import (
     BINANCE_MAINNET,
     BINANCE_TESTNET,
@@ -36,23 +36,17 @@ from .client import (
     PositionClient,
     PositionV2,
 )
-from .engine import EngineError, Market
+from .client.admin import RemoteOperations
+from .engine import EngineError, Market, parse_decimal
 from .engine.numbers import fmt_money
 from .protocol import LimitRules
-from .service.admin import AdminService, load_scenario
+from .service.admin import AdminService
 from .service.clock import SystemClock
 from .service.errors import ServiceError
-from .service.inputs import (
-    parse_fill,
-    parse_isolated_transfer,
-    parse_marks,
-    parse_position_mode,
-    parse_symbol_settings,
-    parse_wallet_amount,
-)
+from .service.operations import AdminOperations, Operations
 from .service.registry import Registry
 from .service.scenario import read_scenario_file
-from .store import DatabaseLock, SQLiteStore, StoreError
+from .store import DatabaseBusy, DatabaseLock, SQLiteStore, StoreError
 
 __all__ = ["app", "main"]
 
@@ -94,22 +88,6 @@ def _run(coro: Awaitable[T]) -> T:
         raise _fail(str(e)) from None
 
 
-async def _with_admin(db: Path, action: Callable[[AdminService], Awaitable[T]]) -> T:
-    """Open ``db`` (held exclusively for the command), run ``action``, close."""
-    lock = DatabaseLock(db)
-    lock.acquire()
-    store = SQLiteStore(db)
-    try:
-        await store.open()
-        market = Market.default()
-        registry = Registry.from_snapshot(await store.load(), market)
-        return await action(AdminService(store, registry, SystemClock()))
-    finally:
-        with suppress(StoreError):
-            await store.close()
-        lock.release()
-
-
 def _print_json(data: Any) -> None:
     out.print_json(json.dumps(data))
 
@@ -137,6 +115,18 @@ def serve(
     log_level: Annotated[
         str, typer.Option(help="Log level on stderr: debug, info, warning, error.")
     ] = "warning",
+    admin_host: Annotated[str, typer.Option(help="Address of the admin API.")] = "127.0.0.1",
+    admin_port: Annotated[int, typer.Option(help="Port of the admin API (0: any free).")] = 8766,
+    admin_token: Annotated[
+        str | None,
+        typer.Option(
+            envvar="POSRISK_ADMIN_TOKEN",
+            help="Admin bearer token (default: generated into <db>-admin.token).",
+        ),
+    ] = None,
+    no_admin: Annotated[
+        bool, typer.Option("--no-admin", help="Do not serve the admin API.")
+    ] = False,
 ) -> None:
     """Serve the WS API on ws://HOST:PORT/ws-fapi/v1 (and REST GETs on the same port)."""
     level = logging.getLevelName(log_level.upper())
@@ -152,6 +142,9 @@ def serve(
         reset=reset,
         limits=LimitRules(request_weight=weight_limit),
         enforce_limits=not no_ip_limits,
+        admin_host=admin_host,
+        admin_port=None if no_admin else admin_port,
+        admin_token=admin_token,
     )
     try:
         _event_loop_run(_serve(settings))
@@ -194,6 +187,13 @@ def _announce(server: PosriskServer) -> None:
     out.print(f"  WebSocket API  {server.ws_url}")
     out.print(f"  REST           {server.http_url}/fapi/v2/positionRisk (and v3, exchangeInfo)")
     out.print(f"  database       {db} ({accounts} accounts)")
+    if server.admin_url is not None:
+        where = "the token you gave"
+        if settings.admin_token is None:
+            where = f"token in {server._data_file('-admin.token').resolve()}"
+        out.print(f"  admin API      {server.admin_url} ({where})")
+        if server.new_admin_token:
+            out.print(f"  admin token    {server.admin_token} (shown only now)")
     demo = server.demo
     if demo is not None:
         out.print("\nDemo accounts created (these secrets are shown only now):")
@@ -223,7 +223,7 @@ def _announce(server: PosriskServer) -> None:
     sys.stdout.flush()
 
 
-# -- accounts -------------------------------------------------------------------------
+# -- administration ---------------------------------------------------------------------
 
 account_app = typer.Typer(help="Create, list and show accounts.", no_args_is_help=True)
 key_app = typer.Typer(help="Create, revoke and list API keys.", no_args_is_help=True)
@@ -245,31 +245,100 @@ for sub, name in (
 ):
     app.add_typer(sub, name=name)
 
+AdminUrlOption = Annotated[
+    str | None,
+    typer.Option(envvar="POSRISK_ADMIN_URL", help="A running server's admin API."),
+]
+AdminTokenOption = Annotated[
+    str | None,
+    typer.Option(envvar="POSRISK_ADMIN_TOKEN", help="Its bearer token."),
+]
+
+
+@asynccontextmanager
+async def _operations(
+    db: Path, admin_url: str | None, admin_token: str | None
+) -> AsyncIterator[Operations]:
+    """Where an admin command goes: the admin API when given (or when a running server
+    holds the database: its ``<db>.server.json`` says where), else the database itself."""
+    if admin_url is not None:
+        if admin_token is None:
+            raise ServiceError("--admin-url needs --admin-token (or POSRISK_ADMIN_TOKEN)")
+        yield RemoteOperations(admin_url, admin_token)
+        return
+    lock = DatabaseLock(db)
+    try:
+        lock.acquire()
+    except DatabaseBusy:
+        remote = _running_server(db, admin_token)
+        if remote is None:
+            raise
+        yield remote
+        return
+    store = SQLiteStore(db)
+    try:
+        await store.open()
+        registry = Registry.from_snapshot(await store.load(), Market.default())
+        yield AdminOperations(AdminService(store, registry, SystemClock()))
+    finally:
+        with suppress(StoreError):
+            await store.close()
+        lock.release()
+
+
+def _running_server(db: Path, token: str | None) -> RemoteOperations | None:
+    try:
+        info = json.loads(server_info_path(db).read_text())
+    except (OSError, ValueError):
+        return None
+    url = info.get("adminUrl") if isinstance(info, dict) else None
+    if not isinstance(url, str):
+        return None
+    if token is None and isinstance(info.get("tokenFile"), str):
+        try:
+            token = Path(info["tokenFile"]).read_text().strip()
+        except OSError:
+            return None
+    return RemoteOperations(url, token) if token else None
+
+
+def _admin(
+    db: Path,
+    admin_url: str | None,
+    admin_token: str | None,
+    action: Callable[[Operations], Awaitable[T]],
+) -> T:
+    async def run() -> T:
+        async with _operations(db, admin_url, admin_token) as operations:
+            return await action(operations)
+
+    return _run(run())
+
 
 @account_app.command("create")
 def account_create(
     name: str,
     position_mode: Annotated[str | None, typer.Option(help="oneway (default) or hedge.")] = None,
     db: DbOption = DEFAULT_DB,
+    admin_url: AdminUrlOption = None,
+    admin_token: AdminTokenOption = None,
 ) -> None:
     """Create an account."""
-    mode = _run(_parse(lambda: parse_position_mode(position_mode))) if position_mode else None
-
-    async def action(admin: AdminService) -> None:
-        await admin.create_account(name, mode)
-
-    _run(_with_admin(db, action))
+    body: dict[str, Any] = {"name": name}
+    if position_mode is not None:
+        body["positionMode"] = position_mode
+    _admin(db, admin_url, admin_token, lambda ops: ops.create_account(body))
     out.print(f"created account {name!r}")
 
 
 @account_app.command("list")
-def account_list(db: DbOption = DEFAULT_DB) -> None:
+def account_list(
+    db: DbOption = DEFAULT_DB,
+    admin_url: AdminUrlOption = None,
+    admin_token: AdminTokenOption = None,
+) -> None:
     """List accounts."""
-
-    async def action(admin: AdminService) -> list[dict[str, Any]]:
-        return admin.list_accounts()
-
-    rows = _run(_with_admin(db, action))
+    rows = _admin(db, admin_url, admin_token, lambda ops: ops.list_accounts())
     table = Table("name", "position mode", "open positions", "keys")
     for row in rows:
         table.add_row(row["name"], row["positionMode"], str(row["openPositions"]), str(row["keys"]))
@@ -277,16 +346,14 @@ def account_list(db: DbOption = DEFAULT_DB) -> None:
 
 
 @account_app.command("show")
-def account_show(name: str, db: DbOption = DEFAULT_DB) -> None:
+def account_show(
+    name: str,
+    db: DbOption = DEFAULT_DB,
+    admin_url: AdminUrlOption = None,
+    admin_token: AdminTokenOption = None,
+) -> None:
     """Show an account: balances, open positions (at the stored marks) and keys."""
-
-    async def action(admin: AdminService) -> dict[str, Any]:
-        return admin.describe(name)
-
-    _print_json(_run(_with_admin(db, action)))
-
-
-# -- keys -----------------------------------------------------------------------------
+    _print_json(_admin(db, admin_url, admin_token, lambda ops: ops.describe(name)))
 
 
 @key_app.command("create")
@@ -299,65 +366,73 @@ def key_create(
     ] = None,
     api_key: Annotated[str | None, typer.Option(help="Choose the API key (generated).")] = None,
     db: DbOption = DEFAULT_DB,
+    admin_url: AdminUrlOption = None,
+    admin_token: AdminTokenOption = None,
 ) -> None:
     """Create an API key. A generated secret or private key is printed once, never stored
     (private key) or never shown again (secret)."""
-    public_key = None
+    body: dict[str, Any] = {"type": type}
+    if api_key is not None:
+        body["apiKey"] = api_key
     if public_key_file is not None:
         try:
-            public_key = public_key_file.read_text()
+            body["publicKey"] = public_key_file.read_text()
         except OSError as e:
             raise _fail(f"cannot read {public_key_file}: {e.strerror}") from None
-
-    async def action(admin: AdminService) -> dict[str, Any]:
-        created = await admin.create_key(account, type, api_key=api_key, public_key=public_key)
-        return created.as_json()
-
-    _print_json(_run(_with_admin(db, action)))
+    _print_json(_admin(db, admin_url, admin_token, lambda ops: ops.create_key(account, body)))
 
 
 @key_app.command("revoke")
-def key_revoke(account: str, api_key: str, db: DbOption = DEFAULT_DB) -> None:
-    """Revoke an API key."""
-
-    async def action(admin: AdminService) -> None:
-        await admin.revoke_key(account, api_key)
-
-    _run(_with_admin(db, action))
+def key_revoke(
+    account: str,
+    api_key: str,
+    db: DbOption = DEFAULT_DB,
+    admin_url: AdminUrlOption = None,
+    admin_token: AdminTokenOption = None,
+) -> None:
+    """Revoke an API key (live sessions and streams of the key end at once)."""
+    _admin(db, admin_url, admin_token, lambda ops: ops.revoke_key(account, api_key))
     out.print(f"revoked {api_key}")
 
 
 @key_app.command("list")
-def key_list(account: str, db: DbOption = DEFAULT_DB) -> None:
+def key_list(
+    account: str,
+    db: DbOption = DEFAULT_DB,
+    admin_url: AdminUrlOption = None,
+    admin_token: AdminTokenOption = None,
+) -> None:
     """List an account's API keys."""
-
-    async def action(admin: AdminService) -> list[dict[str, Any]]:
-        return list(admin.describe(account)["keys"])
-
+    described = _admin(db, admin_url, admin_token, lambda ops: ops.describe(account))
     table = Table("API key", "type", "revoked")
-    for row in _run(_with_admin(db, action)):
+    for row in described["keys"]:
         table.add_row(row["apiKey"], row["type"], "yes" if row["revoked"] else "")
     _print_wide(table)
 
 
-# -- ledger events ----------------------------------------------------------------------
+def _wallet(
+    account: str,
+    amount: str,
+    asset: str,
+    sign: int,
+    db: Path,
+    admin_url: str | None,
+    admin_token: str | None,
+) -> None:
+    value = _run(_parse(lambda: parse_decimal(amount, "amount")))
+    if value <= 0:
+        raise _fail("the amount must be positive", -1130)
+    body = {"asset": asset, "amount": format(value * sign, "f")}
+    described = _admin(db, admin_url, admin_token, lambda ops: ops.wallet(account, body))
+    balance = next(
+        (b["walletBalance"] for b in described["balances"] if b["asset"] == asset),
+        fmt_money(Decimal(0)),
+    )
+    out.print(f"{account} {asset} wallet balance {balance}")
 
 
 async def _parse(fn: Callable[[], T]) -> T:
     return fn()
-
-
-def _wallet(account: str, amount: str, asset: str, db: Path, sign: int) -> None:
-    asset, value = _run(_parse(lambda: parse_wallet_amount(asset, amount)))
-    if value <= 0:
-        raise _fail("the amount must be positive", -1130)
-
-    async def action(admin: AdminService) -> str:
-        after = await admin.wallet(account, asset, value * sign)
-        return fmt_money(after.wallet_balance(asset))
-
-    balance = _run(_with_admin(db, action))
-    out.print(f"{account} {asset} wallet balance {balance}")
 
 
 @wallet_app.command("deposit")
@@ -366,9 +441,11 @@ def wallet_deposit(
     amount: str,
     asset: Annotated[str, typer.Option(help="Margin asset.")] = "USDT",
     db: DbOption = DEFAULT_DB,
+    admin_url: AdminUrlOption = None,
+    admin_token: AdminTokenOption = None,
 ) -> None:
     """Deposit AMOUNT of ASSET."""
-    _wallet(account, amount, asset, db, 1)
+    _wallet(account, amount, asset, 1, db, admin_url, admin_token)
 
 
 @wallet_app.command("withdraw")
@@ -377,9 +454,11 @@ def wallet_withdraw(
     amount: str,
     asset: Annotated[str, typer.Option(help="Margin asset.")] = "USDT",
     db: DbOption = DEFAULT_DB,
+    admin_url: AdminUrlOption = None,
+    admin_token: AdminTokenOption = None,
 ) -> None:
     """Withdraw AMOUNT of ASSET (at most the cross wallet balance)."""
-    _wallet(account, amount, asset, db, -1)
+    _wallet(account, amount, asset, -1, db, admin_url, admin_token)
 
 
 def _pairs(values: list[str], option: str) -> dict[str, str]:
@@ -401,6 +480,8 @@ def setting_set(
         list[str] | None, typer.Option(help="SYMBOL=cross|isolated, repeatable.")
     ] = None,
     db: DbOption = DEFAULT_DB,
+    admin_url: AdminUrlOption = None,
+    admin_token: AdminTokenOption = None,
 ) -> None:
     """Change position mode, leverage or margin type (all or nothing)."""
     symbols: dict[str, dict[str, Any]] = {}
@@ -408,14 +489,10 @@ def setting_set(
         symbols.setdefault(symbol, {})["marginType"] = value
     for symbol, value in _pairs(leverage or [], "--leverage").items():
         symbols.setdefault(symbol, {})["leverage"] = int(value) if value.isdigit() else value
-    mode = _run(_parse(lambda: parse_position_mode(position_mode))) if position_mode else None
-    events = _run(_parse(lambda: parse_symbol_settings(symbols, time=0)))
-
-    async def action(admin: AdminService) -> dict[str, Any]:
-        await admin.settings(account, mode, events)
-        return admin.describe(account)
-
-    result = _run(_with_admin(db, action))
+    body: dict[str, Any] = {"symbols": symbols}
+    if position_mode is not None:
+        body["positionMode"] = position_mode
+    result = _admin(db, admin_url, admin_token, lambda ops: ops.settings(account, body))
     out.print(f"{account}: position mode {result['positionMode']}, settings saved")
 
 
@@ -430,9 +507,11 @@ def fill_add(
     fee: Annotated[str, typer.Option(help="Fee paid, in the margin asset")] = "0",
     time: Annotated[int | None, typer.Option(help="Fill time, ms since the epoch")] = None,
     db: DbOption = DEFAULT_DB,
+    admin_url: AdminUrlOption = None,
+    admin_token: AdminTokenOption = None,
 ) -> None:
-    """Record a fill."""
-    data: dict[str, Any] = {
+    """Record a fill; prints the symbol's open positions after it."""
+    body: dict[str, Any] = {
         "symbol": symbol,
         "side": side,
         "qty": qty,
@@ -441,16 +520,9 @@ def fill_add(
         "fee": fee,
     }
     if time is not None:
-        data["time"] = time
-    fill = _run(_parse(lambda: parse_fill(data, default_time=0)))
-
-    async def action(admin: AdminService) -> dict[str, Any]:
-        await admin.fill(account, fill)
-        return admin.describe(account)
-
-    result = _run(_with_admin(db, action))
-    rows = [p for p in result["positions"] if p["symbol"] == symbol]
-    _print_json(rows)
+        body["time"] = time
+    result = _admin(db, admin_url, admin_token, lambda ops: ops.fill(account, body))
+    _print_json([p for p in result["positions"] if p["symbol"] == symbol])
 
 
 @margin_app.command("transfer")
@@ -460,16 +532,12 @@ def margin_transfer(
     amount: Annotated[str, typer.Option(help="Positive adds margin, negative removes it")],
     position_side: Annotated[str, typer.Option(help="BOTH, LONG or SHORT")] = "BOTH",
     db: DbOption = DEFAULT_DB,
+    admin_url: AdminUrlOption = None,
+    admin_token: AdminTokenOption = None,
 ) -> None:
     """Move margin into or out of an isolated position."""
-    data = {"symbol": symbol, "amount": amount, "positionSide": position_side}
-    transfer = _run(_parse(lambda: parse_isolated_transfer(data, default_time=0)))
-
-    async def action(admin: AdminService) -> dict[str, Any]:
-        await admin.isolated_margin(account, transfer)
-        return admin.describe(account)
-
-    result = _run(_with_admin(db, action))
+    body = {"symbol": symbol, "amount": amount, "positionSide": position_side}
+    result = _admin(db, admin_url, admin_token, lambda ops: ops.isolated_margin(account, body))
     _print_json([p for p in result["positions"] if p["symbol"] == symbol])
 
 
@@ -477,40 +545,40 @@ def margin_transfer(
 def mark_set(
     marks: Annotated[list[str], typer.Argument(help="SYMBOL=PRICE ...")],
     db: DbOption = DEFAULT_DB,
+    admin_url: AdminUrlOption = None,
+    admin_token: AdminTokenOption = None,
 ) -> None:
-    """Set mark prices."""
-    parsed = _run(_parse(lambda: parse_marks(_pairs(marks, "mark"))))
-
-    async def action(admin: AdminService) -> None:
-        await admin.set_marks(parsed)
-
-    _run(_with_admin(db, action))
-    out.print(", ".join(f"{symbol} {price}" for symbol, price in parsed.items()))
+    """Set mark prices (durable when acknowledged)."""
+    body: dict[str, Any] = dict(_pairs(marks, "mark"))
+    _admin(db, admin_url, admin_token, lambda ops: ops.set_marks(body))
+    out.print(", ".join(f"{symbol} {price}" for symbol, price in body.items()))
 
 
 @mark_app.command("list")
-def mark_list(db: DbOption = DEFAULT_DB) -> None:
-    """List the stored mark prices."""
-
-    async def action(admin: AdminService) -> dict[str, Any]:
-        return dict(admin.registry.marks)
-
+def mark_list(
+    db: DbOption = DEFAULT_DB,
+    admin_url: AdminUrlOption = None,
+    admin_token: AdminTokenOption = None,
+) -> None:
+    """List the mark prices."""
+    marks = _admin(db, admin_url, admin_token, lambda ops: ops.marks())
     table = Table("symbol", "mark price")
-    for symbol, price in sorted(_run(_with_admin(db, action)).items()):
+    for symbol, price in sorted(marks.items()):
         table.add_row(symbol, str(price))
-    out.print(table)
+    _print_wide(table)
 
 
 @scenario_app.command("load")
-def scenario_load(file: Path, db: DbOption = DEFAULT_DB) -> None:
-    """Load a scenario file's accounts into the database (all of it or nothing)."""
-
-    async def action(admin: AdminService) -> list[str]:
-        document = read_scenario_file(file)
-        plan = await load_scenario(admin, document)
-        return [account.name for account in plan.accounts]
-
-    names = _run(_with_admin(db, action))
+def scenario_load(
+    file: Path,
+    db: DbOption = DEFAULT_DB,
+    admin_url: AdminUrlOption = None,
+    admin_token: AdminTokenOption = None,
+) -> None:
+    """Load a scenario file's accounts (all of it or nothing)."""
+    document = _run(_parse(lambda: read_scenario_file(file)))
+    result = _admin(db, admin_url, admin_token, lambda ops: ops.load_scenario(document))
+    names = result["accounts"]
     out.print(f"loaded {len(names)} accounts: {', '.join(names)}")
 
 

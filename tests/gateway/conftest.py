@@ -26,6 +26,7 @@ async def make_server(tmp_path: Path, keys: Keys, **overrides: object) -> Posris
         port=0,
         scenario=scenario,
         gateway=GatewaySettings(ping_interval_s=3600, pong_timeout_s=3600),
+        admin_port=0,
     )
     for name, value in overrides.items():
         setattr(settings, name, value)

@@ -1,0 +1,163 @@
+"""The admin API: HTTP JSON on its own port (SPEC §13), for writes the WS port cannot take.
+
+Paths under ``/admin/v1/``; every request needs ``Authorization: Bearer <token>``
+(compared in constant time). Bodies use the scenario file's field names; answers are
+200 (201 for a create) with the resulting state, or 4xx ``{"code", "msg"}``. It only
+moves JSON: the operations are ``service.operations.AdminOperations``, as for the CLI.
+"""
+
+from __future__ import annotations
+
+import hmac
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import orjson
+from aiohttp import web
+
+from ..engine import EngineError
+from ..service.errors import ServiceError
+from ..service.operations import Operations, as_body
+
+__all__ = ["ADMIN_PREFIX", "AdminApi"]
+
+log = logging.getLogger("posrisk.admin")
+
+ADMIN_PREFIX = "/admin/v1"
+_MAX_BODY = 4 << 20
+_UNAUTHORIZED = {"code": -1002, "msg": "You are not authorized to execute this request."}
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+def _json(data: Any, status: int = 200) -> web.Response:
+    return web.Response(body=orjson.dumps(data), status=status, content_type="application/json")
+
+
+class AdminApi:
+    """The aiohttp application serving ``operations`` behind a bearer ``token``."""
+
+    def __init__(self, operations: Operations, token: str) -> None:
+        self.operations = operations
+        self._token = token.encode()
+        self._runner: web.AppRunner | None = None
+        self.port: int | None = None
+
+    def __repr__(self) -> str:
+        return f"<AdminApi port {self.port}>"
+
+    def app(self) -> web.Application:
+        app = web.Application(middlewares=[self._guard], client_max_size=_MAX_BODY)
+        p = ADMIN_PREFIX
+        app.add_routes(
+            [
+                web.get(f"{p}/accounts", self._accounts),
+                web.post(f"{p}/accounts", self._create_account),
+                web.get(f"{p}/accounts/{{name}}", self._account),
+                web.get(f"{p}/accounts/{{name}}/keys", self._keys),
+                web.post(f"{p}/accounts/{{name}}/keys", self._create_key),
+                web.delete(f"{p}/accounts/{{name}}/keys/{{api_key}}", self._revoke_key),
+                web.post(f"{p}/accounts/{{name}}/wallet", self._wallet),
+                web.post(f"{p}/accounts/{{name}}/settings", self._settings),
+                web.post(f"{p}/accounts/{{name}}/fills", self._fill),
+                web.post(f"{p}/accounts/{{name}}/isolated-margin", self._isolated_margin),
+                web.get(f"{p}/marks", self._marks),
+                web.put(f"{p}/marks", self._set_marks),
+                web.post(f"{p}/scenarios", self._scenario),
+            ]
+        )
+        return app
+
+    async def start(self, host: str, port: int) -> None:
+        self._runner = web.AppRunner(self.app(), access_log=None)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, host, port)
+        await site.start()
+        server = site._server
+        assert server is not None
+        self.port = int(server.sockets[0].getsockname()[1])  # type: ignore[attr-defined]
+
+    async def stop(self) -> None:
+        if self._runner is not None:
+            await self._runner.cleanup()
+
+    @web.middleware
+    async def _guard(self, request: web.Request, handler: Handler) -> web.StreamResponse:
+        """Authentication first, then every refusal as ``{"code", "msg"}``."""
+        given = request.headers.get("Authorization", "")
+        scheme, _, token = given.partition(" ")
+        if scheme.lower() != "bearer" or not hmac.compare_digest(token.encode(), self._token):
+            return _json(_UNAUTHORIZED, 401)
+        try:
+            return await handler(request)
+        except EngineError as e:
+            return _json({"code": e.code, "msg": str(e)}, 400)
+        except ServiceError as e:
+            return _json({"code": e.code, "msg": e.msg}, e.status)
+        except web.HTTPException as e:
+            return _json({"code": -1000, "msg": e.reason}, e.status)
+        except Exception:
+            log.exception("admin API failure on %s %s", request.method, request.path)
+            return _json(
+                {
+                    "code": -1001,
+                    "msg": "Internal error; unable to process your request. Please try again.",
+                },
+                500,
+            )
+
+    async def _body(self, request: web.Request) -> Any:
+        raw = await request.read()
+        try:
+            return orjson.loads(raw)
+        except orjson.JSONDecodeError:
+            raise ServiceError("Malformed request: not valid JSON.", code=-1000) from None
+
+    async def _object(self, request: web.Request) -> dict[str, Any]:
+        return as_body(await self._body(request), "body")
+
+    async def _accounts(self, request: web.Request) -> web.Response:
+        return _json(await self.operations.list_accounts())
+
+    async def _create_account(self, request: web.Request) -> web.Response:
+        return _json(await self.operations.create_account(await self._object(request)), 201)
+
+    async def _account(self, request: web.Request) -> web.Response:
+        return _json(await self.operations.describe(request.match_info["name"]))
+
+    async def _keys(self, request: web.Request) -> web.Response:
+        return _json((await self.operations.describe(request.match_info["name"]))["keys"])
+
+    async def _create_key(self, request: web.Request) -> web.Response:
+        name = request.match_info["name"]
+        return _json(await self.operations.create_key(name, await self._object(request)), 201)
+
+    async def _revoke_key(self, request: web.Request) -> web.Response:
+        info = request.match_info
+        return _json(await self.operations.revoke_key(info["name"], info["api_key"]))
+
+    async def _wallet(self, request: web.Request) -> web.Response:
+        name = request.match_info["name"]
+        return _json(await self.operations.wallet(name, await self._object(request)))
+
+    async def _settings(self, request: web.Request) -> web.Response:
+        name = request.match_info["name"]
+        return _json(await self.operations.settings(name, await self._object(request)))
+
+    async def _fill(self, request: web.Request) -> web.Response:
+        name = request.match_info["name"]
+        return _json(await self.operations.fill(name, await self._object(request)))
+
+    async def _isolated_margin(self, request: web.Request) -> web.Response:
+        name = request.match_info["name"]
+        return _json(await self.operations.isolated_margin(name, await self._object(request)))
+
+    async def _marks(self, request: web.Request) -> web.Response:
+        return _json(await self.operations.marks())
+
+    async def _set_marks(self, request: web.Request) -> web.Response:
+        return _json(await self.operations.set_marks(await self._object(request)))
+
+    async def _scenario(self, request: web.Request) -> web.Response:
+        return _json(await self.operations.load_scenario(await self._body(request)), 201)

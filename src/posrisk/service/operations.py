@@ -1,0 +1,124 @@
+"""The administration operations as JSON in, JSON out: what the admin API serves and what
+the CLI runs (locally on the database, or remotely through the admin API).
+
+Bodies use the scenario file's field names (SPEC §10, §13). Every operation parses its
+body with ``inputs``, applies it through ``AdminService`` (validate, commit, swap) and
+answers the resulting state. Refusals raise ``EngineError``/``ServiceError``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, Protocol
+
+from ..engine import InvalidValue
+from .admin import AdminService, load_scenario
+from .inputs import (
+    check_fields,
+    parse_fill,
+    parse_isolated_transfer,
+    parse_marks,
+    parse_position_mode,
+    parse_symbol_settings,
+    parse_wallet_amount,
+)
+
+__all__ = ["AdminOperations", "Operations"]
+
+Json = dict[str, Any]
+
+
+class Operations(Protocol):
+    """What an administrator can do: ``AdminOperations`` here, or the admin API remotely."""
+
+    async def list_accounts(self) -> list[Json]: ...
+    async def describe(self, name: str) -> Json: ...
+    async def create_account(self, body: Json) -> Json: ...
+    async def create_key(self, name: str, body: Json) -> Json: ...
+    async def revoke_key(self, name: str, api_key: str) -> Json: ...
+    async def wallet(self, name: str, body: Json) -> Json: ...
+    async def settings(self, name: str, body: Json) -> Json: ...
+    async def fill(self, name: str, body: Json) -> Json: ...
+    async def isolated_margin(self, name: str, body: Json) -> Json: ...
+    async def marks(self) -> Json: ...
+    async def set_marks(self, body: Json) -> Json: ...
+    async def load_scenario(self, document: object) -> Json: ...
+
+
+class AdminOperations:
+    """``Operations`` on an ``AdminService`` in this process."""
+
+    def __init__(self, admin: AdminService) -> None:
+        self.admin = admin
+
+    def __repr__(self) -> str:
+        return f"<AdminOperations {self.admin!r}>"
+
+    async def list_accounts(self) -> list[Json]:
+        return self.admin.list_accounts()
+
+    async def describe(self, name: str) -> Json:
+        return self.admin.describe(name)
+
+    async def create_account(self, body: Json) -> Json:
+        check_fields(body, "account", {"name", "positionMode"}, {"name"})
+        mode = parse_position_mode(body["positionMode"]) if "positionMode" in body else None
+        entry = await self.admin.create_account(body["name"], mode)
+        return self.admin.describe(entry.name)
+
+    async def create_key(self, name: str, body: Json) -> Json:
+        check_fields(body, "key", {"type", "apiKey", "secret", "publicKey"}, {"type"})
+        kind = body["type"]
+        if not isinstance(kind, str):
+            raise InvalidValue("type", "key type must be hmac, ed25519 or rsa")
+        created = await self.admin.create_key(
+            name,
+            kind,
+            api_key=body.get("apiKey"),
+            secret=body.get("secret"),
+            public_key=body.get("publicKey"),
+        )
+        return created.as_json()
+
+    async def revoke_key(self, name: str, api_key: str) -> Json:
+        await self.admin.revoke_key(name, api_key)
+        return {"apiKey": api_key, "revoked": True}
+
+    async def wallet(self, name: str, body: Json) -> Json:
+        check_fields(body, "wallet", {"asset", "amount"}, {"amount"})
+        asset, amount = parse_wallet_amount(body.get("asset", "USDT"), body["amount"])
+        await self.admin.wallet(name, asset, amount)
+        return self.admin.describe(name)
+
+    async def settings(self, name: str, body: Json) -> Json:
+        check_fields(body, "settings", {"positionMode", "symbols"}, set())
+        mode = parse_position_mode(body["positionMode"]) if "positionMode" in body else None
+        events = parse_symbol_settings(body.get("symbols", {}), time=0)
+        await self.admin.settings(name, mode, events)
+        return self.admin.describe(name)
+
+    async def fill(self, name: str, body: Json) -> Json:
+        await self.admin.fill(name, parse_fill(body, default_time=0))
+        return self.admin.describe(name)
+
+    async def isolated_margin(self, name: str, body: Json) -> Json:
+        await self.admin.isolated_margin(name, parse_isolated_transfer(body, default_time=0))
+        return self.admin.describe(name)
+
+    async def marks(self) -> Json:
+        return {symbol: format(price, "f") for symbol, price in self.admin.registry.marks.items()}
+
+    async def set_marks(self, body: Json) -> Json:
+        await self.admin.set_marks(parse_marks(body))
+        return await self.marks()
+
+    async def load_scenario(self, document: object) -> Json:
+        plan = await load_scenario(self.admin, document)
+        return {"accounts": [account.name for account in plan.accounts]}
+
+
+def as_body(value: object, what: str) -> Json:
+    """A request body that must be a JSON object."""
+    if not isinstance(value, Mapping):
+        raise InvalidValue(what, f"{what} must be a JSON object")
+    return dict(value)
