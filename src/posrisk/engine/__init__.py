@@ -7,6 +7,7 @@ Pure library: no I/O, no asyncio, ``decimal.Decimal`` only. Where things live:
 - ``position`` one position and the fill formulas (entry, break-even, realized PnL)
 - ``account``  account state and ``apply(account, event, market)``
 - ``risk``     mark-to-market: uPnL, notional, margins, liquidation price
+- ``liquidation`` crossed positions closed at their bankruptcy price
 - ``views``    the v1 / v2 / ACCOUNT_UPDATE rows in Binance's string formats
 - ``numbers``  the decimal context, input parsing and the number formats
 """
@@ -44,6 +45,7 @@ from .errors import (
 from .events import (
     Event,
     Fill,
+    InsuranceClear,
     IsolatedMarginTransfer,
     MarginType,
     PositionMode,
@@ -56,6 +58,7 @@ from .events import (
     UpdateReason,
     WalletTransfer,
 )
+from .liquidation import bankruptcy_price, is_crossed, liquidation_events
 from .market import LeverageBracket, Market, MarketDataError, Symbol
 from .numbers import parse_decimal
 from .position import Position, break_even_price, entry_price_after_increase, realized_pnl
@@ -92,6 +95,7 @@ __all__ = [
     "Event",
     "ExceedsMaxPosition",
     "Fill",
+    "InsuranceClear",
     "InvalidLeverage",
     "InvalidSymbol",
     "InvalidValue",
@@ -131,9 +135,12 @@ __all__ = [
     "account_position_v2_rows",
     "account_update_event",
     "apply",
+    "bankruptcy_price",
     "break_even_price",
     "entry_price_after_increase",
     "initial_margin",
+    "is_crossed",
+    "liquidation_events",
     "liquidation_price",
     "maintenance_margin",
     "notional",

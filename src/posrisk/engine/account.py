@@ -36,6 +36,7 @@ from .errors import (
 from .events import (
     Event,
     Fill,
+    InsuranceClear,
     IsolatedMarginTransfer,
     MarginType,
     PositionMode,
@@ -158,6 +159,8 @@ def apply(account: Account, event: Event, market: Market) -> Applied:
                 return _apply_fill(account, event, market)
             case WalletTransfer():
                 return _apply_wallet_transfer(account, event, market)
+            case InsuranceClear():
+                return _apply_insurance_clear(account, event, market)
             case IsolatedMarginTransfer():
                 return _apply_isolated_transfer(account, event, market)
             case SetLeverage():
@@ -300,6 +303,19 @@ def _apply_wallet_transfer(account: Account, event: WalletTransfer, market: Mark
     return Applied(
         replace(account, balances={**account.balances, event.asset: balance}),
         AccountChange(reason, (BalanceChange(event.asset, event.amount),)),
+    )
+
+
+def _apply_insurance_clear(account: Account, event: InsuranceClear, market: Market) -> Applied:
+    if event.asset not in market.margin_assets:
+        raise InvalidValue("asset", f"{event.asset!r} is not a margin asset")
+    _money(event.amount, "amount")
+    if event.amount <= 0:
+        raise InvalidValue("amount", "the insurance fund only adds")
+    balance = account.wallet_balance(event.asset) + event.amount
+    return Applied(
+        replace(account, balances={**account.balances, event.asset: balance}),
+        AccountChange(UpdateReason.INSURANCE_CLEAR, (BalanceChange(event.asset, event.amount),)),
     )
 
 

@@ -13,6 +13,7 @@ from enum import StrEnum
 __all__ = [
     "Event",
     "Fill",
+    "InsuranceClear",
     "IsolatedMarginTransfer",
     "MarginType",
     "PositionMode",
@@ -73,6 +74,15 @@ class WalletTransfer:
 
 
 @dataclass(frozen=True, slots=True)
+class InsuranceClear:
+    """The insurance fund covering a wallet that a liquidation left below zero."""
+
+    asset: str
+    amount: Decimal
+    time: int = 0
+
+
+@dataclass(frozen=True, slots=True)
 class Fill:
     """A trade: ``qty`` > 0 of ``symbol`` bought or sold at ``price``, paying ``fee``."""
 
@@ -124,6 +134,7 @@ class SetPositionMode:
 
 Event = (
     WalletTransfer
+    | InsuranceClear
     | Fill
     | IsolatedMarginTransfer
     | SetLeverage

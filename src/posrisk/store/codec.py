@@ -12,6 +12,7 @@ from typing import Any
 from ..engine import (
     Event,
     Fill,
+    InsuranceClear,
     IsolatedMarginTransfer,
     MarginType,
     PositionMode,
@@ -83,6 +84,8 @@ def decode_event(kind: str, body: str, time: int) -> Event:
     match kind:
         case "wallet":
             return WalletTransfer(data["asset"], Decimal(data["amount"]), time)
+        case "insurance_clear":
+            return InsuranceClear(data["asset"], Decimal(data["amount"]), time)
         case "fill":
             return Fill(
                 data["symbol"],
