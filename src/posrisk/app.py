@@ -17,11 +17,21 @@ from pathlib import Path
 from .engine import Market
 from .gateway.admin import ADMIN_PREFIX, AdminApi
 from .gateway.server import WS_API_PATH, Gateway, GatewaySettings
+from .marks import (
+    BINANCE_MARK_STREAM,
+    BinanceMarkStream,
+    MarkFeed,
+    MarkFileError,
+    MarkSource,
+    RandomWalk,
+    Replay,
+)
 from .protocol import LimitRules
 from .service.admin import AdminService, load_scenario
 from .service.api import ApiService
 from .service.clock import Clock, SystemClock
 from .service.demo import DemoCredentials, seed_demo
+from .service.errors import ServiceError
 from .service.exchange_info import exchange_info_json
 from .service.limits import RequestWeightLimiter
 from .service.operations import AdminOperations
@@ -61,6 +71,19 @@ class ServerSettings:
     admin_port: int | None = 8766
     # The bearer token; None: read from (or generated into) <db stem>-admin.token.
     admin_token: str | None = None
+    # Where marks move from: "fixed" (scenario, CLI, admin API), "replay", "walk", "binance".
+    marks: str = "fixed"
+    marks_file: Path | None = None
+    # Replay speed (× real time; 0 = as fast as possible).
+    marks_speed: float = 1.0
+    marks_seed: int = 0
+    # Seconds between random-walk steps.
+    marks_interval: float = 1.0
+    marks_url: str = BINANCE_MARK_STREAM
+    # How often moved marks are saved (they are also saved at shutdown).
+    marks_save_s: float = 2.0
+    # Liquidate crossed positions; None: on for the demo database, off otherwise.
+    liquidate: bool | None = None
     clock: Clock = field(default_factory=SystemClock)
     market: Market | None = None
 
@@ -79,6 +102,8 @@ class PosriskServer:
         self.gateway: Gateway | None = None
         self.streams: UserStreams | None = None
         self.admin_api: AdminApi | None = None
+        self.feed: MarkFeed | None = None
+        self._meta: dict[str, str] = {}
         self.admin_token: str | None = None
         # True when this start generated the admin token (printed once, then only in its file).
         self.new_admin_token = False
@@ -118,6 +143,10 @@ class PosriskServer:
             rest = RestService(api, exchange_info_json(self.market, self.clock.now_ms()))
             self.gateway = Gateway(api, rest, settings.gateway)
             await self.gateway.start(settings.host, settings.port)
+            self.feed = MarkFeed(
+                self.admin, liquidate=self._liquidate(), persist_interval=settings.marks_save_s
+            )
+            self.feed.start(self._mark_source())
             if settings.admin_port is not None:
                 self.admin_token = self._admin_token()
                 self.admin_api = AdminApi(AdminOperations(self.admin), self.admin_token)
@@ -141,6 +170,7 @@ class PosriskServer:
                     "database (add --reset to empty it first)"
                 )
         snapshot = await self.store.load()
+        self._meta = dict(snapshot.meta)
         self.registry = Registry.from_snapshot(snapshot, self.market)
         self.admin = AdminService(self.store, self.registry, self.clock)
         if scenario is not None:
@@ -149,6 +179,34 @@ class PosriskServer:
             db = Path(settings.db)
             directory = db.parent if settings.db != ":memory:" else Path.cwd()
             self.demo = await seed_demo(self.admin, directory, db.stem or "posrisk")
+
+    def _liquidate(self) -> bool:
+        if self.settings.liquidate is not None:
+            return self.settings.liquidate
+        return self.demo is not None or self._meta.get("demo") == "1"
+
+    def _mark_source(self) -> MarkSource | None:
+        settings = self.settings
+        kind = settings.marks
+        if kind == "fixed":
+            return None
+        if kind == "replay":
+            if settings.marks_file is None:
+                raise ServiceError("--marks replay needs --marks-file (CSV or JSONL)")
+            try:
+                return Replay(settings.marks_file, settings.marks_speed)
+            except MarkFileError as e:
+                raise ServiceError(str(e)) from None
+        if kind == "walk":
+            return RandomWalk(
+                self.registry.marks,
+                self.market,
+                seed=settings.marks_seed,
+                interval=settings.marks_interval,
+            )
+        if kind == "binance":
+            return BinanceMarkStream(settings.marks_url)
+        raise ServiceError(f"--marks takes fixed, replay, walk or binance, not {kind!r}")
 
     @property
     def admin_url(self) -> str | None:
@@ -194,6 +252,8 @@ class PosriskServer:
     async def stop(self) -> None:
         if self.gateway is not None:
             await self.gateway.shutdown()
+        if self.feed is not None:
+            await self.feed.stop()
         if self.admin_api is not None:
             await self.admin_api.stop()
         if self.settings.db != ":memory:":

@@ -39,6 +39,7 @@ from .client import (
 from .client.admin import RemoteOperations
 from .engine import EngineError, Market, parse_decimal
 from .engine.numbers import fmt_money
+from .marks import BINANCE_MARK_STREAM
 from .protocol import LimitRules
 from .service.admin import AdminService
 from .service.clock import SystemClock
@@ -127,6 +128,27 @@ def serve(
     no_admin: Annotated[
         bool, typer.Option("--no-admin", help="Do not serve the admin API.")
     ] = False,
+    marks: Annotated[
+        str, typer.Option(help="Where marks move from: fixed, replay, walk or binance.")
+    ] = "fixed",
+    marks_file: Annotated[
+        Path | None, typer.Option(help="replay: a CSV or JSONL file of time, symbol, mark.")
+    ] = None,
+    marks_speed: Annotated[
+        float, typer.Option(help="replay: times real time (0: as fast as possible).")
+    ] = 1.0,
+    marks_seed: Annotated[int, typer.Option(help="walk: the random seed.")] = 0,
+    marks_interval: Annotated[float, typer.Option(help="walk: seconds between steps.")] = 1.0,
+    marks_url: Annotated[
+        str, typer.Option(help="binance: the !markPrice@arr stream URL.")
+    ] = BINANCE_MARK_STREAM,
+    liquidate: Annotated[
+        bool | None,
+        typer.Option(
+            "--liquidate/--no-liquidate",
+            help="Liquidate crossed positions (default: on for the demo only).",
+        ),
+    ] = None,
 ) -> None:
     """Serve the WS API on ws://HOST:PORT/ws-fapi/v1 (and REST GETs on the same port)."""
     level = logging.getLevelName(log_level.upper())
@@ -145,6 +167,13 @@ def serve(
         admin_host=admin_host,
         admin_port=None if no_admin else admin_port,
         admin_token=admin_token,
+        marks=marks,
+        marks_file=marks_file,
+        marks_speed=marks_speed,
+        marks_seed=marks_seed,
+        marks_interval=marks_interval,
+        marks_url=marks_url,
+        liquidate=liquidate,
     )
     try:
         _event_loop_run(_serve(settings))
@@ -187,6 +216,9 @@ def _announce(server: PosriskServer) -> None:
     out.print(f"  WebSocket API  {server.ws_url}")
     out.print(f"  REST           {server.http_url}/fapi/v2/positionRisk (and v3, exchangeInfo)")
     out.print(f"  database       {db} ({accounts} accounts)")
+    feed = server.feed
+    liquidation = "liquidation on" if feed is not None and feed.liquidate else "no liquidation"
+    out.print(f"  marks          {settings.marks} ({liquidation})")
     if server.admin_url is not None:
         where = "the token you gave"
         if settings.admin_token is None:

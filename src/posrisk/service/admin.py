@@ -9,7 +9,7 @@ tell the listeners (user data streams). Writes are serialised by one lock.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from decimal import Decimal
 from typing import Any
@@ -27,6 +27,7 @@ from ..engine import (
     SetPositionMode,
     WalletTransfer,
     apply,
+    liquidation_events,
     position_row_v2,
 )
 from ..engine.numbers import fmt_money
@@ -156,6 +157,7 @@ class AdminService:
         self._lock = asyncio.Lock()
         self._listeners: list[AccountUpdateListener] = []
         self._key_listeners: list[Callable[[str], None]] = []
+        self._mark_listeners: list[Callable[[Mapping[str, Decimal]], Awaitable[None]]] = []
 
     def __repr__(self) -> str:
         return f"<AdminService {self.store!r}>"
@@ -165,6 +167,10 @@ class AdminService:
 
     def on_key_revoked(self, listener: Callable[[str], None]) -> None:
         self._key_listeners.append(listener)
+
+    def on_marks_set(self, listener: Callable[[Mapping[str, Decimal]], Awaitable[None]]) -> None:
+        """Told of marks set by an administrator (the mark feed liquidates after them)."""
+        self._mark_listeners.append(listener)
 
     # -- accounts and keys ------------------------------------------------------------
 
@@ -230,25 +236,47 @@ class AdminService:
     async def apply_events(self, account: str, events: Sequence[Event]) -> list[Applied]:
         """Apply ``events`` to ``account`` all-or-nothing; return each step's result."""
         async with self._lock:
+            results, now = await self._commit_events(account, events)
+        self._notify(account, results, now)
+        return results
+
+    async def liquidate(self, account: str) -> list[Applied]:
+        """Liquidate whatever the current marks have crossed (SPEC §12), atomically."""
+        async with self._lock:
             entry = self.registry.account(account)
-            now = self.clock.now_ms()
-            # An event without a time happens now (and replays with that same time).
-            events = [event if event.time else replace(event, time=now) for event in events]
-            state = entry.account
-            results = []
-            for event in events:
-                applied = apply(state, event, self.market)
-                results.append(applied)
-                state = applied.account
-            if not results:
-                return results
+            events = liquidation_events(
+                entry.account, self.market, self.registry.marks, self.clock.now_ms()
+            )
+            if not events:
+                return []
+            results, now = await self._commit_events(account, events)
+        self._notify(account, results, now)
+        return results
+
+    async def _commit_events(
+        self, account: str, events: Sequence[Event]
+    ) -> tuple[list[Applied], int]:
+        # Under the write lock: validate every event, commit them together, swap the state.
+        entry = self.registry.account(account)
+        now = self.clock.now_ms()
+        # An event without a time happens now (and replays with that same time).
+        events = [event if event.time else replace(event, time=now) for event in events]
+        state = entry.account
+        results = []
+        for event in events:
+            applied = apply(state, event, self.market)
+            results.append(applied)
+            state = applied.account
+        if results:
             await self.store.commit([AppendEvent(account, event, event.time) for event in events])
             entry.account = state
             entry.version += len(results)
+        return results, now
+
+    def _notify(self, account: str, results: list[Applied], now: int) -> None:
         for applied in results:
             for listener in self._listeners:
                 listener(account, applied.account, applied.change, now)
-        return results
 
     async def wallet(self, account: str, asset: str, amount: Decimal) -> Account:
         event = WalletTransfer(asset, amount, self.clock.now_ms())
@@ -282,6 +310,8 @@ class AdminService:
         async with self._lock:
             await self.store.commit([SetMarks(dict(marks), self.clock.now_ms())])
             self.registry.update_marks(marks)
+        for listener in self._mark_listeners:
+            await listener(marks)
         return dict(self.registry.marks)
 
     # -- views ------------------------------------------------------------------------

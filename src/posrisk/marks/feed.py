@@ -1,0 +1,120 @@
+"""The mark feed: ticks from a source into the registry, saved, and (optionally) liquidating.
+
+A tick updates every row at once (the marks version moves, cached rows are rebuilt) and
+sends no ACCOUNT_UPDATE, as on Binance. Ticks are kept in memory; the latest mark per
+symbol is saved every ``persist_interval`` seconds and when the feed stops (SPEC §12).
+With ``liquidate`` on, every account with an open position in a margin asset whose marks
+moved is checked, and whatever the marks crossed is liquidated through the admin service.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Mapping
+from decimal import Decimal
+
+from ..service.admin import AdminService
+from ..store import SetMarks
+from .sources import MarkSource, Sleep
+
+__all__ = ["MarkFeed"]
+
+log = logging.getLogger("posrisk.marks")
+
+
+class MarkFeed:
+    """Applies mark batches to the live registry; runs a source if given one."""
+
+    def __init__(
+        self,
+        admin: AdminService,
+        *,
+        liquidate: bool = False,
+        persist_interval: float = 2.0,
+        sleep: Sleep = asyncio.sleep,
+    ) -> None:
+        self.admin = admin
+        self.registry = admin.registry
+        self.liquidate = liquidate
+        self.persist_interval = persist_interval
+        self.sleep = sleep
+        # Symbols whose mark moved since the last save.
+        self._unsaved: set[str] = set()
+        self._tasks: list[asyncio.Task[None]] = []
+        # Ticks applied and positions liquidated, for the metrics and the tests.
+        self.ticks = 0
+        self.liquidations = 0
+        admin.on_marks_set(self._after_admin_marks)
+
+    def __repr__(self) -> str:
+        return f"<MarkFeed {self.ticks} ticks, liquidate={self.liquidate}>"
+
+    async def apply(self, batch: Mapping[str, Decimal]) -> None:
+        """One tick: known symbols' marks move now; liquidate if enabled."""
+        known = {s: p for s, p in batch.items() if s in self.registry.market and p > 0}
+        if not known:
+            return
+        self.registry.update_marks(known)
+        self._unsaved.update(known)
+        self.ticks += 1
+        if self.liquidate:
+            await self.check(known)
+
+    async def _after_admin_marks(self, marks: Mapping[str, Decimal]) -> None:
+        if self.liquidate:
+            await self.check(marks)
+
+    async def check(self, moved: Mapping[str, Decimal]) -> None:
+        """Liquidate what ``moved`` crossed, in every account that could be affected."""
+        market = self.registry.market
+        assets = {market[s].margin_asset for s in moved if s in market}
+        for name, entry in list(self.registry.accounts.items()):
+            if any(
+                market[p.symbol].margin_asset in assets
+                for p in entry.account.open_positions()
+                if p.symbol in market
+            ):
+                results = await self.admin.liquidate(name)
+                if results:
+                    self.liquidations += sum(1 for r in results if r.change.positions)
+                    log.info("liquidated %s: %d events", name, len(results))
+
+    async def save(self) -> None:
+        """Write the latest mark of every symbol that moved since the last save."""
+        if not self._unsaved:
+            return
+        marks = {s: self.registry.marks[s] for s in self._unsaved}
+        self._unsaved = set()
+        await self.admin.store.commit([SetMarks(marks, self.admin.clock.now_ms())])
+
+    def start(self, source: MarkSource | None) -> None:
+        loop = asyncio.get_running_loop()
+        if source is not None:
+            self._tasks.append(loop.create_task(self._run(source)))
+        self._tasks.append(loop.create_task(self._save_periodically()))
+
+    async def _run(self, source: MarkSource) -> None:
+        async for batch in source.batches():
+            try:
+                await self.apply(batch)
+            except Exception:
+                log.exception("mark tick failed")
+
+    async def _save_periodically(self) -> None:
+        while True:
+            await self.sleep(self.persist_interval)
+            try:
+                await self.save()
+            except Exception:
+                log.exception("saving marks failed")
+
+    async def stop(self) -> None:
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        self._tasks = []
+        await self.save()

@@ -1,0 +1,3 @@
+from ..service.conftest import env, keys, public_keys
+
+__all__ = ["env", "keys", "public_keys"]
