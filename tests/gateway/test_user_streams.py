@@ -243,3 +243,27 @@ async def test_a_logged_on_session_starts_a_stream_without_an_api_key(
         assert (await ask(ws, "session.logon", params))["status"] == 200
         reply = await ask(ws, "userDataStream.start", {})
         assert reply["status"] == 200 and len(reply["result"]["listenKey"]) == 64
+
+
+async def test_a_liquidation_goes_out_on_the_stream(tmp_path: Path, keys: Keys) -> None:
+    running = await make_server(tmp_path, keys, liquidate=True)
+    try:
+        assert running.admin is not None
+        key = await listen_key(running)
+        base = running.ws_url.replace("/ws-fapi/v1", "")
+        async with websockets.connect(f"{base}/ws/{key}") as stream:
+            await asyncio.sleep(0.05)
+            # alice's isolated ETHUSDT short (1 @ 1000, wallet 100) is liquidated at
+            # 1095.62: a mark of 1100 closes it at its bankruptcy price, 1100.
+            await running.admin.set_marks({"ETHUSDT": D("1100")})
+            event = await next_event(stream)
+            assert event["a"]["m"] == "ORDER"
+            [position] = event["a"]["P"]
+            assert (position["s"], position["pa"], position["iw"]) == (
+                "ETHUSDT", "0.000", "0.00000000")
+            assert event["a"]["B"][0]["wb"] == "900.00000000"
+        async with websockets.connect(running.ws_url) as ws:
+            rows = (await ask(ws, "v2/account.position", signed()))["result"]
+            assert [r["symbol"] for r in rows] == ["BTCUSDT"]
+    finally:
+        await running.stop()
