@@ -11,6 +11,7 @@ import contextlib
 import json
 import os
 import secrets
+import ssl
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -84,6 +85,9 @@ class ServerSettings:
     marks_save_s: float = 2.0
     # Liquidate crossed positions; None: on for the demo database, off otherwise.
     liquidate: bool | None = None
+    # TLS: serve wss:// and https:// with this certificate chain and key (PEM).
+    certfile: Path | None = None
+    keyfile: Path | None = None
     clock: Clock = field(default_factory=SystemClock)
     market: Market | None = None
 
@@ -121,11 +125,13 @@ class PosriskServer:
 
     @property
     def ws_url(self) -> str:
-        return f"ws://{self.settings.host}:{self.port}{WS_API_PATH}"
+        scheme = "wss" if self.settings.certfile else "ws"
+        return f"{scheme}://{self.settings.host}:{self.port}{WS_API_PATH}"
 
     @property
     def http_url(self) -> str:
-        return f"http://{self.settings.host}:{self.port}"
+        scheme = "https" if self.settings.certfile else "http"
+        return f"{scheme}://{self.settings.host}:{self.port}"
 
     async def start(self) -> None:
         settings = self.settings
@@ -142,7 +148,7 @@ class PosriskServer:
             api = ApiService(self.registry, limiter, self.clock, self.streams)
             rest = RestService(api, exchange_info_json(self.market, self.clock.now_ms()))
             self.gateway = Gateway(api, rest, settings.gateway)
-            await self.gateway.start(settings.host, settings.port)
+            await self.gateway.start(settings.host, settings.port, self._tls())
             self.feed = MarkFeed(
                 self.admin, liquidate=self._liquidate(), persist_interval=settings.marks_save_s
             )
@@ -179,6 +185,20 @@ class PosriskServer:
             db = Path(settings.db)
             directory = db.parent if settings.db != ":memory:" else Path.cwd()
             self.demo = await seed_demo(self.admin, directory, db.stem or "posrisk")
+
+    def _tls(self) -> ssl.SSLContext | None:
+        settings = self.settings
+        if settings.certfile is None:
+            if settings.keyfile is not None:
+                raise ServiceError("--keyfile needs --certfile")
+            return None
+        context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        context.minimum_version = ssl.TLSVersion.TLSv1_2
+        try:
+            context.load_cert_chain(settings.certfile, settings.keyfile)
+        except (OSError, ssl.SSLError) as e:
+            raise ServiceError(f"cannot use the TLS certificate {settings.certfile}: {e}") from None
+        return context
 
     def _liquidate(self) -> bool:
         if self.settings.liquidate is not None:

@@ -149,6 +149,10 @@ def serve(
             help="Liquidate crossed positions (default: on for the demo only).",
         ),
     ] = None,
+    certfile: Annotated[
+        Path | None, typer.Option(help="TLS certificate chain (PEM): serve wss:// and https://.")
+    ] = None,
+    keyfile: Annotated[Path | None, typer.Option(help="TLS private key (PEM).")] = None,
 ) -> None:
     """Serve the WS API on ws://HOST:PORT/ws-fapi/v1 (and REST GETs on the same port)."""
     level = logging.getLevelName(log_level.upper())
@@ -174,6 +178,8 @@ def serve(
         marks_interval=marks_interval,
         marks_url=marks_url,
         liquidate=liquidate,
+        certfile=certfile,
+        keyfile=keyfile,
     )
     try:
         _event_loop_run(_serve(settings))

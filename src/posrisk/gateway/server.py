@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import ssl
 from collections.abc import Sequence
 from dataclasses import dataclass
 from http import HTTPStatus
@@ -172,7 +173,9 @@ class Gateway:
         assert self.server is not None
         return int(self.server.sockets[0].getsockname()[1])
 
-    async def start(self, host: str | Sequence[str], port: int) -> asyncio.Server:
+    async def start(
+        self, host: str | Sequence[str], port: int, tls: ssl.SSLContext | None = None
+    ) -> asyncio.Server:
         loop = asyncio.get_running_loop()
         settings = self.settings
         picows_log = logging.getLogger("posrisk.gateway.picows")
@@ -206,7 +209,13 @@ class Gateway:
             holder.append(protocol)
             return protocol
 
-        self.server = await loop.create_server(protocol_factory, host=host, port=port)
+        self.server = await loop.create_server(
+            protocol_factory,
+            host=host,
+            port=port,
+            ssl=tls,
+            ssl_handshake_timeout=settings.handshake_timeout_s if tls else None,
+        )
         self._keepalive_task = loop.create_task(self._keepalive())
         self._expiry_task = loop.create_task(self._expire_listen_keys())
         return self.server
