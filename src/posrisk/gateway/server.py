@@ -54,6 +54,10 @@ class GatewaySettings:
     handshake_timeout_s: float = 10.0
     # How often listenKeys are checked for expiry (their lifetime is the streams' TTL).
     listen_key_check_s: float = 1.0
+    # A connection lives at most this long (SPEC §7: 24 hours), checked at each ping round.
+    max_lifetime_s: float = 24 * 3600.0
+    # Open WS connections (API and streams) allowed per IP at once.
+    max_connections_per_ip: int = 10_000
 
 
 class ApiListener(WSListener):
@@ -66,19 +70,23 @@ class ApiListener(WSListener):
         self.transport: WSTransport | None = None
         # Fragments of a text message that arrived in several frames.
         self._fragments: list[bytes] | None = None
-        # Loop time of the last pong (or of the connection), for the keepalive.
-        self.last_pong = 0.0
+        # Loop time of the connection, and of the oldest ping not yet answered (None when
+        # every ping was answered): the keepalive closes it when that is too old.
+        self.opened = 0.0
+        self.unanswered_since: float | None = None
 
     def __repr__(self) -> str:
         return f"<ApiListener {self.conn.ip} since {self.conn.connected_since}>"
 
     def on_ws_connected(self, transport: WSTransport) -> None:
         self.transport = transport
-        self.last_pong = asyncio.get_running_loop().time()
+        self.opened = asyncio.get_running_loop().time()
         self.gateway.connections.add(self)
+        self.gateway.count_ip(self.conn.ip)
 
     def on_ws_disconnected(self, transport: WSTransport) -> None:
         self.gateway.connections.discard(self)
+        self.gateway.release_ip(self.conn.ip)
 
     def on_ws_frame(self, transport: WSTransport, frame: WSFrame) -> None:
         kind = frame.msg_type
@@ -100,7 +108,7 @@ class ApiListener(WSListener):
             error = WireError.malformed_request("binary frames are not supported, send JSON text")
             transport.send(WSMsgType.TEXT, encode_error(None, error))
         elif kind is WSMsgType.PONG:
-            self.last_pong = asyncio.get_running_loop().time()
+            self.unanswered_since = None
         elif kind is WSMsgType.CLOSE:
             transport.send_close(frame.get_close_code())
             transport.disconnect()
@@ -112,17 +120,24 @@ class ApiListener(WSListener):
 class StreamListener(WSListener):
     """One user data stream connection (``/ws/<listenKey>``): events out, nothing in."""
 
-    def __init__(self, gateway: Gateway, listen_key: str) -> None:
+    def __init__(self, gateway: Gateway, listen_key: str, ip: str) -> None:
         super().__init__()
         self.gateway = gateway
         self.listen_key = listen_key
+        self.ip = ip
         self.transport: WSTransport | None = None
+        # Loop time of the connection, and of the oldest ping not yet answered (None when
+        # every ping was answered): the keepalive closes it when that is too old.
+        self.opened = 0.0
+        self.unanswered_since: float | None = None
 
     def __repr__(self) -> str:
         return f"<StreamListener {self.listen_key[:8]}…>"
 
     def on_ws_connected(self, transport: WSTransport) -> None:
         self.transport = transport
+        self.opened = asyncio.get_running_loop().time()
+        self.gateway.count_ip(self.ip)
         streams = self.gateway.api.streams
         if not streams.attach(self.listen_key, self, self.gateway.api.clock.now_ms()):
             self.close()  # the key expired between handshake and now
@@ -132,9 +147,12 @@ class StreamListener(WSListener):
     def on_ws_disconnected(self, transport: WSTransport) -> None:
         self.gateway.api.streams.detach(self.listen_key, self)
         self.gateway.streams.discard(self)
+        self.gateway.release_ip(self.ip)
 
     def on_ws_frame(self, transport: WSTransport, frame: WSFrame) -> None:
-        if frame.msg_type is WSMsgType.CLOSE:
+        if frame.msg_type is WSMsgType.PONG:
+            self.unanswered_since = None
+        elif frame.msg_type is WSMsgType.CLOSE:
             transport.send_close(frame.get_close_code())
             transport.disconnect()
 
@@ -162,6 +180,8 @@ class Gateway:
         self.connections: set[ApiListener] = set()
         self.streams: set[StreamListener] = set()
         self.server: asyncio.Server | None = None
+        # Open WS connections per IP (API and streams), for the per-IP cap.
+        self._per_ip: dict[str, int] = {}
         self._keepalive_task: asyncio.Task[None] | None = None
         self._expiry_task: asyncio.Task[None] | None = None
 
@@ -226,21 +246,49 @@ class Gateway:
             self.api.streams.expire(self.api.clock.now_ms())
 
     async def _keepalive(self) -> None:
-        """Ping every connection each interval; close one whose last pong is too old."""
         loop = asyncio.get_running_loop()
-        settings = self.settings
         while True:
-            await asyncio.sleep(settings.ping_interval_s)
-            now = loop.time()
-            for listener in list(self.connections):
-                transport = listener.transport
-                if transport is None or transport.is_disconnected:
-                    continue
-                if now - listener.last_pong > settings.pong_timeout_s:
-                    transport.send_close(WSCloseCode.POLICY_VIOLATION, b"no pong received")
-                    transport.disconnect()
-                else:
-                    transport.send_ping()
+            await asyncio.sleep(self.settings.ping_interval_s)
+            self.keepalive(loop.time())
+
+    def keepalive(self, now: float) -> None:
+        """One ping round at loop time ``now`` (SPEC §7): close connections past their
+        lifetime (1000) or whose oldest unanswered ping is older than the pong timeout
+        (1008); ping the rest. Any pong answers every ping before it."""
+        settings = self.settings
+        listeners: list[ApiListener | StreamListener] = [*self.connections, *self.streams]
+        for listener in listeners:
+            transport = listener.transport
+            if transport is None or transport.is_disconnected:
+                continue
+            if now - listener.opened >= settings.max_lifetime_s:
+                transport.send_close(WSCloseCode.OK, b"connection lifetime reached")
+                transport.disconnect()
+            elif (
+                listener.unanswered_since is not None
+                and now - listener.unanswered_since > settings.pong_timeout_s
+            ):
+                transport.send_close(WSCloseCode.POLICY_VIOLATION, b"no pong received")
+                transport.disconnect()
+            else:
+                if listener.unanswered_since is None:
+                    listener.unanswered_since = now
+                transport.send_ping()
+
+    def has_room(self, ip: str) -> bool:
+        """Whether ``ip`` may open one more connection (checked at the handshake; counted
+        once connected, so a handshake that fails never holds a place)."""
+        return self._per_ip.get(ip, 0) < self.settings.max_connections_per_ip
+
+    def count_ip(self, ip: str) -> None:
+        self._per_ip[ip] = self._per_ip.get(ip, 0) + 1
+
+    def release_ip(self, ip: str) -> None:
+        count = self._per_ip.get(ip, 0) - 1
+        if count > 0:
+            self._per_ip[ip] = count
+        else:
+            self._per_ip.pop(ip, None)
 
     def route(self, request: WSUpgradeRequest, ip: str) -> Any:
         """A WS API listener, or the HTTP response to a plain GET."""
@@ -250,7 +298,7 @@ class Gateway:
             return self._open_api(request, ip, query)
         for prefix in STREAM_PREFIXES:
             if path.startswith(prefix):
-                return self._open_stream(path[len(prefix) :])
+                return self._open_stream(path[len(prefix) :], ip)
         if self.rest.handles(path):
             headers = {k: v for k, v in request.headers.items()}
             upper = {k.upper(): v for k, v in headers.items()}
@@ -271,14 +319,25 @@ class Gateway:
             body = orjson.dumps({"code": error.code, "msg": error.msg})
             return _http(error.status, body, {"Content-Type": "application/json"})
         show = dict(parse_qsl(query)).get("returnRateLimits", "true").lower() != "false"
+        if not self.has_room(ip):
+            return self._too_many_connections()
         return ApiListener(self, Connection(ip, now, show))
 
-    def _open_stream(self, listen_key: str) -> Any:
+    def _open_stream(self, listen_key: str, ip: str) -> Any:
         if self.api.streams.get(listen_key, self.api.clock.now_ms()) is None:
             error = WireError.invalid_listen_key()
             body = orjson.dumps({"code": error.code, "msg": error.msg})
             return _http(400, body, {"Content-Type": "application/json"})
-        return StreamListener(self, listen_key)
+        if not self.has_room(ip):
+            return self._too_many_connections()
+        return StreamListener(self, listen_key, ip)
+
+    def _too_many_connections(self) -> Any:
+        cap = self.settings.max_connections_per_ip
+        body = orjson.dumps(
+            {"code": -1003, "msg": f"Too many connections; current limit is {cap} per IP."}
+        )
+        return _http(429, body, {"Content-Type": "application/json"})
 
     async def shutdown(self, grace_s: float = 1.0) -> None:
         """Tell every client (``serverShutdown``), close with 1001, stop listening."""

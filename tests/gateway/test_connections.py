@@ -1,0 +1,113 @@
+"""Connection rules (SPEC §7): pings, pong timeout, lifetime, connections per IP."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import pytest_asyncio
+import websockets
+from picows import WSListener, WSMsgType, ws_connect
+
+from posrisk.app import PosriskServer
+from posrisk.gateway.server import GatewaySettings
+
+from ..service.conftest import Keys
+from .conftest import make_server
+from .test_server import ask, signed
+
+pytestmark = [pytest.mark.asyncio, pytest.mark.timeout(30)]
+
+RULES = GatewaySettings(
+    ping_interval_s=3600, pong_timeout_s=600, max_lifetime_s=86400, max_connections_per_ip=3
+)
+
+
+@pytest_asyncio.fixture
+async def server(tmp_path: Path, keys: Keys) -> AsyncIterator[PosriskServer]:
+    running = await make_server(tmp_path, keys, gateway=RULES)
+    yield running
+    await running.stop()
+
+
+class Silent(WSListener):
+    """A client that never answers pings and records how it was closed."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.pings = 0
+        self.closed: asyncio.Future[int] = asyncio.get_running_loop().create_future()
+
+    def on_ws_frame(self, transport: Any, frame: Any) -> None:
+        if frame.msg_type is WSMsgType.PING:
+            self.pings += 1
+        elif frame.msg_type is WSMsgType.CLOSE and not self.closed.done():
+            self.closed.set_result(frame.get_close_code().value)
+
+
+async def test_pings_then_a_close_without_pongs(server: PosriskServer) -> None:
+    gateway = server.gateway
+    assert gateway is not None
+    _, silent = await ws_connect(Silent, server.ws_url, enable_auto_pong=False)
+    async with websockets.connect(server.ws_url) as polite:  # answers pings by itself
+        await asyncio.sleep(0.05)
+        now = asyncio.get_running_loop().time()
+        gateway.keepalive(now)  # a ping round: everyone pinged
+        await asyncio.sleep(0.05)
+        assert silent.pings == 1
+        gateway.keepalive(now + 601)  # ten minutes later: the silent one has no pong
+        assert await asyncio.wait_for(silent.closed, 5) == 1008
+        assert (await ask(polite, "v2/account.position", signed()))["status"] == 200
+
+
+async def test_a_connection_ends_at_its_lifetime(server: PosriskServer) -> None:
+    gateway = server.gateway
+    assert gateway is not None
+    async with websockets.connect(server.ws_url) as ws:
+        await asyncio.sleep(0.05)
+        gateway.keepalive(asyncio.get_running_loop().time() + 86400)
+        with pytest.raises(websockets.ConnectionClosed) as closed:
+            await asyncio.wait_for(ws.recv(), 5)
+        assert closed.value.rcvd is not None
+        assert (closed.value.rcvd.code, closed.value.rcvd.reason) == (
+            1000,
+            "connection lifetime reached",
+        )
+
+
+async def test_connections_per_ip_are_capped(server: PosriskServer) -> None:
+    open_ = [await websockets.connect(server.ws_url) for _ in range(3)]
+    try:
+        with pytest.raises(websockets.InvalidStatus) as refused:
+            await websockets.connect(server.ws_url)
+        assert refused.value.response.status_code == 429
+        assert b"current limit is 3 per IP" in refused.value.response.body
+        await open_.pop().close()
+        await asyncio.sleep(0.05)
+        again = await websockets.connect(server.ws_url)  # a place was freed
+        open_.append(again)
+        assert (await ask(again, "v2/account.position", signed()))["status"] == 200
+    finally:
+        for ws in open_:
+            await ws.close()
+
+
+async def test_a_failed_upgrade_holds_no_place(server: PosriskServer) -> None:
+    import urllib.error
+    import urllib.request
+
+    def plain_get() -> int:
+        try:
+            urllib.request.urlopen(server.http_url + "/ws-fapi/v1", timeout=5)
+        except urllib.error.HTTPError as e:
+            return e.code
+        return 200
+
+    for _ in range(5):  # plain GETs of the WS path: refused, and not counted
+        assert await asyncio.to_thread(plain_get) == 400
+    connections = [await websockets.connect(server.ws_url) for _ in range(3)]
+    for ws in connections:
+        await ws.close()
