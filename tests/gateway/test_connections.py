@@ -51,7 +51,9 @@ class Silent(WSListener):
 async def test_pings_then_a_close_without_pongs(server: PosriskServer) -> None:
     gateway = server.gateway
     assert gateway is not None
-    _, silent = await ws_connect(Silent, server.ws_url, enable_auto_pong=False)
+    _, listener = await ws_connect(Silent, server.ws_url, enable_auto_pong=False)
+    assert isinstance(listener, Silent)
+    silent = listener
     async with websockets.connect(server.ws_url) as polite:  # answers pings by itself
         await asyncio.sleep(0.05)
         now = asyncio.get_running_loop().time()

@@ -260,7 +260,10 @@ async def test_a_liquidation_goes_out_on_the_stream(tmp_path: Path, keys: Keys) 
             assert event["a"]["m"] == "ORDER"
             [position] = event["a"]["P"]
             assert (position["s"], position["pa"], position["iw"]) == (
-                "ETHUSDT", "0.000", "0.00000000")
+                "ETHUSDT",
+                "0.000",
+                "0.00000000",
+            )
             assert event["a"]["B"][0]["wb"] == "900.00000000"
         async with websockets.connect(running.ws_url) as ws:
             rows = (await ask(ws, "v2/account.position", signed()))["result"]
