@@ -7,6 +7,7 @@ serves the gateway. ``posrisk serve`` and the tests both start servers through t
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import json
 import os
@@ -40,9 +41,25 @@ from .service.registry import Registry
 from .service.rest import RestService
 from .service.scenario import ScenarioError, read_scenario_file
 from .service.streams import LISTEN_KEY_TTL_MS, UserStreams
-from .store import DatabaseLock, SQLiteStore, Store, StoreError
+from .store import DatabaseLock, SetMeta, SQLiteStore, Store, StoreError
 
-__all__ = ["PosriskServer", "ServerSettings", "server_info_path"]
+__all__ = ["BAN_PREFIX", "PosriskServer", "ServerSettings", "saved_bans", "server_info_path"]
+
+# Meta keys holding IP bans: "ban:<ip>" → {"until": ms, "offences": n}.
+BAN_PREFIX = "ban:"
+
+
+def saved_bans(meta: dict[str, str]) -> dict[str, tuple[int, int]]:
+    """The bans an earlier process saved (unreadable entries are skipped)."""
+    bans = {}
+    for key, value in meta.items():
+        if key.startswith(BAN_PREFIX):
+            try:
+                data = json.loads(value)
+                bans[key[len(BAN_PREFIX) :]] = (int(data["until"]), int(data["offences"]))
+            except (ValueError, KeyError, TypeError):
+                continue
+    return bans
 
 
 def server_info_path(db: Path) -> Path:
@@ -107,6 +124,8 @@ class PosriskServer:
         self.streams: UserStreams | None = None
         self.admin_api: AdminApi | None = None
         self.feed: MarkFeed | None = None
+        # Background writes (bans) still running; finished before the store closes.
+        self._background: set[asyncio.Task[None]] = set()
         self._meta: dict[str, str] = {}
         self.admin_token: str | None = None
         # True when this start generated the admin token (printed once, then only in its file).
@@ -140,7 +159,10 @@ class PosriskServer:
         try:
             await self.store.open()
             await self._prepare()
-            limiter = RequestWeightLimiter(settings.limits, enforce=settings.enforce_limits)
+            limiter = RequestWeightLimiter(
+                settings.limits, enforce=settings.enforce_limits, on_ban=self._save_ban
+            )
+            limiter.restore_bans(saved_bans(self._meta))
             self.streams = UserStreams(self.registry, settings.listen_key_ttl_ms)
             assert self.admin is not None
             self.admin.on_account_update(self.streams.publish)
@@ -185,6 +207,15 @@ class PosriskServer:
             db = Path(settings.db)
             directory = db.parent if settings.db != ":memory:" else Path.cwd()
             self.demo = await seed_demo(self.admin, directory, db.stem or "posrisk")
+
+    def _save_ban(self, ip: str, until: int, offences: int) -> None:
+        """Bans survive a restart: each is written to the database (in the background)."""
+        value = json.dumps({"until": until, "offences": offences})
+        task = asyncio.get_running_loop().create_task(
+            self.store.commit([SetMeta(BAN_PREFIX + ip, value)])
+        )
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
 
     def _tls(self) -> ssl.SSLContext | None:
         settings = self.settings
@@ -274,6 +305,8 @@ class PosriskServer:
             await self.gateway.shutdown()
         if self.feed is not None:
             await self.feed.stop()
+        if self._background:
+            await asyncio.gather(*self._background, return_exceptions=True)
         if self.admin_api is not None:
             await self.admin_api.stop()
         if self.settings.db != ":memory:":

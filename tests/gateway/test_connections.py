@@ -113,3 +113,41 @@ async def test_a_failed_upgrade_holds_no_place(server: PosriskServer) -> None:
     connections = [await websockets.connect(server.ws_url) for _ in range(3)]
     for ws in connections:
         await ws.close()
+
+
+async def test_bans_survive_a_restart_and_escalate(tmp_path: Path, keys: Keys) -> None:
+    from posrisk.protocol import LimitRules
+    from posrisk.service.clock import ManualClock
+
+    clock = ManualClock(1_700_000_020_000)
+    rules = LimitRules(request_weight=10, ban_after_rejections=1)
+    first = await make_server(tmp_path, keys, limits=rules, clock=clock)
+    port = first.port
+    async with websockets.connect(first.ws_url) as ws:  # 5
+        assert (await ask(ws, "v2/account.position", signed(timestamp=clock.now)))[
+            "status"
+        ] == 200  # 10
+        assert (await ask(ws, "v2/account.position", signed(timestamp=clock.now)))["status"] == 429
+        banned = await ask(ws, "v2/account.position", signed(timestamp=clock.now))
+        assert banned["status"] == 418
+        assert banned["error"]["data"]["retryAfter"] == clock.now + 120_000  # 2 minutes
+    await first.stop()
+
+    again = await make_server(tmp_path, keys, limits=rules, clock=clock, scenario=None, port=port)
+    try:
+        with pytest.raises(websockets.InvalidStatus) as refused:
+            await websockets.connect(again.ws_url)
+        assert refused.value.response.status_code == 418  # still banned after the restart
+        clock.advance(120_000)
+        async with websockets.connect(again.ws_url) as ws:
+            assert (await ask(ws, "v2/account.position", signed(timestamp=clock.now)))[
+                "status"
+            ] == 200
+            assert (await ask(ws, "v2/account.position", signed(timestamp=clock.now)))[
+                "status"
+            ] == 429
+            second = await ask(ws, "v2/account.position", signed(timestamp=clock.now))
+            # A repeat offender: the ban doubles to 4 minutes.
+            assert second["error"]["data"]["retryAfter"] == clock.now + 240_000
+    finally:
+        await again.stop()

@@ -7,6 +7,7 @@ benchmarks) still counts, so ``rateLimits`` stay truthful, but never refuses.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 from ..protocol import (
@@ -34,12 +35,28 @@ class Banned:
 class RequestWeightLimiter:
     """REQUEST_WEIGHT per IP across all of that IP's connections (WS and REST)."""
 
-    def __init__(self, rules: LimitRules | None = None, *, enforce: bool = True) -> None:
+    def __init__(
+        self,
+        rules: LimitRules | None = None,
+        *,
+        enforce: bool = True,
+        on_ban: Callable[[str, int, int], None] | None = None,
+    ) -> None:
         self.rules = rules or LimitRules()
         self.enforce = enforce
         self._windows: dict[str, WindowState] = {}
         # ip → (banned until ms, number of bans so far)
         self._bans: dict[str, tuple[int, int]] = {}
+        # Told (ip, until, offences) of every new ban, so bans can outlive the process.
+        self.on_ban = on_ban
+
+    def restore_bans(self, bans: Mapping[str, tuple[int, int]]) -> None:
+        """Bans (and offence counts, for the ladder) saved by an earlier process."""
+        self._bans.update(bans)
+
+    @property
+    def bans(self) -> dict[str, tuple[int, int]]:
+        return dict(self._bans)
 
     def __repr__(self) -> str:
         return f"<RequestWeightLimiter {len(self._windows)} IPs, {len(self._bans)} banned>"
@@ -58,6 +75,8 @@ class RequestWeightLimiter:
             offences = (ban[1] if ban else 0) + 1
             until = now + ban_duration(self.rules, offences)
             self._bans[ip] = (until, offences)
+            if self.on_ban is not None:
+                self.on_ban(ip, until, offences)
             return Banned(decision.count, until)
         return decision
 
