@@ -40,6 +40,7 @@ from .service.operations import AdminOperations
 from .service.registry import Registry
 from .service.rest import RestService
 from .service.scenario import ScenarioError, read_scenario_file
+from .service.secrets import SecretBox, SecretError
 from .service.streams import LISTEN_KEY_TTL_MS, UserStreams
 from .store import DatabaseLock, SetMeta, SQLiteStore, Store, StoreError
 
@@ -199,7 +200,11 @@ class PosriskServer:
                 )
         snapshot = await self.store.load()
         self._meta = dict(snapshot.meta)
-        self.registry = Registry.from_snapshot(snapshot, self.market)
+        try:
+            box = SecretBox.for_database(settings.db)
+        except SecretError as e:
+            raise ServiceError(str(e)) from None
+        self.registry = Registry.from_snapshot(snapshot, self.market, box)
         self.admin = AdminService(self.store, self.registry, self.clock)
         if scenario is not None:
             await load_scenario(self.admin, scenario)

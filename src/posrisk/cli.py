@@ -47,6 +47,7 @@ from .service.errors import ServiceError
 from .service.operations import AdminOperations, Operations
 from .service.registry import Registry
 from .service.scenario import read_scenario_file
+from .service.secrets import SecretBox, SecretError
 from .store import DatabaseBusy, DatabaseLock, SQLiteStore, StoreError
 
 __all__ = ["app", "main"]
@@ -316,7 +317,11 @@ async def _operations(
     store = SQLiteStore(db)
     try:
         await store.open()
-        registry = Registry.from_snapshot(await store.load(), Market.default())
+        try:
+            box = SecretBox.for_database(db)
+        except SecretError as e:
+            raise ServiceError(str(e)) from None
+        registry = Registry.from_snapshot(await store.load(), Market.default(), box)
         yield AdminOperations(AdminService(store, registry, SystemClock()))
     finally:
         with suppress(StoreError):

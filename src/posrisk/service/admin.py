@@ -214,7 +214,7 @@ class AdminService:
             )
             if record.api_key in self.registry.keys:
                 raise ServiceError(f"API key {record.api_key!r} already exists.", status=409)
-            await self.store.commit([NewKey(record)])
+            await self.store.commit([NewKey(self.sealed(record))])
             self.registry.add_key(record)
             return created
 
@@ -230,6 +230,13 @@ class AdminService:
             entry.revoked_at = now
         for listener in self._key_listeners:
             listener(api_key)
+
+    def sealed(self, record: KeyRecord) -> KeyRecord:
+        """The record as stored: an HMAC secret sealed with the master key."""
+        box = self.registry.box
+        if record.kind != "hmac" or record.secret is None or box is None:
+            return record
+        return replace(record, secret=box.seal(record.secret, record.api_key))
 
     # -- ledger events ----------------------------------------------------------------
 
@@ -367,7 +374,11 @@ async def load_scenario(admin: AdminService, document: object) -> ScenarioPlan:
             taken_names=set(registry.accounts),
             taken_keys=set(registry.keys),
         )
-        await admin.store.commit(plan.changes())
+        changes = [
+            NewKey(admin.sealed(change.key)) if isinstance(change, NewKey) else change
+            for change in plan.changes()
+        ]
+        await admin.store.commit(changes)
         for planned in plan.accounts:
             registry.accounts[planned.name] = AccountEntry(
                 planned.name, plan.created_at, planned.account, len(planned.events)

@@ -7,7 +7,7 @@ changed only by the admin service, after the store has committed the change.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from typing import Any
 
@@ -15,6 +15,7 @@ from ..engine import Account, AccountRisk, EngineError, Market, apply
 from ..protocol import Credential, HmacCredential, PublicKeyCredential
 from ..store import KeyRecord, Snapshot, StoreError
 from .errors import UnknownAccount
+from .secrets import SecretBox, SecretError
 
 __all__ = ["AccountEntry", "KeyEntry", "Registry", "credential_for"]
 
@@ -60,8 +61,10 @@ def credential_for(record: KeyRecord) -> Credential:
 class Registry:
     """Accounts by name, keys by API key, marks by symbol."""
 
-    def __init__(self, market: Market) -> None:
+    def __init__(self, market: Market, box: SecretBox | None = None) -> None:
         self.market = market
+        # Seals HMAC secrets for the store and opens them when loading (None: plaintext).
+        self.box = box
         self.accounts: dict[str, AccountEntry] = {}
         self.keys: dict[str, KeyEntry] = {}
         # Read-only outside ``update_marks``: cached rows depend on ``marks_version``.
@@ -72,12 +75,19 @@ class Registry:
         return f"<Registry {len(self.accounts)} accounts, {len(self.keys)} keys>"
 
     @classmethod
-    def from_snapshot(cls, snapshot: Snapshot, market: Market) -> Registry:
+    def from_snapshot(
+        cls, snapshot: Snapshot, market: Market, box: SecretBox | None = None
+    ) -> Registry:
         """Replay the ledger; an entry the engine now refuses stops the start, named."""
-        registry = cls(market)
+        registry = cls(market, box)
         for record in snapshot.accounts:
             registry.accounts[record.name] = AccountEntry(record.name, record.created_at)
         for key in snapshot.keys:
+            if key.kind == "hmac" and key.secret is not None and box is not None:
+                try:
+                    key = replace(key, secret=box.open(key.secret, key.api_key))
+                except SecretError as e:
+                    raise StoreError(str(e)) from None
             registry.add_key(key)
         for entry in snapshot.ledger:
             state = registry.accounts[entry.account]
