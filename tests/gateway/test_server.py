@@ -185,6 +185,10 @@ async def test_a_banned_ip_is_refused_at_the_handshake(tmp_path: Path, keys: Key
             assert (await ask(ws, "v2/account.position", signed()))["status"] == 200  # 10
             assert (await ask(ws, "v2/account.position", signed()))["status"] == 429
             assert (await ask(ws, "v2/account.position", signed()))["status"] == 418
+            # ... and the banned connection is closed after its 418 (SPEC §7).
+            with pytest.raises(websockets.ConnectionClosed) as closed:
+                await asyncio.wait_for(ws.recv(), 5)
+            assert closed.value.rcvd is not None and closed.value.rcvd.code == 1008
         with pytest.raises(websockets.InvalidStatus) as refused:
             async with websockets.connect(running.ws_url):
                 pass

@@ -114,7 +114,13 @@ class ApiListener(WSListener):
             transport.disconnect()
 
     def _answer(self, transport: WSTransport, message: bytes) -> None:
-        transport.send(WSMsgType.TEXT, self.gateway.api.handle(self.conn, message))
+        api = self.gateway.api
+        transport.send(WSMsgType.TEXT, api.handle(self.conn, message))
+        if api.limiter.banned_until(self.conn.ip, api.clock.now_ms()) is not None:
+            # A banned IP gets its 418, then loses the connection (SPEC §7): it can only
+            # come back through a handshake, which is refused while the ban lasts.
+            transport.send_close(WSCloseCode.POLICY_VIOLATION, b"IP banned")
+            transport.disconnect()
 
 
 class StreamListener(WSListener):
