@@ -442,14 +442,23 @@ async def test_a_key_revoked_mid_session_ends_it_with_the_session_level_401(
 
 @pytest.mark.parametrize(
     "extra",
-    [{"account": "bob"}, {"name": "bob"}, {"apiKeyOf": HEDGE_KEY}, {"email": "bob@example.com"},
-     {"accountId": 2}, {"uid": "bob"}],
+    [
+        {"account": "bob"},
+        {"name": "bob"},
+        {"apiKeyOf": HEDGE_KEY},
+        {"email": "bob@example.com"},
+        {"accountId": 2},
+        {"uid": "bob"},
+    ],
 )
-async def test_params_never_reach_another_account(services: Services,
-                                                  extra: dict[str, Any]) -> None:
+async def test_params_never_reach_another_account(
+    services: Services, extra: dict[str, Any]
+) -> None:
     rows = call(services, "v2/account.position", signed(services, **extra))["result"]
-    assert [(r["symbol"], r["positionAmt"]) for r in rows] == [("BTCUSDT", "0.010"),
-                                                               ("ETHUSDT", "-1.000")]
+    assert [(r["symbol"], r["positionAmt"]) for r in rows] == [
+        ("BTCUSDT", "0.010"),
+        ("ETHUSDT", "-1.000"),
+    ]
     # Bob's key with Alice's signature (or the reverse) is refused, never served.
     forged = {**signed(services, HEDGE_KEY, HEDGE_SECRET), "apiKey": HMAC_KEY}
     assert error(call(services, "v2/account.position", forged))[1] == -1022
