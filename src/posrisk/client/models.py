@@ -27,18 +27,42 @@ __all__ = [
 _ZERO = Decimal(0)
 
 
-def _time(ms: int) -> datetime | None:
-    return datetime.fromtimestamp(ms / 1000, UTC) if ms else None
+class _Row:
+    """What both row kinds answer from their size, prices and time."""
 
+    __slots__ = ()
+    position_amt: Decimal
+    mark_price: Decimal
+    liquidation_price: Decimal
+    update_time_ms: int
 
-def _distance(mark: Decimal, liquidation: Decimal) -> Decimal | None:
-    if not mark or not liquidation:
-        return None
-    return abs(mark - liquidation) / mark
+    @property
+    def update_time(self) -> datetime | None:
+        return (
+            datetime.fromtimestamp(self.update_time_ms / 1000, UTC) if self.update_time_ms else None
+        )
+
+    @property
+    def is_open(self) -> bool:
+        return bool(self.position_amt)
+
+    @property
+    def side(self) -> str | None:
+        """``"LONG"``/``"SHORT"`` from the size's sign (also in one-way mode), None flat."""
+        if not self.position_amt:
+            return None
+        return "LONG" if self.position_amt > 0 else "SHORT"
+
+    @property
+    def liquidation_distance(self) -> Decimal | None:
+        """|mark − liquidation| / mark; None without both prices."""
+        if not self.mark_price or not self.liquidation_price:
+            return None
+        return abs(self.mark_price - self.liquidation_price) / self.mark_price
 
 
 @dataclass(frozen=True, slots=True)
-class Position:
+class Position(_Row):
     """One ``account.position`` row."""
 
     symbol: str
@@ -58,29 +82,9 @@ class Position:
     notional: Decimal
     update_time_ms: int
 
-    @property
-    def update_time(self) -> datetime | None:
-        return _time(self.update_time_ms)
-
-    @property
-    def is_open(self) -> bool:
-        return bool(self.position_amt)
-
-    @property
-    def side(self) -> str | None:
-        """``"LONG"``/``"SHORT"`` from the size's sign (also in one-way mode), None flat."""
-        if not self.position_amt:
-            return None
-        return "LONG" if self.position_amt > 0 else "SHORT"
-
-    @property
-    def liquidation_distance(self) -> Decimal | None:
-        """|mark − liquidation| / mark; None without both prices."""
-        return _distance(self.mark_price, self.liquidation_price)
-
 
 @dataclass(frozen=True, slots=True)
-class PositionV2:
+class PositionV2(_Row):
     """One ``v2/account.position`` row (no leverage, marginType, maxNotionalValue)."""
 
     symbol: str
@@ -103,24 +107,6 @@ class PositionV2:
     bid_notional: Decimal
     ask_notional: Decimal
     update_time_ms: int
-
-    @property
-    def update_time(self) -> datetime | None:
-        return _time(self.update_time_ms)
-
-    @property
-    def is_open(self) -> bool:
-        return bool(self.position_amt)
-
-    @property
-    def side(self) -> str | None:
-        if not self.position_amt:
-            return None
-        return "LONG" if self.position_amt > 0 else "SHORT"
-
-    @property
-    def liquidation_distance(self) -> Decimal | None:
-        return _distance(self.mark_price, self.liquidation_price)
 
     @property
     def margin_type(self) -> MarginType:
