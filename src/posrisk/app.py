@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import logging
 import os
 import secrets
 import ssl
@@ -43,6 +44,8 @@ from .service.scenario import ScenarioError, read_scenario_file
 from .service.secrets import SecretBox, SecretError
 from .service.streams import LISTEN_KEY_TTL_MS, UserStreams
 from .store import DatabaseLock, SetMeta, SQLiteStore, Store, StoreError
+
+log = logging.getLogger("posrisk.server")
 
 __all__ = ["BAN_PREFIX", "PosriskServer", "ServerSettings", "saved_bans", "server_info_path"]
 
@@ -220,7 +223,12 @@ class PosriskServer:
             self.store.commit([SetMeta(BAN_PREFIX + ip, value)])
         )
         self._background.add(task)
-        task.add_done_callback(self._background.discard)
+        task.add_done_callback(self._ban_saved)
+
+    def _ban_saved(self, task: asyncio.Task[None]) -> None:
+        self._background.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            log.error("could not save an IP ban: %s", task.exception())
 
     def _tls(self) -> ssl.SSLContext | None:
         settings = self.settings
@@ -306,17 +314,24 @@ class PosriskServer:
         path.chmod(0o600)
 
     async def stop(self) -> None:
-        if self.gateway is not None:
-            await self.gateway.shutdown()
-        if self.feed is not None:
-            await self.feed.stop()
-        if self._background:
-            await asyncio.gather(*self._background, return_exceptions=True)
-        if self.admin_api is not None:
-            await self.admin_api.stop()
-        if self.settings.db != ":memory:":
-            server_info_path(Path(self.settings.db)).unlink(missing_ok=True)
-        await self._close_store()
+        """Tell clients and close them, save marks, stop the admin API, release the db —
+        the last step whatever happened in the others."""
+        try:
+            if self.gateway is not None:
+                await self.gateway.shutdown()
+            if self.feed is not None:
+                try:
+                    await self.feed.stop()
+                except StoreError as e:
+                    log.error("could not save the latest marks at shutdown: %s", e)
+            if self._background:
+                await asyncio.gather(*self._background, return_exceptions=True)
+            if self.admin_api is not None:
+                await self.admin_api.stop()
+        finally:
+            if self.settings.db != ":memory:":
+                server_info_path(Path(self.settings.db)).unlink(missing_ok=True)
+            await self._close_store()
 
     async def _close_store(self) -> None:
         with contextlib.suppress(StoreError):

@@ -19,6 +19,7 @@ from aiohttp import web
 from ..engine import EngineError
 from ..service.errors import ServiceError
 from ..service.operations import Operations, as_body
+from ..store import StoreError
 
 __all__ = ["ADMIN_PREFIX", "AdminApi"]
 
@@ -95,6 +96,9 @@ class AdminApi:
             return _json({"code": e.code, "msg": str(e)}, 400)
         except ServiceError as e:
             return _json({"code": e.code, "msg": e.msg}, e.status)
+        except StoreError as e:
+            log.error("admin API write refused by the database: %s", e)
+            return _json({"code": -1001, "msg": f"Database unavailable: {e}"}, 503)
         except web.HTTPException as e:
             return _json({"code": -1000, "msg": e.reason}, e.status)
         except Exception:

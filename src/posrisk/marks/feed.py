@@ -87,7 +87,11 @@ class MarkFeed:
             return
         marks = {s: self.registry.marks[s] for s in self._unsaved}
         self._unsaved = set()
-        await self.admin.store.commit([SetMarks(marks, self.admin.clock.now_ms())])
+        try:
+            await self.admin.store.commit([SetMarks(marks, self.admin.clock.now_ms())])
+        except BaseException:
+            self._unsaved |= marks.keys()  # saved next time, not forgotten
+            raise
 
     def start(self, source: MarkSource | None) -> None:
         loop = asyncio.get_running_loop()

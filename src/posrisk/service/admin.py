@@ -9,6 +9,7 @@ tell the listeners (user data streams). Writes are serialised by one lock.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from decimal import Decimal
@@ -188,9 +189,8 @@ class AdminService:
                 event = SetPositionMode(position_mode, now)
                 account = apply(account, event, self.market).account
                 changes.append(AppendEvent(name, event, now))
-            await self.store.commit(changes)
             entry = AccountEntry(name, now, account, len(changes) - 1)
-            self.registry.accounts[name] = entry
+            await self.commit_then(changes, lambda: self.registry.accounts.__setitem__(name, entry))
             return entry
 
     async def create_key(
@@ -214,8 +214,9 @@ class AdminService:
             )
             if record.api_key in self.registry.keys:
                 raise ServiceError(f"API key {record.api_key!r} already exists.", status=409)
-            await self.store.commit([NewKey(self.sealed(record))])
-            self.registry.add_key(record)
+            await self.commit_then(
+                [NewKey(self.sealed(record))], lambda: self.registry.add_key(record)
+            )
             return created
 
     async def revoke_key(self, account: str, api_key: str) -> None:
@@ -226,10 +227,31 @@ class AdminService:
             if entry.revoked_at is not None:
                 return
             now = self.clock.now_ms()
-            await self.store.commit([RevokeKey(api_key, now)])
-            entry.revoked_at = now
+
+            def revoked() -> None:
+                entry.revoked_at = now
+
+            await self.commit_then([RevokeKey(api_key, now)], revoked)
         for listener in self._key_listeners:
             listener(api_key)
+
+    async def commit_then(self, changes: Sequence[Change], swap: Callable[[], object]) -> None:
+        """Commit ``changes``, then ``swap`` the served state — both, even if the caller is
+        cancelled meanwhile: a commit that reached the database must reach the registry,
+        or later writes would be checked against a state the ledger has left behind."""
+
+        async def commit_and_swap() -> None:
+            await self.store.commit(changes)
+            swap()
+
+        task = asyncio.ensure_future(commit_and_swap())
+        try:
+            await asyncio.shield(task)
+        except asyncio.CancelledError:
+            while not task.done():
+                with contextlib.suppress(asyncio.CancelledError):
+                    await asyncio.wait([task])
+            raise
 
     def sealed(self, record: KeyRecord) -> KeyRecord:
         """The record as stored: an HMAC secret sealed with the master key."""
@@ -275,9 +297,14 @@ class AdminService:
             results.append(applied)
             state = applied.account
         if results:
-            await self.store.commit([AppendEvent(account, event, event.time) for event in events])
-            entry.account = state
-            entry.version += len(results)
+
+            def swap() -> None:
+                entry.account = state
+                entry.version += len(results)
+
+            await self.commit_then(
+                [AppendEvent(account, event, event.time) for event in events], swap
+            )
         return results, now
 
     def _notify(self, account: str, results: list[Applied], now: int) -> None:
@@ -315,8 +342,10 @@ class AdminService:
         for symbol in marks:
             self.market[symbol]  # -1121 for an unknown symbol
         async with self._lock:
-            await self.store.commit([SetMarks(dict(marks), self.clock.now_ms())])
-            self.registry.update_marks(marks)
+            await self.commit_then(
+                [SetMarks(dict(marks), self.clock.now_ms())],
+                lambda: self.registry.update_marks(marks),
+            )
         for listener in self._mark_listeners:
             await listener(marks)
         return dict(self.registry.marks)
@@ -378,13 +407,16 @@ async def load_scenario(admin: AdminService, document: object) -> ScenarioPlan:
             NewKey(admin.sealed(change.key)) if isinstance(change, NewKey) else change
             for change in plan.changes()
         ]
-        await admin.store.commit(changes)
-        for planned in plan.accounts:
-            registry.accounts[planned.name] = AccountEntry(
-                planned.name, plan.created_at, planned.account, len(planned.events)
-            )
-            for key in planned.keys:
-                registry.add_key(key)
-        if plan.marks:
-            registry.update_marks(plan.marks)
+
+        def swap() -> None:
+            for planned in plan.accounts:
+                registry.accounts[planned.name] = AccountEntry(
+                    planned.name, plan.created_at, planned.account, len(planned.events)
+                )
+                for key in planned.keys:
+                    registry.add_key(key)
+            if plan.marks:
+                registry.update_marks(plan.marks)
+
+        await admin.commit_then(changes, swap)
     return plan

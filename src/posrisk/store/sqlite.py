@@ -4,15 +4,23 @@ Every ``commit`` is one transaction with ``synchronous=FULL``: when it returns, 
 is on disk. Calls run on a single worker thread so the event loop never blocks on disk
 and writes are serialised. A running server holds ``<db>.lock`` (``DatabaseLock``) so a
 second server or a CLI command cannot write behind its back.
+
+A write that fails (disk full, read-only file, I/O error, constraint) is rolled back
+completely and raises ``StoreError`` saying which file and why; the connection stays
+usable, so the next write works once the cause is gone. SQLite's WAL never shows a
+transaction whose commit did not finish, so a crash at any moment (``kill -9``; power
+loss too, on a disk that honours fsync) leaves every acknowledged commit, whole, and the
+one being made either whole or not at all.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import fcntl
 import os
 import sqlite3
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from decimal import Decimal
 from functools import partial
@@ -56,6 +64,29 @@ def migrations() -> list[tuple[int, str]]:
         if entry.name.endswith(".sql"):
             found.append((int(entry.name.split("_", 1)[0]), entry.read_text()))
     return sorted(found)
+
+
+def _explain(e: sqlite3.Error) -> str | None:
+    """What a failing write means for the user, for the failures they can act on."""
+    code = getattr(e, "sqlite_errorcode", None)
+    primary = code & 0xFF if isinstance(code, int) else None
+    if primary == sqlite3.SQLITE_FULL:
+        return "the disk is full (write refused, nothing changed)"
+    if primary == sqlite3.SQLITE_READONLY:
+        return (
+            "the database is read-only (write refused, nothing changed); check that the "
+            "file and its directory are writable"
+        )
+    if primary in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED):
+        return "the database is locked by another process (write refused, nothing changed)"
+    if primary == sqlite3.SQLITE_IOERR:
+        name = getattr(e, "sqlite_errorname", "SQLITE_IOERR")
+        return (
+            f"a disk I/O error ({name}) stopped the write; it was not acknowledged (check the disk)"
+        )
+    if primary in (sqlite3.SQLITE_CORRUPT, sqlite3.SQLITE_NOTADB):
+        return f"the file is damaged or not a posrisk database ({e})"
+    return None
 
 
 def _statements(sql: str) -> list[str]:
@@ -113,6 +144,8 @@ class SQLiteStore:
         return f"<SQLiteStore {self.path} {'open' if self._db else 'closed'}>"
 
     async def _run(self, fn: Any, *args: Any) -> Any:
+        if self._closed:
+            raise StoreError(f"{self.path} is not open")
         return await asyncio.get_running_loop().run_in_executor(self._executor, partial(fn, *args))
 
     # -- lifecycle ---------------------------------------------------------------------
@@ -122,20 +155,31 @@ class SQLiteStore:
         await self._run(self._open)
 
     def _open(self) -> None:
+        db = self._connect()
+        try:
+            self._migrate(db)
+        except BaseException as e:
+            db.close()  # a refused file must not stay open for writes
+            if isinstance(e, sqlite3.Error):
+                raise StoreError(f"cannot open {self.path}: {_explain(e) or e}") from None
+            raise
+        self._db = db
+
+    def _connect(self) -> sqlite3.Connection:
+        db = None
         try:
             db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
             db.execute("PRAGMA journal_mode=WAL")
             db.execute("PRAGMA synchronous=FULL")
+            # macOS: fsync alone does not reach the platter; F_FULLFSYNC does (no-op elsewhere).
+            db.execute("PRAGMA fullfsync=ON")
             db.execute("PRAGMA foreign_keys=ON")
             db.execute("PRAGMA busy_timeout=5000")
         except sqlite3.Error as e:
-            raise StoreError(f"cannot open {self.path}: {e}") from None
-        try:
-            self._migrate(db)
-        except BaseException:
-            db.close()  # a refused file must not stay open for writes
-            raise
-        self._db = db
+            if db is not None:
+                db.close()
+            raise StoreError(f"cannot open {self.path}: {_explain(e) or e}") from None
+        return db
 
     def _migrate(self, db: sqlite3.Connection) -> None:
         db.execute("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)")
@@ -151,15 +195,18 @@ class SQLiteStore:
         for version, sql in shipped:
             if version <= current:
                 continue
-            try:
-                db.execute("BEGIN IMMEDIATE")
+
+            def migrate(db: sqlite3.Connection, version: int = version, sql: str = sql) -> None:
                 for statement in _statements(sql):
                     db.execute(statement)
                 db.execute("INSERT INTO schema_version VALUES (?)", (version,))
-                db.execute("COMMIT")
+
+            try:
+                self._transaction(db, migrate)
             except sqlite3.Error as e:
-                db.execute("ROLLBACK")
-                raise StoreError(f"{self.path}: migration {version} failed: {e}") from None
+                raise StoreError(
+                    f"{self.path}: migration {version} failed: {_explain(e) or e}"
+                ) from None
 
     async def schema_version(self) -> int:
         return int(await self._run(self._schema_version))
@@ -233,16 +280,54 @@ class SQLiteStore:
         await self._run(self._reset)
 
     def _reset(self) -> None:
-        db = self._conn()
-        db.execute("BEGIN IMMEDIATE")
-        for table in ("ledger", "api_keys", "accounts", "marks", "meta"):
-            db.execute(f"DELETE FROM {table}")  # fixed table names
-        db.execute("COMMIT")
+        def reset(db: sqlite3.Connection) -> None:
+            for table in ("ledger", "api_keys", "accounts", "marks", "meta"):
+                db.execute(f"DELETE FROM {table}")  # fixed table names
 
-    def _commit(self, changes: tuple[Change, ...]) -> None:
-        db = self._conn()
+        self._write(reset)
+
+    # -- transactions ------------------------------------------------------------------
+
+    def _write(self, work: Callable[[sqlite3.Connection], None]) -> None:
+        """``work`` in one transaction of the open database; failures as ``StoreError``."""
+        try:
+            self._transaction(self._conn(), work)
+        except sqlite3.Error as e:
+            explained = _explain(e)
+            if explained is not None:
+                raise StoreError(f"{self.path}: {explained}") from None
+            raise StoreError(f"{self.path}: write failed: {e}") from None
+
+    def _transaction(
+        self, db: sqlite3.Connection, work: Callable[[sqlite3.Connection], None]
+    ) -> None:
+        """BEGIN IMMEDIATE, ``work``, COMMIT; on any failure nothing of it stays."""
         try:
             db.execute("BEGIN IMMEDIATE")
+            work(db)
+            db.execute("COMMIT")
+        except BaseException:
+            # SQLite may already have rolled back (SQLITE_FULL, SQLITE_IOERR, ...).
+            if db.in_transaction:
+                self._rollback(db)
+            raise
+
+    def _rollback(self, db: sqlite3.Connection) -> None:
+        try:
+            db.execute("ROLLBACK")
+        except sqlite3.Error:
+            # The connection cannot say where it stands: drop it (SQLite discards what was
+            # not committed) and continue on a fresh one, so the next write starts clean.
+            if self.path == ":memory:":
+                return  # a fresh connection would be an empty database: keep this one
+            db.close()
+            if db is self._db:
+                self._db = None
+                with contextlib.suppress(StoreError):  # else: "not open" from now on
+                    self._db = self._connect()
+
+    def _commit(self, changes: tuple[Change, ...]) -> None:
+        def commit(db: sqlite3.Connection) -> None:
             ids: dict[str, int] = {}
 
             def account_id(name: str) -> int:
@@ -299,10 +384,5 @@ class SQLiteStore:
                             "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
                             (change.key, change.value),
                         )
-            db.execute("COMMIT")
-        except BaseException as e:
-            if db.in_transaction:
-                db.execute("ROLLBACK")
-            if isinstance(e, sqlite3.Error):
-                raise StoreError(f"{self.path}: write failed: {e}") from None
-            raise
+
+        self._write(commit)
