@@ -50,7 +50,7 @@ from .events import (
     WalletTransfer,
 )
 from .market import Market, Symbol
-from .numbers import CONTEXT, ZERO, is_money, to_money
+from .numbers import CONTEXT, PRICE_LIMIT, ZERO, is_money, to_money
 from .position import Position
 
 __all__ = [
@@ -209,6 +209,9 @@ def _apply_fill(account: Account, fill: Fill, market: Market) -> Applied:
         raise QuantityNotPositive(f"quantity {fill.qty}")
     if fill.price <= 0:
         raise PriceNotPositive(f"price {fill.price}")
+    for value, name in ((fill.qty, "quantity"), (fill.price, "price")):
+        if value >= PRICE_LIMIT:
+            raise InvalidValue(name, f"{value} is not below {PRICE_LIMIT:f}")
     precision = symbol.quantity_precision
     if precision is not None:
         scaled = fill.qty.scaleb(precision)

@@ -1,6 +1,6 @@
 """Decimal arithmetic and Binance's number formats: the one place money becomes text.
 
-Every public engine entry point computes under ``CONTEXT`` (40 significant digits,
+Every public engine entry point computes under ``CONTEXT`` (60 significant digits,
 traps on invalid operations), whatever the caller's thread context says, so results do
 not depend on ``decimal.getcontext()``. Wallet amounts are kept at 8 decimals
 (``to_money``); prices and sizes are exact. Only the formatters cut numbers for the wire,
@@ -25,6 +25,7 @@ from .errors import InvalidValue
 __all__ = [
     "CONTEXT",
     "ONE",
+    "PRICE_LIMIT",
     "ZERO",
     "fmt_integer",
     "fmt_money",
@@ -36,7 +37,7 @@ __all__ = [
 ]
 
 CONTEXT = Context(
-    prec=40,
+    prec=60,
     rounding=ROUND_HALF_EVEN,
     Emin=-999_999,
     Emax=999_999,
@@ -48,8 +49,10 @@ ONE = Decimal(1)
 # What a ledger number may look like: optional sign, digits, optional fraction.
 # No exponents, no NaN/Infinity, no spaces, no "1." or ".5": Binance's own format.
 _PLAIN_DECIMAL = re.compile(r"-?[0-9]+(\.[0-9]+)?")
-# Largest magnitude the ledger accepts (well inside CONTEXT's 40 digits with 10 decimals).
+# Largest magnitude the ledger accepts; prices, quantities and marks stay under PRICE_LIMIT,
+# so every product the engine forms, with its 8 or 10 decimals, fits CONTEXT's 60 digits.
 _LIMIT = Decimal("1E+20")
+PRICE_LIMIT = Decimal("1E+15")
 
 _Q8 = Decimal("1E-8")
 _Q10 = Decimal("1E-10")

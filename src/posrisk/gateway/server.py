@@ -68,8 +68,11 @@ class ApiListener(WSListener):
         self.gateway = gateway
         self.conn = conn
         self.transport: WSTransport | None = None
-        # Fragments of a text message that arrived in several frames.
+        # Fragments of a text message that arrived in several frames, and their size.
         self._fragments: list[bytes] | None = None
+        self._fragment_bytes = 0
+        # Inside a fragmented binary message (answered once, its continuations dropped).
+        self._in_binary = False
         # Loop time of the connection, and of the oldest ping not yet answered (None when
         # every ping was answered): the keepalive closes it when that is too old.
         self.opened = 0.0
@@ -91,13 +94,22 @@ class ApiListener(WSListener):
     def on_ws_frame(self, transport: WSTransport, frame: WSFrame) -> None:
         kind = frame.msg_type
         if kind is WSMsgType.TEXT:
+            if self._fragments is not None or self._in_binary:
+                return self._protocol_error(transport, b"a new message before the last ended")
             if frame.fin:
                 self._answer(transport, frame.get_payload_as_bytes())
             else:
                 self._fragments = [frame.get_payload_as_bytes()]
-        elif kind is WSMsgType.CONTINUATION and self._fragments is not None:
+                self._fragment_bytes = frame.payload_size
+        elif kind is WSMsgType.CONTINUATION:
+            if self._in_binary:  # the rest of a binary message already refused
+                self._in_binary = not frame.fin
+                return None
+            if self._fragments is None:
+                return self._protocol_error(transport, b"a continuation of nothing")
             self._fragments.append(frame.get_payload_as_bytes())
-            if sum(map(len, self._fragments)) > self.gateway.settings.max_frame_size:
+            self._fragment_bytes += frame.payload_size
+            if self._fragment_bytes > self.gateway.settings.max_frame_size:
                 self._fragments = None
                 transport.send_close(WSCloseCode.MESSAGE_TOO_BIG, b"message too big")
                 transport.disconnect()
@@ -105,6 +117,9 @@ class ApiListener(WSListener):
                 message, self._fragments = b"".join(self._fragments), None
                 self._answer(transport, message)
         elif kind is WSMsgType.BINARY:
+            if self._fragments is not None or self._in_binary:
+                return self._protocol_error(transport, b"a new message before the last ended")
+            self._in_binary = not frame.fin
             error = WireError.malformed_request("binary frames are not supported, send JSON text")
             transport.send(WSMsgType.TEXT, encode_error(None, error))
         elif kind is WSMsgType.PONG:
@@ -112,6 +127,13 @@ class ApiListener(WSListener):
         elif kind is WSMsgType.CLOSE:
             transport.send_close(frame.get_close_code())
             transport.disconnect()
+
+    def _protocol_error(self, transport: WSTransport, reason: bytes) -> None:
+        """Fragments out of order (RFC 6455 §5.4): close with 1002, never stay silent."""
+        self._fragments = None
+        self._in_binary = False
+        transport.send_close(WSCloseCode.PROTOCOL_ERROR, reason)
+        transport.disconnect()
 
     def _answer(self, transport: WSTransport, message: bytes) -> None:
         api = self.gateway.api

@@ -158,14 +158,19 @@ def _loads(frame: bytes | bytearray | memoryview | str) -> object:
 
 
 def _has_float(document: dict[str, object]) -> bool:
-    """Whether ``id`` or a top-level param is a float (maybe a wide integer orjson rounded)."""
+    """Whether ``id`` or any param value (nested too) is a float: maybe a wide integer
+    orjson rounded, which must be read again exactly to be signed as it was sent."""
     if isinstance(document.get("id"), float):
         return True
-    params = document.get("params")
-    if isinstance(params, dict):
-        for value in params.values():
-            if type(value) is float:
-                return True
+    pending: list[object] = [document.get("params")]
+    while pending:  # iterative: a deep document must not exhaust the stack here
+        value = pending.pop()
+        if type(value) is float:
+            return True
+        if isinstance(value, dict):
+            pending.extend(value.values())
+        elif isinstance(value, list):
+            pending.extend(value)
     return False
 
 

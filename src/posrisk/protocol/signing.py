@@ -29,6 +29,7 @@ import base64
 import binascii
 import hashlib
 import hmac
+import json
 import re
 import secrets
 import string
@@ -105,8 +106,12 @@ def _text(value: object, python_bools: bool) -> str:
         return repr(value)
     try:
         return _json_text(value)
-    except TypeError:  # not JSON at all (wide integers nested in a list, ...)
-        return str(value)
+    except TypeError:  # wider than 64 bits, or nested deeper than orjson goes
+        try:
+            return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+        except (ValueError, TypeError, RecursionError):
+            # Too deep even for the standard library: a value nobody can have signed.
+            return "\x00unsignable"
 
 
 def _pairs(params: Mapping[str, object], python_bools: bool) -> list[tuple[str, str]]:

@@ -23,6 +23,7 @@ from ..engine import EngineError, Symbol
 from ..protocol import (
     Allow,
     WireError,
+    read_api_key,
     read_symbol,
 )
 from .api import ApiService
@@ -87,8 +88,8 @@ class RestService:
         self, params: dict[str, str], query: str, headers: Mapping[str, str], now: int
     ) -> AccountEntry:
         """REST rules: the key in ``X-MBX-APIKEY``, the signature over the query as sent."""
-        api_key = headers.get("X-MBX-APIKEY")
-        if not api_key:
+        api_key = read_api_key({"apiKey": headers.get("X-MBX-APIKEY") or ""})
+        if api_key is None:
             raise WireError.api_key_format()
         payload = "&".join(p for p in query.split("&") if not p.startswith("signature="))
         return self.api.check_signed(
