@@ -47,7 +47,15 @@ from .store import DatabaseLock, SetMeta, SQLiteStore, Store, StoreError
 
 log = logging.getLogger("posrisk.server")
 
-__all__ = ["BAN_PREFIX", "PosriskServer", "ServerSettings", "saved_bans", "server_info_path"]
+__all__ = [
+    "BAN_PREFIX",
+    "PosriskServer",
+    "ServerSettings",
+    "is_postgres",
+    "open_store",
+    "saved_bans",
+    "server_info_path",
+]
 
 # Meta keys holding IP bans: "ban:<ip>" → {"until": ms, "offences": n}.
 BAN_PREFIX = "ban:"
@@ -64,6 +72,19 @@ def saved_bans(meta: dict[str, str]) -> dict[str, tuple[int, int]]:
             except (ValueError, KeyError, TypeError):
                 continue
     return bans
+
+
+def is_postgres(db: str) -> bool:
+    return db.startswith(("postgresql://", "postgres://"))
+
+
+def open_store(db: str) -> Store:
+    """The store ``--db`` names: a PostgreSQL URL, or a SQLite file (``:memory:`` too)."""
+    if is_postgres(db):
+        from .store.postgres import PostgresStore
+
+        return PostgresStore(db)
+    return SQLiteStore(db)
 
 
 def server_info_path(db: Path) -> Path:
@@ -120,8 +141,10 @@ class PosriskServer:
         self.settings = settings
         self.market = settings.market or Market.default()
         self.clock = settings.clock
-        self.store: Store = SQLiteStore(settings.db)
-        self._lock = DatabaseLock(Path(settings.db)) if settings.db != ":memory:" else None
+        self.store: Store = open_store(settings.db)
+        # A file of our own is held exclusively; a PostgreSQL database is shared by gateways.
+        self._local = not is_postgres(settings.db) and settings.db != ":memory:"
+        self._lock = DatabaseLock(Path(settings.db)) if self._local else None
         self.registry = Registry(self.market)
         self.admin: AdminService | None = None
         self.gateway: Gateway | None = None
@@ -204,7 +227,7 @@ class PosriskServer:
         snapshot = await self.store.load()
         self._meta = dict(snapshot.meta)
         try:
-            box = SecretBox.for_database(settings.db)
+            box = SecretBox.for_database(settings.db if self._local else ":memory:")
         except SecretError as e:
             raise ServiceError(str(e)) from None
         self.registry = Registry.from_snapshot(snapshot, self.market, box)
@@ -212,8 +235,8 @@ class PosriskServer:
         if scenario is not None:
             await load_scenario(self.admin, scenario)
         elif settings.demo and not self.registry.accounts:
-            db = Path(settings.db)
-            directory = db.parent if settings.db != ":memory:" else Path.cwd()
+            db = Path(settings.db) if self._local else Path("posrisk")
+            directory = db.parent if self._local else Path.cwd()
             self.demo = await seed_demo(self.admin, directory, db.stem or "posrisk")
 
     def _save_ban(self, ip: str, until: int, offences: int) -> None:
@@ -280,7 +303,7 @@ class PosriskServer:
 
     def _data_file(self, suffix: str) -> Path:
         db = Path(self.settings.db)
-        if self.settings.db == ":memory:":
+        if not self._local:
             return Path.cwd() / f"posrisk{suffix}"
         return db.with_name(db.stem + suffix)
 
@@ -300,7 +323,7 @@ class PosriskServer:
 
     def _write_server_info(self) -> None:
         """``<db>.server.json``: how CLI commands reach this server while it holds the db."""
-        if self.settings.db == ":memory:":
+        if not self._local:
             return
         info = {
             "pid": os.getpid(),
@@ -329,7 +352,7 @@ class PosriskServer:
             if self.admin_api is not None:
                 await self.admin_api.stop()
         finally:
-            if self.settings.db != ":memory:":
+            if self._local:
                 server_info_path(Path(self.settings.db)).unlink(missing_ok=True)
             await self._close_store()
 

@@ -1,0 +1,92 @@
+"""What every store does, tested on SQLite and PostgreSQL alike."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+import pytest
+
+from posrisk.engine import Fill, PositionSide, SetPositionMode, Side, WalletTransfer
+from posrisk.engine.events import PositionMode
+from posrisk.store import (
+    AccountRecord,
+    AppendEvent,
+    KeyRecord,
+    NewAccount,
+    NewKey,
+    RevokeKey,
+    SetMarks,
+    SetMeta,
+    StoreError,
+)
+
+pytestmark = pytest.mark.asyncio
+D = Decimal
+
+
+async def test_an_empty_store_at_the_latest_schema(any_store: Any) -> None:
+    assert await any_store.schema_version() == 1
+    assert not await any_store.has_accounts()
+    snapshot = await any_store.load()
+    assert (snapshot.accounts, snapshot.keys, snapshot.ledger, dict(snapshot.marks)) == (
+        (),
+        (),
+        (),
+        {},
+    )
+
+
+async def test_everything_round_trips_in_order(any_store: Any) -> None:
+    fill = Fill("BTCUSDT", Side.BUY, D("0.001"), D("22185.2"), PositionSide.LONG, D("0.0088"), 5)
+    await any_store.commit(
+        [
+            NewAccount("alice", 1),
+            NewAccount("bob", 2),
+            NewKey(KeyRecord("zKey", "alice", "hmac", "enc:v1:xyz", None, 3)),
+            NewKey(KeyRecord("aKey", "bob", "ed25519", None, "-----BEGIN PUBLIC KEY-----", 3)),
+            AppendEvent("bob", SetPositionMode(PositionMode.HEDGE, 4), 4),
+            AppendEvent("alice", WalletTransfer("USDT", D("-0.00000001"), 4), 4),
+            AppendEvent("bob", fill, 5),
+            SetMarks({"BTCUSDT": D("21123.05052574")}, 6),
+            SetMeta("demo", "1"),
+        ]
+    )
+    await any_store.commit([RevokeKey("zKey", 9), SetMarks({"BTCUSDT": D("1.5")}, 10)])
+    snapshot = await any_store.load()
+    assert snapshot.accounts == (
+        AccountRecord(snapshot.accounts[0].id, "alice", 1),
+        AccountRecord(snapshot.accounts[1].id, "bob", 2),
+    )
+    assert [(k.api_key, k.account, k.kind, k.revoked_at) for k in snapshot.keys] == [
+        ("zKey", "alice", "hmac", 9),
+        ("aKey", "bob", "ed25519", None),
+    ]  # creation order
+    assert [(r.account, r.event) for r in snapshot.ledger] == [
+        ("bob", SetPositionMode(PositionMode.HEDGE, 4)),
+        ("alice", WalletTransfer("USDT", D("-0.00000001"), 4)),
+        ("bob", fill),
+    ]
+    assert dict(snapshot.marks) == {"BTCUSDT": D("1.5")}
+    assert dict(snapshot.meta) == {"demo": "1"}
+    assert await any_store.has_accounts()
+
+
+async def test_a_failing_batch_leaves_nothing(any_store: Any) -> None:
+    await any_store.commit([NewAccount("alice", 1)])
+    for bad in (
+        [NewAccount("carol", 2), AppendEvent("nobody", WalletTransfer("USDT", D(1)), 2)],
+        [NewAccount("dave", 3), NewAccount("alice", 3)],
+    ):
+        with pytest.raises(StoreError):
+            await any_store.commit(bad)
+    snapshot = await any_store.load()
+    assert [a.name for a in snapshot.accounts] == ["alice"]
+    assert snapshot.ledger == ()
+
+
+async def test_reset_empties_the_store(any_store: Any) -> None:
+    await any_store.commit([NewAccount("alice", 1), SetMarks({"BTCUSDT": D(1)}, 1)])
+    await any_store.reset()
+    assert not await any_store.has_accounts()
+    assert dict((await any_store.load()).marks) == {}
