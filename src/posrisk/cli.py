@@ -25,7 +25,7 @@ from rich.table import Table
 from rich.text import Text
 
 from . import __version__
-from .app import PosriskServer, ServerSettings, server_info_path
+from .app import PosriskServer, ServerSettings, is_postgres, open_store, server_info_path
 from .client import (
     BINANCE_MAINNET,
     BINANCE_TESTNET,
@@ -48,7 +48,18 @@ from .service.operations import AdminOperations, Operations
 from .service.registry import Registry
 from .service.scenario import read_scenario_file
 from .service.secrets import SecretBox, SecretError
-from .store import DatabaseBusy, DatabaseLock, SQLiteStore, StoreError
+from .store import (
+    AppendEvent,
+    Change,
+    DatabaseBusy,
+    DatabaseLock,
+    NewAccount,
+    NewKey,
+    SetMarks,
+    SetMeta,
+    SQLiteStore,
+    StoreError,
+)
 
 __all__ = ["app", "main"]
 
@@ -623,6 +634,97 @@ def scenario_load(
     result = _admin(db, admin_url, admin_token, lambda ops: ops.load_scenario(document))
     names = result["accounts"]
     out.print(f"loaded {len(names)} accounts: {', '.join(names)}")
+
+
+# -- databases ------------------------------------------------------------------------
+
+db_app = typer.Typer(help="Migrate and copy databases.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+
+
+@db_app.command("migrate")
+def db_migrate(
+    db: Annotated[
+        str, typer.Option("--db", envvar="POSRISK_DB", help="SQLite file or postgresql:// URL.")
+    ] = str(DEFAULT_DB),
+) -> None:
+    """Bring a database's schema up to this posrisk (servers also do it when they start)."""
+
+    async def run() -> int:
+        store = open_store(db)
+        lock = DatabaseLock(Path(db)) if not is_postgres(db) and db != ":memory:" else None
+        if lock is not None:
+            lock.acquire()
+        try:
+            await store.open()
+            return await store.schema_version()
+        finally:
+            with suppress(StoreError):
+                await store.close()
+            if lock is not None:
+                lock.release()
+
+    version = _run(run())
+    out.print(f"{_where(db)} is at schema version {version}")
+
+
+@db_app.command("copy")
+def db_copy(
+    source: Annotated[str, typer.Option("--from", help="The database to copy (SQLite file).")],
+    target: Annotated[
+        str, typer.Option("--to", help="Where to (a postgresql:// URL or a new SQLite file).")
+    ],
+) -> None:
+    """Copy every account, key, ledger entry, mark and ban into an empty database, in one
+    transaction. HMAC secrets stay sealed: serve the copy with the same master key
+    (POSRISK_MASTER_KEY, or the source's <db stem>-master.key)."""
+
+    async def run() -> tuple[int, int, int]:
+        origin, destination = open_store(source), open_store(target)
+        lock = DatabaseLock(Path(source)) if not is_postgres(source) else None
+        if lock is not None:
+            lock.acquire()
+        try:
+            await origin.open()
+            await destination.open()
+            if await destination.has_accounts():
+                raise ServiceError(
+                    f"{_where(target)} already holds accounts; copy into an empty database"
+                )
+            snapshot = await origin.load()
+            changes: list[Change] = [NewAccount(a.name, a.created_at) for a in snapshot.accounts]
+            changes += [NewKey(key) for key in snapshot.keys]
+            changes += [AppendEvent(r.account, r.event, r.time) for r in snapshot.ledger]
+            if snapshot.marks:
+                changes.append(SetMarks(dict(snapshot.marks), 0))
+            changes += [SetMeta(key, value) for key, value in snapshot.meta.items()]
+            await destination.commit(changes)
+            copied = await destination.load()
+            if (len(copied.accounts), len(copied.keys), len(copied.ledger)) != (
+                len(snapshot.accounts),
+                len(snapshot.keys),
+                len(snapshot.ledger),
+            ):
+                raise ServiceError(
+                    "the copy does not match its source; nothing should be served from it"
+                )
+            return len(copied.accounts), len(copied.keys), len(copied.ledger)
+        finally:
+            for store in (origin, destination):
+                with suppress(StoreError):
+                    await store.close()
+            if lock is not None:
+                lock.release()
+
+    accounts, keys, entries = _run(run())
+    out.print(
+        f"copied {accounts} accounts, {keys} keys and {entries} ledger entries "
+        f"from {_where(source)} to {_where(target)}"
+    )
+
+
+def _where(db: str) -> str:
+    return db.split("@")[-1] if is_postgres(db) else db  # never a password
 
 
 # -- positions (the client) ------------------------------------------------------------
