@@ -212,3 +212,26 @@ def _d(text: str) -> Any:
     from decimal import Decimal
 
     return Decimal(text)
+
+
+async def test_health_and_metrics(server: PosriskServer) -> None:
+    async with websockets.connect(server.ws_url) as ws:
+        await ask(ws, "v2/account.position", signed())
+        await ask(ws, "v2/account.position", {**signed(), "signature": "0" * 64})
+        await ask(ws, "nope.method", {})
+        status, _, health = await get(server.http_url + "/health")
+        assert status == 200
+        assert (health["status"], health["accounts"], health["apiConnections"]) == ("ok", 2, 1)
+
+        def metrics() -> str:
+            with urllib.request.urlopen(server.http_url + "/metrics", timeout=5) as response:
+                assert response.headers["Content-Type"].startswith("text/plain")
+                return str(response.read().decode())
+
+        text = await asyncio.to_thread(metrics)
+    assert 'posrisk_requests_total{method="v2/account.position",status="200"} 1' in text
+    assert 'posrisk_requests_total{method="v2/account.position",status="400"} 1' in text
+    assert 'posrisk_requests_total{method="unknown",status="400"} 1' in text
+    assert 'posrisk_request_seconds_count{method="v2/account.position"} 2' in text
+    assert 'posrisk_request_seconds_bucket{method="v2/account.position",le="+Inf"} 2' in text
+    assert "posrisk_api_connections 1" in text and "posrisk_banned_ips 0" in text

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import ssl
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from http import HTTPStatus
@@ -210,6 +211,7 @@ class Gateway:
         self.server: asyncio.Server | None = None
         # Open WS connections per IP (API and streams), for the per-IP cap.
         self._per_ip: dict[str, int] = {}
+        self._started = time.monotonic()
         self._keepalive_task: asyncio.Task[None] | None = None
         self._expiry_task: asyncio.Task[None] | None = None
 
@@ -327,6 +329,11 @@ class Gateway:
         for prefix in STREAM_PREFIXES:
             if path.startswith(prefix):
                 return self._open_stream(path[len(prefix) :], ip)
+        if path == "/health":
+            return _http(200, orjson.dumps(self.health()), {"Content-Type": "application/json"})
+        if path == "/metrics":
+            text = self.api.metrics.render(self.gauges()).encode()
+            return _http(200, text, {"Content-Type": "text/plain; version=0.0.4"})
         if self.rest.handles(path):
             headers = {k: v for k, v in request.headers.items()}
             upper = {k.upper(): v for k, v in headers.items()}
@@ -337,6 +344,34 @@ class Gateway:
         return _http(
             404, b'{"code":-1000,"msg":"Not found."}', {"Content-Type": "application/json"}
         )
+
+    def health(self) -> dict[str, Any]:
+        """``GET /health``: this gateway is serving (for load balancers and orchestrators)."""
+        return {
+            "status": "ok",
+            "uptimeSeconds": round(time.monotonic() - self._started, 3),
+            "accounts": len(self.api.registry.accounts),
+            "apiConnections": len(self.connections),
+            "streamConnections": len(self.streams),
+        }
+
+    def gauges(self) -> dict[str, tuple[str, float]]:
+        now = self.api.clock.now_ms()
+        banned = sum(1 for until, _ in self.api.limiter.bans.values() if until > now)
+        return {
+            "posrisk_api_connections": ("Open WS API connections.", len(self.connections)),
+            "posrisk_stream_connections": ("Open user data streams.", len(self.streams)),
+            "posrisk_banned_ips": ("IPs banned right now.", banned),
+            "posrisk_accounts": ("Accounts served.", len(self.api.registry.accounts)),
+            "posrisk_account_updates_sent": (
+                "ACCOUNT_UPDATE events sent to streams since start.",
+                self.api.streams.sent,
+            ),
+            "posrisk_uptime_seconds": (
+                "Seconds since this gateway started.",
+                time.monotonic() - self._started,
+            ),
+        }
 
     def _open_api(self, request: WSUpgradeRequest, ip: str, query: str) -> Any:
         api = self.api

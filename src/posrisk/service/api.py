@@ -9,6 +9,7 @@ authentication (key, timestamp, signature) → engine views at the current marks
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -34,6 +35,7 @@ from ..protocol import (
 )
 from .clock import Clock
 from .limits import Banned, RequestWeightLimiter
+from .metrics import Metrics
 from .registry import AccountEntry, KeyEntry, Registry
 from .streams import UserStreams
 from .views import position_rows
@@ -87,6 +89,7 @@ class ApiService:
     ) -> None:
         self.registry = registry
         self.streams = streams if streams is not None else UserStreams(registry)
+        self.metrics = Metrics()
         self.market = registry.market
         self.limiter = limiter
         self.rules: LimitRules = limiter.rules
@@ -102,6 +105,12 @@ class ApiService:
 
     def handle(self, conn: Connection, frame: bytes | str) -> bytes:
         """The response frame for one request frame (never raises, never stays silent)."""
+        started = time.perf_counter()
+        response, method, status = self._handle(conn, frame)
+        self.metrics.observe(method, status, time.perf_counter() - started)
+        return response
+
+    def _handle(self, conn: Connection, frame: bytes | str) -> tuple[bytes, str, int]:
         now = self.clock.now_ms()
         try:
             request = parse_request(frame)
@@ -110,30 +119,37 @@ class ApiService:
         handler = METHODS.get(request.method)
         if handler is None:
             unknown = WireError.unknown_method(request.method)
-            return self._refuse(conn, request.id, unknown, self.rules.default_weight, now)
-
-        decision = self.limiter.charge(conn.ip, self.rules.weight(request.method), now)
-        if not isinstance(decision, Allow):
-            return encode_error(
-                request.id, self._limit_error(decision, now), self.rate_limits(decision.count)
+            response, _, status = self._refuse(
+                conn, request.id, unknown, self.rules.default_weight, now
             )
+            return response, "unknown", status
+        method = request.method
+
+        decision = self.limiter.charge(conn.ip, self.rules.weight(method), now)
+        if not isinstance(decision, Allow):
+            refusal = self._limit_error(decision, now)
+            counted = self.rate_limits(decision.count)
+            return encode_error(request.id, refusal, counted), method, refusal.status
         params = request.params
         try:
             show_limits = read_bool(params, "returnRateLimits", conn.return_rate_limits)
         except WireError as error:
-            return encode_error(request.id, error, self.rate_limits(decision.count))
+            limited = self.rate_limits(decision.count)
+            return encode_error(request.id, error, limited), method, error.status
         limits = self.rate_limits(decision.count) if show_limits else None
         try:
             result = handler(self, conn, params, now)
-            return encode_result(request.id, result, limits)
+            return encode_result(request.id, result, limits), method, 200
         except WireError as error:
-            return encode_error(None if error.id_null else request.id, error, limits)
+            request_id = None if error.id_null else request.id
+            return encode_error(request_id, error, limits), method, error.status
         except EngineError as error:
-            return encode_error(request.id, WireError.from_engine(error.code, error.msg), limits)
+            refused = WireError.from_engine(error.code, error.msg)
+            return encode_error(request.id, refused, limits), method, refused.status
         except Exception:
             # A bug must cost one answer (-1001), never the connection or a silent client.
-            log.exception("internal error answering %s (id %r)", request.method, request.id)
-            return encode_error(request.id, WireError.internal(), limits)
+            log.exception("internal error answering %s (id %r)", method, request.id)
+            return encode_error(request.id, WireError.internal(), limits), method, 500
 
     def _refuse(
         self,
@@ -142,12 +158,12 @@ class ApiService:
         error: WireError,
         weight: int,
         now: int,
-    ) -> bytes:
+    ) -> tuple[bytes, str, int]:
         decision = self.limiter.charge(conn.ip, weight, now)
         if not isinstance(decision, Allow):
             error = self._limit_error(decision, now)
-        show = conn.return_rate_limits
-        return encode_error(request_id, error, self.rate_limits(decision.count) if show else None)
+        limits = self.rate_limits(decision.count) if conn.return_rate_limits else None
+        return encode_error(request_id, error, limits), "malformed", error.status
 
     def _limit_error(self, decision: Throttle | Banned | Any, now: int) -> WireError:
         if isinstance(decision, Banned):
