@@ -6,7 +6,9 @@ accounts) are read when the page is rendered.
 
 from __future__ import annotations
 
+from bisect import bisect_left
 from collections.abc import Mapping
+from itertools import accumulate
 
 __all__ = ["LATENCY_BUCKETS", "Metrics"]
 
@@ -19,7 +21,7 @@ class Metrics:
 
     def __init__(self) -> None:
         self.requests: dict[tuple[str, int], int] = {}
-        # method → (bucket counts, sum of seconds, count)
+        # method → (requests per latency slot, sum of seconds, count)
         self.latency: dict[str, tuple[list[int], float, int]] = {}
 
     def __repr__(self) -> str:
@@ -29,11 +31,10 @@ class Metrics:
         key = (method, status)
         self.requests[key] = self.requests.get(key, 0) + 1
         found = self.latency.get(method)
-        buckets, total, count = found if found else ([0] * len(LATENCY_BUCKETS), 0.0, 0)
-        for i, bound in enumerate(LATENCY_BUCKETS):
-            if seconds <= bound:
-                buckets[i] += 1
-        self.latency[method] = (buckets, total + seconds, count + 1)
+        # One slot per bucket (the last: above every bound); cumulated only when rendered.
+        slots, total, count = found if found else ([0] * (len(LATENCY_BUCKETS) + 1), 0.0, 0)
+        slots[bisect_left(LATENCY_BUCKETS, seconds)] += 1
+        self.latency[method] = (slots, total + seconds, count + 1)
 
     def render(self, gauges: Mapping[str, tuple[str, float]]) -> str:
         """The exposition text; ``gauges`` maps a name to (help, value)."""
@@ -49,9 +50,9 @@ class Metrics:
             "# HELP posrisk_request_seconds Time to handle a WS API request, by method.",
             "# TYPE posrisk_request_seconds histogram",
         ]
-        for method, (buckets, total, count) in sorted(self.latency.items()):
+        for method, (slots, total, count) in sorted(self.latency.items()):
             name = _label(method)
-            for bound, value in zip(LATENCY_BUCKETS, buckets, strict=True):
+            for bound, value in zip(LATENCY_BUCKETS, accumulate(slots), strict=False):
                 lines.append(
                     f'posrisk_request_seconds_bucket{{method="{name}",le="{bound}"}} {value}'
                 )
