@@ -59,7 +59,7 @@ async def test_copy_sqlite_to_postgresql_and_serve_it(
         assert "schema version 1" in posrisk("db", "migrate", "--db", dsn).stdout
 
         monkeypatch.setenv("POSRISK_MASTER_KEY", master)  # opens the copied secrets
-        served = await make_server(tmp_path, keys, db=dsn, scenario=None)
+        served = await make_server(tmp_path, keys, db=dsn, scenario=None, admin_token="t")
         try:
             async with websockets.connect(served.ws_url) as ws:
                 after = await ask(ws, "v2/account.position", signed(HEDGE_KEY, HEDGE_SECRET))

@@ -28,7 +28,7 @@ async def test_serve_on_postgresql_and_restart(
     admin, schema = await postgres_schema()
     dsn = f"{POSTGRES_DSN}?search_path={schema}"
     try:
-        first = await make_server(tmp_path, keys, db=dsn)
+        first = await make_server(tmp_path, keys, db=dsn, admin_token="pg-test-token")
         assert first.admin is not None
         async with websockets.connect(first.ws_url) as ws:
             reply = await ask(
@@ -42,7 +42,7 @@ async def test_serve_on_postgresql_and_restart(
             before = await ask(ws, "v2/account.position", signed(HEDGE_KEY, HEDGE_SECRET))
         await first.stop()
 
-        again = await make_server(tmp_path, keys, db=dsn, scenario=None)
+        again = await make_server(tmp_path, keys, db=dsn, scenario=None, admin_token="t")
         try:
             async with websockets.connect(again.ws_url) as ws:
                 after = await ask(ws, "v2/account.position", signed(HEDGE_KEY, HEDGE_SECRET))
