@@ -33,6 +33,15 @@ async def server(tmp_path: Path, keys: Keys) -> AsyncIterator[PosriskServer]:
     await running.stop()
 
 
+async def until(condition: Any, seconds: float = 5.0) -> None:
+    """Wait for ``condition()`` to hold (bounded: a broken promise fails, never hangs)."""
+    for _ in range(int(seconds / 0.01)):
+        if condition():
+            return
+        await asyncio.sleep(0.01)
+    raise AssertionError("the condition never held")
+
+
 class Silent(WSListener):
     """A client that never answers pings and records how it was closed."""
 
@@ -55,11 +64,16 @@ async def test_pings_then_a_close_without_pongs(server: PosriskServer) -> None:
     assert isinstance(listener, Silent)
     silent = listener
     async with websockets.connect(server.ws_url) as polite:  # answers pings by itself
-        await asyncio.sleep(0.05)
+        await until(lambda: len(gateway.connections) == 2)
         now = asyncio.get_running_loop().time()
         gateway.keepalive(now)  # a ping round: everyone pinged
-        await asyncio.sleep(0.05)
-        assert silent.pings == 1
+        # The polite client's pong has arrived (and the silent one saw its ping).
+        await until(
+            lambda: (
+                silent.pings == 1
+                and sum(1 for c in gateway.connections if c.unanswered_since is None) == 1
+            )
+        )
         gateway.keepalive(now + 601)  # ten minutes later: the silent one has no pong
         assert await asyncio.wait_for(silent.closed, 5) == 1008
         assert (await ask(polite, "v2/account.position", signed()))["status"] == 200

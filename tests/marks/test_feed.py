@@ -64,8 +64,12 @@ async def test_ticks_are_saved_periodically_and_at_stop(env: Env) -> None:
     await feed.apply({"BTCUSDT": D("61000")})
     assert (await restarted(env.path))[0].marks == {}
     gate.set()
-    for _ in range(20):
-        await asyncio.sleep(0)
+    # The save runs on the store's worker thread: wait for its outcome, not for a count of
+    # event-loop turns (bounded, so a lost save fails rather than hangs).
+    for _ in range(500):
+        if (await restarted(env.path))[0].marks:
+            break
+        await asyncio.sleep(0.01)
     assert (await restarted(env.path))[0].marks == {"BTCUSDT": D("61000")}
     await feed.apply({"ETHUSDT": D("2000")})
     await feed.stop()
