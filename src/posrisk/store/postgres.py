@@ -11,7 +11,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from decimal import Decimal
-from importlib import resources
 from typing import Any
 
 import asyncpg
@@ -30,22 +29,12 @@ from .records import (
     SetMeta,
     Snapshot,
 )
-from .sqlite import StoreError, _statements
+from .sqlite import StoreError, _statements, migrations
 
-__all__ = ["PostgresStore", "postgres_migrations"]
+__all__ = ["PostgresStore"]
 
 # pg_advisory_lock key: "posrisk" in ASCII, so migrations never run twice at once.
 _MIGRATION_LOCK = 0x706F737269736B
-
-
-def postgres_migrations() -> list[tuple[int, str]]:
-    """(version, SQL) of every PostgreSQL migration shipped, in order."""
-    folder = resources.files(__package__) / "migrations" / "postgres"
-    found = []
-    for entry in folder.iterdir():
-        if entry.name.endswith(".sql"):
-            found.append((int(entry.name.split("_", 1)[0]), entry.read_text()))
-    return sorted(found)
 
 
 class PostgresStore:
@@ -98,7 +87,7 @@ class PostgresStore:
                     "CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)"
                 )
                 current = await db.fetchval("SELECT MAX(version) FROM schema_version") or 0
-                shipped = postgres_migrations()
+                shipped = migrations("postgres")
                 latest = shipped[-1][0]
                 if current > latest:
                     raise StoreError(

@@ -56,9 +56,15 @@ class DatabaseBusy(StoreError):
     """Another posrisk process holds the database."""
 
 
-def migrations() -> list[tuple[int, str]]:
-    """(version, SQL) of every migration shipped, in order."""
+def migrations(dialect: str | None = None) -> list[tuple[int, str]]:
+    """(version, SQL) of every migration shipped, in order.
+
+    SQLite's live in ``migrations/``; another database's (``"postgres"``) in a
+    subfolder of that name.
+    """
     folder = resources.files(__package__) / "migrations"
+    if dialect is not None:
+        folder = folder / dialect
     found = []
     for entry in folder.iterdir():
         if entry.name.endswith(".sql"):
