@@ -32,7 +32,7 @@ def test_migrate_reports_the_schema_version(tmp_path: Path) -> None:
     result = posrisk("db", "migrate", "--db", str(tmp_path / "new.db"))
     assert (result.returncode, result.stdout.strip()) == (
         0,
-        f"{tmp_path / 'new.db'} is at schema version 1",
+        f"{tmp_path / 'new.db'} is at schema version 2",
     )
 
 
@@ -56,7 +56,7 @@ async def test_copy_sqlite_to_postgresql_and_serve_it(
         assert "postgres@" not in copied.stdout  # never the credentials
         again = posrisk("db", "copy", "--from", str(tmp_path / "posrisk.db"), "--to", dsn)
         assert again.returncode == 1 and "already holds accounts" in again.stderr
-        assert "schema version 1" in posrisk("db", "migrate", "--db", dsn).stdout
+        assert "schema version 2" in posrisk("db", "migrate", "--db", dsn).stdout
 
         monkeypatch.setenv("POSRISK_MASTER_KEY", master)  # opens the copied secrets
         served = await make_server(tmp_path, keys, db=dsn, scenario=None, admin_token="t")

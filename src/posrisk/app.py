@@ -152,7 +152,7 @@ class PosriskServer:
         self.admin_api: AdminApi | None = None
         self.feed: MarkFeed | None = None
         # Background writes (bans) still running; finished before the store closes.
-        self._background: set[asyncio.Task[None]] = set()
+        self._background: set[asyncio.Task[int | None]] = set()
         self._meta: dict[str, str] = {}
         self.admin_token: str | None = None
         # True when this start generated the admin token (printed once, then only in its file).
@@ -248,7 +248,7 @@ class PosriskServer:
         self._background.add(task)
         task.add_done_callback(self._ban_saved)
 
-    def _ban_saved(self, task: asyncio.Task[None]) -> None:
+    def _ban_saved(self, task: asyncio.Task[int | None]) -> None:
         self._background.discard(task)
         if not task.cancelled() and task.exception() is not None:
             log.error("could not save an IP ban: %s", task.exception())

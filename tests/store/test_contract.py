@@ -18,6 +18,7 @@ from posrisk.store import (
     RevokeKey,
     SetMarks,
     SetMeta,
+    StaleRevision,
     StoreError,
 )
 
@@ -26,7 +27,7 @@ D = Decimal
 
 
 async def test_an_empty_store_at_the_latest_schema(any_store: Any) -> None:
-    assert await any_store.schema_version() == 1
+    assert await any_store.schema_version() == 2
     assert not await any_store.has_accounts()
     snapshot = await any_store.load()
     assert (snapshot.accounts, snapshot.keys, snapshot.ledger, dict(snapshot.marks)) == (
@@ -90,3 +91,61 @@ async def test_reset_empties_the_store(any_store: Any) -> None:
     await any_store.reset()
     assert not await any_store.has_accounts()
     assert dict((await any_store.load()).marks) == {}
+
+
+async def test_every_ledger_commit_moves_the_revision_by_one(any_store: Any) -> None:
+    assert (await any_store.load()).revision == 0
+    assert await any_store.commit([NewAccount("alice", 1)]) == 1
+    assert await any_store.commit([AppendEvent("alice", WalletTransfer("USDT", D(5)), 2)]) == 2
+    # Marks and meta are upserts any process may repeat: they move nothing.
+    assert await any_store.commit([SetMarks({"BTCUSDT": D(1)}, 3), SetMeta("k", "v")]) is None
+    assert (await any_store.load()).revision == 2
+
+
+async def test_a_commit_expecting_an_old_revision_is_stale_and_writes_nothing(
+    any_store: Any,
+) -> None:
+    await any_store.commit([NewAccount("alice", 1)], expect=0)
+    with pytest.raises(StaleRevision, match="moved past revision 0"):
+        await any_store.commit(
+            [NewAccount("bob", 2), AppendEvent("alice", WalletTransfer("USDT", D(5)), 2)],
+            expect=0,
+        )
+    snapshot = await any_store.load()
+    assert ([a.name for a in snapshot.accounts], snapshot.ledger, snapshot.revision) == (
+        ["alice"],
+        (),
+        1,
+    )
+    assert await any_store.commit([NewAccount("bob", 2)], expect=1) == 2
+
+
+async def test_changes_since_holds_exactly_what_was_committed_after(any_store: Any) -> None:
+    fill = Fill("BTCUSDT", Side.BUY, D("0.001"), D("22185.2"), PositionSide.BOTH, D(0), 5)
+    await any_store.commit(
+        [
+            NewAccount("alice", 1),
+            NewKey(KeyRecord("old", "alice", "hmac", "s", None, 1)),
+            AppendEvent("alice", WalletTransfer("USDT", D(100), 1), 1),
+        ]
+    )
+    seen = (await any_store.load()).revision
+    await any_store.commit([NewAccount("bob", 2), AppendEvent("alice", fill, 5)])
+    await any_store.commit(
+        [RevokeKey("old", 6), NewKey(KeyRecord("new", "bob", "hmac", "t", None, 6))]
+    )
+    delta = await any_store.changes_since(seen)
+    assert delta.revision == seen + 2
+    assert [a.name for a in delta.accounts] == ["bob"]
+    assert [(k.api_key, k.account, k.revoked_at) for k in delta.keys] == [
+        ("old", "alice", 6),
+        ("new", "bob", None),
+    ]
+    assert [(r.account, r.event) for r in delta.ledger] == [("alice", fill)]
+    nothing = await any_store.changes_since(delta.revision)
+    assert (nothing.revision, nothing.accounts, nothing.keys, nothing.ledger) == (
+        delta.revision,
+        (),
+        (),
+        (),
+    )

@@ -500,9 +500,9 @@ async def test_a_write_cancelled_while_committing_still_updates_the_served_state
     committing = threading.Event()
     commit = store._commit
 
-    def noted_commit(changes: Any) -> None:
+    def noted_commit(changes: Any, expect: int | None) -> int | None:
         committing.set()
-        commit(changes)
+        return commit(changes, expect)
 
     try:
         await admin.create_account("alice")

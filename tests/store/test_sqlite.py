@@ -230,6 +230,7 @@ async def test_commit_then_load_round_trips_everything(store: SQLiteStore, db_pa
         ledger=tuple(expected_ledger),
         marks={"BTCUSDT": D("21123.05052574"), "ETHUSDT": D("950")},
         meta={"admin_token": "not-a-real-token"},
+        revision=1,  # one commit
     )
     assert await store.load() == expected
     assert await store.has_accounts() is True
@@ -364,7 +365,8 @@ async def test_reset_empties_every_table_but_keeps_the_schema(
 ) -> None:
     await store.commit(full_batch())
     await store.reset()
-    empty = Snapshot((), (), (), {}, {})
+    # The revision never goes back: gateways holding a later one must not skip new rows.
+    empty = Snapshot((), (), (), {}, {}, revision=1)
     assert await store.load() == empty
     assert await store.has_accounts() is False
     assert await store.schema_version() == LATEST

@@ -13,13 +13,14 @@ import contextlib
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from decimal import Decimal
-from typing import Any
+from typing import Any, TypeVar
 
 from ..engine import (
     Account,
     AccountChange,
     AccountRisk,
     Applied,
+    EngineError,
     Event,
     Fill,
     InvalidValue,
@@ -47,7 +48,9 @@ from ..store import (
     NewKey,
     RevokeKey,
     SetMarks,
+    StaleRevision,
     Store,
+    moves_revision,
 )
 from .clock import Clock
 from .errors import AccountExists, ServiceError, UnknownKey
@@ -64,7 +67,11 @@ __all__ = [
     "make_key",
 ]
 
+T = TypeVar("T")
+
 KEY_TYPES = ("hmac", "ed25519", "rsa")
+# How often a write is planned again after other gateways wrote first.
+_STALE_RETRIES = 5
 _API_KEY_CHARS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789")
 
 # Called after a committed change: (account name, account after, what changed, time).
@@ -159,6 +166,7 @@ class AdminService:
         self._listeners: list[AccountUpdateListener] = []
         self._key_listeners: list[Callable[[str], None]] = []
         self._mark_listeners: list[Callable[[Mapping[str, Decimal]], Awaitable[None]]] = []
+        self._commit_listeners: list[Callable[[int], None]] = []
 
     def __repr__(self) -> str:
         return f"<AdminService {self.store!r}>"
@@ -168,6 +176,11 @@ class AdminService:
 
     def on_key_revoked(self, listener: Callable[[str], None]) -> None:
         self._key_listeners.append(listener)
+
+    def on_commit(self, listener: Callable[[int], None]) -> None:
+        """Told the store revision of every commit this process made (the bus tells the
+        other gateways)."""
+        self._commit_listeners.append(listener)
 
     def on_marks_set(self, listener: Callable[[Mapping[str, Decimal]], Awaitable[None]]) -> None:
         """Told of marks set by an administrator (the mark feed liquidates after them)."""
@@ -179,7 +192,8 @@ class AdminService:
         self, name: object, position_mode: PositionMode | None = None
     ) -> AccountEntry:
         name = parse_account_name(name)
-        async with self._lock:
+
+        async def plan() -> AccountEntry:
             if name in self.registry.accounts:
                 raise AccountExists(name)
             now = self.clock.now_ms()
@@ -193,6 +207,8 @@ class AdminService:
             await self.commit_then(changes, lambda: self.registry.accounts.__setitem__(name, entry))
             return entry
 
+        return await self._write(plan)
+
     async def create_key(
         self,
         account: str,
@@ -202,7 +218,7 @@ class AdminService:
         secret: str | None = None,
         public_key: str | None = None,
     ) -> CreatedKey:
-        async with self._lock:
+        async def plan() -> CreatedKey:
             self.registry.account(account)
             record, created = make_key(
                 account,
@@ -219,30 +235,45 @@ class AdminService:
             )
             return created
 
+        return await self._write(plan)
+
     async def revoke_key(self, account: str, api_key: str) -> None:
-        async with self._lock:
+        async def plan() -> bool:
             entry = self.registry.keys.get(api_key)
             if entry is None or entry.account != account:
                 raise UnknownKey(api_key)
             if entry.revoked_at is not None:
-                return
+                return False
             now = self.clock.now_ms()
 
             def revoked() -> None:
                 entry.revoked_at = now
 
             await self.commit_then([RevokeKey(api_key, now)], revoked)
-        for listener in self._key_listeners:
-            listener(api_key)
+            return True
+
+        if await self._write(plan):
+            for listener in self._key_listeners:
+                listener(api_key)
 
     async def commit_then(self, changes: Sequence[Change], swap: Callable[[], object]) -> None:
         """Commit ``changes``, then ``swap`` the served state — both, even if the caller is
         cancelled meanwhile: a commit that reached the database must reach the registry,
-        or later writes would be checked against a state the ledger has left behind."""
+        or later writes would be checked against a state the ledger has left behind.
+
+        The commit expects the store at the registry's revision: when another gateway
+        wrote first it raises ``StaleRevision`` and nothing is written (see ``_write``).
+        """
+        registry = self.registry
 
         async def commit_and_swap() -> None:
-            await self.store.commit(changes)
+            expect = registry.revision if moves_revision(changes) else None
+            revision = await self.store.commit(changes, expect=expect)
             swap()
+            if revision is not None:
+                registry.revision = revision
+                for listener in self._commit_listeners:
+                    listener(revision)
 
         task = asyncio.ensure_future(commit_and_swap())
         try:
@@ -252,6 +283,42 @@ class AdminService:
                 with contextlib.suppress(asyncio.CancelledError):
                     await asyncio.wait([task])
             raise
+
+    async def _write(self, plan: Callable[[], Awaitable[T]]) -> T:
+        """Run ``plan`` (validate against the served state, then ``commit_then``) under
+        the write lock. When another gateway sharing the database committed first — the
+        commit is stale, or the plan was refused by a state that may be behind — catch up
+        with what it wrote and plan again against that."""
+        async with self._lock:
+            for _ in range(_STALE_RETRIES):
+                try:
+                    return await plan()
+                except StaleRevision:
+                    await self._catch_up()
+                except (EngineError, ServiceError):
+                    if not await self._catch_up():
+                        raise  # refused by the latest state: the refusal stands
+            raise ServiceError("the database kept changing under this write; try again", status=503)
+
+    async def catch_up(self) -> int | None:
+        """Apply what other gateways committed since this one's revision; tell the
+        listeners (ACCOUNT_UPDATE to this gateway's streams). Returns the ledger entries
+        applied (None when the store had nothing new at all)."""
+        async with self._lock:
+            return await self._catch_up()
+
+    async def _catch_up(self) -> int | None:
+        delta = await self.store.changes_since(self.registry.revision)
+        if delta.revision == self.registry.revision:
+            return None
+        caught = self.registry.apply_delta(delta)
+        for record, applied in caught.applied:
+            for listener in self._listeners:
+                listener(record.account, applied.account, applied.change, record.time)
+        for api_key in caught.revoked:
+            for key_listener in self._key_listeners:
+                key_listener(api_key)
+        return len(caught.applied)
 
     def sealed(self, record: KeyRecord) -> KeyRecord:
         """The record as stored: an HMAC secret sealed with the master key."""
@@ -264,21 +331,22 @@ class AdminService:
 
     async def apply_events(self, account: str, events: Sequence[Event]) -> list[Applied]:
         """Apply ``events`` to ``account`` all-or-nothing; return each step's result."""
-        async with self._lock:
-            results, now = await self._commit_events(account, events)
+        results, now = await self._write(lambda: self._commit_events(account, events))
         self._notify(account, results, now)
         return results
 
     async def liquidate(self, account: str) -> list[Applied]:
         """Liquidate whatever the current marks have crossed (SPEC §12), atomically."""
-        async with self._lock:
+
+        async def plan() -> tuple[list[Applied], int]:
             entry = self.registry.account(account)
-            events = liquidation_events(
-                entry.account, self.market, self.registry.marks, self.clock.now_ms()
-            )
+            now = self.clock.now_ms()
+            events = liquidation_events(entry.account, self.market, self.registry.marks, now)
             if not events:
-                return []
-            results, now = await self._commit_events(account, events)
+                return [], now
+            return await self._commit_events(account, events)
+
+        results, now = await self._write(plan)
         self._notify(account, results, now)
         return results
 
@@ -394,8 +462,9 @@ class AdminService:
 
 async def load_scenario(admin: AdminService, document: object) -> ScenarioPlan:
     """Load a scenario document into a running registry: all of it or nothing."""
-    async with admin._lock:
-        registry = admin.registry
+    registry = admin.registry
+
+    async def write() -> ScenarioPlan:
         plan = plan_scenario(
             document,
             admin.market,
@@ -419,4 +488,6 @@ async def load_scenario(admin: AdminService, document: object) -> ScenarioPlan:
                 registry.update_marks(plan.marks)
 
         await admin.commit_then(changes, swap)
-    return plan
+        return plan
+
+    return await admin._write(write)

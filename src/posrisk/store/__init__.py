@@ -13,6 +13,7 @@ from .records import (
     AccountRecord,
     AppendEvent,
     Change,
+    Delta,
     KeyRecord,
     LedgerRecord,
     NewAccount,
@@ -21,8 +22,9 @@ from .records import (
     SetMarks,
     SetMeta,
     Snapshot,
+    moves_revision,
 )
-from .sqlite import DatabaseBusy, DatabaseLock, SQLiteStore, StoreError
+from .sqlite import DatabaseBusy, DatabaseLock, SQLiteStore, StaleRevision, StoreError
 
 __all__ = [
     "AccountRecord",
@@ -30,6 +32,7 @@ __all__ = [
     "Change",
     "DatabaseBusy",
     "DatabaseLock",
+    "Delta",
     "KeyRecord",
     "LedgerRecord",
     "NewAccount",
@@ -39,8 +42,10 @@ __all__ = [
     "SetMarks",
     "SetMeta",
     "Snapshot",
+    "StaleRevision",
     "Store",
     "StoreError",
+    "moves_revision",
 ]
 
 
@@ -51,6 +56,9 @@ class Store(Protocol):
     async def close(self) -> None: ...
     async def load(self) -> Snapshot: ...
     async def has_accounts(self) -> bool: ...
-    async def commit(self, changes: Sequence[Change]) -> None: ...
+    async def changes_since(self, revision: int) -> Delta: ...
+    async def commit(
+        self, changes: Sequence[Change], *, expect: int | None = None
+    ) -> int | None: ...
     async def reset(self) -> None: ...
     async def schema_version(self) -> int: ...

@@ -20,6 +20,7 @@ from .records import (
     AccountRecord,
     AppendEvent,
     Change,
+    Delta,
     KeyRecord,
     LedgerRecord,
     NewAccount,
@@ -28,8 +29,9 @@ from .records import (
     SetMarks,
     SetMeta,
     Snapshot,
+    moves_revision,
 )
-from .sqlite import StoreError, _statements, migrations
+from .sqlite import StaleRevision, StoreError, _statements, migrations
 
 __all__ = ["PostgresStore"]
 
@@ -112,44 +114,59 @@ class PostgresStore:
             return int(await db.fetchval("SELECT MAX(version) FROM schema_version"))
 
     async def load(self) -> Snapshot:
-        async with self._connection() as db:
-            accounts = tuple(
-                AccountRecord(r["id"], r["name"], r["created_at"])
-                for r in await db.fetch("SELECT id, name, created_at FROM accounts ORDER BY id")
-            )
-            names = {a.id: a.name for a in accounts}
-            keys = tuple(
-                KeyRecord(
-                    r["api_key"],
-                    names[r["account_id"]],
-                    r["kind"],
-                    r["secret"],
-                    r["public_key"],
-                    r["created_at"],
-                    r["revoked_at"],
-                )
-                for r in await db.fetch(
-                    "SELECT api_key, account_id, kind, secret, public_key, created_at, "
-                    "revoked_at FROM api_keys ORDER BY seq"
-                )
-            )
-            ledger = tuple(
-                LedgerRecord(
-                    r["seq"],
-                    names[r["account_id"]],
-                    r["time"],
-                    decode_event(r["kind"], r["body"], r["time"]),
-                )
-                for r in await db.fetch(
-                    "SELECT seq, account_id, time, kind, body FROM ledger ORDER BY seq"
-                )
-            )
+        async with self._connection() as db, db.transaction(isolation="repeatable_read"):
+            delta = await self._delta(db, -1)
             marks = {
                 r["symbol"]: Decimal(r["price"])
                 for r in await db.fetch("SELECT symbol, price FROM marks")
             }
             meta = {r["key"]: r["value"] for r in await db.fetch("SELECT key, value FROM meta")}
-        return Snapshot(accounts, keys, ledger, marks, meta)
+        return Snapshot(
+            delta.accounts, delta.keys, delta.ledger, marks, meta, revision=delta.revision
+        )
+
+    async def changes_since(self, revision: int) -> Delta:
+        """Accounts, keys and ledger entries committed after ``revision``."""
+        async with self._connection() as db, db.transaction(isolation="repeatable_read"):
+            return await self._delta(db, revision)
+
+    @staticmethod
+    async def _delta(db: asyncpg.Connection, after: int) -> Delta:
+        accounts = tuple(
+            AccountRecord(r["id"], r["name"], r["created_at"])
+            for r in await db.fetch(
+                "SELECT id, name, created_at FROM accounts WHERE revision > $1 ORDER BY id", after
+            )
+        )
+        keys = tuple(
+            KeyRecord(
+                r["api_key"],
+                r["name"],
+                r["kind"],
+                r["secret"],
+                r["public_key"],
+                r["created_at"],
+                r["revoked_at"],
+            )
+            for r in await db.fetch(
+                "SELECT k.api_key, a.name, k.kind, k.secret, k.public_key, k.created_at, "
+                "k.revoked_at FROM api_keys k JOIN accounts a ON a.id = k.account_id "
+                "WHERE k.revision > $1 ORDER BY k.seq",
+                after,
+            )
+        )
+        ledger = tuple(
+            LedgerRecord(
+                r["seq"], r["name"], r["time"], decode_event(r["kind"], r["body"], r["time"])
+            )
+            for r in await db.fetch(
+                "SELECT l.seq, a.name, l.time, l.kind, l.body FROM ledger l "
+                "JOIN accounts a ON a.id = l.account_id WHERE l.revision > $1 ORDER BY l.seq",
+                after,
+            )
+        )
+        revision = int(await db.fetchval("SELECT n FROM revision"))
+        return Delta(revision, accounts, keys, ledger)
 
     async def has_accounts(self) -> bool:
         async with self._connection() as db:
@@ -160,10 +177,25 @@ class PostgresStore:
             for table in ("ledger", "api_keys", "accounts", "marks", "meta"):
                 await db.execute(f"DELETE FROM {table}")  # fixed table names
 
-    async def commit(self, changes: Sequence[Change]) -> None:
-        """Apply ``changes`` in one transaction; durable when this returns."""
+    async def commit(self, changes: Sequence[Change], *, expect: int | None = None) -> int | None:
+        """Apply ``changes`` in one transaction; durable when this returns.
+
+        Returns the revision the commit made (None when it moves none); with ``expect``,
+        refuses with ``StaleRevision`` unless the store is at that revision. Moving the
+        revision first takes its row lock, so concurrent writers from many gateways commit
+        one after the other and ledger ``seq`` follows commit order (a reader catching up
+        by revision never skips a row that commits later with a smaller number).
+        """
         async with self._connection() as db, db.transaction():
             ids: dict[str, int] = {}
+            revision: int | None = None
+            if moves_revision(changes):
+                revision = await db.fetchval(
+                    "UPDATE revision SET n = n + 1 WHERE $1::BIGINT IS NULL OR n = $1 RETURNING n",
+                    expect,
+                )
+                if revision is None:
+                    raise StaleRevision(self.path, expect)
 
             async def account_id(name: str) -> int:
                 if name not in ids:
@@ -177,15 +209,17 @@ class PostgresStore:
                 match change:
                     case NewAccount():
                         ids[change.name] = await db.fetchval(
-                            "INSERT INTO accounts (name, created_at) VALUES ($1, $2) RETURNING id",
+                            "INSERT INTO accounts (name, created_at, revision) "
+                            "VALUES ($1, $2, $3) RETURNING id",
                             change.name,
                             change.created_at,
+                            revision,
                         )
                     case NewKey(key=key):
                         await db.execute(
                             "INSERT INTO api_keys (api_key, account_id, kind, secret, "
-                            "public_key, created_at, revoked_at) "
-                            "VALUES ($1, $2, $3, $4, $5, $6, $7)",
+                            "public_key, created_at, revoked_at, revision) "
+                            "VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
                             key.api_key,
                             await account_id(key.account),
                             key.kind,
@@ -193,22 +227,25 @@ class PostgresStore:
                             key.public_key,
                             key.created_at,
                             key.revoked_at,
+                            revision,
                         )
                     case RevokeKey():
                         await db.execute(
-                            "UPDATE api_keys SET revoked_at = $1 WHERE api_key = $2",
+                            "UPDATE api_keys SET revoked_at = $1, revision = $2 WHERE api_key = $3",
                             change.time,
+                            revision,
                             change.api_key,
                         )
                     case AppendEvent():
                         kind, body = encode_event(change.event)
                         await db.execute(
-                            "INSERT INTO ledger (account_id, time, kind, body) "
-                            "VALUES ($1, $2, $3, $4)",
+                            "INSERT INTO ledger (account_id, time, kind, body, revision) "
+                            "VALUES ($1, $2, $3, $4, $5)",
                             await account_id(change.account),
                             change.time,
                             kind,
                             body,
+                            revision,
                         )
                     case SetMarks():
                         await db.executemany(
@@ -224,6 +261,7 @@ class PostgresStore:
                             change.key,
                             change.value,
                         )
+        return revision
 
 
 class _Guarded:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 
@@ -12,6 +12,7 @@ __all__ = [
     "AccountRecord",
     "AppendEvent",
     "Change",
+    "Delta",
     "KeyRecord",
     "LedgerRecord",
     "NewAccount",
@@ -20,6 +21,7 @@ __all__ = [
     "SetMarks",
     "SetMeta",
     "Snapshot",
+    "moves_revision",
 ]
 
 
@@ -66,6 +68,24 @@ class Snapshot:
     ledger: tuple[LedgerRecord, ...]
     marks: Mapping[str, Decimal]
     meta: Mapping[str, str] = field(default_factory=dict)
+    # The store's revision this snapshot reflects (see ``Delta``).
+    revision: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class Delta:
+    """What was committed after a revision: accounts created, keys created or revoked, and
+    ledger entries, each in commit order; ``revision`` is the store's revision they lead to.
+
+    Every commit holding a ``NewAccount``, ``NewKey``, ``RevokeKey`` or ``AppendEvent``
+    moves the store's revision by one and stamps the rows it writes with it; marks and
+    meta do not (they are upserts that any process may repeat).
+    """
+
+    revision: int
+    accounts: tuple[AccountRecord, ...] = ()
+    keys: tuple[KeyRecord, ...] = ()
+    ledger: tuple[LedgerRecord, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,3 +125,8 @@ class SetMeta:
 
 
 Change = NewAccount | NewKey | RevokeKey | AppendEvent | SetMarks | SetMeta
+
+
+def moves_revision(changes: Sequence[Change]) -> bool:
+    """Whether committing ``changes`` moves the store's revision (see ``Delta``)."""
+    return any(isinstance(c, NewAccount | NewKey | RevokeKey | AppendEvent) for c in changes)

@@ -33,6 +33,7 @@ from .records import (
     AccountRecord,
     AppendEvent,
     Change,
+    Delta,
     KeyRecord,
     LedgerRecord,
     NewAccount,
@@ -41,15 +42,34 @@ from .records import (
     SetMarks,
     SetMeta,
     Snapshot,
+    moves_revision,
 )
 
-__all__ = ["DatabaseBusy", "DatabaseLock", "SQLiteStore", "StoreError", "migrations"]
+__all__ = [
+    "DatabaseBusy",
+    "DatabaseLock",
+    "SQLiteStore",
+    "StaleRevision",
+    "StoreError",
+    "migrations",
+]
 
 T = TypeVar("T")
 
 
 class StoreError(RuntimeError):
     """The database cannot be used: says which file and why."""
+
+
+class StaleRevision(StoreError):
+    """A commit expected the store at a revision another process has moved past."""
+
+    def __init__(self, where: str, expected: int | None) -> None:
+        super().__init__(
+            f"{where}: the store has moved past revision {expected} (another gateway wrote); "
+            "catch up and try again"
+        )
+        self.expected = expected
 
 
 class DatabaseBusy(StoreError):
@@ -247,27 +267,58 @@ class SQLiteStore:
 
     def _load(self) -> Snapshot:
         db = self._conn()
+        db.execute("BEGIN")  # one read transaction: the rows and the revision agree
+        try:
+            delta = self._delta(db, -1)
+            marks = {s: Decimal(p) for s, p in db.execute("SELECT symbol, price FROM marks")}
+            meta = dict(db.execute("SELECT key, value FROM meta").fetchall())
+        finally:
+            db.execute("COMMIT")
+        return Snapshot(
+            delta.accounts, delta.keys, delta.ledger, marks, meta, revision=delta.revision
+        )
+
+    async def changes_since(self, revision: int) -> Delta:
+        """Accounts, keys and ledger entries committed after ``revision``."""
+        result: Delta = await self._run(self._changes_since, revision)
+        return result
+
+    def _changes_since(self, revision: int) -> Delta:
+        db = self._conn()
+        db.execute("BEGIN")
+        try:
+            return self._delta(db, revision)
+        finally:
+            db.execute("COMMIT")
+
+    @staticmethod
+    def _delta(db: sqlite3.Connection, after: int) -> Delta:
         accounts = tuple(
             AccountRecord(*row)
-            for row in db.execute("SELECT id, name, created_at FROM accounts ORDER BY id")
+            for row in db.execute(
+                "SELECT id, name, created_at FROM accounts WHERE revision > ? ORDER BY id",
+                (after,),
+            )
         )
-        names = {a.id: a.name for a in accounts}
         keys = tuple(
-            KeyRecord(key, names[account], kind, secret, public, created, revoked)
-            for key, account, kind, secret, public, created, revoked in db.execute(
-                "SELECT api_key, account_id, kind, secret, public_key, created_at, revoked_at "
-                "FROM api_keys ORDER BY rowid"  # creation order
+            KeyRecord(*row)
+            for row in db.execute(
+                "SELECT k.api_key, a.name, k.kind, k.secret, k.public_key, k.created_at, "
+                "k.revoked_at FROM api_keys k JOIN accounts a ON a.id = k.account_id "
+                "WHERE k.revision > ? ORDER BY k.rowid",  # creation order
+                (after,),
             )
         )
         ledger = tuple(
-            LedgerRecord(seq, names[account], time, decode_event(kind, body, time))
-            for seq, account, time, kind, body in db.execute(
-                "SELECT seq, account_id, time, kind, body FROM ledger ORDER BY seq"
+            LedgerRecord(seq, name, time, decode_event(kind, body, time))
+            for seq, name, time, kind, body in db.execute(
+                "SELECT l.seq, a.name, l.time, l.kind, l.body FROM ledger l "
+                "JOIN accounts a ON a.id = l.account_id WHERE l.revision > ? ORDER BY l.seq",
+                (after,),
             )
         )
-        marks = {s: Decimal(p) for s, p in db.execute("SELECT symbol, price FROM marks")}
-        meta = dict(db.execute("SELECT key, value FROM meta").fetchall())
-        return Snapshot(accounts, keys, ledger, marks, meta)
+        revision = db.execute("SELECT n FROM revision").fetchone()[0]
+        return Delta(revision, accounts, keys, ledger)
 
     async def has_accounts(self) -> bool:
         return bool(await self._run(self._has_accounts))
@@ -277,9 +328,14 @@ class SQLiteStore:
 
     # -- writes ------------------------------------------------------------------------
 
-    async def commit(self, changes: Sequence[Change]) -> None:
-        """Apply ``changes`` in one transaction; durable when this returns."""
-        await self._run(self._commit, tuple(changes))
+    async def commit(self, changes: Sequence[Change], *, expect: int | None = None) -> int | None:
+        """Apply ``changes`` in one transaction; durable when this returns.
+
+        Returns the revision the commit made (None when it moves none, see ``Delta``);
+        with ``expect``, refuses with ``StaleRevision`` unless the store is at that revision.
+        """
+        result: int | None = await self._run(self._commit, tuple(changes), expect)
+        return result
 
     async def reset(self) -> None:
         """Delete every account, key, ledger entry and mark (``serve --reset``)."""
@@ -332,9 +388,20 @@ class SQLiteStore:
                 with contextlib.suppress(StoreError):  # else: "not open" from now on
                     self._db = self._connect()
 
-    def _commit(self, changes: tuple[Change, ...]) -> None:
+    def _commit(self, changes: tuple[Change, ...], expect: int | None) -> int | None:
+        revision: int | None = None
+
         def commit(db: sqlite3.Connection) -> None:
+            nonlocal revision
             ids: dict[str, int] = {}
+            if moves_revision(changes):
+                row = db.execute(
+                    "UPDATE revision SET n = n + 1 WHERE ? IS NULL OR n = ? RETURNING n",
+                    (expect, expect),
+                ).fetchone()
+                if row is None:
+                    raise StaleRevision(self.path, expect)
+                revision = row[0]
 
             def account_id(name: str) -> int:
                 if name not in ids:
@@ -348,14 +415,14 @@ class SQLiteStore:
                 match change:
                     case NewAccount():
                         cursor = db.execute(
-                            "INSERT INTO accounts (name, created_at) VALUES (?, ?)",
-                            (change.name, change.created_at),
+                            "INSERT INTO accounts (name, created_at, revision) VALUES (?, ?, ?)",
+                            (change.name, change.created_at, revision),
                         )
                         ids[change.name] = int(cursor.lastrowid or 0)
                     case NewKey(key=key):
                         db.execute(
                             "INSERT INTO api_keys (api_key, account_id, kind, secret, public_key, "
-                            "created_at, revoked_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                            "created_at, revoked_at, revision) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                             (
                                 key.api_key,
                                 account_id(key.account),
@@ -364,18 +431,20 @@ class SQLiteStore:
                                 key.public_key,
                                 key.created_at,
                                 key.revoked_at,
+                                revision,
                             ),
                         )
                     case RevokeKey():
                         db.execute(
-                            "UPDATE api_keys SET revoked_at = ? WHERE api_key = ?",
-                            (change.time, change.api_key),
+                            "UPDATE api_keys SET revoked_at = ?, revision = ? WHERE api_key = ?",
+                            (change.time, revision, change.api_key),
                         )
                     case AppendEvent():
                         kind, body = encode_event(change.event)
                         db.execute(
-                            "INSERT INTO ledger (account_id, time, kind, body) VALUES (?, ?, ?, ?)",
-                            (account_id(change.account), change.time, kind, body),
+                            "INSERT INTO ledger (account_id, time, kind, body, revision) "
+                            "VALUES (?, ?, ?, ?, ?)",
+                            (account_id(change.account), change.time, kind, body, revision),
                         )
                     case SetMarks():
                         db.executemany(
@@ -392,3 +461,4 @@ class SQLiteStore:
                         )
 
         self._write(commit)
+        return revision

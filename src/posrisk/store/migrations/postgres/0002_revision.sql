@@ -1,0 +1,11 @@
+-- posrisk schema v2 for PostgreSQL (as SQLite's 0002_revision.sql): one revision number
+-- per committed change of accounts, keys or the ledger. Gateways sharing one database catch up with exactly the rows newer than the
+-- revision they hold, and a writer holding an older revision is told it is stale.
+CREATE TABLE revision (n BIGINT NOT NULL);
+INSERT INTO revision VALUES (0);
+ALTER TABLE accounts ADD COLUMN revision BIGINT NOT NULL DEFAULT 0;
+ALTER TABLE api_keys ADD COLUMN revision BIGINT NOT NULL DEFAULT 0;
+ALTER TABLE ledger ADD COLUMN revision BIGINT NOT NULL DEFAULT 0;
+CREATE INDEX accounts_revision ON accounts(revision);
+CREATE INDEX api_keys_revision ON api_keys(revision);
+CREATE INDEX ledger_revision ON ledger(revision);
