@@ -137,8 +137,14 @@ class ApiListener(WSListener):
         transport.disconnect()
 
     def _answer(self, transport: WSTransport, message: bytes) -> None:
+        self.gateway.api.submit(self.conn, message, self._reply)
+
+    def _reply(self, response: bytes) -> None:
+        transport = self.transport
+        if transport is None or transport.is_disconnected:
+            return  # the client left while the shared limiter was deciding
+        transport.send(WSMsgType.TEXT, response)
         api = self.gateway.api
-        transport.send(WSMsgType.TEXT, api.handle(self.conn, message))
         if api.limiter.banned_until(self.conn.ip, api.clock.now_ms()) is not None:
             # A banned IP gets its 418, then loses the connection (SPEC §7): it can only
             # come back through a handshake, which is refused while the ban lasts.

@@ -19,6 +19,7 @@ from ..protocol import (
     Allow,
     Credential,
     LimitRules,
+    Request,
     Throttle,
     WireError,
     check_timestamp,
@@ -34,7 +35,7 @@ from ..protocol import (
     read_symbol,
 )
 from .clock import Clock
-from .limits import Banned, RequestWeightLimiter
+from .limits import Banned, Limiter, Outcome
 from .metrics import Metrics
 from .registry import AccountEntry, KeyEntry, Registry
 from .streams import UserStreams
@@ -83,7 +84,7 @@ class ApiService:
     def __init__(
         self,
         registry: Registry,
-        limiter: RequestWeightLimiter,
+        limiter: Limiter,
         clock: Clock,
         streams: UserStreams | None = None,
     ) -> None:
@@ -103,67 +104,82 @@ class ApiService:
         interval, number = self._interval
         return [rate_limits_entry(count, self.rules.request_weight, interval, number)]
 
-    def handle(self, conn: Connection, frame: bytes | str) -> bytes:
-        """The response frame for one request frame (never raises, never stays silent)."""
+    def submit(self, conn: Connection, frame: bytes | str, reply: Callable[[bytes], None]) -> None:
+        """Answer one request frame through ``reply`` (never raises, never stays silent):
+        at once with the in-process limiter, or once the shared limiter has decided —
+        in the order the frames came, per connection."""
         started = time.perf_counter()
-        response, method, status = self._handle(conn, frame)
-        self.metrics.observe(method, status, time.perf_counter() - started)
-        return response
-
-    def _handle(self, conn: Connection, frame: bytes | str) -> tuple[bytes, str, int]:
         now = self.clock.now_ms()
+        request, refusal, method = self._parse(frame)
+        weight = self.rules.weight(method) if refusal is None else self.rules.default_weight
+
+        def decided(decision: Outcome) -> None:
+            response, status = self._answer(conn, request, refusal, method, decision, now)
+            self.metrics.observe(method, status, time.perf_counter() - started)
+            reply(response)
+
+        self.limiter.charge_then(conn.ip, weight, now, decided)
+
+    def handle(self, conn: Connection, frame: bytes | str) -> bytes:
+        """The response frame for one request frame, with a limiter that decides at once."""
+        answers: list[bytes] = []
+        self.submit(conn, frame, answers.append)
+        if not answers:
+            raise RuntimeError("this limiter decides later: answer through submit()")
+        return answers[0]
+
+    def _parse(self, frame: bytes | str) -> tuple[Request | None, WireError | None, str]:
+        """The request, or why it is refused before its method runs; and the method label
+        (``malformed`` and ``unknown`` for the metrics)."""
         try:
             request = parse_request(frame)
         except WireError as error:
-            return self._refuse(conn, error.request_id, error, self.rules.default_weight, now)
-        handler = METHODS.get(request.method)
-        if handler is None:
-            unknown = WireError.unknown_method(request.method)
-            response, _, status = self._refuse(
-                conn, request.id, unknown, self.rules.default_weight, now
-            )
-            return response, "unknown", status
-        method = request.method
+            return None, error, "malformed"
+        if request.method not in METHODS:
+            return request, WireError.unknown_method(request.method), "unknown"
+        return request, None, request.method
 
-        decision = self.limiter.charge(conn.ip, self.rules.weight(method), now)
+    def _answer(
+        self,
+        conn: Connection,
+        request: Request | None,
+        refusal: WireError | None,
+        method: str,
+        decision: Outcome,
+        now: int,
+    ) -> tuple[bytes, int]:
+        if refusal is not None:  # malformed, or an unknown method
+            request_id = request.id if request is not None else refusal.request_id
+            if not isinstance(decision, Allow):
+                refusal = self._limit_error(decision, now)
+            limits = self.rate_limits(decision.count) if conn.return_rate_limits else None
+            return encode_error(request_id, refusal, limits), refusal.status
+        assert request is not None
         if not isinstance(decision, Allow):
-            refusal = self._limit_error(decision, now)
-            counted = self.rate_limits(decision.count)
-            return encode_error(request.id, refusal, counted), method, refusal.status
+            limited = self._limit_error(decision, now)
+            return encode_error(
+                request.id, limited, self.rate_limits(decision.count)
+            ), limited.status
         params = request.params
         try:
             show_limits = read_bool(params, "returnRateLimits", conn.return_rate_limits)
         except WireError as error:
-            limited = self.rate_limits(decision.count)
-            return encode_error(request.id, error, limited), method, error.status
+            limits = self.rate_limits(decision.count)
+            return encode_error(request.id, error, limits), error.status
         limits = self.rate_limits(decision.count) if show_limits else None
         try:
-            result = handler(self, conn, params, now)
-            return encode_result(request.id, result, limits), method, 200
+            result = METHODS[method](self, conn, params, now)
+            return encode_result(request.id, result, limits), 200
         except WireError as error:
             request_id = None if error.id_null else request.id
-            return encode_error(request_id, error, limits), method, error.status
+            return encode_error(request_id, error, limits), error.status
         except EngineError as error:
             refused = WireError.from_engine(error.code, error.msg)
-            return encode_error(request.id, refused, limits), method, refused.status
+            return encode_error(request.id, refused, limits), refused.status
         except Exception:
             # A bug must cost one answer (-1001), never the connection or a silent client.
             log.exception("internal error answering %s (id %r)", method, request.id)
-            return encode_error(request.id, WireError.internal(), limits), method, 500
-
-    def _refuse(
-        self,
-        conn: Connection,
-        request_id: str | int | None,
-        error: WireError,
-        weight: int,
-        now: int,
-    ) -> tuple[bytes, str, int]:
-        decision = self.limiter.charge(conn.ip, weight, now)
-        if not isinstance(decision, Allow):
-            error = self._limit_error(decision, now)
-        limits = self.rate_limits(decision.count) if conn.return_rate_limits else None
-        return encode_error(request_id, error, limits), "malformed", error.status
+            return encode_error(request.id, WireError.internal(), limits), 500
 
     def _limit_error(self, decision: Throttle | Banned | Any, now: int) -> WireError:
         if isinstance(decision, Banned):

@@ -3,12 +3,16 @@
 The arithmetic (windows, 429, when to ban, the ban ladder) is ``protocol.ratelimit``;
 this keeps the state per IP. ``enforce=False`` (``posrisk serve --no-ip-limits``, for
 benchmarks) still counts, so ``rateLimits`` stay truthful, but never refuses.
+
+``Limiter`` is what the services need of a limiter: this one, or the bus's shared one
+(``posrisk.bus.redis.SharedLimiter``), whose WS API decisions come back later.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from typing import Protocol
 
 from ..protocol import (
     Allow,
@@ -21,7 +25,7 @@ from ..protocol import (
     window_start,
 )
 
-__all__ = ["Banned", "RequestWeightLimiter"]
+__all__ = ["Banned", "Limiter", "Outcome", "RequestWeightLimiter"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,6 +34,29 @@ class Banned:
 
     count: int
     until: int
+
+
+Outcome = Decision | Banned
+
+
+class Limiter(Protocol):
+    """Per-IP request weight, as the API, REST and handshakes use it."""
+
+    rules: LimitRules
+
+    def charge(self, ip: str, weight: int, now: int) -> Outcome:
+        """Count a request and decide now (handshakes and REST GETs)."""
+        ...
+
+    def charge_then(self, ip: str, weight: int, now: int, then: Callable[[Outcome], None]) -> None:
+        """Count a request and call ``then`` with the decision: at once, or (shared
+        limiter) when the shared counter has decided — in the order charged per IP."""
+        ...
+
+    def banned_until(self, ip: str, now: int) -> int | None: ...
+
+    @property
+    def bans(self) -> dict[str, tuple[int, int]]: ...
 
 
 class RequestWeightLimiter:
@@ -61,7 +88,7 @@ class RequestWeightLimiter:
     def __repr__(self) -> str:
         return f"<RequestWeightLimiter {len(self._windows)} IPs, {len(self._bans)} banned>"
 
-    def charge(self, ip: str, weight: int, now: int) -> Decision | Banned:
+    def charge(self, ip: str, weight: int, now: int) -> Outcome:
         """Count a request of ``weight`` from ``ip`` and say whether to serve it."""
         ban = self._bans.get(ip)
         if ban is not None and now < ban[0] and self.enforce:
@@ -79,6 +106,17 @@ class RequestWeightLimiter:
                 self.on_ban(ip, until, offences)
             return Banned(decision.count, until)
         return decision
+
+    def charge_then(self, ip: str, weight: int, now: int, then: Callable[[Outcome], None]) -> None:
+        then(self.charge(ip, weight, now))
+
+    def observe(self, ip: str, now: int, count: int) -> None:
+        """Take ``count`` as the weight ``ip`` used in the window of ``now`` (as a shared
+        counter reported it); refusals counted here stay."""
+        window = window_start(now, self.rules.interval_ms)
+        state = self._windows.get(ip)
+        rejected = state.rejected if state is not None and state.window == window else 0
+        self._windows[ip] = WindowState(window, count, rejected)
 
     def count(self, ip: str, now: int) -> int:
         state = self._windows.get(ip)
