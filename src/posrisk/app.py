@@ -17,6 +17,7 @@ import ssl
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from .bus import Bus, LocalBus, open_bus
 from .engine import Market
 from .gateway.admin import ADMIN_PREFIX, AdminApi
 from .gateway.server import WS_API_PATH, Gateway, GatewaySettings
@@ -36,7 +37,6 @@ from .service.clock import Clock, SystemClock
 from .service.demo import DemoCredentials, seed_demo
 from .service.errors import ServiceError
 from .service.exchange_info import exchange_info_json
-from .service.limits import RequestWeightLimiter
 from .service.operations import AdminOperations
 from .service.registry import Registry
 from .service.rest import RestService
@@ -130,6 +130,14 @@ class ServerSettings:
     # TLS: serve wss:// and https:// with this certificate chain and key (PEM).
     certfile: Path | None = None
     keyfile: Path | None = None
+    # Redis for many gateways on one PostgreSQL database (None: one process, no bus).
+    redis: str | None = None
+    # Prefix of every Redis key and channel (several deployments can share one Redis).
+    redis_prefix: str = "posrisk:"
+    # How long a Redis call may take before the gateway serves alone.
+    redis_timeout_s: float = 1.0
+    # How often a gateway on the bus checks the database for changes it was not told of.
+    resync_s: float = 5.0
     clock: Clock = field(default_factory=SystemClock)
     market: Market | None = None
 
@@ -151,6 +159,7 @@ class PosriskServer:
         self.streams: UserStreams | None = None
         self.admin_api: AdminApi | None = None
         self.feed: MarkFeed | None = None
+        self.bus: Bus = LocalBus()
         # Background writes (bans) still running; finished before the store closes.
         self._background: set[asyncio.Task[int | None]] = set()
         self._meta: dict[str, str] = {}
@@ -181,12 +190,17 @@ class PosriskServer:
 
     async def start(self) -> None:
         settings = self.settings
+        if settings.redis is not None and not is_postgres(settings.db):
+            raise ServiceError(
+                "--redis shares one database between gateways: it needs --db postgresql://..."
+            )
         if self._lock is not None:
             self._lock.acquire()
         try:
             await self.store.open()
             await self._prepare()
-            limiter = RequestWeightLimiter(
+            self.bus = open_bus(settings)
+            limiter = self.bus.limiter(
                 settings.limits, enforce=settings.enforce_limits, on_ban=self._save_ban
             )
             limiter.restore_bans(saved_bans(self._meta))
@@ -194,9 +208,10 @@ class PosriskServer:
             assert self.admin is not None
             self.admin.on_account_update(self.streams.publish)
             self.admin.on_key_revoked(self.streams.revoke_api_key)
+            await self.bus.start(self.admin, self.streams)
             api = ApiService(self.registry, limiter, self.clock, self.streams)
             rest = RestService(api, exchange_info_json(self.market, self.clock.now_ms()))
-            self.gateway = Gateway(api, rest, settings.gateway)
+            self.gateway = Gateway(api, rest, settings.gateway, bus=self.bus)
             await self.gateway.start(settings.host, settings.port, self._tls())
             self.feed = MarkFeed(
                 self.admin, liquidate=self._liquidate(), persist_interval=settings.marks_save_s
@@ -208,6 +223,7 @@ class PosriskServer:
                 await self.admin_api.start(settings.admin_host, settings.admin_port)
                 self._write_server_info()
         except BaseException:
+            await self.bus.stop()
             await self._close_store()
             raise
 
@@ -351,6 +367,7 @@ class PosriskServer:
                 await asyncio.gather(*self._background, return_exceptions=True)
             if self.admin_api is not None:
                 await self.admin_api.stop()
+            await self.bus.stop()
         finally:
             if self._local:
                 server_info_path(Path(self.settings.db)).unlink(missing_ok=True)

@@ -32,6 +32,7 @@ from picows import (
 )
 from picows.picows import WSProtocol  # type: ignore[attr-defined]
 
+from ..bus import Bus
 from ..protocol import Allow, WireError, encode_error, server_shutdown
 from ..service.api import ApiService, Connection
 from ..service.rest import RestService
@@ -207,9 +208,16 @@ class Gateway:
     """Serves ``ApiService`` and ``RestService`` over picows on one port."""
 
     def __init__(
-        self, api: ApiService, rest: RestService, settings: GatewaySettings | None = None
+        self,
+        api: ApiService,
+        rest: RestService,
+        settings: GatewaySettings | None = None,
+        *,
+        bus: Bus | None = None,
     ) -> None:
         self.api = api
+        # What this gateway shares with others (None: it serves alone).
+        self.bus = bus
         self.rest = rest
         self.settings = settings or GatewaySettings()
         self.connections: set[ApiListener] = set()
@@ -359,6 +367,7 @@ class Gateway:
             "accounts": len(self.api.registry.accounts),
             "apiConnections": len(self.connections),
             "streamConnections": len(self.streams),
+            "bus": "up" if self.bus is None or self.bus.up else "down",
         }
 
     def gauges(self) -> dict[str, tuple[str, float]]:
@@ -372,6 +381,10 @@ class Gateway:
             "posrisk_account_updates_sent": (
                 "ACCOUNT_UPDATE events sent to streams since start.",
                 self.api.streams.sent,
+            ),
+            "posrisk_bus_up": (
+                "1 while this gateway is connected to the others (always 1 alone).",
+                1 if self.bus is None or self.bus.up else 0,
             ),
             "posrisk_uptime_seconds": (
                 "Seconds since this gateway started.",

@@ -55,6 +55,10 @@ class Limiter(Protocol):
 
     def banned_until(self, ip: str, now: int) -> int | None: ...
 
+    def restore_bans(self, bans: Mapping[str, tuple[int, int]]) -> None:
+        """Bans (and offence counts) saved earlier or decided elsewhere."""
+        ...
+
     @property
     def bans(self) -> dict[str, tuple[int, int]]: ...
 

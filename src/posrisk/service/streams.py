@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import secrets
 import string
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Protocol
@@ -56,6 +56,9 @@ class UserStreams:
         self._by_api_key: dict[str, str] = {}
         # Events sent, for the metrics and the tests.
         self.sent = 0
+        # Told of every listenKey this process starts or extends (the key) and stops (None
+        # and the key), so other gateways can mirror them; see ``mirror`` and ``forget``.
+        self.listeners: list[Callable[[ListenKey | None, str], None]] = []
 
     def __repr__(self) -> str:
         streams = sum(len(k.sinks) for k in self._keys.values())
@@ -66,10 +69,12 @@ class UserStreams:
         existing = self._by_api_key.get(api_key)
         if existing is not None and existing in self._keys:
             self._keys[existing].expires_at = now + self.ttl_ms
+            self._tell(self._keys[existing], existing)
             return existing
         key = "".join(secrets.choice(_ALPHABET) for _ in range(64))
         self._keys[key] = ListenKey(key, api_key, account, now + self.ttl_ms)
         self._by_api_key[api_key] = key
+        self._tell(self._keys[key], key)
         return key
 
     def ping(self, api_key: str, now: int) -> str | None:
@@ -78,14 +83,41 @@ class UserStreams:
         if key is None or key not in self._keys:
             return None
         self._keys[key].expires_at = now + self.ttl_ms
+        self._tell(self._keys[key], key)
         return key
 
     def stop(self, api_key: str) -> bool:
         """Delete ``api_key``'s listenKey and close its streams."""
-        key = self._by_api_key.pop(api_key, None)
-        listen = self._keys.pop(key, None) if key is not None else None
+        key = self._by_api_key.get(api_key)
+        if key is None or not self.forget(key):
+            return False
+        self._tell(None, key)
+        return True
+
+    def _tell(self, listen: ListenKey | None, key: str) -> None:
+        for listener in self.listeners:
+            listener(listen, key)
+
+    def listen_keys(self) -> list[ListenKey]:
+        """Every listenKey this process knows (started here or mirrored)."""
+        return list(self._keys.values())
+
+    def mirror(self, key: str, api_key: str, account: str, expires_at: int) -> None:
+        """A listenKey another gateway started or extended: served here too."""
+        listen = self._keys.get(key)
+        if listen is None:
+            self._keys[key] = ListenKey(key, api_key, account, expires_at)
+        else:
+            listen.expires_at = max(listen.expires_at, expires_at)
+        self._by_api_key[api_key] = key
+
+    def forget(self, key: str) -> bool:
+        """Drop a listenKey (stopped here or by another gateway) and close its streams."""
+        listen = self._keys.pop(key, None)
         if listen is None:
             return False
+        if self._by_api_key.get(listen.api_key) == key:
+            del self._by_api_key[listen.api_key]
         for sink in listen.sinks:
             sink.close()
         return True

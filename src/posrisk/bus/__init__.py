@@ -1,0 +1,84 @@
+"""The bus: what gateways sharing one database tell each other.
+
+One process (the embedded default) needs nothing: every change is applied and fanned out
+in memory, so ``LocalBus`` does nothing and its limiter is the in-process one. Many
+gateway processes (``--redis``) share through ``RedisBus``: store revisions, marks,
+listenKeys, per-IP request weight and bans. The server builds one or the other with
+``open_bus`` and hands it its admin service and user streams; nothing else knows which
+one runs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Protocol
+
+from ..protocol import LimitRules
+from ..service.admin import AdminService
+from ..service.limits import Limiter, RequestWeightLimiter
+from ..service.streams import UserStreams
+
+__all__ = ["Bus", "BusSettings", "LocalBus", "OnBan", "open_bus"]
+
+# Told (ip, until, offences) of each new ban this gateway decided, to save it.
+OnBan = Callable[[str, int, int], None]
+
+
+class Bus(Protocol):
+    """What a gateway shares with the others."""
+
+    @property
+    def up(self) -> bool:
+        """Whether the bus is connected (always true in one process)."""
+        ...
+
+    def limiter(self, rules: LimitRules, *, enforce: bool, on_ban: OnBan | None) -> Limiter:
+        """The per-IP request-weight limiter, shared by every gateway on this bus."""
+        ...
+
+    async def start(self, admin: AdminService, streams: UserStreams) -> None:
+        """Follow the others and tell them of this gateway's changes."""
+        ...
+
+    async def stop(self) -> None: ...
+
+
+class LocalBus:
+    """One process: nothing to share."""
+
+    up = True
+
+    def __repr__(self) -> str:
+        return "<LocalBus>"
+
+    def limiter(self, rules: LimitRules, *, enforce: bool, on_ban: OnBan | None) -> Limiter:
+        return RequestWeightLimiter(rules, enforce=enforce, on_ban=on_ban)
+
+    async def start(self, admin: AdminService, streams: UserStreams) -> None:
+        return None
+
+    async def stop(self) -> None:
+        return None
+
+
+class BusSettings(Protocol):
+    """What ``open_bus`` reads from the server's settings."""
+
+    redis: str | None
+    redis_prefix: str
+    redis_timeout_s: float
+    resync_s: float
+
+
+def open_bus(settings: BusSettings) -> Bus:
+    """``RedisBus`` when a Redis URL is given, else ``LocalBus``."""
+    if settings.redis is None:
+        return LocalBus()
+    from .redis import RedisBus
+
+    return RedisBus(
+        settings.redis,
+        prefix=settings.redis_prefix,
+        timeout_s=settings.redis_timeout_s,
+        resync_s=settings.resync_s,
+    )

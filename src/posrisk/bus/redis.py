@@ -1,0 +1,644 @@
+"""The Redis bus: many gateway processes, on any number of hosts, behaving as one server.
+
+PostgreSQL stays the source of truth for accounts, keys and the ledger; Redis carries
+what the gateways tell each other, under one key prefix (``posrisk:`` by default):
+
+- ``changes`` (a stream, ``XADD``/``XREAD``): the store revision of every commit. A
+  gateway that reads a revision it does not hold catches up from the database
+  (``AdminService.catch_up``), applying each entry and fanning its ``ACCOUNT_UPDATE``
+  out to its own user data streams. Every ``resync_s`` it also checks the database, so
+  a notification lost with Redis costs at most that long.
+- ``marks`` (a hash) and ``events`` (a pub/sub channel): mark ticks, published by the
+  gateway whose source or admin API moved them; the hash is the snapshot a starting
+  gateway reads.
+- ``lk:<listenKey>`` (strings expiring with the key) and ``events``: listenKeys, so a key
+  started on one gateway opens streams on any other.
+- ``rl:<ip>:<window>`` (hashes) and ``bans`` (a hash): the per-IP request weight and the
+  ban ladder, decided atomically in Redis by one Lua script (``SharedLimiter``).
+
+When Redis goes away the gateways keep serving from memory: limits fall back to each
+gateway's own counters, changes reach the other gateways through the database poll, and
+on reconnect every gateway resubscribes and resyncs (marks, listenKeys, bans, ledger).
+Redis Cluster is not supported (the script names the keys it touches at run time).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import secrets
+from collections.abc import Callable, Mapping
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+import orjson
+import redis.asyncio as aioredis
+from redis.exceptions import NoScriptError, RedisError
+
+from ..protocol import Allow, LimitRules, Throttle
+from ..service.admin import AdminService
+from ..service.errors import ServiceError
+from ..service.limits import Banned, Outcome, RequestWeightLimiter
+from ..service.streams import ListenKey, UserStreams
+from ..store import StoreError
+from . import OnBan
+
+__all__ = ["LIMIT_SCRIPT", "RedisBus", "SharedLimiter"]
+
+log = logging.getLogger("posrisk.bus")
+
+# ``protocol.ratelimit.decide`` and the ban ladder, for one IP and a run of requests,
+# atomically. KEYS[1]: the bans hash. ARGV: window key prefix, ip, limit, interval, bans
+# after, first ban, longest ban, enforce (1/0), then (weight, now) per request. Returns
+# four numbers per request: kind (0 allow, 1 throttle, 2 banned, 3 banned now), the
+# count, the retry time (throttle) or ban end, and the offences (3).
+LIMIT_SCRIPT = """
+local bans = KEYS[1]
+local prefix, ip = ARGV[1], ARGV[2]
+local limit, interval = tonumber(ARGV[3]), tonumber(ARGV[4])
+local ban_after, first, longest = tonumber(ARGV[5]), tonumber(ARGV[6]), tonumber(ARGV[7])
+local enforce = ARGV[8] == '1'
+local banned_until, offences = 0, 0
+local ban = redis.call('HGET', bans, ip)
+if ban then
+  local sep = string.find(ban, ':', 1, true)
+  banned_until = tonumber(string.sub(ban, 1, sep - 1))
+  offences = tonumber(string.sub(ban, sep + 1))
+end
+local out = {}
+local window, key, count, rejected, dirty = nil, nil, 0, 0, false
+local function save()
+  if dirty then
+    redis.call('HSET', key, 'count', count, 'rejected', rejected)
+    redis.call('PEXPIRE', key, interval * 2)
+    dirty = false
+  end
+end
+local function answer(kind, at, n)
+  out[#out + 1] = kind
+  out[#out + 1] = count
+  out[#out + 1] = at
+  out[#out + 1] = n
+end
+for i = 9, #ARGV, 2 do
+  local weight, now = tonumber(ARGV[i]), tonumber(ARGV[i + 1])
+  local start = now - now % interval
+  if start ~= window then
+    save()
+    window = start
+    key = prefix .. ip .. ':' .. string.format('%d', start)
+    local got = redis.call('HMGET', key, 'count', 'rejected')
+    count, rejected = tonumber(got[1]) or 0, tonumber(got[2]) or 0
+  end
+  if enforce and now < banned_until then
+    answer(2, banned_until, offences)
+  elseif count + weight <= limit or not enforce then
+    count = count + weight
+    if count > limit then rejected = 0 end
+    dirty = true
+    answer(0, 0, 0)
+  elseif rejected >= ban_after then
+    rejected = 0
+    dirty = true
+    offences = offences + 1
+    local length = longest
+    if offences <= 64 then length = math.min(first * 2 ^ (offences - 1), longest) end
+    banned_until = now + length
+    redis.call('HSET', bans, ip, string.format('%d:%d', banned_until, offences))
+    answer(3, banned_until, offences)
+  else
+    rejected = rejected + 1
+    dirty = true
+    answer(1, start + interval, 0)
+  end
+end
+save()
+return out
+"""
+
+# Requests waiting for the shared counter: ip → [(weight, now, then or None)].
+Batch = dict[str, list[tuple[int, int, Callable[[Outcome], None] | None]]]
+
+
+class SharedLimiter:
+    """REQUEST_WEIGHT per IP across every gateway on the bus (SPEC §7).
+
+    WS API requests are decided by Redis itself: the requests of one event-loop turn go
+    in one pipeline (one script call per IP), one batch at a time, so answers keep their
+    order. Handshakes and REST GETs, which the transport must answer at once, are decided
+    on this gateway's view of the shared counter (every answer from Redis refreshes it)
+    and counted in Redis too. While Redis is away, ``view`` decides alone.
+    """
+
+    def __init__(
+        self, bus: RedisBus, rules: LimitRules, *, enforce: bool, on_ban: OnBan | None
+    ) -> None:
+        self.bus = bus
+        self.rules = rules
+        self.enforce = enforce
+        self.on_ban = on_ban
+        self.view = RequestWeightLimiter(rules, enforce=enforce, on_ban=on_ban)
+        self._pending: Batch = {}
+        self._busy = False
+        # Script calls and requests decided by Redis, for the benchmark and the tests.
+        self.calls = 0
+        self.decided = 0
+
+    def __repr__(self) -> str:
+        return f"<SharedLimiter {self.decided} decided in {self.calls} calls>"
+
+    @property
+    def bans(self) -> dict[str, tuple[int, int]]:
+        return self.view.bans
+
+    def restore_bans(self, bans: Mapping[str, tuple[int, int]]) -> None:
+        self.view.restore_bans(bans)
+
+    def banned_until(self, ip: str, now: int) -> int | None:
+        return self.view.banned_until(ip, now)
+
+    def charge(self, ip: str, weight: int, now: int) -> Outcome:
+        decision = self.view.charge(ip, weight, now)
+        if self.bus.up:
+            self._enqueue(ip, (weight, now, None))
+        return decision
+
+    def charge_then(self, ip: str, weight: int, now: int, then: Callable[[Outcome], None]) -> None:
+        if not self.bus.up and not self._busy:
+            then(self.view.charge(ip, weight, now))
+            return
+        self._enqueue(ip, (weight, now, then))
+
+    def _enqueue(self, ip: str, item: tuple[int, int, Callable[[Outcome], None] | None]) -> None:
+        self._pending.setdefault(ip, []).append(item)
+        if not self._busy:
+            self._busy = True
+            asyncio.get_running_loop().call_soon(self._send_next)
+
+    def _send_next(self) -> None:
+        batch, self._pending = self._pending, {}
+        self.bus.spawn(self._send(batch))
+
+    async def _send(self, batch: Batch) -> None:
+        try:
+            try:
+                results = await self.bus.run_limit_script(self.rules, self.enforce, batch)
+            except (RedisError, OSError) as e:
+                self.bus.lost(e)
+                results = None
+            if results is None:
+                self._decide_here(batch)
+            else:
+                self._decided(batch, results)
+        finally:
+            if self._pending:
+                asyncio.get_running_loop().call_soon(self._send_next)
+            else:
+                self._busy = False
+
+    def _decide_here(self, batch: Batch) -> None:
+        for ip, items in batch.items():
+            for weight, now, then in items:
+                decision = self.view.charge(ip, weight, now)
+                if then is not None:
+                    then(decision)
+
+    def _decided(self, batch: Batch, results: list[list[int]]) -> None:
+        self.calls += len(batch)
+        for (ip, items), numbers in zip(batch.items(), results, strict=True):
+            for index, (_, now, then) in enumerate(items):
+                kind, count, at, offences = numbers[4 * index : 4 * index + 4]
+                self.view.observe(ip, now, count)
+                decision: Outcome
+                if kind == 0:
+                    decision = Allow(count)
+                elif kind == 1:
+                    decision = Throttle(count, at)
+                else:
+                    decision = Banned(count, at)
+                    if kind == 3:
+                        self.view.restore_bans({ip: (at, offences)})
+                        if self.on_ban is not None:
+                            self.on_ban(ip, at, offences)
+                        self.bus.publish({"kind": "ban", "ip": ip, "until": at, "n": offences})
+                self.decided += 1
+                if then is not None:
+                    then(decision)
+
+
+class RedisBus:
+    """Gateways sharing a PostgreSQL database, told of each other's changes by Redis."""
+
+    def __init__(
+        self,
+        url: str,
+        *,
+        prefix: str = "posrisk:",
+        timeout_s: float = 1.0,
+        resync_s: float = 5.0,
+        retry_s: float = 0.2,
+        block_ms: int = 1000,
+    ) -> None:
+        self.url = url
+        self.prefix = prefix
+        self.timeout_s = timeout_s
+        self.resync_s = resync_s
+        self.retry_s = retry_s
+        self.block_ms = block_ms
+        self.id = secrets.token_hex(8)
+        self.up = False
+        # Reconnections that resynced, for the metrics and the tests.
+        self.resyncs = 0
+        # Typed Any: redis-py's replies are unions of bytes, str, int and lists by command.
+        self.redis: Any = aioredis.Redis.from_url(
+            url, socket_timeout=timeout_s, socket_connect_timeout=timeout_s
+        )
+        # XREAD blocks: a connection of its own whose reads may wait that long.
+        self._blocking: Any = aioredis.Redis.from_url(
+            url, socket_timeout=timeout_s + block_ms / 1000, socket_connect_timeout=timeout_s
+        )
+        self._limiter: SharedLimiter | None = None
+        self._admin: AdminService | None = None
+        self._streams: UserStreams | None = None
+        self._sha = ""
+        self._outbox: list[Callable[[Any], object]] = []
+        self._writing = False
+        self._broken = asyncio.Event()
+        self._tasks: set[asyncio.Task[Any]] = set()
+        self._runner: asyncio.Task[None] | None = None
+        self._poller: asyncio.Task[None] | None = None
+        # Symbols whose marks moved here while Redis was away: written first on resync.
+        self._unsent_marks: set[str] = set()
+
+    def __repr__(self) -> str:
+        where = self.url.split("@")[-1]  # never a password
+        return f"<RedisBus {where} {self.prefix!r} {'up' if self.up else 'down'}>"
+
+    # -- keys ------------------------------------------------------------------------
+
+    @property
+    def _channel(self) -> str:
+        return self.prefix + "events"
+
+    @property
+    def _stream(self) -> str:
+        return self.prefix + "changes"
+
+    @property
+    def _marks(self) -> str:
+        return self.prefix + "marks"
+
+    @property
+    def _bans(self) -> str:
+        return self.prefix + "bans"
+
+    def _listen_key(self, key: str) -> str:
+        return self.prefix + "lk:" + key
+
+    # -- the Bus interface -------------------------------------------------------------
+
+    def limiter(self, rules: LimitRules, *, enforce: bool, on_ban: OnBan | None) -> SharedLimiter:
+        self._limiter = SharedLimiter(self, rules, enforce=enforce, on_ban=on_ban)
+        return self._limiter
+
+    async def start(self, admin: AdminService, streams: UserStreams) -> None:
+        """Connect (a clear error when Redis cannot be reached), resync, then follow."""
+        self._admin, self._streams = admin, streams
+        await self.start_limiter_only()
+        admin.on_commit(self._committed)
+        admin.registry.mark_listeners.append(self._marks_moved)
+        streams.listeners.append(self._listen_key_changed)
+        connected = await self._connect()
+        loop = asyncio.get_running_loop()
+        self._runner = loop.create_task(self._run(connected))
+        self._poller = loop.create_task(self._poll_database())
+
+    async def start_limiter_only(self) -> None:
+        """Load the limit script: enough for ``SharedLimiter`` (the benchmarks use this)."""
+        try:
+            self._sha = await self.redis.script_load(LIMIT_SCRIPT)
+        except (RedisError, OSError) as e:
+            raise ServiceError(f"cannot reach Redis at {self!r}: {e}") from None
+        self.up = True
+
+    async def stop(self) -> None:
+        for task in (self._runner, self._poller):
+            if task is not None:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+        if self._tasks:
+            await asyncio.gather(*self._tasks, return_exceptions=True)
+        self.up = False
+        await self.redis.aclose()
+        await self._blocking.aclose()
+
+    # -- connection ------------------------------------------------------------------
+
+    async def _connect(self) -> tuple[Any, bytes]:
+        """Subscribe, note the stream's end, resync: nothing said meanwhile is missed."""
+        pubsub: Any = self.redis.pubsub()
+        try:
+            await pubsub.subscribe(self._channel)
+            last = await self.redis.xrevrange(self._stream, count=1)
+            tail = last[0][0] if last else b"0-0"
+            await self._resync()
+        except BaseException:
+            await pubsub.aclose()
+            raise
+        self.up = True
+        self._broken.clear()
+        self.resyncs += 1
+        return pubsub, tail
+
+    async def _run(self, connected: tuple[Any, bytes] | None) -> None:
+        delay = self.retry_s
+        while True:
+            pubsub = None
+            try:
+                if connected is None:
+                    connected = await self._connect()
+                    log.info("Redis bus back: resubscribed and resynced")
+                pubsub, tail = connected
+                delay = self.retry_s
+                await self._follow_until_broken(pubsub, tail)
+            except (RedisError, OSError) as e:
+                self.lost(e)
+            finally:
+                self.up = False
+                connected = None
+                if pubsub is not None:
+                    with contextlib.suppress(Exception):
+                        await pubsub.aclose()
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 5.0)
+
+    async def _follow_until_broken(self, pubsub: Any, tail: bytes) -> None:
+        loop = asyncio.get_running_loop()
+        tasks = [
+            loop.create_task(self._listen(pubsub)),
+            loop.create_task(self._follow(tail)),
+            loop.create_task(self._watch()),
+            loop.create_task(self._broken.wait()),
+        ]
+        try:
+            done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+        for task in done:
+            if not task.cancelled() and task.exception() is not None:
+                raise task.exception()  # type: ignore[misc]
+
+    def lost(self, error: BaseException) -> None:
+        """Redis failed a call: serve alone until the runner reconnects."""
+        if self.up:
+            log.warning("Redis bus lost (%s): serving from this gateway alone", error)
+        self.up = False
+        self._broken.set()
+
+    def spawn(self, work: Any) -> None:
+        task = asyncio.get_running_loop().create_task(work)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    # -- inbound ---------------------------------------------------------------------
+
+    async def _listen(self, pubsub: Any) -> None:
+        async for message in pubsub.listen():
+            if message.get("type") != "message":
+                continue
+            try:
+                event = orjson.loads(message["data"])
+            except orjson.JSONDecodeError:
+                log.warning("ignored a bus message that is not JSON")
+                continue
+            if isinstance(event, dict) and event.get("from") != self.id:
+                self._received(event)
+
+    def _received(self, event: dict[str, Any]) -> None:
+        assert self._admin is not None and self._streams is not None
+        kind = event.get("kind")
+        if kind == "marks":
+            self._take_marks(event.get("marks"))
+        elif kind == "listenKey":
+            self._streams.mirror(
+                event["key"], event["apiKey"], event["account"], int(event["expiresAt"])
+            )
+        elif kind == "listenKeyStopped":
+            self._streams.forget(event["key"])
+        elif kind == "ban" and self._limiter is not None:
+            self._limiter.restore_bans({event["ip"]: (int(event["until"]), int(event["n"]))})
+
+    def _take_marks(self, marks: object) -> None:
+        """Marks another gateway moved (or Redis held): into the registry, not passed on."""
+        assert self._admin is not None
+        registry = self._admin.registry
+        if not isinstance(marks, Mapping):
+            return
+        moved = {}
+        for symbol, text in marks.items():
+            name = symbol.decode() if isinstance(symbol, bytes) else str(symbol)
+            try:
+                price = Decimal(text.decode() if isinstance(text, bytes) else str(text))
+            except InvalidOperation:
+                continue
+            if name in registry.market and price > 0 and registry.marks.get(name) != price:
+                moved[name] = price
+        if moved:
+            registry.update_marks(moved, local=False)
+
+    async def _follow(self, tail: bytes) -> None:
+        """Read the revisions others committed; catch up when one is new here."""
+        assert self._admin is not None
+        while True:
+            found = await self._blocking.xread({self._stream: tail}, block=self.block_ms)
+            newest = 0
+            for _, entries in found:
+                for entry_id, fields in entries:
+                    tail = entry_id
+                    if fields.get(b"from") != self.id.encode():
+                        newest = max(newest, int(fields.get(b"rev", 0)))
+            if newest > self._admin.registry.revision:
+                await self._catch_up()
+
+    async def _watch(self) -> None:
+        """Every ``resync_s``: is Redis still there? (A dead host never closes a socket.)"""
+        while True:
+            await asyncio.sleep(self.resync_s)
+            await self.redis.ping()
+
+    async def _poll_database(self) -> None:
+        """Every ``resync_s``, Redis or not: did the database move without a word?"""
+        while True:
+            await asyncio.sleep(self.resync_s)
+            await self._catch_up()
+
+    async def _catch_up(self) -> None:
+        assert self._admin is not None
+        try:
+            applied = await self._admin.catch_up()
+        except StoreError as e:
+            log.error("could not catch up with the database: %s", e)
+            return
+        if applied:
+            log.debug("caught up: %d ledger entries", applied)
+
+    async def _resync(self) -> None:
+        """After (re)connecting: give Redis what it may have lost, take what is newer."""
+        assert self._admin is not None and self._streams is not None
+        registry = self._admin.registry
+        pipe = self.redis.pipeline(transaction=False)
+        unsent = {s: registry.marks[s] for s in self._unsent_marks if s in registry.marks}
+        if unsent:
+            pipe.hset(self._marks, mapping={s: format(p, "f") for s, p in unsent.items()})
+            pipe.publish(self._channel, self._event({"kind": "marks", "marks": _text(unsent)}))
+        for symbol, price in registry.marks.items():
+            pipe.hsetnx(self._marks, symbol, format(price, "f"))
+        for listen in self._streams.listen_keys():
+            self._write_listen_key(pipe, listen, only_new=True)
+        for ip, (until, offences) in self.bans_here().items():
+            pipe.hsetnx(self._bans, ip, f"{until}:{offences}")
+        await pipe.execute()
+        self._unsent_marks.clear()
+        self._take_marks(await self.redis.hgetall(self._marks))
+        async for name in self.redis.scan_iter(match=self._listen_key("*"), count=500):
+            value = await self.redis.get(name)
+            if value is not None:
+                data = orjson.loads(value)
+                key = name.decode()[len(self._listen_key("")) :]
+                self._streams.mirror(key, data["apiKey"], data["account"], data["expiresAt"])
+        if self._limiter is not None:
+            bans = {}
+            for ip, text in (await self.redis.hgetall(self._bans)).items():
+                until, _, offences = text.decode().partition(":")
+                bans[ip.decode()] = (int(until), int(offences))
+            self._limiter.restore_bans(bans)
+        await self._catch_up()
+
+    def bans_here(self) -> dict[str, tuple[int, int]]:
+        return self._limiter.bans if self._limiter is not None else {}
+
+    # -- outbound --------------------------------------------------------------------
+
+    def _event(self, body: dict[str, Any]) -> bytes:
+        return orjson.dumps({**body, "from": self.id})
+
+    def publish(self, body: dict[str, Any]) -> None:
+        message = self._event(body)
+        self._send(lambda pipe: pipe.publish(self._channel, message))
+
+    def _send(self, write: Callable[[Any], object]) -> None:
+        """Queue a write; one task writes the queue out in order, one pipeline a turn."""
+        self._outbox.append(write)
+        if not self._writing:
+            self._writing = True
+            self.spawn(self._write_out())
+
+    async def _write_out(self) -> None:
+        try:
+            while self._outbox:
+                writes, self._outbox = self._outbox, []
+                if not self.up:
+                    continue  # the resync after reconnecting covers what is dropped here
+                pipe = self.redis.pipeline(transaction=False)
+                for write in writes:
+                    write(pipe)
+                try:
+                    await pipe.execute()
+                except (RedisError, OSError) as e:
+                    self.lost(e)
+        finally:
+            self._writing = False
+
+    def _committed(self, revision: int) -> None:
+        fields = {"rev": revision, "from": self.id}
+        self._send(lambda pipe: pipe.xadd(self._stream, fields, maxlen=10_000, approximate=True))
+
+    def _marks_moved(self, marks: Mapping[str, Decimal]) -> None:
+        if not self.up:
+            self._unsent_marks.update(marks)
+            return
+        text = _text(marks)
+        message = self._event({"kind": "marks", "marks": text})
+
+        def write(pipe: Any) -> None:
+            pipe.hset(self._marks, mapping=text)
+            pipe.publish(self._channel, message)
+
+        self._send(write)
+
+    def _listen_key_changed(self, listen: ListenKey | None, key: str) -> None:
+        if listen is None:
+            message = self._event({"kind": "listenKeyStopped", "key": key})
+
+            def stopped(pipe: Any) -> None:
+                pipe.delete(self._listen_key(key))
+                pipe.publish(self._channel, message)
+
+            self._send(stopped)
+            return
+        message = self._event(
+            {
+                "kind": "listenKey",
+                "key": key,
+                "apiKey": listen.api_key,
+                "account": listen.account,
+                "expiresAt": listen.expires_at,
+            }
+        )
+
+        def started(pipe: Any) -> None:
+            self._write_listen_key(pipe, listen)
+            pipe.publish(self._channel, message)
+
+        self._send(started)
+
+    def _write_listen_key(self, pipe: Any, listen: ListenKey, *, only_new: bool = False) -> None:
+        value = orjson.dumps(
+            {"apiKey": listen.api_key, "account": listen.account, "expiresAt": listen.expires_at}
+        )
+        pipe.set(self._listen_key(listen.key), value, pxat=listen.expires_at, nx=only_new)
+
+    # -- the limiter's round trip ----------------------------------------------------
+
+    async def run_limit_script(
+        self, rules: LimitRules, enforce: bool, batch: Batch
+    ) -> list[list[int]] | None:
+        """One pipeline: the limit script once per IP of ``batch``. None while down."""
+        if not self.up:
+            return None
+        common = [
+            self.prefix + "rl:",
+            "",
+            rules.request_weight,
+            rules.interval_ms,
+            rules.ban_after_rejections,
+            rules.ban_base_ms,
+            rules.ban_max_ms,
+            1 if enforce else 0,
+        ]
+        for attempt in range(2):
+            pipe = self.redis.pipeline(transaction=False)
+            for ip, items in batch.items():
+                args: list[Any] = list(common)
+                args[1] = ip
+                for weight, now, _ in items:
+                    args.append(weight)
+                    args.append(now)
+                pipe.evalsha(self._sha, 1, self._bans, *args)
+            results = await pipe.execute(raise_on_error=False)
+            if attempt == 0 and any(isinstance(r, NoScriptError) for r in results):
+                self._sha = await self.redis.script_load(LIMIT_SCRIPT)  # Redis restarted
+                continue
+            for result in results:
+                if isinstance(result, BaseException):
+                    raise result
+            return [[int(n) for n in result] for result in results]
+        return None
+
+
+def _text(marks: Mapping[str, Decimal]) -> dict[str, str]:
+    return {symbol: format(price, "f") for symbol, price in marks.items()}

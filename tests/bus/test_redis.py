@@ -1,0 +1,135 @@
+"""Many gateways, one server: rows, ACCOUNT_UPDATE, listenKeys, marks and the per-IP limit
+shared through PostgreSQL and Redis; and what happens when Redis goes away and comes back."""
+
+from __future__ import annotations
+
+import json
+from decimal import Decimal
+from typing import Any
+
+import pytest
+import websockets
+
+from posrisk.engine import Fill, PositionSide, Side
+from posrisk.protocol import LimitRules
+
+from ..gateway.test_server import ask, signed
+from ..service.conftest import HEDGE_KEY, HEDGE_SECRET, HMAC_KEY, HMAC_SECRET
+from .conftest import Cluster, PrivateRedis, until
+
+pytestmark = [pytest.mark.asyncio, pytest.mark.timeout(60)]
+D = Decimal
+
+
+async def rows(url: str, method: str = "v2/account.position", **params: Any) -> Any:
+    async with websockets.connect(url) as ws:
+        reply = await ask(ws, method, signed(HEDGE_KEY, HEDGE_SECRET, **params))
+    return reply["result"]
+
+
+async def test_two_gateways_serve_identical_rows(cluster: Cluster) -> None:
+    one = await cluster.gateway()
+    two = await cluster.gateway()
+    for method in ("account.position", "v2/account.position"):
+        assert await rows(one.ws_url, method) == await rows(two.ws_url, method)
+    assert (await rows(two.ws_url, symbol="BTCUSDT"))[0]["liquidationPrice"] == "19731.45529116"
+
+
+async def test_a_fill_on_one_gateway_reaches_streams_and_rows_on_another(
+    cluster: Cluster,
+) -> None:
+    one = await cluster.gateway()
+    two = await cluster.gateway()
+    # The listenKey is started on one gateway and its stream opened on the other.
+    async with websockets.connect(one.ws_url) as ws:
+        started = await ask(ws, "userDataStream.start", {"apiKey": HEDGE_KEY})
+    key = started["result"]["listenKey"]
+    assert two.streams is not None
+    await until(lambda: two.streams is not None and two.streams.get(key, 0) is not None)
+    base = two.ws_url.removesuffix("/ws-fapi/v1")
+    async with websockets.connect(f"{base}/ws/{key}") as stream:
+        assert one.admin is not None
+        await one.admin.fill(
+            "bob", Fill("BTCUSDT", Side.BUY, D("0.002"), D("21000"), PositionSide.LONG)
+        )
+        update = json.loads(await stream.recv())
+    assert update["e"] == "ACCOUNT_UPDATE"
+    assert update["a"]["P"][0]["s"] == "BTCUSDT" and update["a"]["P"][0]["pa"] == "0.003"
+    assert await rows(two.ws_url) == await rows(one.ws_url)
+
+
+async def test_marks_moved_on_one_gateway_move_every_row(cluster: Cluster) -> None:
+    one = await cluster.gateway()
+    two = await cluster.gateway()
+    assert one.admin is not None and two.admin is not None
+    await one.admin.set_marks({"BTCUSDT": D("25000")})
+    await until(lambda: two.registry.marks["BTCUSDT"] == D("25000"))
+    assert await rows(two.ws_url) == await rows(one.ws_url)
+    # A gateway starting now reads the marks from Redis's snapshot.
+    three = await cluster.gateway()
+    assert three.registry.marks["BTCUSDT"] == D("25000")
+
+
+async def test_the_request_weight_limit_holds_across_gateways(cluster: Cluster) -> None:
+    rules = LimitRules(request_weight=100, ban_after_rejections=3)
+    one = await cluster.gateway(limits=rules)
+    two = await cluster.gateway(limits=rules)
+    answers = []
+    a = await websockets.connect(one.ws_url)
+    b = await websockets.connect(two.ws_url)
+    # 100 - 2 handshakes of 5 = 90: 18 requests of weight 5, wherever they go.
+    for n in range(22):
+        ws = a if n % 2 else b
+        reply = await ask(ws, "account.position", signed(HMAC_KEY, HMAC_SECRET), n)
+        answers.append(reply.get("status"))
+    assert answers[:18] == [200] * 18
+    assert answers[18:21] == [429] * 3  # a first 429, then two more refusals
+    assert answers[21] == 418  # the third refusal after the first 429 bans the IP
+    await a.wait_closed()  # a banned IP loses its connection
+    # Every gateway knows the ban: a new handshake anywhere is refused.
+    await until(
+        lambda: (
+            two.gateway is not None
+            and two.gateway.api.limiter.banned_until("127.0.0.1", two.clock.now_ms()) is not None
+        )
+    )
+    for gateway in (one, two):
+        with pytest.raises(websockets.InvalidStatus) as refused:
+            async with websockets.connect(gateway.ws_url):
+                pass
+        assert refused.value.response.status_code == 418
+    await a.close()
+    await b.close()
+
+
+async def test_redis_restarting_loses_no_write_and_the_gateways_resync(
+    cluster_factory: Any, private_redis: PrivateRedis
+) -> None:
+    cluster = await cluster_factory(private_redis.url)
+    one = await cluster.gateway()
+    two = await cluster.gateway()
+    assert one.admin is not None
+    private_redis.stop()
+    await until(lambda: not one.bus.up and not two.bus.up)
+    # Writes are acknowledged by PostgreSQL; the other gateway still sees them (it polls).
+    await one.admin.fill(
+        "bob", Fill("BTCUSDT", Side.BUY, D("0.002"), D("21000"), PositionSide.LONG)
+    )
+    await until(lambda: two.registry.account("bob").version == one.registry.account("bob").version)
+    # Requests are served meanwhile (limits counted per gateway).
+    assert await rows(two.ws_url) == await rows(one.ws_url)
+    private_redis.start()
+    await until(lambda: one.bus.up and two.bus.up)
+    # Through the restarted Redis: marks, listenKeys and ACCOUNT_UPDATE flow again.
+    await one.admin.set_marks({"BTCUSDT": D("24000")})
+    await until(lambda: two.registry.marks["BTCUSDT"] == D("24000"))
+    async with websockets.connect(two.ws_url) as ws:
+        started = await ask(ws, "userDataStream.start", {"apiKey": HEDGE_KEY})
+    key = started["result"]["listenKey"]
+    await until(lambda: one.streams is not None and one.streams.get(key, 0) is not None)
+    base = one.ws_url.removesuffix("/ws-fapi/v1")
+    async with websockets.connect(f"{base}/ws/{key}") as stream:
+        assert two.admin is not None
+        await two.admin.wallet("bob", "USDT", D(5))
+        update = json.loads(await stream.recv())
+    assert update["e"] == "ACCOUNT_UPDATE" and update["a"]["m"] == "DEPOSIT"
