@@ -41,7 +41,11 @@ async def shared(steps: list[tuple[str, int, int]], *, batched: bool) -> list[Ou
     try:
         for index, (ip, weight, gap) in enumerate(steps):
             now += gap
-            limiter.charge_then(ip, weight, now, lambda d, i=index: decided.append((i, d)))
+
+            def note(decision: Outcome, index: int = index) -> None:
+                decided.append((index, decision))
+
+            limiter.charge_then(ip, weight, now, note)
             if not batched:
                 while len(decided) <= index:
                     await asyncio.sleep(0)
