@@ -44,6 +44,7 @@ from .service.scenario import ScenarioError, read_scenario_file
 from .service.secrets import SecretBox, SecretError
 from .service.streams import LISTEN_KEY_TTL_MS, UserStreams
 from .store import DatabaseLock, SetMeta, SQLiteStore, Store, StoreError
+from .urls import redacted
 
 log = logging.getLogger("posrisk.server")
 
@@ -53,6 +54,7 @@ __all__ = [
     "ServerSettings",
     "is_postgres",
     "open_store",
+    "redacted",
     "saved_bans",
     "server_info_path",
 ]
@@ -175,7 +177,9 @@ class PosriskServer:
 
     @property
     def port(self) -> int:
-        assert self.gateway is not None
+        """The port served (the configured one before ``start``, e.g. for a supervisor)."""
+        if self.gateway is None:
+            return self.settings.port
         return self.gateway.port
 
     @property
@@ -220,12 +224,27 @@ class PosriskServer:
             if settings.admin_port is not None:
                 self.admin_token = self._admin_token()
                 self.admin_api = AdminApi(AdminOperations(self.admin), self.admin_token)
-                await self.admin_api.start(settings.admin_host, settings.admin_port)
+                await self.admin_api.start(
+                    settings.admin_host, settings.admin_port, reuse_port=settings.gateway.reuse_port
+                )
                 self._write_server_info()
         except BaseException:
             await self.bus.stop()
             await self._close_store()
             raise
+
+    async def prepare(self) -> None:
+        """Migrate, then load the scenario or seed the demo, without serving: what a
+        supervisor does once before starting its gateway processes (``--workers``)."""
+        if self._lock is not None:
+            self._lock.acquire()
+        try:
+            await self.store.open()
+            await self._prepare()
+            if self.settings.admin_port is not None:
+                self.admin_token = self._admin_token()
+        finally:
+            await self._close_store()
 
     async def _prepare(self) -> None:
         settings = self.settings
@@ -283,6 +302,10 @@ class PosriskServer:
             raise ServiceError(f"cannot use the TLS certificate {settings.certfile}: {e}") from None
         return context
 
+    def liquidates(self) -> bool:
+        """Whether crossed positions are liquidated (given, or on for the demo)."""
+        return self._liquidate()
+
     def _liquidate(self) -> bool:
         if self.settings.liquidate is not None:
             return self.settings.liquidate
@@ -313,9 +336,17 @@ class PosriskServer:
 
     @property
     def admin_url(self) -> str | None:
-        if self.admin_api is None or self.admin_api.port is None:
+        port = self.settings.admin_port if self.admin_api is None else self.admin_api.port
+        if port is None:
             return None
-        return f"http://{self.settings.admin_host}:{self.admin_api.port}{ADMIN_PREFIX}"
+        return f"http://{self.settings.admin_host}:{port}{ADMIN_PREFIX}"
+
+    @property
+    def database(self) -> str:
+        """Where the data lives, for people: a file's full path, or a URL without password."""
+        if self._local:
+            return str(Path(self.settings.db).resolve())
+        return redacted(self.settings.db)
 
     def _data_file(self, suffix: str) -> Path:
         db = Path(self.settings.db)

@@ -25,7 +25,14 @@ from rich.table import Table
 from rich.text import Text
 
 from . import __version__
-from .app import PosriskServer, ServerSettings, is_postgres, open_store, server_info_path
+from .app import (
+    PosriskServer,
+    ServerSettings,
+    is_postgres,
+    open_store,
+    redacted,
+    server_info_path,
+)
 from .client import (
     BINANCE_MAINNET,
     BINANCE_TESTNET,
@@ -57,7 +64,6 @@ from .store import (
     NewKey,
     SetMarks,
     SetMeta,
-    SQLiteStore,
     StoreError,
 )
 
@@ -76,11 +82,12 @@ app = typer.Typer(
 out = Console(highlight=False, soft_wrap=True, markup=False)
 err = Console(stderr=True, highlight=False, soft_wrap=True, markup=False)
 
+# A string, not a Path: a Path would fold postgresql:// into postgresql:/.
 DbOption = Annotated[
-    Path,
-    typer.Option("--db", envvar="POSRISK_DB", help="SQLite database file."),
+    str,
+    typer.Option("--db", envvar="POSRISK_DB", help="SQLite database file, or a postgresql:// URL."),
 ]
-DEFAULT_DB = Path("posrisk.db")
+DEFAULT_DB = "posrisk.db"
 
 
 def _fail(message: str, code: int | None = None) -> typer.Exit:
@@ -165,6 +172,25 @@ def serve(
         Path | None, typer.Option(help="TLS certificate chain (PEM): serve wss:// and https://.")
     ] = None,
     keyfile: Annotated[Path | None, typer.Option(help="TLS private key (PEM).")] = None,
+    redis: Annotated[
+        str | None,
+        typer.Option(
+            envvar="POSRISK_REDIS",
+            help="Redis URL: share marks, listenKeys, limits and changes with other "
+            "gateways on the same PostgreSQL database.",
+        ),
+    ] = None,
+    redis_prefix: Annotated[
+        str, typer.Option(envvar="POSRISK_REDIS_PREFIX", help="Prefix of every Redis key.")
+    ] = "posrisk:",
+    workers: Annotated[
+        int,
+        typer.Option(
+            envvar="POSRISK_WORKERS",
+            help="Gateway processes sharing the port (SO_REUSEPORT); >1 needs "
+            "PostgreSQL and Redis.",
+        ),
+    ] = 1,
 ) -> None:
     """Serve the WS API on ws://HOST:PORT/ws-fapi/v1 (and REST GETs on the same port)."""
     level = logging.getLevelName(log_level.upper())
@@ -192,9 +218,14 @@ def serve(
         liquidate=liquidate,
         certfile=certfile,
         keyfile=keyfile,
+        redis=redis,
+        redis_prefix=redis_prefix,
     )
     try:
-        _event_loop_run(_serve(settings))
+        if workers == 1:
+            _event_loop_run(_serve(settings))
+        else:
+            _supervise(settings, workers, level)
     except EngineError as e:
         raise _fail(str(e), e.code) from None
     except (ServiceError, StoreError) as e:
@@ -226,16 +257,41 @@ async def _serve(settings: ServerSettings) -> None:
     out.print("stopped")
 
 
-def _announce(server: PosriskServer) -> None:
+def _supervise(settings: ServerSettings, workers: int, level: int) -> None:
+    """``--workers N``: prepare once, start N gateway processes, restart any that dies."""
+    from .workers import Supervisor
+
+    supervisor = Supervisor(settings, workers, log_level=level)
+    stopping = False
+
+    def stop(signum: int, frame: object) -> None:
+        nonlocal stopping
+        stopping = True
+
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, stop)
+    ready = supervisor.start()
+    try:
+        settings.port, settings.admin_port = ready.port, ready.admin_port
+        _announce(ready.server, workers)
+        supervisor.watch(lambda: stopping)
+        out.print("stopping: telling clients, closing connections...")
+    finally:
+        supervisor.stop()
+    out.print("stopped")
+
+
+def _announce(server: PosriskServer, workers: int = 1) -> None:
     settings = server.settings
-    db = Path(settings.db).resolve()
     accounts = len(server.registry.accounts)
-    out.print(f"posrisk {__version__} serving")
+    processes = f" in {workers} processes" if workers > 1 else ""
+    out.print(f"posrisk {__version__} serving{processes}")
     out.print(f"  WebSocket API  {server.ws_url}")
     out.print(f"  REST           {server.http_url}/fapi/v2/positionRisk (and v3, exchangeInfo)")
-    out.print(f"  database       {db} ({accounts} accounts)")
-    feed = server.feed
-    liquidation = "liquidation on" if feed is not None and feed.liquidate else "no liquidation"
+    out.print(f"  database       {server.database} ({accounts} accounts)")
+    if settings.redis is not None:
+        out.print(f"  Redis          {redacted(settings.redis)} (keys {settings.redis_prefix}*)")
+    liquidation = "liquidation on" if server.liquidates() else "no liquidation"
     out.print(f"  marks          {settings.marks} ({liquidation})")
     if server.admin_url is not None:
         where = "the token you gave"
@@ -307,29 +363,31 @@ AdminTokenOption = Annotated[
 
 @asynccontextmanager
 async def _operations(
-    db: Path, admin_url: str | None, admin_token: str | None
+    db: str, admin_url: str | None, admin_token: str | None
 ) -> AsyncIterator[Operations]:
     """Where an admin command goes: the admin API when given (or when a running server
-    holds the database: its ``<db>.server.json`` says where), else the database itself."""
+    holds the SQLite file: its ``<db>.server.json`` says where), else the database itself
+    (a PostgreSQL database is shared: gateways on it catch up with the change)."""
     if admin_url is not None:
         if admin_token is None:
             raise ServiceError("--admin-url needs --admin-token (or POSRISK_ADMIN_TOKEN)")
         yield RemoteOperations(admin_url, admin_token)
         return
-    lock = DatabaseLock(db)
-    try:
-        lock.acquire()
-    except DatabaseBusy:
-        remote = _running_server(db, admin_token)
-        if remote is None:
-            raise
-        yield remote
-        return
-    store = SQLiteStore(db)
+    lock = None if is_postgres(db) else DatabaseLock(Path(db))
+    if lock is not None:
+        try:
+            lock.acquire()
+        except DatabaseBusy:
+            remote = _running_server(Path(db), admin_token)
+            if remote is None:
+                raise
+            yield remote
+            return
+    store = open_store(db)
     try:
         await store.open()
         try:
-            box = SecretBox.for_database(db)
+            box = SecretBox.for_database(":memory:" if lock is None else db)
         except SecretError as e:
             raise ServiceError(str(e)) from None
         registry = Registry.from_snapshot(await store.load(), Market.default(), box)
@@ -337,7 +395,8 @@ async def _operations(
     finally:
         with suppress(StoreError):
             await store.close()
-        lock.release()
+        if lock is not None:
+            lock.release()
 
 
 def _running_server(db: Path, token: str | None) -> RemoteOperations | None:
@@ -357,7 +416,7 @@ def _running_server(db: Path, token: str | None) -> RemoteOperations | None:
 
 
 def _admin(
-    db: Path,
+    db: str,
     admin_url: str | None,
     admin_token: str | None,
     action: Callable[[Operations], Awaitable[T]],
@@ -469,7 +528,7 @@ def _wallet(
     amount: str,
     asset: str,
     sign: int,
-    db: Path,
+    db: str,
     admin_url: str | None,
     admin_token: str | None,
 ) -> None:

@@ -42,6 +42,7 @@ from ..service.errors import ServiceError
 from ..service.limits import Banned, Outcome, RequestWeightLimiter
 from ..service.streams import ListenKey, UserStreams
 from ..store import StoreError
+from ..urls import redacted
 from . import OnBan
 
 __all__ = ["LIMIT_SCRIPT", "RedisBus", "SharedLimiter"]
@@ -272,8 +273,7 @@ class RedisBus:
         self._unsent_marks: set[str] = set()
 
     def __repr__(self) -> str:
-        where = self.url.split("@")[-1]  # never a password
-        return f"<RedisBus {where} {self.prefix!r} {'up' if self.up else 'down'}>"
+        return f"<RedisBus {redacted(self.url)} {self.prefix!r} {'up' if self.up else 'down'}>"
 
     # -- keys ------------------------------------------------------------------------
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import ssl
 import time
 from collections.abc import Sequence
@@ -60,6 +61,8 @@ class GatewaySettings:
     max_lifetime_s: float = 24 * 3600.0
     # Open WS connections (API and streams) allowed per IP at once.
     max_connections_per_ip: int = 10_000
+    # Share the port with other processes (SO_REUSEPORT): ``serve --workers N``.
+    reuse_port: bool = False
 
 
 class ApiListener(WSListener):
@@ -279,6 +282,7 @@ class Gateway:
             port=port,
             ssl=tls,
             ssl_handshake_timeout=settings.handshake_timeout_s if tls else None,
+            reuse_port=settings.reuse_port or None,
         )
         self._keepalive_task = loop.create_task(self._keepalive())
         self._expiry_task = loop.create_task(self._expire_listen_keys())
@@ -363,6 +367,7 @@ class Gateway:
         """``GET /health``: this gateway is serving (for load balancers and orchestrators)."""
         return {
             "status": "ok",
+            "pid": os.getpid(),  # which gateway process answered (several share a port)
             "uptimeSeconds": round(time.monotonic() - self._started, 3),
             "accounts": len(self.api.registry.accounts),
             "apiConnections": len(self.connections),

@@ -22,7 +22,7 @@ Rules, all configurable through ``LimitRules``:
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field, fields, replace
 from types import MappingProxyType
 
 __all__ = [
@@ -101,6 +101,14 @@ class LimitRules:
         for name, weight in weights.items():
             if weight < 0:
                 raise ValueError(f"weight of {name} must not be negative, got {weight}")
+
+    def __reduce__(self) -> tuple[type[LimitRules], tuple[object, ...]]:
+        """Picklable (for ``serve --workers``): the weights travel as a plain dict."""
+        values = tuple(
+            dict(self.method_weights) if f.name == "method_weights" else getattr(self, f.name)
+            for f in fields(self)
+        )
+        return (LimitRules, values)
 
     def weight(self, method: str) -> int:
         """What one request for ``method`` costs."""

@@ -49,7 +49,7 @@ class PostgresStore:
         self._pool: asyncpg.Pool | None = None
 
     def __repr__(self) -> str:
-        where = self.dsn.split("@")[-1]  # never the password
+        where = self.dsn.split("@")[-1]  # never the user or password
         return f"<PostgresStore {where} {'open' if self._pool else 'closed'}>"
 
     @property

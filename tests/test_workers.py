@@ -1,0 +1,208 @@
+"""``posrisk serve --workers N``: gateway processes sharing one port, one database, one
+Redis; a worker killed mid-load costs only its connections and is started again."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import json
+import os
+import signal
+import subprocess
+import sys
+import urllib.request
+import uuid
+from collections.abc import AsyncIterator
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import pytest
+import pytest_asyncio
+import websockets
+
+from posrisk.client import PositionClient
+
+from .bus.conftest import REDIS_URL, redis_reachable
+from .gateway.test_server import ask, http_get, signed
+from .service.conftest import HEDGE_KEY, HEDGE_SECRET, Keys, keys, known_scenario
+from .store.conftest import POSTGRES_DSN, postgres_schema
+
+__all__ = ["keys"]
+
+pytestmark = pytest.mark.timeout(120)
+
+
+def test_workers_need_postgresql_and_redis(tmp_path: Path) -> None:
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "posrisk.cli",
+            "serve",
+            "--db",
+            str(tmp_path / "x.db"),
+            "--workers",
+            "2",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 1
+    assert "--workers N shares one database" in result.stderr
+    assert "--db postgresql://... and --redis redis://..." in result.stderr
+
+
+class Served:
+    def __init__(self, process: subprocess.Popen[str], banner: str) -> None:
+        self.process = process
+        self.banner = banner
+        line = next(x for x in banner.splitlines() if "WebSocket API" in x)
+        self.ws_url = line.split()[-1]
+        self.http_url = self.ws_url.replace("ws://", "http://").removesuffix("/ws-fapi/v1")
+        admin = next(x for x in banner.splitlines() if "admin API" in x)
+        self.admin_url = admin.split()[2]
+
+    def pids(self, tries: int = 60) -> set[int]:
+        """Worker PIDs seen over new connections (the kernel spreads them)."""
+        return {http_get(self.http_url + "/health")[2]["pid"] for _ in range(tries)}
+
+
+@pytest_asyncio.fixture
+async def served(tmp_path: Path, keys: Keys) -> AsyncIterator[Served]:
+    await redis_reachable(REDIS_URL)
+    admin, schema = await postgres_schema()
+    scenario = tmp_path / "scenario.json"
+    scenario.write_text(json.dumps(known_scenario(keys)))
+    env = {
+        **os.environ,
+        "POSRISK_MASTER_KEY": base64.urlsafe_b64encode(os.urandom(32)).decode(),
+        "POSRISK_ADMIN_TOKEN": "workers-test-token",
+    }
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "posrisk.cli",
+            "serve",
+            "--db",
+            f"{POSTGRES_DSN}?search_path={schema}",
+            "--redis",
+            REDIS_URL,
+            "--redis-prefix",
+            f"posrisk-test-{uuid.uuid4().hex[:8]}:",
+            "--workers",
+            "2",
+            "--port",
+            "0",
+            "--admin-port",
+            "0",
+            "--scenario",
+            str(scenario),
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+        cwd=tmp_path,
+    )
+    banner = ""
+    try:
+        assert process.stdout is not None
+        while "Press Ctrl-C" not in banner:
+            line = await asyncio.wait_for(asyncio.to_thread(process.stdout.readline), 60)
+            if not line:
+                raise AssertionError(
+                    f"serve exited: {process.stderr.read() if process.stderr else ''}"
+                )
+            banner += line
+        yield Served(process, banner)
+    finally:
+        if process.poll() is None:
+            process.send_signal(signal.SIGINT)
+            try:
+                process.wait(30)
+            except subprocess.TimeoutExpired:
+                process.kill()
+        await admin.execute(f'DROP SCHEMA "{schema}" CASCADE')
+        await admin.close()
+
+
+async def v2_rows(url: str) -> Any:
+    async with websockets.connect(url) as ws:
+        return (await ask(ws, "v2/account.position", signed(HEDGE_KEY, HEDGE_SECRET)))["result"]
+
+
+@pytest.mark.asyncio
+async def test_two_workers_serve_as_one_and_survive_a_kill(served: Served) -> None:
+    pids = served.pids()
+    assert len(pids) == 2, "new connections reach both workers"
+    # Every worker answers with the same rows.
+    answers = [await v2_rows(served.ws_url) for _ in range(12)]
+    assert all(a == answers[0] for a in answers)
+
+    # A fill through the admin API reaches streams on both workers.
+    async with websockets.connect(served.ws_url) as ws:
+        key = (await ask(ws, "userDataStream.start", {"apiKey": HEDGE_KEY}))["result"]["listenKey"]
+    streams = [
+        await websockets.connect(f"{served.http_url.replace('http', 'ws')}/ws/{key}")
+        for _ in range(8)
+    ]
+    try:
+        status, _, _ = http_get(served.http_url + "/health")
+        assert status == 200
+        body = json.dumps(
+            {
+                "symbol": "BTCUSDT",
+                "side": "BUY",
+                "qty": "0.002",
+                "price": "21000",
+                "positionSide": "LONG",
+            }
+        ).encode()
+        request = urllib.request.Request(
+            f"{served.admin_url}/accounts/bob/fills",
+            data=body,
+            method="POST",
+            headers={
+                "Authorization": "Bearer workers-test-token",
+                "Content-Type": "application/json",
+            },
+        )
+        with urllib.request.urlopen(request, timeout=10) as reply:
+            assert reply.status == 200
+        for stream in streams:
+            update = json.loads(await asyncio.wait_for(stream.recv(), 10))
+            assert update["e"] == "ACCOUNT_UPDATE" and update["a"]["P"][0]["pa"] == "0.003"
+    finally:
+        for stream in streams:
+            await stream.close()
+
+    # Kill each original worker in turn while a client keeps asking: its connection is on
+    # one of them, so it loses it once, reconnects to the other, and misses no answer.
+    first, second = sorted(pids)
+    async with PositionClient(
+        served.ws_url, HEDGE_KEY, HEDGE_SECRET, backoff=(0.05, 0.5)
+    ) as client:
+        for n in range(300):
+            if n == 50:
+                os.kill(first, signal.SIGKILL)
+            if n == 150:
+                await replaced(served, first)
+                os.kill(second, signal.SIGKILL)
+            rows = await client.positions_v2("BTCUSDT")
+            assert Decimal("0.003") in {row.position_amt for row in rows}
+        assert client.connections >= 2  # it did lose its connection and came back
+    await replaced(served, first, second)
+    assert served.process.poll() is None
+
+
+async def replaced(served: Served, *dead: int) -> None:
+    """Until the supervisor has started workers in place of ``dead``."""
+    for _ in range(200):
+        now = served.pids(20)
+        if len(now) == 2 and not now & set(dead):
+            return
+        await asyncio.sleep(0.1)
+    raise AssertionError(f"killed workers {dead} were not replaced")
