@@ -133,3 +133,35 @@ async def test_redis_restarting_loses_no_write_and_the_gateways_resync(
         await two.admin.wallet("bob", "USDT", D(5))
         update = json.loads(await stream.recv())
     assert update["e"] == "ACCOUNT_UPDATE" and update["a"]["m"] == "DEPOSIT"
+
+
+async def test_malformed_bus_messages_are_ignored(cluster: Cluster) -> None:
+    import redis.asyncio as aioredis
+
+    one = await cluster.gateway()
+    two = await cluster.gateway()
+    assert one.admin is not None
+    client = aioredis.Redis.from_url(cluster.redis)
+    try:
+        for junk in (
+            b"not json",
+            b"[]",
+            b'{"kind": "listenKey", "from": "elsewhere"}',
+            b'{"kind": "marks", "from": "elsewhere", "marks": {"BTCUSDT": "abc", "NOPE": "1"}}',
+            b'{"kind": "ban", "from": "elsewhere", "ip": "10.0.0.1", "until": "soon"}',
+        ):
+            await client.publish(cluster.prefix + "events", junk)
+    finally:
+        await client.aclose()
+    await one.admin.set_marks({"BTCUSDT": D("26000")})
+    await until(lambda: two.registry.marks["BTCUSDT"] == D("26000"))
+    assert two.bus.up and "NOPE" not in two.registry.marks
+
+
+async def test_redis_needs_a_shared_database(cluster: Cluster, tmp_path: Any) -> None:
+    from posrisk.service.errors import ServiceError
+
+    from ..gateway.conftest import make_server
+
+    with pytest.raises(ServiceError, match="needs --db postgresql://"):
+        await make_server(tmp_path, cluster.keys, redis=cluster.redis)

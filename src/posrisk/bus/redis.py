@@ -365,6 +365,9 @@ class RedisBus:
                 await self._follow_until_broken(pubsub, tail)
             except (RedisError, OSError) as e:
                 self.lost(e)
+            except Exception:  # a bug must not end the bus for good: log, reconnect
+                log.exception("the Redis bus failed; reconnecting")
+                self.lost(RuntimeError("internal error"))
             finally:
                 self.up = False
                 connected = None
@@ -416,7 +419,10 @@ class RedisBus:
                 log.warning("ignored a bus message that is not JSON")
                 continue
             if isinstance(event, dict) and event.get("from") != self.id:
-                self._received(event)
+                try:
+                    self._received(event)
+                except (KeyError, TypeError, ValueError) as e:
+                    log.warning("ignored a malformed bus message (%r): %s", event.get("kind"), e)
 
     def _received(self, event: dict[str, Any]) -> None:
         assert self._admin is not None and self._streams is not None
