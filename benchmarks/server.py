@@ -76,6 +76,20 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
+def serve_posrisk(
+    db: str,
+    port: int,
+    scenario_path: Path,
+    *extra: str,
+    env: dict[str, str] | None = None,
+    stdout: Any = subprocess.DEVNULL,
+) -> subprocess.Popen[bytes]:
+    """``posrisk serve`` in a subprocess: the benchmark scenario, ``--no-ip-limits``, ``extra``."""
+    command = [sys.executable, "-m", "posrisk.cli", "serve", "--db", db, "--port", str(port)]
+    command += ["--scenario", str(scenario_path), "--no-ip-limits", *extra]
+    return subprocess.Popen(command, stdout=stdout, env=env)
+
+
 def wait_port(port: int, timeout: float = 20.0) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -129,9 +143,19 @@ def bare_server(port: int, canned_path: str) -> None:
 
 
 def load(
-    url: str, method: str, extra: dict[str, Any], connections: int, seconds: float, out_path: str
+    url: str,
+    method: str,
+    extra: dict[str, Any],
+    connections: int,
+    seconds: float,
+    out_path: str,
+    ips: int = 1,
 ) -> None:
-    """N connections, closed loop; writes latencies (µs) and per-second counts as JSON."""
+    """N connections, closed loop; writes latencies (µs) and per-second counts as JSON.
+
+    ``ips`` > 1 spreads the connections over the source addresses 127.0.0.1..127.0.0.<ips>
+    (round robin), so the server sees that many client IPs.
+    """
     import hashlib
     import hmac
 
@@ -179,8 +203,11 @@ def load(
 
     async def main() -> None:
         clients = []
-        for _ in range(connections):
-            _, client = await ws_connect(Client, url, max_frame_size=16 << 20)
+        for i in range(connections):
+            source: dict[str, Any] = (
+                {"local_addr": (f"127.0.0.{i % ips + 1}", 0)} if ips > 1 else {}
+            )
+            _, client = await ws_connect(Client, url, max_frame_size=16 << 20, **source)
             clients.append(client)
         await asyncio.sleep(0.5)  # settle
         for client in clients:
@@ -211,13 +238,13 @@ def load(
     uvloop.run(main())
 
 
-def measure(url: str, case: str, connections: int, seconds: float) -> dict[str, Any]:
+def measure(url: str, case: str, connections: int, seconds: float, ips: int = 1) -> dict[str, Any]:
     method, extra = CASES[case]
     with tempfile.NamedTemporaryFile(suffix=".json", delete=False) as handle:
         out_path = handle.name
     code = (
         f"from benchmarks.server import load; load({url!r}, {method!r}, {extra!r}, "
-        f"{connections}, {seconds}, {out_path!r})"
+        f"{connections}, {seconds}, {out_path!r}, {ips})"
     )
     subprocess.run([sys.executable, "-c", code], check=True, cwd=Path(__file__).parents[1])
     data = json.loads(Path(out_path).read_text())
@@ -275,22 +302,7 @@ def main() -> None:
     workdir = Path(tempfile.mkdtemp(prefix="posrisk-bench-"))
     (workdir / "scenario.json").write_text(json.dumps(scenario()))
     posrisk_port, bare_port = free_port(), free_port()
-    posrisk = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "posrisk.cli",
-            "serve",
-            "--db",
-            str(workdir / "bench.db"),
-            "--port",
-            str(posrisk_port),
-            "--scenario",
-            str(workdir / "scenario.json"),
-            "--no-ip-limits",
-        ],
-        stdout=subprocess.DEVNULL,
-    )
+    posrisk = serve_posrisk(str(workdir / "bench.db"), posrisk_port, workdir / "scenario.json")
     bare = None
     results: dict[str, Any] = {"connections": args.connections, "seconds": args.seconds}
     try:
