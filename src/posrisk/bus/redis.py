@@ -49,72 +49,76 @@ __all__ = ["LIMIT_SCRIPT", "RedisBus", "SharedLimiter"]
 
 log = logging.getLogger("posrisk.bus")
 
-# ``protocol.ratelimit.decide`` and the ban ladder, for one IP and a run of requests,
-# atomically. KEYS[1]: the bans hash. ARGV: window key prefix, ip, limit, interval, bans
-# after, first ban, longest ban, enforce (1/0), then (weight, now) per request. Returns
-# four numbers per request: kind (0 allow, 1 throttle, 2 banned, 3 banned now), the
+# ``protocol.ratelimit.decide`` and the ban ladder, for a batch of requests from any
+# number of IPs, atomically. KEYS[1]: the bans hash. ARGV: window key prefix, limit,
+# interval, bans after, first ban, longest ban, enforce (1/0), then per IP: the ip, its
+# number of requests n, and n pairs (weight, now), in order. Returns four numbers per
+# request, in the same order: kind (0 allow, 1 throttle, 2 banned, 3 banned now), the
 # count, the retry time (throttle) or ban end, and the offences (3).
 LIMIT_SCRIPT = """
-local bans = KEYS[1]
-local prefix, ip = ARGV[1], ARGV[2]
-local limit, interval = tonumber(ARGV[3]), tonumber(ARGV[4])
-local ban_after, first, longest = tonumber(ARGV[5]), tonumber(ARGV[6]), tonumber(ARGV[7])
-local enforce = ARGV[8] == '1'
-local banned_until, offences = 0, 0
-local ban = redis.call('HGET', bans, ip)
-if ban then
-  local sep = string.find(ban, ':', 1, true)
-  banned_until = tonumber(string.sub(ban, 1, sep - 1))
-  offences = tonumber(string.sub(ban, sep + 1))
-end
+local bans, prefix = KEYS[1], ARGV[1]
+local limit, interval = tonumber(ARGV[2]), tonumber(ARGV[3])
+local ban_after, first, longest = tonumber(ARGV[4]), tonumber(ARGV[5]), tonumber(ARGV[6])
+local enforce = ARGV[7] == '1'
 local out = {}
-local window, key, count, rejected, dirty = nil, nil, 0, 0, false
-local function save()
+local i = 8
+while i <= #ARGV do
+  local ip, n = ARGV[i], tonumber(ARGV[i + 1])
+  i = i + 2
+  local banned_until, offences = 0, 0
+  local ban = redis.call('HGET', bans, ip)
+  if ban then
+    local sep = string.find(ban, ':', 1, true)
+    banned_until = tonumber(string.sub(ban, 1, sep - 1))
+    offences = tonumber(string.sub(ban, sep + 1))
+  end
+  local window, key, count, rejected, dirty = nil, nil, 0, 0, false
+  for _ = 1, n do
+    local weight, now = tonumber(ARGV[i]), tonumber(ARGV[i + 1])
+    i = i + 2
+    local start = now - now % interval
+    if start ~= window then
+      if dirty then
+        redis.call('HSET', key, 'count', count, 'rejected', rejected)
+        redis.call('PEXPIRE', key, interval * 2)
+        dirty = false
+      end
+      window = start
+      key = prefix .. ip .. ':' .. string.format('%d', start)
+      local got = redis.call('HMGET', key, 'count', 'rejected')
+      count, rejected = tonumber(got[1]) or 0, tonumber(got[2]) or 0
+    end
+    local kind, at, shown = 0, 0, 0
+    if enforce and now < banned_until then
+      kind, at, shown = 2, banned_until, offences
+    elseif count + weight <= limit or not enforce then
+      count = count + weight
+      if count > limit then rejected = 0 end
+      dirty = true
+    elseif rejected >= ban_after then
+      rejected = 0
+      dirty = true
+      offences = offences + 1
+      local length = longest
+      if offences <= 64 then length = math.min(first * 2 ^ (offences - 1), longest) end
+      banned_until = now + length
+      redis.call('HSET', bans, ip, string.format('%d:%d', banned_until, offences))
+      kind, at, shown = 3, banned_until, offences
+    else
+      rejected = rejected + 1
+      dirty = true
+      kind, at = 1, start + interval
+    end
+    out[#out + 1] = kind
+    out[#out + 1] = count
+    out[#out + 1] = at
+    out[#out + 1] = shown
+  end
   if dirty then
     redis.call('HSET', key, 'count', count, 'rejected', rejected)
     redis.call('PEXPIRE', key, interval * 2)
-    dirty = false
   end
 end
-local function answer(kind, at, n)
-  out[#out + 1] = kind
-  out[#out + 1] = count
-  out[#out + 1] = at
-  out[#out + 1] = n
-end
-for i = 9, #ARGV, 2 do
-  local weight, now = tonumber(ARGV[i]), tonumber(ARGV[i + 1])
-  local start = now - now % interval
-  if start ~= window then
-    save()
-    window = start
-    key = prefix .. ip .. ':' .. string.format('%d', start)
-    local got = redis.call('HMGET', key, 'count', 'rejected')
-    count, rejected = tonumber(got[1]) or 0, tonumber(got[2]) or 0
-  end
-  if enforce and now < banned_until then
-    answer(2, banned_until, offences)
-  elseif count + weight <= limit or not enforce then
-    count = count + weight
-    if count > limit then rejected = 0 end
-    dirty = true
-    answer(0, 0, 0)
-  elseif rejected >= ban_after then
-    rejected = 0
-    dirty = true
-    offences = offences + 1
-    local length = longest
-    if offences <= 64 then length = math.min(first * 2 ^ (offences - 1), longest) end
-    banned_until = now + length
-    redis.call('HSET', bans, ip, string.format('%d:%d', banned_until, offences))
-    answer(3, banned_until, offences)
-  else
-    rejected = rejected + 1
-    dirty = true
-    answer(1, start + interval, 0)
-  end
-end
-save()
 return out
 """
 
@@ -126,10 +130,10 @@ class SharedLimiter:
     """REQUEST_WEIGHT per IP across every gateway on the bus (SPEC §7).
 
     WS API requests are decided by Redis itself: the requests of one event-loop turn go
-    in one pipeline (one script call per IP), one batch at a time, so answers keep their
-    order. Handshakes and REST GETs, which the transport must answer at once, are decided
-    on this gateway's view of the shared counter (every answer from Redis refreshes it)
-    and counted in Redis too. While Redis is away, ``view`` decides alone.
+    in one script call, one batch at a time, so answers keep their order. Handshakes and
+    REST GETs, which the transport must answer at once, are decided on this gateway's view
+    of the shared counter (every answer from Redis refreshes it) and counted in Redis too.
+    While Redis is away, ``view`` decides alone.
     """
 
     def __init__(
@@ -205,11 +209,13 @@ class SharedLimiter:
                 if then is not None:
                     then(decision)
 
-    def _decided(self, batch: Batch, results: list[list[int]]) -> None:
-        self.calls += len(batch)
-        for (ip, items), numbers in zip(batch.items(), results, strict=True):
-            for index, (_, now, then) in enumerate(items):
-                kind, count, at, offences = numbers[4 * index : 4 * index + 4]
+    def _decided(self, batch: Batch, numbers: list[int]) -> None:
+        self.calls += 1
+        position = 0
+        for ip, items in batch.items():
+            for _, now, then in items:
+                kind, count, at, offences = numbers[position : position + 4]
+                position += 4
                 self.view.observe(ip, now, count)
                 decision: Outcome
                 if kind == 0:
@@ -612,13 +618,13 @@ class RedisBus:
 
     async def run_limit_script(
         self, rules: LimitRules, enforce: bool, batch: Batch
-    ) -> list[list[int]] | None:
-        """One pipeline: the limit script once per IP of ``batch``. None while down."""
+    ) -> list[int] | None:
+        """One script call deciding every request of ``batch`` (four numbers each, in the
+        batch's order). None while the bus is down."""
         if not self.up:
             return None
-        common = [
+        args: list[Any] = [
             self.prefix + "rl:",
-            "",
             rules.request_weight,
             rules.interval_ms,
             rules.ban_after_rejections,
@@ -626,24 +632,18 @@ class RedisBus:
             rules.ban_max_ms,
             1 if enforce else 0,
         ]
-        for attempt in range(2):
-            pipe = self.redis.pipeline(transaction=False)
-            for ip, items in batch.items():
-                args: list[Any] = list(common)
-                args[1] = ip
-                for weight, now, _ in items:
-                    args.append(weight)
-                    args.append(now)
-                pipe.evalsha(self._sha, 1, self._bans, *args)
-            results = await pipe.execute(raise_on_error=False)
-            if attempt == 0 and any(isinstance(r, NoScriptError) for r in results):
-                self._sha = await self.redis.script_load(LIMIT_SCRIPT)  # Redis restarted
-                continue
-            for result in results:
-                if isinstance(result, BaseException):
-                    raise result
-            return [[int(n) for n in result] for result in results]
-        return None
+        for ip, items in batch.items():
+            args.append(ip)
+            args.append(len(items))
+            for weight, now, _ in items:
+                args.append(weight)
+                args.append(now)
+        try:
+            result = await self.redis.evalsha(self._sha, 1, self._bans, *args)
+        except NoScriptError:  # Redis restarted and forgot the script
+            self._sha = await self.redis.script_load(LIMIT_SCRIPT)
+            result = await self.redis.evalsha(self._sha, 1, self._bans, *args)
+        return [int(n) for n in result]
 
 
 def _text(marks: Mapping[str, Decimal]) -> dict[str, str]:
