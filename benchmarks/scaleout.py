@@ -32,7 +32,8 @@ v2/account.position, 10 rows):
   (one script call for the whole batch, looping over its IPs), where B decides in-process.
   Derived from throughput with N connections, i.e. the gateway's CPU time per request
   while CPU-bound (the load generator, Redis and PostgreSQL share the machine's cores with
-  it, so it also counts their share, and the wait for Redis's answer). With 16 IPs the script reads and writes up to 16 counters per call.
+  it, so it also counts their share, and the wait for Redis's answer). With 16 IPs the
+  script reads and writes up to 16 counters per call.
 * 2-gateway scaling = rps(D) / rps(C): what a second gateway process buys on this machine
   (bounded by its cores: the load generator, Redis and the other gateway compete for them;
   the kernel spreads connections over the two by hashing, not evenly).

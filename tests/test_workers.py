@@ -52,6 +52,16 @@ def test_workers_need_postgresql_and_redis(tmp_path: Path) -> None:
     assert result.returncode == 1
     assert "--workers N shares one database" in result.stderr
     assert "--db postgresql://... and --redis redis://..." in result.stderr
+    # The same from the environment file a deployment uses.
+    from_env = subprocess.run(
+        [sys.executable, "-m", "posrisk.cli", "serve"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=tmp_path,
+        env={**os.environ, "POSRISK_DB": str(tmp_path / "y.db"), "POSRISK_WORKERS": "3"},
+    )
+    assert from_env.returncode == 1 and "--workers N shares one database" in from_env.stderr
 
 
 class Served:
