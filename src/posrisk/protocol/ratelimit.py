@@ -22,7 +22,7 @@ Rules, all configurable through ``LimitRules``:
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field, fields, replace
+from dataclasses import dataclass, field, fields
 from types import MappingProxyType
 
 __all__ = [
@@ -168,13 +168,15 @@ def decide(
     """The counter after a request of ``weight`` at ``now_ms``, and what to answer."""
     window = window_start(now_ms, rules.interval_ms)
     if state is None or state.window != window:
-        state = WindowState(window, 0, 0)
-    if state.count + weight <= rules.request_weight:
-        state = replace(state, count=state.count + weight)
-        return state, Allow(state.count)
-    if state.rejected >= rules.ban_after_rejections:
-        return replace(state, rejected=0), Ban(state.count)
+        count, rejected = 0, 0
+    else:
+        count, rejected = state.count, state.rejected
+    if count + weight <= rules.request_weight:
+        count += weight
+        return WindowState(window, count, rejected), Allow(count)
+    if rejected >= rules.ban_after_rejections:
+        return WindowState(window, count, 0), Ban(count)
     return (
-        replace(state, rejected=state.rejected + 1),
-        Throttle(state.count, window + rules.interval_ms),
+        WindowState(window, count, rejected + 1),
+        Throttle(count, window + rules.interval_ms),
     )
