@@ -33,7 +33,7 @@ import json
 import re
 import secrets
 import string
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Literal, Protocol
 from urllib.parse import unquote, urlencode
 
@@ -130,21 +130,24 @@ def canonical_payload(params: Mapping[str, object]) -> bytes:
     return _utf8("&".join(f"{name}={value}" for name, value in _pairs(params, False)))
 
 
-def signature_payloads(params: Mapping[str, object]) -> list[bytes]:
-    """Every accepted form of the payload, de-duplicated, the raw form first."""
+def signature_payloads(params: Mapping[str, object]) -> Iterator[bytes]:
+    """Every accepted form of the payload, de-duplicated, the raw form first — made one
+    at a time, so that a request signed in the raw form (most are) costs only that one."""
     forms: list[bytes] = []
-    bool_forms = (False, True) if any(isinstance(v, bool) for v in params.values()) else (False,)
-    for python_bools in bool_forms:
+    for python_bools in (False, True):
+        if python_bools and not any(isinstance(v, bool) for v in params.values()):
+            return
         pairs = _pairs(params, python_bools)
         joined = "&".join(f"{name}={value}" for name, value in pairs)
         raw = _utf8(joined)
         if raw not in forms:
             forms.append(raw)
+            yield raw
         if not _URL_SAFE.fullmatch(joined):  # else urlencode() would write the same bytes
             encoded = urlencode(pairs, encoding="utf-8", errors="surrogatepass").encode("ascii")
             if encoded not in forms:
                 forms.append(encoded)
-    return forms
+                yield encoded
 
 
 # -- HMAC ------------------------------------------------------------------------------
@@ -159,15 +162,18 @@ def hmac_signature(secret: str | bytes, payload: bytes) -> str:
     return hmac.new(_secret_bytes(secret), payload, hashlib.sha256).hexdigest()
 
 
-def verify_hmac(secret: str | bytes, payloads: Sequence[bytes], signature: str) -> bool:
-    """Whether ``signature`` (hex, either case) signs one of ``payloads``; constant time."""
+def verify_hmac(secret: str | bytes, payloads: Iterable[bytes], signature: str) -> bool:
+    """Whether ``signature`` (hex, either case) signs one of ``payloads``, in order.
+
+    Each comparison is constant-time; stopping at the first match only tells which
+    payload form the client used, which is not a secret."""
     given = signature.lower().encode("utf-8", "replace")
     key = _secret_bytes(secret)
-    matched = False
     for payload in payloads:
         expected = hmac.new(key, payload, hashlib.sha256).hexdigest().encode("ascii")
-        matched |= hmac.compare_digest(expected, given)
-    return matched
+        if hmac.compare_digest(expected, given):
+            return True
+    return False
 
 
 # -- base64 signatures ----------------------------------------------------------------
@@ -222,7 +228,7 @@ def _ed25519_checker(public_key: Ed25519PublicKey) -> Callable[[bytes, bytes], b
 
 def _verify_any(
     check: Callable[[bytes, bytes], bool],
-    payloads: Sequence[bytes],
+    payloads: Iterable[bytes],
     signature: str,
     length: int | None,
 ) -> bool:
@@ -232,7 +238,7 @@ def _verify_any(
     return any(check(payload, raw) for payload in payloads)
 
 
-def verify_ed25519(public_key: Ed25519PublicKey, payloads: Sequence[bytes], signature: str) -> bool:
+def verify_ed25519(public_key: Ed25519PublicKey, payloads: Iterable[bytes], signature: str) -> bool:
     """Whether the base64 ``signature`` is ``public_key``'s over one of ``payloads``."""
     return _verify_any(_ed25519_checker(public_key), payloads, signature, 64)
 
@@ -256,7 +262,7 @@ def _rsa_checker(public_key: rsa.RSAPublicKey) -> Callable[[bytes, bytes], bool]
     return check
 
 
-def verify_rsa(public_key: rsa.RSAPublicKey, payloads: Sequence[bytes], signature: str) -> bool:
+def verify_rsa(public_key: rsa.RSAPublicKey, payloads: Iterable[bytes], signature: str) -> bool:
     """Whether the base64 ``signature`` is ``public_key``'s over one of ``payloads``."""
     return _verify_any(_rsa_checker(public_key), payloads, signature, public_key.key_size // 8)
 
@@ -285,7 +291,7 @@ class PublicKey:
             self._check = _rsa_checker(key)
             self._length = key.key_size // 8
 
-    def verify(self, payloads: Sequence[bytes], signature: str) -> bool:
+    def verify(self, payloads: Iterable[bytes], signature: str) -> bool:
         """Whether ``signature`` signs one of ``payloads``; never raises."""
         return _verify_any(self._check, payloads, signature, self._length)
 
