@@ -143,13 +143,12 @@ class ApiListener(WSListener):
     def _answer(self, transport: WSTransport, message: bytes) -> None:
         self.gateway.api.submit(self.conn, message, self._reply)
 
-    def _reply(self, response: bytes) -> None:
+    def _reply(self, response: bytes, status: int) -> None:
         transport = self.transport
         if transport is None or transport.is_disconnected:
             return  # the client left while the shared limiter was deciding
         transport.send(WSMsgType.TEXT, response)
-        api = self.gateway.api
-        if api.limiter.banned_until(self.conn.ip, api.clock.now_ms()) is not None:
+        if status == 418:
             # A banned IP gets its 418, then loses the connection (SPEC §7): it can only
             # come back through a handshake, which is refused while the ban lasts.
             transport.send_close(WSCloseCode.POLICY_VIOLATION, b"IP banned")

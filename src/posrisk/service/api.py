@@ -104,10 +104,12 @@ class ApiService:
         interval, number = self._interval
         return [rate_limits_entry(count, self.rules.request_weight, interval, number)]
 
-    def submit(self, conn: Connection, frame: bytes | str, reply: Callable[[bytes], None]) -> None:
-        """Answer one request frame through ``reply`` (never raises, never stays silent):
-        at once with the in-process limiter, or once the shared limiter has decided —
-        in the order the frames came, per connection."""
+    def submit(
+        self, conn: Connection, frame: bytes | str, reply: Callable[[bytes, int], None]
+    ) -> None:
+        """Answer one request frame through ``reply(response, status)`` (never raises,
+        never stays silent): at once with the in-process limiter, or once the shared
+        limiter has decided — in the order the frames came, per connection."""
         started = time.perf_counter()
         now = self.clock.now_ms()
         request, refusal, method = self._parse(frame)
@@ -116,14 +118,14 @@ class ApiService:
         def decided(decision: Outcome) -> None:
             response, status = self._answer(conn, request, refusal, method, decision, now)
             self.metrics.observe(method, status, time.perf_counter() - started)
-            reply(response)
+            reply(response, status)
 
         self.limiter.charge_then(conn.ip, weight, now, decided)
 
     def handle(self, conn: Connection, frame: bytes | str) -> bytes:
         """The response frame for one request frame, with a limiter that decides at once."""
         answers: list[bytes] = []
-        self.submit(conn, frame, answers.append)
+        self.submit(conn, frame, lambda response, status: answers.append(response))
         if not answers:
             raise RuntimeError("this limiter decides later: answer through submit()")
         return answers[0]
