@@ -1,9 +1,13 @@
 import base64
+import hashlib
+import hmac
 from urllib.parse import quote
 
 import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
+from hypothesis import given
+from hypothesis import strategies as st
 
 from posrisk.protocol import (
     HmacCredential,
@@ -341,3 +345,12 @@ def test_ed25519_without_pynacl_uses_cryptography(
     signature = load_private_key(ed25519_pair[0]).sign(PAYLOAD)
     assert public.verify([PAYLOAD], signature)
     assert not public.verify([PAYLOAD + b"x"], signature)
+
+
+@given(st.binary(max_size=200), st.binary(max_size=300))
+def test_the_precomputed_hmac_is_hmac_sha256(key: bytes, payload: bytes) -> None:
+    expected = hmac.new(key, payload, hashlib.sha256).hexdigest()
+    credential = HmacCredential(key)
+    assert credential.verify_payload(payload, expected)
+    assert credential.verify_payload(payload, expected.upper())
+    assert not credential.verify_payload(payload + b"x", expected)

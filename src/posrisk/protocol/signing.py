@@ -127,13 +127,23 @@ def _utf8(text: str) -> bytes:
 
 def canonical_payload(params: Mapping[str, object]) -> bytes:
     """The raw form, the one a client should sign: ``a=1&b=x`` sorted, no ``signature``."""
-    return _utf8("&".join(f"{name}={value}" for name, value in _pairs(params, False)))
+    return _utf8(
+        "&".join(
+            [
+                f"{name}={_text(params[name], False)}"
+                for name in sorted(params)
+                if name != "signature"
+            ]
+        )
+    )
 
 
 def signature_payloads(params: Mapping[str, object]) -> Iterator[bytes]:
     """Every accepted form of the payload, de-duplicated, the raw form first — made one
     at a time, so that a request signed in the raw form (most are) costs only that one."""
-    forms: list[bytes] = []
+    first = canonical_payload(params)
+    yield first
+    forms: list[bytes] = [first]
     for python_bools in (False, True):
         if python_bools and not any(isinstance(v, bool) for v in params.values()):
             return
@@ -152,6 +162,10 @@ def signature_payloads(params: Mapping[str, object]) -> Iterator[bytes]:
 
 # -- HMAC ------------------------------------------------------------------------------
 
+_SHA256_BLOCK = 64
+_IPAD = bytes(x ^ 0x36 for x in range(256))
+_OPAD = bytes(x ^ 0x5C for x in range(256))
+
 
 def _secret_bytes(secret: str | bytes) -> bytes:
     return secret.encode("utf-8") if isinstance(secret, str) else secret
@@ -163,17 +177,8 @@ def hmac_signature(secret: str | bytes, payload: bytes) -> str:
 
 
 def verify_hmac(secret: str | bytes, payloads: Iterable[bytes], signature: str) -> bool:
-    """Whether ``signature`` (hex, either case) signs one of ``payloads``, in order.
-
-    Each comparison is constant-time; stopping at the first match only tells which
-    payload form the client used, which is not a secret."""
-    given = signature.lower().encode("utf-8", "replace")
-    key = _secret_bytes(secret)
-    for payload in payloads:
-        expected = hmac.new(key, payload, hashlib.sha256).hexdigest().encode("ascii")
-        if hmac.compare_digest(expected, given):
-            return True
-    return False
+    """Whether ``signature`` (hex, either case) signs one of ``payloads``, in order."""
+    return HmacCredential(secret).verify_payloads(payloads, signature)
 
 
 # -- base64 signatures ----------------------------------------------------------------
@@ -409,23 +414,45 @@ class Credential(Protocol):
 
 
 class HmacCredential:
-    """An HMAC key: verifies hex signatures over every payload form, in constant time."""
+    """An HMAC key: verifies hex signatures over every payload form, in constant time.
 
-    __slots__ = ("_secret",)
+    HMAC-SHA256 hashes the key, padded two ways, before the message: those two SHA-256
+    states are computed once here and copied per request (RFC 2104), which halves the
+    cost of ``hmac.new`` for every signed request."""
+
+    __slots__ = ("_inner", "_outer")
 
     def __init__(self, secret: str | bytes) -> None:
-        self._secret = _secret_bytes(secret)
+        key = _secret_bytes(secret)
+        if len(key) > _SHA256_BLOCK:
+            key = hashlib.sha256(key).digest()
+        key = key.ljust(_SHA256_BLOCK, b"\0")
+        self._inner = hashlib.sha256(key.translate(_IPAD))
+        self._outer = hashlib.sha256(key.translate(_OPAD))
 
     @property
     def kind(self) -> str:
         return "hmac"
 
+    def _hex(self, payload: bytes) -> bytes:
+        inner = self._inner.copy()
+        inner.update(payload)
+        outer = self._outer.copy()
+        outer.update(inner.digest())
+        return outer.hexdigest().encode("ascii")
+
+    def verify_payloads(self, payloads: Iterable[bytes], signature: str) -> bool:
+        given = signature.lower().encode("utf-8", "replace")
+        # Each comparison is constant-time; stopping at the first match tells only which
+        # payload form the client used.
+        return any(hmac.compare_digest(self._hex(payload), given) for payload in payloads)
+
     def verify(self, params: Mapping[str, object], signature: str) -> bool:
-        return verify_hmac(self._secret, signature_payloads(params), signature)
+        return self.verify_payloads(signature_payloads(params), signature)
 
     def verify_payload(self, payload: bytes, signature: str) -> bool:
         """One exact payload (REST signs the query string as sent, not sorted)."""
-        return verify_hmac(self._secret, [payload], signature)
+        return self.verify_payloads([payload], signature)
 
     def __repr__(self) -> str:
         return "HmacCredential(secret=<hidden>)"
