@@ -27,6 +27,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -51,23 +52,41 @@ CASES = {
 }
 
 
-def scenario() -> dict[str, Any]:
-    fills = [
-        {"symbol": s, "side": "BUY" if i % 2 else "SELL", "qty": "1", "price": "10"}
-        for i, s in enumerate(SYMBOLS)
-    ]
-    return {
-        "accounts": [
-            {
-                "name": "bench",
-                "keys": [{"type": "hmac", "apiKey": API_KEY, "secret": SECRET}],
-                "deposits": {"USDT": "1000000"},
-                "symbols": {s: {"leverage": 5, "marginType": "isolated"} for s in SYMBOLS[::3]},
-                "fills": fills,
-            }
-        ],
-        "marks": {s: "10.5" for s in SYMBOLS},
+def scenario(
+    symbols: Sequence[str] = SYMBOLS,
+    *,
+    hedge: bool = False,
+    positions: int | None = None,
+    name: str = "bench",
+    keys: list[dict[str, str]] | None = None,
+) -> dict[str, Any]:
+    """One account with a position (1 @ 10, marked at 10.5) in each of ``symbols``.
+
+    One-way: alternately short and long. ``hedge``: a LONG and a SHORT in each symbol.
+    ``positions`` keeps only the first so many fills; ``keys`` replaces the HMAC key.
+    """
+    if hedge:
+        sides = (("BUY", "LONG"), ("SELL", "SHORT"))
+        fills = [
+            {"symbol": s, "side": side, "positionSide": ps, "qty": "1", "price": "10"}
+            for s in symbols
+            for side, ps in sides
+        ]
+    else:
+        fills = [
+            {"symbol": s, "side": "BUY" if i % 2 else "SELL", "qty": "1", "price": "10"}
+            for i, s in enumerate(symbols)
+        ]
+    account: dict[str, Any] = {
+        "name": name,
+        "keys": keys or [{"type": "hmac", "apiKey": API_KEY, "secret": SECRET}],
+        "deposits": {"USDT": "1000000"},
+        "symbols": {s: {"leverage": 5, "marginType": "isolated"} for s in symbols[::3]},
+        "fills": fills[:positions],
     }
+    if hedge:
+        account["positionMode"] = "hedge"
+    return {"accounts": [account], "marks": {s: "10.5" for s in symbols}}
 
 
 def free_port() -> int:
@@ -90,9 +109,14 @@ def serve_posrisk(
     return subprocess.Popen(command, stdout=stdout, env=env)
 
 
-def wait_port(port: int, timeout: float = 20.0) -> None:
+def wait_port(
+    port: int, timeout: float = 20.0, process: subprocess.Popen[bytes] | None = None
+) -> None:
+    """Until something listens on ``port``; fails early when ``process`` (the server) exits."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
+        if process is not None and process.poll() is not None:
+            raise RuntimeError(f"the server for port {port} exited ({process.returncode})")
         try:
             socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
             return
@@ -142,6 +166,9 @@ def bare_server(port: int, canned_path: str) -> None:
 # -- the load generator ------------------------------------------------------------------
 
 
+AUTHS = ("hmac", "ed25519", "logon")
+
+
 def load(
     url: str,
     method: str,
@@ -150,11 +177,20 @@ def load(
     seconds: float,
     out_path: str,
     ips: int = 1,
+    auth: str = "hmac",
+    api_key: str = API_KEY,
+    secret_or_pem: str = SECRET,
 ) -> None:
     """N connections, closed loop; writes latencies (µs) and per-second counts as JSON.
 
     ``ips`` > 1 spreads the connections over the source addresses 127.0.0.1..127.0.0.<ips>
     (round robin), so the server sees that many client IPs.
+
+    ``auth``: ``hmac`` signs each request with the HMAC secret ``secret_or_pem``;
+    ``ed25519`` each with the Ed25519 private key (PKCS#8 PEM) ``secret_or_pem``; ``logon``
+    first sends ``session.logon`` signed with that key on each connection (and fails
+    unless every answer is status 200), then requests carrying only ``timestamp`` and the
+    case's params.
     """
     import hashlib
     import hmac
@@ -163,16 +199,32 @@ def load(
     import uvloop
     from picows import WSListener, WSMsgType, ws_connect
 
-    secret = SECRET.encode()
+    if auth not in AUTHS:
+        raise ValueError(f"auth must be one of {AUTHS}, not {auth!r}")
+    secret = secret_or_pem.encode()
+    ed_sign = None
+    if auth != "hmac":
+        from posrisk.protocol import load_private_key
+
+        ed_sign = load_private_key(secret_or_pem).sign
     latencies: list[float] = []
     per_second: dict[int, int] = {}
     errors = [0]
 
-    def request(n: int) -> bytes:
-        params = {"apiKey": API_KEY, "timestamp": time.time_ns() // 1_000_000, **extra}
+    def signed(n: int, method: str, params: dict[str, Any]) -> bytes:
+        params = {"apiKey": api_key, "timestamp": time.time_ns() // 1_000_000, **params}
         payload = "&".join(f"{k}={params[k]}" for k in sorted(params)).encode()
-        params["signature"] = hmac.new(secret, payload, hashlib.sha256).hexdigest()
+        if ed_sign is None:
+            params["signature"] = hmac.new(secret, payload, hashlib.sha256).hexdigest()
+        else:
+            params["signature"] = ed_sign(payload)
         return orjson.dumps({"id": n, "method": method, "params": params})
+
+    def request(n: int) -> bytes:
+        if auth == "logon":
+            params = {"timestamp": time.time_ns() // 1_000_000, **extra}
+            return orjson.dumps({"id": n, "method": method, "params": params})
+        return signed(n, method, extra)
 
     class Client(WSListener):  # type: ignore[misc]
         def __init__(self) -> None:
@@ -180,9 +232,15 @@ def load(
             self.n = 0
             self.running = True
             self.transport: Any = None
+            self.logon: asyncio.Future[bytes] | None = None
 
         def on_ws_connected(self, transport: Any) -> None:
             self.transport = transport
+
+        def log_on(self) -> asyncio.Future[bytes]:
+            self.logon = asyncio.get_running_loop().create_future()
+            self.transport.send(WSMsgType.TEXT, signed(0, "session.logon", {}))
+            return self.logon
 
         def fire(self) -> None:
             self.n += 1
@@ -193,6 +251,9 @@ def load(
             if frame.msg_type is not WSMsgType.TEXT:
                 return
             now = time.perf_counter()
+            if self.logon is not None and not self.logon.done():
+                self.logon.set_result(frame.get_payload_as_bytes())
+                return
             if b'"status":200' not in frame.get_payload_as_bytes()[:80]:
                 errors[0] += 1
             if self.running:
@@ -209,6 +270,10 @@ def load(
             )
             _, client = await ws_connect(Client, url, max_frame_size=16 << 20, **source)
             clients.append(client)
+        if auth == "logon":
+            for answer in await asyncio.gather(*(client.log_on() for client in clients)):
+                if b'"status":200' not in answer[:80]:
+                    raise RuntimeError(f"session.logon refused: {answer[:300]!r}")
         await asyncio.sleep(0.5)  # settle
         for client in clients:
             client.fire()
@@ -238,13 +303,24 @@ def load(
     uvloop.run(main())
 
 
-def measure(url: str, case: str, connections: int, seconds: float, ips: int = 1) -> dict[str, Any]:
+def measure(
+    url: str,
+    case: str,
+    connections: int,
+    seconds: float,
+    ips: int = 1,
+    auth: str = "hmac",
+    api_key: str = API_KEY,
+    secret_or_pem: str = SECRET,
+) -> dict[str, Any]:
+    """``load`` in its own process (see there for ``auth`` and the key); its figures."""
     method, extra = CASES[case]
     with tempfile.NamedTemporaryFile(suffix=".json", delete=False) as handle:
         out_path = handle.name
     code = (
         f"from benchmarks.server import load; load({url!r}, {method!r}, {extra!r}, "
-        f"{connections}, {seconds}, {out_path!r}, {ips})"
+        f"{connections}, {seconds}, {out_path!r}, {ips}, {auth!r}, {api_key!r}, "
+        f"{secret_or_pem!r})"
     )
     subprocess.run([sys.executable, "-c", code], check=True, cwd=Path(__file__).parents[1])
     data = json.loads(Path(out_path).read_text())
@@ -271,17 +347,20 @@ def median_run(runs: list[dict[str, Any]]) -> dict[str, Any]:
     return {key: statistics.median(run[key] for run in runs) for key in runs[0]}
 
 
-def canned_response(port: int, case: str) -> dict[str, Any]:
-    """Ask posrisk once, to give the bare server a response of the same size."""
+def canned_response(
+    port: int, case: str, api_key: str = API_KEY, secret: str = SECRET
+) -> dict[str, Any]:
+    """Ask posrisk once (as the HMAC key ``api_key``), to give the bare server a response
+    of the same size."""
     import hashlib
     import hmac
 
     import websockets.sync.client
 
     method, extra = CASES[case]
-    params = {"apiKey": API_KEY, "timestamp": time.time_ns() // 1_000_000, **extra}
+    params = {"apiKey": api_key, "timestamp": time.time_ns() // 1_000_000, **extra}
     payload = "&".join(f"{k}={params[k]}" for k in sorted(params)).encode()
-    params["signature"] = hmac.new(SECRET.encode(), payload, hashlib.sha256).hexdigest()
+    params["signature"] = hmac.new(secret.encode(), payload, hashlib.sha256).hexdigest()
     with websockets.sync.client.connect(f"ws://127.0.0.1:{port}/ws-fapi/v1", max_size=None) as ws:
         ws.send(json.dumps({"id": 1, "method": method, "params": params}))
         reply = json.loads(ws.recv())
