@@ -22,8 +22,7 @@ from __future__ import annotations
 
 import json
 import math
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 import orjson
 
@@ -48,9 +47,8 @@ _INT_MIN = -(2**63)
 _INT_MAX = 2**64 - 1
 
 
-@dataclass(frozen=True, slots=True)
-class Request:
-    """One parsed request frame."""
+class Request(NamedTuple):
+    """One parsed request frame (a tuple: one is built for every request)."""
 
     id: RequestId
     method: str
