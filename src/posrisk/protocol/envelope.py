@@ -157,18 +157,22 @@ def _loads(frame: bytes | bytearray | memoryview | str) -> object:
 
 def _has_float(document: dict[str, object]) -> bool:
     """Whether ``id`` or any param value (nested too) is a float: maybe a wide integer
-    orjson rounded, which must be read again exactly to be signed as it was sent."""
-    if isinstance(document.get("id"), float):
+    orjson rounded, which must be read again exactly to be signed as it was sent.
+
+    orjson builds exact ``dict``/``list``/``float`` objects, so ``type(...) is`` tells them
+    apart (faster than ``isinstance``, and this runs on every request)."""
+    if type(document.get("id")) is float:
         return True
     pending: list[object] = [document.get("params")]
     while pending:  # iterative: a deep document must not exhaust the stack here
         value = pending.pop()
-        if type(value) is float:
+        kind = type(value)
+        if kind is float:
             return True
-        if isinstance(value, dict):
-            pending.extend(value.values())
-        elif isinstance(value, list):
-            pending.extend(value)
+        if kind is dict:
+            pending.extend(value.values())  # type: ignore[attr-defined]
+        elif kind is list:
+            pending.extend(value)  # type: ignore[arg-type]
     return False
 
 
