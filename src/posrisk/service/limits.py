@@ -94,13 +94,14 @@ class RequestWeightLimiter:
 
     def charge(self, ip: str, weight: int, now: int) -> Outcome:
         """Count a request of ``weight`` from ``ip`` and say whether to serve it."""
+        if not self.enforce:  # counted, never refused: just add the weight
+            count = self.count(ip, now) + weight
+            self._windows[ip] = WindowState(window_start(now, self.rules.interval_ms), count, 0)
+            return Allow(count)
         ban = self._bans.get(ip)
-        if ban is not None and now < ban[0] and self.enforce:
+        if ban is not None and now < ban[0]:
             return Banned(self.count(ip, now), ban[0])
         state, decision = decide(self.rules, self._windows.get(ip), now, weight)
-        if not self.enforce and not isinstance(decision, Allow):
-            state = WindowState(state.window, state.count + weight, 0)
-            decision = Allow(state.count)
         self._windows[ip] = state
         if isinstance(decision, Ban):
             offences = (ban[1] if ban else 0) + 1
