@@ -580,3 +580,5 @@ def main() -> None:
         print(f"\nresults: {args.json}")
     if args.plot:
         plot(rows, sweep, args.plot)
+    if any(t["result"] == "FAIL" for t in found):
+        sys.exit(1)  # a missed target fails the run (CI can hold the line)
