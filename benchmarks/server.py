@@ -142,7 +142,7 @@ def bare_server(port: int, canned_path: str) -> None:
     refused = b'"status":400}'
     secret = SECRET.encode()
 
-    class Bare(WSListener):  # type: ignore[misc]
+    class Bare(WSListener):
         def on_ws_frame(self, transport: Any, frame: Any) -> None:
             if frame.msg_type is not WSMsgType.TEXT:
                 return
@@ -226,7 +226,7 @@ def load(
             return orjson.dumps({"id": n, "method": method, "params": params})
         return signed(n, method, extra)
 
-    class Client(WSListener):  # type: ignore[misc]
+    class Client(WSListener):
         def __init__(self) -> None:
             self.sent = 0.0
             self.n = 0
@@ -263,12 +263,13 @@ def load(
                 self.fire()
 
     async def main() -> None:
-        clients = []
+        clients: list[Client] = []
         for i in range(connections):
             source: dict[str, Any] = (
                 {"local_addr": (f"127.0.0.{i % ips + 1}", 0)} if ips > 1 else {}
             )
             _, client = await ws_connect(Client, url, max_frame_size=16 << 20, **source)
+            assert isinstance(client, Client)
             clients.append(client)
         if auth == "logon":
             for answer in await asyncio.gather(*(client.log_on() for client in clients)):
@@ -328,7 +329,7 @@ def measure(
     latencies = sorted(data["latencies"])
 
     def pct(p: float) -> float:
-        return latencies[min(len(latencies) - 1, int(p * len(latencies)))] / 1000
+        return float(latencies[min(len(latencies) - 1, int(p * len(latencies)))]) / 1000
 
     rates = [n for _, n in data["per_second"]] or [data["requests"] / data["elapsed"]]
     return {
