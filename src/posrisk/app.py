@@ -262,7 +262,10 @@ class PosriskServer:
         snapshot = await self.store.load()
         self._meta = dict(snapshot.meta)
         try:
-            box = SecretBox.for_database(settings.db if self._local else ":memory:")
+            if settings.db == ":memory:":  # nothing outlives the process: nor does the key
+                box = SecretBox(secrets.token_bytes(32), "an in-memory database")
+            else:
+                box = SecretBox.for_database(settings.db if self._local else ":memory:")
         except SecretError as e:
             raise ServiceError(str(e)) from None
         self.registry = Registry.from_snapshot(snapshot, self.market, box)

@@ -1,0 +1,331 @@
+"""posrisk for testing trading bots: a real server in your test process.
+
+    from posrisk.testing import serve
+
+    with serve() as exchange:                    # the demo accounts, keys generated
+        key = exchange.key("demo")               # apiKey and secret of an HMAC key
+        bot = MyBot(exchange.url, key.api_key, key.secret)
+        exchange.set_marks(BTCUSDT="58000")      # move the market mid-test
+        exchange.fill("demo", "BTCUSDT", "SELL", "0.080", "58000")
+        exchange.advance(minutes=61)             # the server's clock: listenKeys expire
+
+``serve(scenario)`` takes a scenario (a dict, or a JSON/YAML file: SPEC §10), starts a
+``PosriskServer`` on a free loopback port in a thread of its own, with an in-memory
+database and no admin API, and stops it on exit. It works the same from synchronous
+tests, from ``pytest-asyncio`` tests and from unittest or scripts; the pytest fixture
+``posrisk_server`` (``posrisk.testing.plugin``, registered with pytest) wraps it.
+
+The handle's methods block until the server has applied the change and its streams have
+sent the resulting ``ACCOUNT_UPDATE`` (they are quick: one in-memory commit). The server's
+clock is the machine's plus whatever ``advance`` added; requests after an ``advance`` must
+carry timestamps from that clock (``exchange.now_ms()``), as after any clock jump — a client
+that syncs its clock with the server's (``PositionClient``, ccxt's
+``adjustForTimeDifference``) follows by itself.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import copy
+import threading
+import time
+from collections.abc import Coroutine, Mapping
+from dataclasses import dataclass
+from decimal import Decimal
+from pathlib import Path
+from types import TracebackType
+from typing import Any, TypeVar
+
+from ..app import PosriskServer, ServerSettings
+from ..engine import Fill
+from ..gateway.server import GatewaySettings
+from ..protocol import LimitRules, generate_api_key, generate_ed25519, generate_hmac_secret
+from ..service.demo import DEMO_SCENARIO
+from ..service.inputs import parse_fill, parse_marks
+from ..service.scenario import read_scenario_file
+
+__all__ = ["OffsetClock", "PosriskTestServer", "TestKey", "demo_scenario", "serve"]
+
+T = TypeVar("T")
+
+
+class OffsetClock:
+    """The machine's clock plus an offset that tests move forward."""
+
+    def __init__(self) -> None:
+        self.offset_ms = 0
+
+    def now_ms(self) -> int:
+        return time.time_ns() // 1_000_000 + self.offset_ms
+
+    def advance(self, ms: int) -> None:
+        if ms < 0:
+            raise ValueError("the clock only moves forward")
+        self.offset_ms += ms
+
+    def __repr__(self) -> str:
+        return f"OffsetClock(+{self.offset_ms} ms)"
+
+
+@dataclass(frozen=True, slots=True)
+class TestKey:
+    """An API key of the scenario: ``secret`` for HMAC, ``private_key`` (PEM) for the
+    Ed25519 keys this module generated (a scenario's own public keys come without one)."""
+
+    __test__ = False  # not a pytest test class
+
+    account: str
+    type: str
+    api_key: str
+    secret: str | None = None
+    private_key: str | None = None
+
+    def __repr__(self) -> str:
+        return f"TestKey({self.account!r}, {self.type!r}, {self.api_key!r})"
+
+
+def demo_scenario() -> tuple[dict[str, Any], list[TestKey]]:
+    """The demo accounts (``demo`` one-way, ``demo-hedge`` hedge) with fresh keys: an HMAC
+    key each, and an Ed25519 key for ``demo``."""
+    scenario = copy.deepcopy(DEMO_SCENARIO)
+    keys = []
+    for account in scenario["accounts"]:
+        name = account["name"]
+        hmac_key = TestKey(name, "hmac", generate_api_key(), secret=generate_hmac_secret())
+        account["keys"] = [{"type": "hmac", "apiKey": hmac_key.api_key, "secret": hmac_key.secret}]
+        keys.append(hmac_key)
+        if name == "demo":
+            private, public = generate_ed25519()
+            ed_key = TestKey(name, "ed25519", generate_api_key(), private_key=private)
+            account["keys"].append(
+                {"type": "ed25519", "apiKey": ed_key.api_key, "publicKey": public}
+            )
+            keys.append(ed_key)
+    return scenario, keys
+
+
+def _scenario_keys(scenario: Mapping[str, Any]) -> list[TestKey]:
+    keys = []
+    for account in scenario.get("accounts", []):
+        for key in account.get("keys", []):
+            keys.append(
+                TestKey(account["name"], key["type"], key["apiKey"], secret=key.get("secret"))
+            )
+    return keys
+
+
+class PosriskTestServer:
+    """A posrisk server in a thread of its own, and the handle a test drives it with."""
+
+    __test__ = False  # not a pytest test class
+
+    def __init__(
+        self,
+        scenario: Mapping[str, Any] | str | Path | None = None,
+        *,
+        limits: LimitRules | None = None,
+        liquidate: bool = False,
+        listen_key_check_s: float = 0.05,
+        timeout_s: float = 10.0,
+    ) -> None:
+        if scenario is None:
+            document, self.keys = demo_scenario()
+        else:
+            if isinstance(scenario, str | Path):
+                loaded = read_scenario_file(Path(scenario))
+                if not isinstance(loaded, Mapping):
+                    raise ValueError(f"{scenario}: a scenario is an object with 'accounts'")
+                scenario = loaded
+            document = dict(scenario)
+            self.keys = _scenario_keys(document)
+        self.clock = OffsetClock()
+        self.timeout_s = timeout_s
+        self._scenario = document
+        self._settings = ServerSettings(
+            db=":memory:",
+            port=0,
+            demo=False,
+            admin_port=None,
+            limits=limits or LimitRules(),
+            liquidate=liquidate,
+            clock=self.clock,
+            gateway=GatewaySettings(listen_key_check_s=listen_key_check_s),
+        )
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._thread: threading.Thread | None = None
+        self.server: PosriskServer | None = None
+
+    def __repr__(self) -> str:
+        return f"<PosriskTestServer {self.url if self.server else 'stopped'}>"
+
+    # -- lifecycle ---------------------------------------------------------------------
+
+    def start(self) -> PosriskTestServer:
+        """Start serving (on a free loopback port); returns once the server listens."""
+        if self._thread is not None:
+            raise RuntimeError("this test server is already started")
+        loop = asyncio.new_event_loop()
+        self._loop = loop
+        self._thread = threading.Thread(
+            target=loop.run_forever, name="posrisk-test-server", daemon=True
+        )
+        self._thread.start()
+        server = PosriskServer(self._settings)
+        try:
+            self._call(server.start())
+            self._call(self._load(server))
+        except BaseException:
+            self._shutdown(None)
+            raise
+        self.server = server
+        return self
+
+    async def _load(self, server: PosriskServer) -> None:
+        from ..service.admin import load_scenario
+
+        assert server.admin is not None
+        await load_scenario(server.admin, self._scenario)
+
+    def stop(self) -> None:
+        """Tell clients and close them, then stop the thread (a second stop does nothing)."""
+        self._shutdown(self.server)
+        self.server = None
+
+    def _shutdown(self, server: PosriskServer | None) -> None:
+        loop, thread = self._loop, self._thread
+        if loop is None or thread is None:
+            return
+        try:
+            if server is not None:
+                self._call(server.stop())
+        finally:
+            loop.call_soon_threadsafe(loop.stop)
+            thread.join(self.timeout_s)
+            loop.close()
+            self._loop = self._thread = None
+
+    def __enter__(self) -> PosriskTestServer:
+        return self.start()
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+    async def __aenter__(self) -> PosriskTestServer:
+        return await asyncio.to_thread(self.start)
+
+    async def __aexit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await asyncio.to_thread(self.stop)
+
+    def _call(self, work: Coroutine[Any, Any, T]) -> T:
+        if self._loop is None:
+            raise RuntimeError("the test server is not running")
+        return asyncio.run_coroutine_threadsafe(work, self._loop).result(self.timeout_s)
+
+    def _running(self) -> PosriskServer:
+        if self.server is None:
+            raise RuntimeError("the test server is not running: use it inside `with serve()`")
+        return self.server
+
+    # -- where and who -----------------------------------------------------------------
+
+    @property
+    def url(self) -> str:
+        """The WebSocket API: ``ws://127.0.0.1:<port>/ws-fapi/v1``."""
+        return self._running().ws_url
+
+    @property
+    def http_url(self) -> str:
+        """The REST base (``/fapi/v2/positionRisk`` ...) and stream base (``ws://…/ws/``)."""
+        return self._running().http_url
+
+    @property
+    def stream_url(self) -> str:
+        """User data streams: ``<stream_url>/<listenKey>``."""
+        return self.http_url.replace("http", "ws", 1) + "/ws"
+
+    def key(self, account: str, type: str = "hmac") -> TestKey:
+        """The first key of ``account`` of that type."""
+        for key in self.keys:
+            if key.account == account and key.type == type:
+                return key
+        raise KeyError(f"no {type} key for account {account!r} in this scenario")
+
+    def now_ms(self) -> int:
+        """The server's clock (the machine's plus every ``advance``)."""
+        return self.clock.now_ms()
+
+    # -- moving the world --------------------------------------------------------------
+
+    def set_marks(self, marks: Mapping[str, object] | None = None, **by_symbol: object) -> None:
+        """Move mark prices (``set_marks(BTCUSDT="58000")``); liquidates crossed positions
+        when started with ``liquidate=True``."""
+        parsed = parse_marks({**(marks or {}), **by_symbol})
+        admin = self._running().admin
+        assert admin is not None
+        self._call(admin.set_marks(parsed))
+
+    def fill(
+        self,
+        account: str,
+        symbol: str,
+        side: str,
+        qty: object,
+        price: object,
+        *,
+        position_side: str = "BOTH",
+        fee: object = "0",
+    ) -> None:
+        """A trade on ``account`` (as the matching engine would report it)."""
+        fill: Fill = parse_fill(
+            {
+                "symbol": symbol,
+                "side": side,
+                "qty": str(qty),
+                "price": str(price),
+                "positionSide": position_side,
+                "fee": str(fee),
+            },
+            default_time=0,
+        )
+        admin = self._running().admin
+        assert admin is not None
+        self._call(admin.fill(account, fill))
+
+    def deposit(self, account: str, amount: object, asset: str = "USDT") -> None:
+        """Move ``amount`` into (negative: out of) the account's wallet."""
+        admin = self._running().admin
+        assert admin is not None
+        self._call(admin.wallet(account, asset, Decimal(str(amount))))
+
+    def advance(self, *, ms: int = 0, seconds: float = 0, minutes: float = 0) -> None:
+        """Move the server's clock forward (listenKey expiry, bans, rate-limit windows)."""
+        self.clock.advance(ms + int(seconds * 1000) + int(minutes * 60_000))
+
+    def account(self, name: str) -> dict[str, Any]:
+        """The account as the admin API shows it (balances, open positions, keys)."""
+        admin = self._running().admin
+        assert admin is not None
+
+        async def describe() -> dict[str, Any]:  # read on the server's own thread
+            return admin.describe(name)
+
+        return self._call(describe())
+
+
+def serve(
+    scenario: Mapping[str, Any] | str | Path | None = None, **options: Any
+) -> PosriskTestServer:
+    """A test server (a context manager: ``with serve(...) as exchange``); ``scenario`` is
+    a dict or a scenario file, None for the demo accounts with fresh keys. Options:
+    ``limits`` (``LimitRules``), ``liquidate``, ``listen_key_check_s``, ``timeout_s``."""
+    return PosriskTestServer(scenario, **options)

@@ -1,0 +1,59 @@
+"""The pytest plugin (registered as ``posrisk``): a posrisk server per test.
+
+    def test_my_bot_sees_its_position(posrisk_server):
+        key = posrisk_server.key("demo")
+        ...
+
+    @pytest.mark.posrisk(scenario="scenarios/near-liquidation.json", liquidate=True)
+    def test_my_bot_survives_a_liquidation(posrisk_server): ...
+
+``posrisk_server`` is a started ``PosriskTestServer`` (see ``posrisk.testing``), stopped
+after the test. Its scenario is the ``posrisk`` marker's ``scenario`` (a dict or a file,
+relative paths from the test file's folder), else the ``posrisk_scenario`` fixture's value
+(override it in a conftest.py or a module), else the demo accounts with fresh keys. The
+marker's other keywords go to ``serve``. Works for sync tests and for pytest-asyncio tests
+alike (the server runs on a thread of its own).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from . import PosriskTestServer, serve
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers",
+        "posrisk(scenario=None, **options): the scenario and options of posrisk_server",
+    )
+
+
+@pytest.fixture
+def posrisk_scenario() -> Any:
+    """The scenario ``posrisk_server`` loads when no ``posrisk`` marker gives one: None
+    (the demo accounts). Override it to give yours (a dict or a path)."""
+    return None
+
+
+@pytest.fixture
+def posrisk_server(
+    request: pytest.FixtureRequest, posrisk_scenario: Any
+) -> Iterator[PosriskTestServer]:
+    """A posrisk server on a free loopback port, stopped after the test."""
+    options: dict[str, Any] = {}
+    scenario = posrisk_scenario
+    marker = request.node.get_closest_marker("posrisk")
+    if marker is not None:
+        options = dict(marker.kwargs)
+        if marker.args:
+            options.setdefault("scenario", marker.args[0])
+        scenario = options.pop("scenario", scenario)
+    if isinstance(scenario, str | Path) and not Path(scenario).is_absolute():
+        scenario = Path(request.path).parent / scenario
+    with serve(scenario, **options) as server:
+        yield server

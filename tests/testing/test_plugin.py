@@ -1,0 +1,130 @@
+"""The pytest plugin as a bot developer uses it: the posrisk_server fixture, sync and
+async, the posrisk marker, and the plugin found through its entry point."""
+
+from __future__ import annotations
+
+import json
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import pytest
+import websockets
+import websockets.sync.client
+
+from posrisk.client import PositionClient
+from posrisk.protocol import canonical_payload, hmac_signature
+from posrisk.testing import PosriskTestServer
+
+pytestmark = pytest.mark.timeout(60)
+
+
+def ask_sync(url: str, method: str, params: dict[str, Any]) -> dict[str, Any]:
+    with websockets.sync.client.connect(url) as ws:
+        ws.send(json.dumps({"id": 1, "method": method, "params": params}))
+        return json.loads(ws.recv(timeout=10))  # type: ignore[no-any-return]
+
+
+def signed(server: PosriskTestServer, account: str, **params: Any) -> dict[str, Any]:
+    key = server.key(account)
+    assert key.secret is not None
+    params = {"apiKey": key.api_key, "timestamp": server.now_ms(), **params}
+    params["signature"] = hmac_signature(key.secret, canonical_payload(params))
+    return params
+
+
+def test_a_sync_test_gets_the_demo_accounts(posrisk_server: PosriskTestServer) -> None:
+    reply = ask_sync(posrisk_server.url, "v2/account.position", signed(posrisk_server, "demo"))
+    rows = {row["symbol"]: row for row in reply["result"]}
+    assert rows["BTCUSDT"]["positionAmt"] == "0.080" and rows["ETHUSDT"]["positionAmt"] == "-1.500"
+    assert rows["BTCUSDT"]["markPrice"] == "61250.50000000"
+    posrisk_server.set_marks(BTCUSDT="58000")
+    posrisk_server.fill("demo", "BTCUSDT", "SELL", "0.030", "58000")
+    reply = ask_sync(posrisk_server.url, "v2/account.position", signed(posrisk_server, "demo"))
+    rows = {row["symbol"]: row for row in reply["result"]}
+    assert rows["BTCUSDT"]["positionAmt"] == "0.050"
+    assert rows["BTCUSDT"]["markPrice"] == "58000.00000000"
+
+
+@pytest.mark.asyncio
+async def test_an_async_test_drives_the_client_and_the_stream(
+    posrisk_server: PosriskTestServer,
+) -> None:
+    key = posrisk_server.key("demo", "ed25519")
+    async with PositionClient(posrisk_server.url, key.api_key, key.private_key) as client:
+        before = {p.symbol: p for p in await client.positions_v2()}
+        assert before["BTCUSDT"].position_amt == Decimal("0.080")
+        listen = await client.request("userDataStream.start", {"apiKey": key.api_key}, signed=False)
+        async with websockets.connect(f"{posrisk_server.stream_url}/{listen['listenKey']}") as s:
+            posrisk_server.fill("demo", "BTCUSDT", "BUY", "0.010", "61000", fee="0.244")
+            update = json.loads(await s.recv())
+        assert update["e"] == "ACCOUNT_UPDATE" and update["a"]["P"][0]["pa"] == "0.090"
+        after = {p.symbol: p for p in await client.positions_v2()}
+        assert after["BTCUSDT"].position_amt == Decimal("0.090")
+
+
+@pytest.mark.asyncio
+async def test_advancing_the_clock_expires_listen_keys(posrisk_server: PosriskTestServer) -> None:
+    key = posrisk_server.key("demo-hedge")
+    reply = ask_sync(posrisk_server.url, "userDataStream.start", {"apiKey": key.api_key})
+    listen_key = reply["result"]["listenKey"]
+    async with websockets.connect(f"{posrisk_server.stream_url}/{listen_key}") as stream:
+        posrisk_server.advance(minutes=61)
+        expired = json.loads(await stream.recv())
+    assert expired["e"] == "listenKeyExpired" and expired["listenKey"] == listen_key
+
+
+SMALL = {
+    "accounts": [
+        {
+            "name": "carol",
+            "keys": [{"type": "hmac", "apiKey": "carolKey1", "secret": "fake-test-secret"}],
+            "deposits": {"USDT": "100"},
+            "fills": [{"symbol": "ETHUSDT", "side": "BUY", "qty": "0.10", "price": "2000"}],
+        }
+    ],
+    "marks": {"ETHUSDT": "2100"},
+}
+
+
+@pytest.mark.posrisk(scenario=SMALL)
+def test_the_marker_gives_the_scenario(posrisk_server: PosriskTestServer) -> None:
+    assert [k.api_key for k in posrisk_server.keys] == ["carolKey1"]
+    described = posrisk_server.account("carol")
+    assert described["positions"][0]["unRealizedProfit"] == "10.00000000"
+    with pytest.raises(KeyError, match="no hmac key for account 'demo'"):
+        posrisk_server.key("demo")
+
+
+@pytest.fixture
+def scenario_file(tmp_path: Path) -> Path:
+    path = tmp_path / "carol.json"
+    path.write_text(json.dumps(SMALL))
+    return path
+
+
+def test_a_scenario_file_and_liquidation(scenario_file: Path) -> None:
+    from posrisk.testing import serve
+
+    with serve(scenario_file, liquidate=True) as exchange:
+        exchange.set_marks(ETHUSDT="1000")  # 100 USDT cannot carry 0.1 ETH bought at 2000
+        assert exchange.account("carol")["positions"] == []
+    with pytest.raises(RuntimeError, match="not running"):
+        _ = exchange.url
+
+
+def test_the_plugin_is_found_through_its_entry_point(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(
+        """
+        import pytest
+
+        def test_uses_it(posrisk_server):
+            assert posrisk_server.url.startswith("ws://127.0.0.1:")
+
+        @pytest.mark.posrisk(scenario={"accounts": [{"name": "x"}]})
+        def test_marker(posrisk_server):
+            assert posrisk_server.account("x")["name"] == "x"
+        """
+    )
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider")
+    result.assert_outcomes(passed=2)
