@@ -1,0 +1,83 @@
+"""The scenario library: every file loads, says what its README line says it shows, and
+the recorded sell-off liquidates the cascade in order."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+
+from posrisk.app import PosriskServer, ServerSettings
+from posrisk.engine import Fill, Side
+from posrisk.testing import serve
+
+LIBRARY = Path(__file__).parents[2] / "examples" / "scenarios"
+D = Decimal
+
+
+def test_every_scenario_loads_and_has_its_readme_line() -> None:
+    readme = (LIBRARY / "README.md").read_text()
+    files = sorted(p.name for p in LIBRARY.iterdir() if p.suffix in (".json", ".csv"))
+    assert files == [
+        "hedge.json",
+        "isolated.json",
+        "liquidation-cascade.json",
+        "near-liquidation.json",
+        "one-way-cross.json",
+        "sell-off.csv",
+    ]
+    for name in files:
+        assert f"`{name}`" in readme, f"{name} has no line in the README"
+        if name.endswith(".json"):
+            with serve(LIBRARY / name) as exchange:
+                for account in json.loads((LIBRARY / name).read_text())["accounts"]:
+                    assert exchange.account(account["name"])["positions"]
+
+
+def test_the_shapes_the_readme_promises() -> None:
+    with serve(LIBRARY / "hedge.json") as exchange:
+        sides = {p["positionSide"] for p in exchange.account("hedger")["positions"]}
+        assert sides == {"LONG", "SHORT"}
+    with serve(LIBRARY / "isolated.json") as exchange:
+        rows = exchange.account("isolde")["positions"]
+        assert all(D(r["isolatedWallet"]) > 0 for r in rows)  # each its own margin
+    with serve(LIBRARY / "near-liquidation.json") as exchange:
+        [usdt] = exchange.account("edge")["balances"]
+        ratio = D(usdt["maintMargin"]) / D(usdt["marginBalance"])
+        assert D("0.8") < ratio < 1
+
+
+@pytest.mark.asyncio
+@pytest.mark.timeout(60)
+async def test_the_recorded_sell_off_liquidates_the_cascade_in_order(tmp_path: Path) -> None:
+    server = PosriskServer(
+        ServerSettings(
+            db=str(tmp_path / "cascade.db"),
+            port=0,
+            admin_port=None,
+            scenario=LIBRARY / "liquidation-cascade.json",
+            marks="replay",
+            marks_file=LIBRARY / "sell-off.csv",
+            marks_speed=0,
+            liquidate=True,
+        )
+    )
+    await server.start()
+    try:
+        for _ in range(500):
+            if not server.registry.account("cascade").account.open_positions():
+                break
+            await asyncio.sleep(0.01)
+        assert server.admin is not None
+        snapshot = await server.store.load()
+    finally:
+        await server.stop()
+    closed = [
+        record.event.symbol
+        for record in snapshot.ledger
+        if isinstance(record.event, Fill) and record.event.side is Side.SELL
+    ]
+    assert closed == ["BTCUSDT", "ETHUSDT", "SOLUSDT"]
