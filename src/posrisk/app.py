@@ -34,6 +34,7 @@ from .protocol import LimitRules
 from .service.admin import AdminService, load_scenario
 from .service.api import ApiService
 from .service.clock import Clock, SystemClock
+from .service.dashboard import Dashboard
 from .service.demo import DemoCredentials, seed_demo
 from .service.errors import ServiceError
 from .service.exchange_info import exchange_info_json
@@ -194,6 +195,10 @@ class PosriskServer:
 
     async def start(self) -> None:
         settings = self.settings
+        if settings.gateway.dashboard not in ("loopback", "any", "off"):
+            raise ServiceError(
+                f"--dashboard takes loopback, any or off, not {settings.gateway.dashboard!r}"
+            )
         if settings.redis is not None and not is_postgres(settings.db):
             raise ServiceError(
                 "--redis shares one database between gateways: it needs --db postgresql://..."
@@ -215,7 +220,10 @@ class PosriskServer:
             await self.bus.start(self.admin, self.streams)
             api = ApiService(self.registry, limiter, self.clock, self.streams)
             rest = RestService(api, exchange_info_json(self.market, self.clock.now_ms()))
-            self.gateway = Gateway(api, rest, settings.gateway, bus=self.bus)
+            dashboard = None
+            if settings.gateway.dashboard != "off":
+                dashboard = Dashboard(self.admin, self.clock)
+            self.gateway = Gateway(api, rest, settings.gateway, bus=self.bus, dashboard=dashboard)
             await self.gateway.start(settings.host, settings.port, self._tls())
             self.feed = MarkFeed(
                 self.admin, liquidate=self._liquidate(), persist_interval=settings.marks_save_s

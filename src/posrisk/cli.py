@@ -46,6 +46,7 @@ from .client import (
 from .client.admin import RemoteOperations
 from .engine import EngineError, Market, parse_decimal
 from .engine.numbers import fmt_money
+from .gateway.server import GatewaySettings
 from .marks import BINANCE_MARK_STREAM
 from .protocol import LimitRules
 from .service.admin import AdminService
@@ -183,6 +184,12 @@ def serve(
     redis_prefix: Annotated[
         str, typer.Option(envvar="POSRISK_REDIS_PREFIX", help="Prefix of every Redis key.")
     ] = "posrisk:",
+    dashboard: Annotated[
+        str,
+        typer.Option(
+            help="Who may see the live dashboard at / : loopback clients, any client, or off."
+        ),
+    ] = "loopback",
     workers: Annotated[
         int,
         typer.Option(
@@ -220,6 +227,7 @@ def serve(
         keyfile=keyfile,
         redis=redis,
         redis_prefix=redis_prefix,
+        gateway=GatewaySettings(dashboard=dashboard),
     )
     try:
         if workers == 1:

@@ -16,6 +16,7 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from http import HTTPStatus
+from importlib import resources
 from typing import Any
 from urllib.parse import parse_qsl
 
@@ -36,6 +37,7 @@ from picows.picows import WSProtocol  # type: ignore[attr-defined]
 from ..bus import Bus
 from ..protocol import Allow, WireError, encode_error, server_shutdown
 from ..service.api import ApiService, Connection
+from ..service.dashboard import Dashboard
 from ..service.rest import RestService
 
 __all__ = ["WS_API_PATH", "Gateway", "GatewaySettings"]
@@ -63,6 +65,10 @@ class GatewaySettings:
     max_connections_per_ip: int = 10_000
     # Share the port with other processes (SO_REUSEPORT): ``serve --workers N``.
     reuse_port: bool = False
+    # Who may see the dashboard (``GET /``): "loopback" clients, "any" client, or "off".
+    dashboard: str = "loopback"
+    # How often the dashboard's viewers are sent what moved.
+    dashboard_interval_s: float = 0.25
 
 
 class ApiListener(WSListener):
@@ -206,6 +212,44 @@ class StreamListener(WSListener):
             self.transport.disconnect()
 
 
+class DashboardListener(WSListener):
+    """One viewer of the dashboard page (``/dashboard/ws``): state out, nothing in."""
+
+    def __init__(self, gateway: Gateway) -> None:
+        super().__init__()
+        self.gateway = gateway
+        self.transport: WSTransport | None = None
+
+    def on_ws_connected(self, transport: WSTransport) -> None:
+        self.transport = transport
+        assert self.gateway.dashboard is not None
+        self.gateway.viewers.add(self)
+        self.gateway.dashboard.attach(self)
+
+    def on_ws_disconnected(self, transport: WSTransport) -> None:
+        self.gateway.viewers.discard(self)
+        if self.gateway.dashboard is not None:
+            self.gateway.dashboard.detach(self)
+
+    def on_ws_frame(self, transport: WSTransport, frame: WSFrame) -> None:
+        if frame.msg_type is WSMsgType.CLOSE:
+            transport.send_close(frame.get_close_code())
+            transport.disconnect()
+
+    def send(self, message: bytes) -> None:
+        if self.transport is not None and not self.transport.is_disconnected:
+            self.transport.send(WSMsgType.TEXT, message)
+
+    def close(self) -> None:
+        if self.transport is not None and not self.transport.is_disconnected:
+            self.transport.send_close(WSCloseCode.OK)
+            self.transport.disconnect()
+
+
+def _is_loopback(ip: str) -> bool:
+    return ip.startswith(("127.", "::ffff:127.")) or ip == "::1"
+
+
 class Gateway:
     """Serves ``ApiService`` and ``RestService`` over picows on one port."""
 
@@ -216,10 +260,15 @@ class Gateway:
         settings: GatewaySettings | None = None,
         *,
         bus: Bus | None = None,
+        dashboard: Dashboard | None = None,
     ) -> None:
         self.api = api
         # What this gateway shares with others (None: it serves alone).
         self.bus = bus
+        # The live page at ``/`` and its viewers (None: no dashboard).
+        self.dashboard = dashboard
+        self.viewers: set[DashboardListener] = set()
+        self._page = _dashboard_page() if dashboard is not None else b""
         self.rest = rest
         self.settings = settings or GatewaySettings()
         self.connections: set[ApiListener] = set()
@@ -230,6 +279,7 @@ class Gateway:
         self._started = time.monotonic()
         self._keepalive_task: asyncio.Task[None] | None = None
         self._expiry_task: asyncio.Task[None] | None = None
+        self._dashboard_task: asyncio.Task[None] | None = None
 
     def __repr__(self) -> str:
         return f"<Gateway {len(self.connections)} connections>"
@@ -285,7 +335,17 @@ class Gateway:
         )
         self._keepalive_task = loop.create_task(self._keepalive())
         self._expiry_task = loop.create_task(self._expire_listen_keys())
+        if self.dashboard is not None:
+            self._dashboard_task = loop.create_task(self._tick_dashboard(self.dashboard))
         return self.server
+
+    async def _tick_dashboard(self, dashboard: Dashboard) -> None:
+        while True:
+            await asyncio.sleep(self.settings.dashboard_interval_s)
+            try:
+                dashboard.tick()
+            except Exception:  # a view must never stop the gateway
+                log.exception("dashboard update failed")
 
     async def _expire_listen_keys(self) -> None:
         while True:
@@ -346,6 +406,10 @@ class Gateway:
         for prefix in STREAM_PREFIXES:
             if path.startswith(prefix):
                 return self._open_stream(path[len(prefix) :], ip)
+        if path in ("/", "/dashboard/ws") and self._shows_dashboard(ip):
+            if path == "/":
+                return _http(200, self._page, {"Content-Type": "text/html; charset=utf-8"})
+            return DashboardListener(self)
         if path == "/health":
             return _http(200, orjson.dumps(self.health()), {"Content-Type": "application/json"})
         if path == "/metrics":
@@ -361,6 +425,12 @@ class Gateway:
         return _http(
             404, b'{"code":-1000,"msg":"Not found."}', {"Content-Type": "application/json"}
         )
+
+    def _shows_dashboard(self, ip: str) -> bool:
+        mode = self.settings.dashboard
+        if self.dashboard is None or mode == "off":
+            return False
+        return mode == "any" or _is_loopback(ip)
 
     def health(self) -> dict[str, Any]:
         """``GET /health``: this gateway is serving (for load balancers and orchestrators)."""
@@ -427,12 +497,14 @@ class Gateway:
 
     async def shutdown(self, grace_s: float = 1.0) -> None:
         """Tell every client (``serverShutdown``), close with 1001, stop listening."""
-        for task in (self._keepalive_task, self._expiry_task):
+        for task in (self._keepalive_task, self._expiry_task, self._dashboard_task):
             if task is not None:
                 task.cancel()
         if self.server is not None:
             self.server.close()
         notice = server_shutdown(self.api.clock.now_ms())
+        for viewer in list(self.viewers):
+            viewer.close()
         listeners: list[ApiListener | StreamListener] = [*self.connections, *self.streams]
         for listener in listeners:
             transport = listener.transport
@@ -455,6 +527,10 @@ class Gateway:
                 task.cancel()
         if self.server is not None:
             await self.server.wait_closed()
+
+
+def _dashboard_page() -> bytes:
+    return (resources.files(__package__) / "dashboard.html").read_bytes()
 
 
 def _http(status: int, body: bytes, headers: dict[str, str]) -> WSUpgradeResponseWithListener:

@@ -1,0 +1,110 @@
+"""What the dashboard page (``GET /``) shows, as JSON messages over its WebSocket.
+
+Transport-free, like ``streams``: a viewer is a ``Sink``. On connecting it gets a
+``{"type": "state"}`` message: every account (as ``AdminService.describe`` shows it:
+balances, open positions as ``v2/account.position`` rows, keys), the recent marks of every
+symbol held (for the sparklines) and the latest ``ACCOUNT_UPDATE`` events. ``tick`` (the
+gateway calls it a few times a second) sends a new state when an account or a mark moved
+since the last; every ``ACCOUNT_UPDATE`` goes out at once as ``{"type": "update"}``.
+Read-only: nothing a viewer sends is acted on.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from typing import Any
+
+import orjson
+
+from ..engine import Account, AccountChange, account_update_event
+from .admin import AdminService
+from .clock import Clock
+from .streams import Sink
+
+__all__ = ["Dashboard"]
+
+
+class Dashboard:
+    """The live view of every account, for the dashboard page's viewers."""
+
+    def __init__(
+        self, admin: AdminService, clock: Clock, *, history: int = 120, feed: int = 50
+    ) -> None:
+        self.admin = admin
+        self.registry = admin.registry
+        self.clock = clock
+        self.viewers: set[Sink] = set()
+        # symbol → recent (time ms, mark) pairs, sampled whenever the marks moved.
+        self.marks: dict[str, deque[tuple[int, str]]] = {}
+        self._history = history
+        # The latest ACCOUNT_UPDATE events, newest first: {"account", "event"}.
+        self.feed: deque[dict[str, Any]] = deque(maxlen=feed)
+        self._seen: tuple[int, int] | None = None
+        admin.on_account_update(self._account_update)
+
+    def __repr__(self) -> str:
+        return f"<Dashboard {len(self.viewers)} viewers>"
+
+    def attach(self, viewer: Sink) -> None:
+        self._sample()
+        self.viewers.add(viewer)
+        viewer.send(self._state())
+
+    def detach(self, viewer: Sink) -> None:
+        self.viewers.discard(viewer)
+
+    def tick(self) -> None:
+        """Send the state again if an account or a mark moved since the last one sent."""
+        if self._sample() and self.viewers:
+            self._send(self._state())
+
+    def _sample(self) -> bool:
+        """Note the marks of the symbols held when anything moved; True if it did."""
+        registry = self.registry
+        seen = (registry.marks_version, sum(e.version for e in registry.accounts.values()))
+        if seen == self._seen:
+            return False
+        self._seen = seen
+        now = self.clock.now_ms()
+        held = {p.symbol for e in registry.accounts.values() for p in e.account.open_positions()}
+        for symbol in held:
+            mark = registry.marks.get(symbol)
+            if mark is None:
+                continue
+            points = self.marks.setdefault(symbol, deque(maxlen=self._history))
+            text = format(mark, "f")
+            if not points or points[-1][1] != text:
+                points.append((now, text))
+        return True
+
+    def _state(self) -> bytes:
+        accounts = [self.admin.describe(name) for name in sorted(self.registry.accounts)]
+        return orjson.dumps(
+            {
+                "type": "state",
+                "time": self.clock.now_ms(),
+                "accounts": accounts,
+                "marks": {symbol: list(points) for symbol, points in sorted(self.marks.items())},
+                "feed": list(self.feed),
+            }
+        )
+
+    def _account_update(self, name: str, state: Account, change: AccountChange, time: int) -> None:
+        event = account_update_event(
+            state,
+            change,
+            self.registry.market,
+            self.registry.marks,
+            event_time=time,
+            transaction_time=time,
+        )
+        if event is None:
+            return
+        item = {"account": name, "event": event}
+        self.feed.appendleft(item)
+        if self.viewers:
+            self._send(orjson.dumps({"type": "update", **item}))
+
+    def _send(self, message: bytes) -> None:
+        for viewer in list(self.viewers):
+            viewer.send(message)

@@ -1,0 +1,194 @@
+"""The dashboard at ``/``, in headless Chromium: it shows the numbers account.position
+serves and follows a fill as it happens. Chromium is driven over its DevTools protocol
+(no extra package); CI installs Debian's ``chromium`` (scripts/test)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import shutil
+import subprocess
+import urllib.request
+from collections.abc import AsyncIterator
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import pytest
+import pytest_asyncio
+import websockets
+
+from posrisk.app import PosriskServer
+from posrisk.engine import Fill, PositionSide, Side
+from posrisk.gateway.server import GatewaySettings
+
+from ..service.conftest import HMAC_KEY, HMAC_SECRET, Keys
+from .conftest import make_server
+from .test_server import ask, http_get, signed
+
+pytestmark = [pytest.mark.asyncio, pytest.mark.timeout(90)]
+
+FIELDS = ("positionAmt", "entryPrice", "markPrice", "unRealizedProfit", "liquidationPrice")
+# Read the page as a person would: every account, and every position row's cells.
+READ_PAGE = """JSON.stringify({
+  status: document.getElementById("status").textContent,
+  accounts: [...document.querySelectorAll("section.account")].map(section => ({
+    name: section.dataset.account,
+    rows: [...section.querySelectorAll("tr[data-symbol]")].map(row => Object.fromEntries([
+      ["symbol", row.dataset.symbol], ["side", row.dataset.side],
+      ...[...row.querySelectorAll("td[data-field]")].map(c => [c.dataset.field, c.textContent])]))
+  })),
+  feed: [...document.querySelectorAll("#feed li[data-account]")].map(li => li.textContent)
+})"""
+
+
+class Browser:
+    """Headless Chromium on a DevTools port of its own, one page."""
+
+    def __init__(self, process: subprocess.Popen[str], endpoint: str) -> None:
+        self.process = process
+        self.endpoint = endpoint
+        self.page: Any = None
+        self._id = 0
+
+    async def open(self, url: str) -> None:
+        request = urllib.request.Request(f"{self.endpoint}/json/new?{url}", method="PUT")
+        with urllib.request.urlopen(request, timeout=10) as reply:
+            target = json.loads(reply.read())
+        self.page = await websockets.connect(target["webSocketDebuggerUrl"], max_size=None)
+
+    async def evaluate(self, expression: str) -> Any:
+        self._id += 1
+        await self.page.send(
+            json.dumps(
+                {
+                    "id": self._id,
+                    "method": "Runtime.evaluate",
+                    "params": {"expression": expression, "returnByValue": True},
+                }
+            )
+        )
+        while True:
+            message = json.loads(await asyncio.wait_for(self.page.recv(), 10))
+            if message.get("id") == self._id:
+                return message["result"]["result"].get("value")
+
+    async def read(self) -> dict[str, Any]:
+        text = await self.evaluate(READ_PAGE)
+        if text is None:  # the page is still loading (its elements are not there yet)
+            return {"status": "", "accounts": [], "feed": []}
+        return json.loads(text)  # type: ignore[no-any-return]
+
+    async def until(self, condition: Any, seconds: float = 15.0) -> dict[str, Any]:
+        """Read the page until ``condition(page)`` holds (bounded)."""
+        for _ in range(int(seconds / 0.05)):
+            page = await self.read()
+            if condition(page):
+                return page
+            await asyncio.sleep(0.05)
+        raise AssertionError(f"the page never showed it: {page}")
+
+
+@pytest_asyncio.fixture
+async def browser(tmp_path: Path) -> AsyncIterator[Browser]:
+    binary = shutil.which("chromium") or shutil.which("chromium-browser")
+    if binary is None:
+        message = "Chromium is not installed (Debian: apt-get install chromium)"
+        if os.environ.get("CI") == "true":
+            pytest.fail("CI needs Chromium: " + message)
+        pytest.skip(message)
+    process = subprocess.Popen(
+        [
+            binary,
+            "--headless=new",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--remote-debugging-address=127.0.0.1",
+            "--remote-debugging-port=0",
+            f"--user-data-dir={tmp_path / 'chromium'}",
+            # Nothing but the page under test: no network of its own.
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-default-apps",
+            "--disable-sync",
+            "about:blank",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert process.stderr is not None
+        endpoint = None
+        for _ in range(200):
+            line = await asyncio.wait_for(asyncio.to_thread(process.stderr.readline), 30)
+            if "DevTools listening on ws://" in line:
+                address = line.split("ws://", 1)[1].split("/", 1)[0]
+                endpoint = f"http://{address}"
+                break
+        assert endpoint is not None, "Chromium did not open its DevTools port"
+        running = Browser(process, endpoint)
+        yield running
+        if running.page is not None:
+            await running.page.close()
+    finally:
+        process.terminate()
+        process.wait(10)
+
+
+@pytest_asyncio.fixture
+async def server(tmp_path: Path, keys: Keys) -> AsyncIterator[PosriskServer]:
+    running = await make_server(tmp_path, keys, gateway=GatewaySettings(dashboard_interval_s=0.05))
+    yield running
+    await running.stop()
+
+
+async def test_the_page_shows_what_account_position_serves_and_follows_a_fill(
+    server: PosriskServer, browser: Browser
+) -> None:
+    await browser.open(server.http_url + "/")
+    page = await browser.until(lambda p: p["status"] == "live" and p["accounts"])
+    assert [a["name"] for a in page["accounts"]] == ["alice", "bob"]
+    async with websockets.connect(server.ws_url) as ws:
+        served = (await ask(ws, "v2/account.position", signed(HMAC_KEY, HMAC_SECRET)))["result"]
+    shown = {row["symbol"]: row for row in page["accounts"][0]["rows"]}
+    assert sorted(shown) == sorted(row["symbol"] for row in served)
+    for row in served:
+        assert {f: shown[row["symbol"]][f] for f in FIELDS} == {f: row[f] for f in FIELDS}
+    assert shown["ETHUSDT"]["side"] == "SHORT" and shown["ETHUSDT"]["distance"].endswith("%")
+
+    assert server.admin is not None
+    await server.admin.fill(
+        "alice", Fill("BTCUSDT", Side.BUY, Decimal("0.005"), Decimal("21000"), PositionSide.BOTH)
+    )
+    page = await browser.until(
+        lambda p: p["feed"] and any(r["positionAmt"] == "0.015" for r in p["accounts"][0]["rows"])
+    )
+    assert page["feed"][0].split(" ", 1)[1].startswith("ORDER alice: BTCUSDT 0.015")
+
+
+def fetch(url: str) -> Any:
+    return urllib.request.urlopen(url, timeout=5)
+
+
+async def test_the_dashboard_is_for_loopback_clients_unless_told(
+    server: PosriskServer,
+) -> None:
+    gateway = server.gateway
+    assert gateway is not None
+    assert gateway._shows_dashboard("127.0.0.1") and gateway._shows_dashboard("::1")
+    assert not gateway._shows_dashboard("10.1.2.3")
+    page = await asyncio.to_thread(fetch, server.http_url + "/")
+    assert page.status == 200 and page.headers["Content-Type"].startswith("text/html")
+    assert b"/dashboard/ws" in page.read()
+
+
+async def test_the_dashboard_can_be_turned_off(tmp_path: Path, keys: Keys) -> None:
+    off = await make_server(tmp_path, keys, gateway=GatewaySettings(dashboard="off"))
+    try:
+        status, _, body = await asyncio.to_thread(http_get, off.http_url + "/")
+        assert status == 404 and body["code"] == -1000
+    finally:
+        await off.stop()
