@@ -87,6 +87,7 @@ def test_serve_seeds_the_demo_answers_and_stops_cleanly_on_ctrl_c(tmp_path: Path
     try:
         assert f"ws://127.0.0.1:{port}/ws-fapi/v1" in banner
         assert str(db) in banner
+        assert f"dashboard      http://127.0.0.1:{port}/ (loopback clients)" in banner
         api_key = re.search(r"API key\s+(\w+)", banner)
         secret = re.search(r"HMAC secret\s+(\w+)", banner)
         ed_key = re.search(r"Ed25519 key\s+(\w+)", banner)

@@ -297,6 +297,9 @@ def _announce(server: PosriskServer, workers: int = 1) -> None:
     out.print(f"  WebSocket API  {server.ws_url}")
     out.print(f"  REST           {server.http_url}/fapi/v2/positionRisk (and v3, exchangeInfo)")
     out.print(f"  database       {server.database} ({accounts} accounts)")
+    if settings.gateway.dashboard != "off":
+        who = "loopback clients" if settings.gateway.dashboard == "loopback" else "any client"
+        out.print(f"  dashboard      {server.http_url}/ ({who})")
     if settings.redis is not None:
         out.print(f"  Redis          {redacted(settings.redis)} (keys {settings.redis_prefix}*)")
     liquidation = "liquidation on" if server.liquidates() else "no liquidation"
