@@ -23,7 +23,7 @@ from posrisk.app import PosriskServer
 from posrisk.engine import Fill, PositionSide, Side
 from posrisk.gateway.server import GatewaySettings
 
-from ..service.conftest import HMAC_KEY, HMAC_SECRET, Keys
+from ..service.conftest import Keys
 from .conftest import make_server
 from .test_server import ask, http_get, signed
 
@@ -145,28 +145,42 @@ async def server(tmp_path: Path, keys: Keys) -> AsyncIterator[PosriskServer]:
     await running.stop()
 
 
-async def test_the_page_shows_what_account_position_serves_and_follows_a_fill(
-    server: PosriskServer, browser: Browser
+@pytest_asyncio.fixture
+async def demo(tmp_path: Path, keys: Keys) -> AsyncIterator[PosriskServer]:
+    """A server that seeded the demo accounts (what ``posrisk serve`` shows first)."""
+    running = await make_server(
+        tmp_path, keys, scenario=None, gateway=GatewaySettings(dashboard_interval_s=0.05)
+    )
+    yield running
+    await running.stop()
+
+
+async def test_the_page_shows_the_demo_as_account_position_serves_it_and_follows_a_fill(
+    demo: PosriskServer, browser: Browser
 ) -> None:
-    await browser.open(server.http_url + "/")
+    assert demo.demo is not None
+    key = demo.demo.hmac
+    assert key.secret is not None
+    await browser.open(demo.http_url + "/")
     page = await browser.until(lambda p: p["status"] == "live" and p["accounts"])
-    assert [a["name"] for a in page["accounts"]] == ["alice", "bob"]
-    async with websockets.connect(server.ws_url) as ws:
-        served = (await ask(ws, "v2/account.position", signed(HMAC_KEY, HMAC_SECRET)))["result"]
+    assert [a["name"] for a in page["accounts"]] == ["demo", "demo-hedge"]
+    async with websockets.connect(demo.ws_url) as ws:
+        every = (await ask(ws, "account.position", signed(key.api_key, key.secret)))["result"]
+    served = [row for row in every if Decimal(row["positionAmt"])]  # the open ones
     shown = {row["symbol"]: row for row in page["accounts"][0]["rows"]}
-    assert sorted(shown) == sorted(row["symbol"] for row in served)
+    assert sorted(shown) == sorted(row["symbol"] for row in served) == ["BTCUSDT", "ETHUSDT"]
     for row in served:
         assert {f: shown[row["symbol"]][f] for f in FIELDS} == {f: row[f] for f in FIELDS}
-    assert shown["ETHUSDT"]["side"] == "SHORT" and shown["ETHUSDT"]["distance"].endswith("%")
+    assert shown["ETHUSDT"]["side"] == "SHORT" and shown["ETHUSDT"]["distance"].strip() == "5.65 %"
 
-    assert server.admin is not None
-    await server.admin.fill(
-        "alice", Fill("BTCUSDT", Side.BUY, Decimal("0.005"), Decimal("21000"), PositionSide.BOTH)
+    assert demo.admin is not None
+    await demo.admin.fill(
+        "demo", Fill("BTCUSDT", Side.BUY, Decimal("0.010"), Decimal("61000"), PositionSide.BOTH)
     )
     page = await browser.until(
-        lambda p: p["feed"] and any(r["positionAmt"] == "0.015" for r in p["accounts"][0]["rows"])
+        lambda p: p["feed"] and any(r["positionAmt"] == "0.090" for r in p["accounts"][0]["rows"])
     )
-    assert page["feed"][0].split(" ", 1)[1].startswith("ORDER alice: BTCUSDT 0.015")
+    assert page["feed"][0].split(" ", 1)[1].startswith("ORDER demo: BTCUSDT 0.090")
 
 
 def fetch(url: str) -> Any:
