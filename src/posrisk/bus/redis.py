@@ -39,6 +39,7 @@ from redis.exceptions import NoScriptError, RedisError
 from ..protocol import Allow, LimitRules, Throttle
 from ..service.admin import AdminService
 from ..service.errors import ServiceError
+from ..service.inputs import format_marks
 from ..service.limits import Banned, Outcome, RequestWeightLimiter
 from ..service.streams import ListenKey, UserStreams
 from ..store import StoreError
@@ -505,8 +506,9 @@ class RedisBus:
         pipe = self.redis.pipeline(transaction=False)
         unsent = {s: registry.marks[s] for s in self._unsent_marks if s in registry.marks}
         if unsent:
-            pipe.hset(self._marks, mapping={s: format(p, "f") for s, p in unsent.items()})
-            pipe.publish(self._channel, self._event({"kind": "marks", "marks": _text(unsent)}))
+            text = format_marks(unsent)
+            pipe.hset(self._marks, mapping=text)
+            pipe.publish(self._channel, self._event({"kind": "marks", "marks": text}))
         for symbol, price in registry.marks.items():
             pipe.hsetnx(self._marks, symbol, format(price, "f"))
         for listen in self._streams.listen_keys():
@@ -573,7 +575,7 @@ class RedisBus:
         if not self.up:
             self._unsent_marks.update(marks)
             return
-        text = _text(marks)
+        text = format_marks(marks)
         message = self._event({"kind": "marks", "marks": text})
 
         def write(pipe: Any) -> None:
@@ -644,7 +646,3 @@ class RedisBus:
             self._sha = await self.redis.script_load(LIMIT_SCRIPT)
             result = await self.redis.evalsha(self._sha, 1, self._bans, *args)
         return [int(n) for n in result]
-
-
-def _text(marks: Mapping[str, Decimal]) -> dict[str, str]:
-    return {symbol: format(price, "f") for symbol, price in marks.items()}

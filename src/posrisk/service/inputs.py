@@ -31,6 +31,7 @@ from ..engine.numbers import PRICE_LIMIT
 __all__ = [
     "ACCOUNT_NAME",
     "check_fields",
+    "format_marks",
     "parse_account_name",
     "parse_fill",
     "parse_isolated_transfer",
@@ -184,6 +185,11 @@ def parse_symbol_settings(symbols: object, *, time: int) -> list[Event]:
                 raise InvalidValue("isAutoAddMargin", f"expected true or false, got {flag!r:.40}")
             events.append(SetAutoAddMargin(symbol, flag, time))
     return events
+
+
+def format_marks(marks: Mapping[str, Decimal]) -> dict[str, str]:
+    """The inverse of ``parse_marks``: each mark as its exact decimal text."""
+    return {symbol: format(price, "f") for symbol, price in marks.items()}
 
 
 def parse_marks(data: object) -> dict[str, Decimal]:

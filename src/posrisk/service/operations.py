@@ -15,6 +15,7 @@ from ..engine import InvalidValue
 from .admin import AdminService, load_scenario
 from .inputs import (
     check_fields,
+    format_marks,
     parse_fill,
     parse_isolated_transfer,
     parse_marks,
@@ -106,7 +107,7 @@ class AdminOperations:
         return self.admin.describe(name)
 
     async def marks(self) -> Json:
-        return {symbol: format(price, "f") for symbol, price in self.admin.registry.marks.items()}
+        return format_marks(self.admin.registry.marks)
 
     async def set_marks(self, body: Json) -> Json:
         await self.admin.set_marks(parse_marks(body))
