@@ -42,7 +42,9 @@ class SyncPositionClient:
         return asyncio.run_coroutine_threadsafe(coroutine, self._loop).result()
 
     def __repr__(self) -> str:
-        return f"<SyncPositionClient {self._client!r}>"
+        # Also when construction failed half-way (tracebacks show locals' reprs).
+        client = getattr(self, "_client", None)
+        return f"<SyncPositionClient {client!r}>" if client else "<SyncPositionClient unconnected>"
 
     def __enter__(self) -> SyncPositionClient:
         return self
