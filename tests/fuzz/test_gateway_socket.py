@@ -40,7 +40,7 @@ import websockets
 
 from posrisk.app import PosriskServer
 from posrisk.gateway.server import GatewaySettings
-from posrisk.protocol import LimitRules, hmac_signature
+from posrisk.protocol import DEFAULT_MAX_FRAGMENTS, LimitRules, hmac_signature
 
 from ..gateway.conftest import make_server
 from ..gateway.test_server import ask, signed
@@ -206,17 +206,20 @@ async def test_fragmented_messages(server: PosriskServer) -> None:
     await assert_serving(server)
 
 
-async def test_many_tiny_fragments_are_answered_promptly(server: PosriskServer) -> None:
+async def test_a_message_in_as_many_fragments_as_allowed_is_answered(
+    server: PosriskServer,
+) -> None:
     message = json.dumps({"id": "tiny", "method": "session.status"})
-    parts = list(message) + [" "] * (25_000 - len(message))
+    # websockets sends each part as a frame, then an empty final continuation.
+    parts = list(message) + [" "] * (DEFAULT_MAX_FRAGMENTS - 1 - len(message))
     async with websockets.connect(server.ws_url) as ws:
-        started = time.perf_counter()
         await ws.send(iter(parts))
-        reply = json.loads(await asyncio.wait_for(ws.recv(), 60))
-        elapsed = time.perf_counter() - started
-    assert reply["id"] == "tiny" and reply["status"] == 200
-    # Linear reassembly answers in about 0.3 s here (the client's sending, mostly).
-    assert elapsed < 1.5, f"25000 fragments answered after {elapsed:.1f} s"
+        reply = json.loads(await asyncio.wait_for(ws.recv(), 10))
+        assert reply["id"] == "tiny" and reply["status"] == 200
+        await ws.send(iter([*parts, " "]))  # one fragment more: the connection fails (1008)
+        assert await answer_or_close(ws) is None
+        assert ws.close_code == 1008
+    await assert_serving(server)
 
 
 async def test_pipelined_requests_are_answered_in_order(server: PosriskServer) -> None:
@@ -338,8 +341,8 @@ RAW_CASES: list[tuple[str, list[bytes], set[str]]] = [
     ("unmasked client frame", [ws_frame(0x1, REQUEST, mask=False)], {"close", "answer"}),
     ("reserved opcode 3", [ws_frame(0x3, b"x")], {"close"}),
     ("reserved opcode 11", [ws_frame(0xB, b"x")], {"close"}),
-    ("RSV1 without an extension", [ws_frame(0x1, REQUEST, rsv=4)], {"close", "answer"}),
-    ("RSV3", [ws_frame(0x1, REQUEST, rsv=1)], {"close", "answer"}),
+    ("RSV1 without an extension", [ws_frame(0x1, REQUEST, rsv=4)], {"close"}),
+    ("RSV3", [ws_frame(0x1, REQUEST, rsv=1)], {"close"}),
     ("ping of 126 bytes", [ws_frame(0x9, b"p" * 126)], {"close"}),
     ("fragmented ping", [ws_frame(0x9, b"p", fin=False)], {"close"}),
     ("length 2**63 - 1", [ws_frame(0x1, b"{}", length=(1 << 63) - 1)], {"close"}),
@@ -374,6 +377,77 @@ async def test_hand_made_frames(
     finally:
         writer.close()
     await assert_serving(server)
+
+
+async def close_code(reader: asyncio.StreamReader, timeout: float = 5) -> int | None:
+    """The code of the server's close frame (frames before it skipped), None at EOF."""
+    while True:
+        frame = await asyncio.wait_for(read_ws_frame(reader), timeout)
+        if frame is None:
+            return None
+        if frame[0] == 0x8:
+            return int(struct.unpack("!H", frame[1][:2])[0])
+
+
+FRAGMENT = ws_frame(0x1, b'{"id":"f",', fin=False)
+# (name, frames, the close code the connection must be failed with)
+FAILING_CASES: list[tuple[str, list[bytes], int]] = [
+    # RFC 6455 §5.2: a reserved bit that no negotiated extension defines fails the connection
+    ("RSV1 on a text frame", [ws_frame(0x1, REQUEST, rsv=4)], 1002),
+    ("RSV2 on a text frame", [ws_frame(0x1, REQUEST, rsv=2)], 1002),
+    ("RSV1 on a continuation", [FRAGMENT, ws_frame(0x0, b'"x":1}', rsv=4)], 1002),
+    ("RSV1 on a binary frame", [ws_frame(0x2, b"\x00", rsv=4)], 1002),
+    ("RSV1 on a ping", [ws_frame(0x9, b"hi", rsv=4)], 1002),
+    ("RSV3 on a pong", [ws_frame(0xA, b"hi", rsv=1)], 1002),
+    # a message in more frames than allowed, empty ones included
+    ("1025 fragments", [FRAGMENT, ws_frame(0x0, b"", fin=False, mask=True) * 1024], 1008),
+    (
+        "a binary message in 1025 fragments",
+        [ws_frame(0x2, b"", fin=False), ws_frame(0x0, b"", fin=False) * 1025],
+        1008,
+    ),
+    ("1 MiB in fragments", [FRAGMENT, ws_frame(0x0, b" " * 65536, fin=False) * 17], 1009),
+]
+
+
+@pytest.mark.parametrize("name, frames, code", FAILING_CASES, ids=[c[0] for c in FAILING_CASES])
+async def test_failures_close_with_their_code(
+    server: PosriskServer, name: str, frames: list[bytes], code: int
+) -> None:
+    reader, writer = await open_raw(server)
+    try:
+        for chunk in frames:
+            writer.write(chunk)
+        await writer.drain()
+        assert await close_code(reader) == code, name
+    finally:
+        writer.close()
+    await assert_serving(server)
+
+
+async def test_empty_continuations_cannot_grow_a_connection(server: PosriskServer) -> None:
+    """A text frame with fin=0, then empty masked continuations (00 80 00 00 00 00) sent
+    without end: the server fails the connection after the fragment limit instead of
+    keeping one list item per frame."""
+    reader, writer = await open_raw(server)
+    try:
+        writer.write(FRAGMENT + b"\x00\x80\x00\x00\x00\x00" * 100_000)
+        with contextlib.suppress(ConnectionError):
+            await writer.drain()
+        assert await close_code(reader) == 1008
+    finally:
+        writer.close()
+    await assert_serving(server)
+
+
+async def test_ping_is_answered_with_its_payload(server: PosriskServer) -> None:
+    reader, writer = await open_raw(server)
+    try:
+        writer.write(ws_frame(0x9, b"are you there"))
+        await writer.drain()
+        assert await asyncio.wait_for(read_ws_frame(reader), 5) == (0xA, b"are you there")
+    finally:
+        writer.close()
 
 
 # (name, frames, answers needed when the connection is not closed)

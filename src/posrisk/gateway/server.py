@@ -35,7 +35,17 @@ from picows import (
 from picows.picows import WSProtocol  # type: ignore[attr-defined]
 
 from ..bus import Bus
-from ..protocol import Allow, WireError, encode_error, server_shutdown
+from ..protocol import (
+    BINARY,
+    DEFAULT_MAX_FRAGMENTS,
+    PROTOCOL_ERROR,
+    Allow,
+    Fail,
+    MessageAssembler,
+    WireError,
+    encode_error,
+    server_shutdown,
+)
 from ..service.api import ApiService, Connection
 from ..service.dashboard import Dashboard
 from ..service.rest import RestService
@@ -54,8 +64,10 @@ class GatewaySettings:
     # Server ping interval and how long a pong may take (SPEC §7: 3 and 10 minutes).
     ping_interval_s: float = 180.0
     pong_timeout_s: float = 600.0
-    # Largest frame accepted (python-binance's own limit is 1 MiB).
+    # Largest frame, and message, accepted (python-binance's own limit is 1 MiB).
     max_frame_size: int = 1 << 20
+    # Most frames one message may arrive in (empty continuations cost memory too).
+    max_fragments: int = DEFAULT_MAX_FRAGMENTS
     handshake_timeout_s: float = 10.0
     # How often listenKeys are checked for expiry (their lifetime is the streams' TTL).
     listen_key_check_s: float = 1.0
@@ -79,11 +91,10 @@ class ApiListener(WSListener):
         self.gateway = gateway
         self.conn = conn
         self.transport: WSTransport | None = None
-        # Fragments of a text message that arrived in several frames, and their size.
-        self._fragments: list[bytes] | None = None
-        self._fragment_bytes = 0
-        # Inside a fragmented binary message (answered once, its continuations dropped).
-        self._in_binary = False
+        # Text messages from their frames, within the size and fragment limits.
+        self.messages = MessageAssembler(
+            gateway.settings.max_frame_size, gateway.settings.max_fragments
+        )
         # Loop time of the connection, and of the oldest ping not yet answered (None when
         # every ping was answered): the keepalive closes it when that is too old.
         self.opened = 0.0
@@ -103,51 +114,22 @@ class ApiListener(WSListener):
         self.gateway.release_ip(self.conn.ip)
 
     def on_ws_frame(self, transport: WSTransport, frame: WSFrame) -> None:
+        if transport.is_close_frame_sent:
+            return  # frames read in the same chunk as a close we sent are not answered
         kind = frame.msg_type
-        if kind is WSMsgType.TEXT:
-            if self._fragments is not None or self._in_binary:
-                return self._protocol_error(transport, b"a new message before the last ended")
-            if frame.fin:
-                self._answer(transport, frame.get_payload_as_bytes())
-            else:
-                self._fragments = [frame.get_payload_as_bytes()]
-                self._fragment_bytes = frame.payload_size
-        elif kind is WSMsgType.CONTINUATION:
-            if self._in_binary:  # the rest of a binary message already refused
-                self._in_binary = not frame.fin
-                return None
-            if self._fragments is None:
-                return self._protocol_error(transport, b"a continuation of nothing")
-            self._fragments.append(frame.get_payload_as_bytes())
-            self._fragment_bytes += frame.payload_size
-            if self._fragment_bytes > self.gateway.settings.max_frame_size:
-                self._fragments = None
-                transport.send_close(WSCloseCode.MESSAGE_TOO_BIG, b"message too big")
-                transport.disconnect()
-            elif frame.fin:
-                message, self._fragments = b"".join(self._fragments), None
-                self._answer(transport, message)
-        elif kind is WSMsgType.BINARY:
-            if self._fragments is not None or self._in_binary:
-                return self._protocol_error(transport, b"a new message before the last ended")
-            self._in_binary = not frame.fin
-            error = WireError.malformed_request("binary frames are not supported, send JSON text")
-            transport.send(WSMsgType.TEXT, encode_error(None, error))
-        elif kind is WSMsgType.PONG:
+        if kind is WSMsgType.TEXT or kind is WSMsgType.CONTINUATION or kind is WSMsgType.BINARY:
+            reserved = frame.rsv1 or frame.rsv2 or frame.rsv3
+            payload = frame.get_payload_as_bytes()
+            # picows's WSMsgType is an IntEnum at run time (its stub says Enum): the opcode.
+            verdict = self.messages.feed(kind, frame.fin, reserved, payload)  # type: ignore[arg-type]
+            if type(verdict) is bytes:
+                self.gateway.api.submit(self.conn, verdict, self._reply)
+            elif verdict is BINARY:
+                transport.send(WSMsgType.TEXT, _BINARY_REFUSED)
+            elif isinstance(verdict, Fail):
+                _fail(transport, verdict.code, verdict.reason)
+        elif _control_frame(transport, frame):
             self.unanswered_since = None
-        elif kind is WSMsgType.CLOSE:
-            transport.send_close(frame.get_close_code())
-            transport.disconnect()
-
-    def _protocol_error(self, transport: WSTransport, reason: bytes) -> None:
-        """Fragments out of order (RFC 6455 §5.4): close with 1002, never stay silent."""
-        self._fragments = None
-        self._in_binary = False
-        transport.send_close(WSCloseCode.PROTOCOL_ERROR, reason)
-        transport.disconnect()
-
-    def _answer(self, transport: WSTransport, message: bytes) -> None:
-        self.gateway.api.submit(self.conn, message, self._reply)
 
     def _reply(self, response: bytes, status: int) -> None:
         transport = self.transport
@@ -159,6 +141,38 @@ class ApiListener(WSListener):
             # come back through a handshake, which is refused while the ban lasts.
             transport.send_close(WSCloseCode.POLICY_VIOLATION, b"IP banned")
             transport.disconnect()
+
+
+_BINARY_REFUSED = encode_error(
+    None, WireError.malformed_request("binary frames are not supported, send JSON text")
+)
+
+
+_BINARY_REFUSED = encode_error(
+    None, WireError.malformed_request("binary frames are not supported, send JSON text")
+)
+
+
+def _fail(transport: WSTransport, code: int, reason: bytes) -> None:
+    """Fail the connection (RFC 6455 §7.1.7): a close frame with ``code``, then drop it."""
+    transport.send_close(WSCloseCode(code), reason)
+    transport.disconnect()
+
+
+def _control_frame(transport: WSTransport, frame: WSFrame) -> bool:
+    """Answer a control frame, or fail the connection on a frame with a reserved bit set
+    (no extension is negotiated: RFC 6455 §5.2). Pings are answered here, not by picows,
+    so that theirs are checked too. True for a pong (the peer is alive)."""
+    if frame.rsv1 or frame.rsv2 or frame.rsv3:
+        _fail(transport, PROTOCOL_ERROR, b"reserved bits set without an extension")
+        return False
+    kind = frame.msg_type
+    if kind is WSMsgType.PING:
+        transport.send_pong(frame.get_payload_as_bytes())
+    elif kind is WSMsgType.CLOSE:
+        transport.send_close(frame.get_close_code())
+        transport.disconnect()
+    return kind is WSMsgType.PONG
 
 
 class StreamListener(WSListener):
@@ -194,11 +208,8 @@ class StreamListener(WSListener):
         self.gateway.release_ip(self.ip)
 
     def on_ws_frame(self, transport: WSTransport, frame: WSFrame) -> None:
-        if frame.msg_type is WSMsgType.PONG:
+        if _control_frame(transport, frame):  # data frames: nothing is read here
             self.unanswered_since = None
-        elif frame.msg_type is WSMsgType.CLOSE:
-            transport.send_close(frame.get_close_code())
-            transport.disconnect()
 
     # -- the Sink the user streams send through --
 
@@ -232,9 +243,7 @@ class DashboardListener(WSListener):
             self.gateway.dashboard.detach(self)
 
     def on_ws_frame(self, transport: WSTransport, frame: WSFrame) -> None:
-        if frame.msg_type is WSMsgType.CLOSE:
-            transport.send_close(frame.get_close_code())
-            transport.disconnect()
+        _control_frame(transport, frame)  # data frames: nothing is read here
 
     def send(self, message: bytes) -> None:
         if self.transport is not None and not self.transport.is_disconnected:
@@ -317,7 +326,7 @@ class Gateway:
                 20.0,  # pings; SPEC §7 wants 3 min / 10 min: see Gateway._keepalive.
                 20.0,
                 WSAutoPingStrategy.PING_PERIODICALLY,
-                True,
+                False,  # pings are answered by the listeners, reserved bits checked first
                 settings.max_frame_size,
                 None,
                 16 * 1024,

@@ -7,6 +7,8 @@ milliseconds. Where each rule lives:
                 (SPEC §6, §12)
 - ``envelope``  ``parse_request`` and the response/event encoders: ids echoed with their
                 JSON type, ``rateLimits``, the ``serverShutdown`` frame (SPEC §2, §7, §12)
+- ``frames``    WebSocket messages from frames: fragments, reserved bits, the limits of
+                one message (RFC 6455 §5)
 - ``params``    typed param readers (LONG, BOOLEAN, symbol, apiKey, recvWindow) and the
                 timestamp window (SPEC §2, §5, §12)
 - ``signing``   canonical payload forms, HMAC / Ed25519 / RSA sign and verify, key
@@ -27,6 +29,7 @@ from .envelope import (
     server_shutdown,
 )
 from .errors import ERROR_CATALOGUE, ErrorTemplate, WireError
+from .frames import BINARY, DEFAULT_MAX_FRAGMENTS, PROTOCOL_ERROR, Fail, MessageAssembler
 from .params import (
     DEFAULT_RECV_WINDOW,
     MAX_RECV_WINDOW,
@@ -77,19 +80,24 @@ from .signing import (
 )
 
 __all__ = [
+    "BINARY",
+    "DEFAULT_MAX_FRAGMENTS",
     "DEFAULT_METHOD_WEIGHTS",
     "DEFAULT_RECV_WINDOW",
     "ERROR_CATALOGUE",
     "MAX_RECV_WINDOW",
+    "PROTOCOL_ERROR",
     "SERVER_SHUTDOWN",
     "Allow",
     "Ban",
     "Credential",
     "Decision",
     "ErrorTemplate",
+    "Fail",
     "HmacCredential",
     "KeyKind",
     "LimitRules",
+    "MessageAssembler",
     "PrivateKey",
     "PublicKey",
     "PublicKeyCredential",
