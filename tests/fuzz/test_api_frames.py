@@ -46,7 +46,14 @@ from hypothesis import HealthCheck, event, example, given, settings
 from hypothesis import strategies as st
 
 from posrisk.engine import Market
-from posrisk.protocol import LimitRules, canonical_payload, hmac_signature, load_private_key
+from posrisk.protocol import (
+    MAX_PARAM_LENGTH,
+    MAX_PARAMS,
+    LimitRules,
+    canonical_payload,
+    hmac_signature,
+    load_private_key,
+)
 from posrisk.service.admin import AdminService, load_scenario
 from posrisk.service.api import ApiService, Connection
 from posrisk.service.clock import ManualClock
@@ -288,8 +295,35 @@ def readable_id(document: object) -> tuple[bool, object]:
     return False, None
 
 
+def over_structure(frame: bytes | str) -> bool:
+    """A frame over 1 KiB whose bytes hold more quotes, commas, ``{`` and ``[`` than a
+    request of MAX_PARAMS params can: refused before it is read."""
+    data = frame.encode("utf-8", "surrogatepass") if isinstance(frame, str) else frame
+    return len(frame) > 1024 and sum(data.count(c) for c in (b'"', b"{", b"[", b",")) > (
+        5 * MAX_PARAMS + 16
+    )
+
+
+def params_refusal(params: dict[str, Any]) -> tuple[int, int] | None:
+    """What no request may carry: more than MAX_PARAMS params (-1101), a nested value or
+    a value longer than MAX_PARAM_LENGTH characters, numbers included (-1130)."""
+    if len(params) > MAX_PARAMS:
+        return 400, -1101
+    for value in params.values():
+        if isinstance(value, dict | list):
+            return 400, -1130
+        text = str(value) if isinstance(value, int) and not isinstance(value, bool) else value
+        if isinstance(text, str) and len(text) > MAX_PARAM_LENGTH:
+            return 400, -1130
+    return None
+
+
 def check_answer_to(frame: bytes | str, reply: dict[str, Any]) -> None:
     """The id rule and the -1000 rule, from our own reading of the frame."""
+    if over_structure(frame):
+        assert reply["id"] is None, reply
+        assert (reply["status"], reply["error"]["code"]) == (400, -1000), reply
+        return
     try:
         document = read_frame(frame)
     except Unreadable:
@@ -308,6 +342,8 @@ def check_answer_to(frame: bytes | str, reply: dict[str, Any]) -> None:
     params = document.get("params")
     if not isinstance(document.get("method"), str) or not isinstance(params, dict | None):
         assert (reply["status"], reply["error"]["code"]) == (400, -1000), reply
+    elif (refusal := params_refusal(params or {})) is not None:
+        assert (reply["status"], reply["error"]["code"]) == refusal, reply
     elif document["method"] not in METHODS[:8]:
         assert (reply["status"], reply["error"]["code"]) == (400, -1000), reply
         assert reply["error"]["msg"] == f"Unknown method '{document['method']}'.", reply
@@ -568,8 +604,10 @@ def _is_long(value: object) -> bool:
     if isinstance(value, bool):
         return False
     if isinstance(value, int):
-        return 0 <= value < 10**20
-    return isinstance(value, str) and value.isascii() and value.isdigit() and len(value) <= 20
+        return 0 <= value < 2**63
+    if not (isinstance(value, str) and value.isascii() and value.isdigit() and len(value) <= 20):
+        return False
+    return int(value) < 2**63
 
 
 def _long(value: object) -> int:
@@ -589,13 +627,16 @@ def _symbol_ok(value: object) -> bool:
 def expected(case: Case, session: str | None) -> tuple[int, int] | tuple[int, str]:
     """(status, code) of the first refusal, or (200, account) — account.position only."""
     params = case.params
+    refusal = params_refusal(params)
+    if refusal is not None:
+        return refusal
     flag = _sent(params, "returnRateLimits")
     if flag is not None and not (
         isinstance(flag, bool) or (isinstance(flag, str) and flag.lower() in ("true", "false"))
     ):
         return 400, -1130
     api_key = params.get("apiKey")
-    if api_key is None and "signature" not in params and session is not None:
+    if api_key is None and _sent(params, "signature") is None and session is not None:
         account = ACCOUNT_OF[session]
     else:
         if api_key is None:
@@ -640,7 +681,10 @@ def expected(case: Case, session: str | None) -> tuple[int, int] | tuple[int, st
 def check_case(world: World, conn: Connection, case: Case, session: str | None) -> dict[str, Any]:
     reply = world.send(conn, case.frame())
     assert reply["id"] == case.request_id and type(reply["id"]) is type(case.request_id), reply
-    if case.method in POSITION_METHODS:
+    refusal = params_refusal(case.params)
+    if refusal is not None:
+        assert (reply["status"], reply["error"]["code"]) == refusal, reply
+    elif case.method in POSITION_METHODS:
         outcome = expected(case, session)
         if outcome[0] == 200:
             assert reply["status"] == 200, (outcome, reply)
@@ -737,7 +781,9 @@ def test_another_accounts_key_never_reads_the_other_account(
     params["signature"] = world.sign(signer if own else OTHER_SIGNER[signer], params)
     method = data.draw(st.sampled_from(POSITION_METHODS))
     reply = world.send(fresh(), json.dumps({"id": 1, "method": method, "params": params}))
-    if own:
+    if params_refusal(params) is not None:  # a nested identity: no request reads it
+        assert (reply["status"], reply["error"]["code"]) == (400, -1130), reply
+    elif own:
         assert reply["status"] == 200, reply
         v2 = method.startswith("v2/")
         check_rows(reply["result"], ACCOUNT_OF[signer], v2, params.get("symbol"))
@@ -806,23 +852,28 @@ def test_sequences_on_one_connection(world: World, data: st.DataObject) -> None:
     check_alive(world)
 
 
-@pytest.mark.parametrize("depth", [1000, 1020])
-def test_a_deeply_nested_param_is_an_invalid_signature_not_an_internal_error(
-    world: World, depth: int
+@pytest.mark.parametrize(
+    ("depth", "request_id", "code"),
+    [(400, 1, -1130), (1000, None, -1000), (1020, None, -1000)],
+)
+def test_a_deeply_nested_param_is_refused_not_an_internal_error(
+    world: World, depth: int, request_id: int | None, code: int
 ) -> None:
+    """Params are scalars: a nested one is -1130 when the frame is read, and a frame over
+    1 KiB holding more structure than a request can is refused before it is read."""
     deep = "[" * depth + "]" * depth
     frame = (
         f'{{"id":1,"method":"account.position","params":{{"apiKey":"{HMAC_KEY}",'
         f'"timestamp":{NOW},"signature":"{"ab" * 32}","x":{deep}}}}}'
     )
     reply = json.loads(world.api.handle(fresh(), frame))
-    assert (reply["status"], reply["error"]["code"]) == (400, -1022), reply
+    assert (reply["id"], reply["status"], reply["error"]["code"]) == (request_id, 400, code)
 
 
-def test_a_wide_integer_nested_in_a_param_can_be_signed(world: World) -> None:
-    params: dict[str, Any] = {"apiKey": HMAC_KEY, "timestamp": NOW, "x": [2**64]}
-    # The payload as sent: x=[18446744073709551616] (compact JSON, the integer exact).
-    payload = f"apiKey={HMAC_KEY}&timestamp={NOW}&x=[18446744073709551616]".encode()
+def test_a_wide_integer_param_can_be_signed(world: World) -> None:
+    params: dict[str, Any] = {"apiKey": HMAC_KEY, "timestamp": NOW, "x": 2**64}
+    # The payload as sent: x=18446744073709551616 (the integer exact, not orjson's float).
+    payload = f"apiKey={HMAC_KEY}&timestamp={NOW}&x=18446744073709551616".encode()
     assert payload == canonical_payload(params)
     params["signature"] = hmac_signature(HMAC_SECRET, payload)
     frame = json.dumps({"id": 1, "method": "v2/account.position", "params": params})

@@ -6,6 +6,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from posrisk.protocol import (
+    MAX_PARAM_LENGTH,
+    MAX_PARAMS,
     SERVER_SHUTDOWN,
     Request,
     WireError,
@@ -16,6 +18,7 @@ from posrisk.protocol import (
     rate_limits_entry,
     server_shutdown,
 )
+from posrisk.protocol.envelope import WideInt
 
 SEED_REQUEST = (
     b'{"id": "605a6d20-6588-4cb9-afa0-b0ab087507ba", "method": "account.position",'
@@ -107,8 +110,7 @@ def test_an_id_of_another_type_is_refused_with_a_null_id(frame: bytes, kind: str
         b'{"id":1' + b"0" * 400 + b',"method":"\\udc00"}',  # ... also on the fallback path
         b'{"id":1,"method":"m"} {}',
         b'{"id":1,"method":"m\x01"}',  # raw control character
-        b"[" * 100_000,
-        b"[" * 5_000 + b"]" * 5_000,
+        b"[" * 1000,
         '{"id":1,"method":"m","params":{"a":"\ud800"}}',
     ],
 )
@@ -162,12 +164,95 @@ def test_duplicate_keys_the_last_wins_on_the_exact_path_too() -> None:
     assert request.id == 18446744073709551616
 
 
-def test_deep_nesting_inside_orjson_limits_does_not_crash() -> None:
-    deep = b"[" * 1000 + b"]" * 1000
+def test_nesting_within_a_short_frame_is_read_and_refused_as_a_param() -> None:
+    deep = b"[" * 400 + b"]" * 400
     frame = b'{"id":1.5,"method":"m","params":{"a":' + deep + b"}}"
     assert "not a number with a fraction" in malformed(frame).msg
     frame = b'{"id":1,"method":"m","params":{"t":1.5,"a":' + deep + b"}}"
-    assert parse_request(frame).params["t"] == 1.5
+    with pytest.raises(WireError) as info:
+        parse_request(frame)
+    assert (info.value.code, info.value.msg) == (-1130, "Data sent for parameter 'a' is not valid.")
+    assert info.value.request_id == 1
+
+
+def test_a_5000_digit_id_is_echoed_exactly() -> None:
+    digits = "9" * 5000
+    request = parse_request(b'{"id":' + digits.encode() + b',"method":"m"}')
+    assert request.id == digits and isinstance(request.id, WideInt)
+    assert (
+        encode_result(request.id, {}) == b'{"id":' + digits.encode() + b',"status":200,"result":{}}'
+    )
+    negative = parse_request('{"id":-' + digits + ',"method":"m","params":{"t":1.5}}')
+    assert encode_error(negative.id, WireError.internal()).startswith(b'{"id":-' + digits.encode())
+
+
+@pytest.mark.parametrize(
+    ("params", "code", "msg"),
+    [
+        # a param may be a string, a number, a boolean or null; nothing nested
+        ('{"symbol":["BTCUSDT"]}', -1130, "Data sent for parameter 'symbol' is not valid."),
+        ('{"x":{}}', -1130, "Data sent for parameter 'x' is not valid."),
+        # at most MAX_PARAM_LENGTH characters, numbers written as long included
+        (
+            '{"s":"' + "a" * (MAX_PARAM_LENGTH + 1) + '"}',
+            -1130,
+            "Data sent for parameter 's' is not valid.",
+        ),
+        ('{"n":' + "1" * 5000 + "}", -1130, "Data sent for parameter 'n' is not valid."),
+        (
+            "{" + ",".join(f'"p{i}":{i}' for i in range(MAX_PARAMS + 1)) + "}",
+            -1101,
+            f"Too many parameters; expected '{MAX_PARAMS}' and received '{MAX_PARAMS + 1}'.",
+        ),
+    ],
+)
+def test_params_no_request_can_have_are_refused_with_the_id(
+    params: str, code: int, msg: str
+) -> None:
+    with pytest.raises(WireError) as info:
+        parse_request('{"id":"r","method":"m","params":' + params + "}")
+    assert (info.value.status, info.value.code, info.value.msg) == (400, code, msg)
+    assert info.value.request_id == "r"
+
+
+def test_the_largest_request_allowed_is_read() -> None:
+    params = {f"p{i:02}": "v" * (MAX_PARAM_LENGTH if i < 2 else 8) for i in range(MAX_PARAMS)}
+    frame = orjson.dumps(
+        {"id": "605a6d20-6588-4cb9-afa0-b0ab087507ba", "method": "m", "params": params}
+    )
+    assert parse_request(frame).params == params
+
+
+def _abusive_frame() -> bytes:
+    """The issue's frame: ~1 MiB, an unknown method, thousands of 200-deep arrays of floats."""
+    inner = b"[" * 200 + b"1.5" + b"]" * 200
+    members = [b'"a%d":' % i + inner for i in range(2500)]
+    return b'{"id":1,"method":"nope","params":{' + b",".join(members) + b"}}"
+
+
+@pytest.mark.parametrize(
+    "frame",
+    [
+        _abusive_frame(),
+        b'{"id":1,"method":"m","params":{'
+        + b",".join(b'"a%d":1.5' % i for i in range(40_000))
+        + b"}}",
+        b'{"id":1,"method":"m","params":{"a":[' + b",".join(b"1" for _ in range(10_000)) + b"]}}",
+        b"[" * 100_000,
+        b"{" * 600 + b'"' * 5000,
+    ],
+)
+def test_a_frame_with_more_structure_than_a_request_is_refused_before_parsing(
+    frame: bytes, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def no_parsing(*args: object, **kwargs: object) -> object:
+        raise AssertionError("parsed a frame that cannot be a request")
+
+    monkeypatch.setattr("posrisk.protocol.envelope.orjson.loads", no_parsing)
+    monkeypatch.setattr("posrisk.protocol.envelope.json.loads", no_parsing)
+    error = malformed(frame)
+    assert error.msg.startswith("Malformed request: more values than a request can hold")
+    assert error.request_id is None
 
 
 def test_accepts_bytearray_and_memoryview() -> None:

@@ -138,9 +138,17 @@ def test_catalogue_lists_every_code_once_with_its_variants() -> None:
         -4057,
     ]
     assert [row.status for row in ERROR_CATALOGUE[-1003]] == [429, 418]
+    assert WireError.too_many_params(100, 101).msg == (
+        "Too many parameters; expected '100' and received '101'."
+    )
     assert len(ERROR_CATALOGUE[-1021]) == 2
+    # -1101: duplicates (SPEC §6) and Binance's other text, for too many params.
+    assert [row.constructor for row in ERROR_CATALOGUE[-1101]] == [
+        "duplicate_param",
+        "too_many_params",
+    ]
     for code, (status, msg) in SPEC_6.items():
-        (row,) = ERROR_CATALOGUE[code]
+        row = ERROR_CATALOGUE[code][0]
         assert (row.status, row.template) == (status, msg)
 
 

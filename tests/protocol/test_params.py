@@ -32,8 +32,8 @@ def refused(call, *args, **kwargs) -> WireError:
         ("0", 0),
         (0, 0),
         ("00042", 42),
-        ("9" * 20, 10**20 - 1),
-        (10**20 - 1, 10**20 - 1),
+        (str(2**63 - 1), 2**63 - 1),  # a LONG is a signed 64-bit integer
+        (2**63 - 1, 2**63 - 1),
     ],
 )
 def test_read_long_takes_integers_and_digit_strings(value: object, expected: int) -> None:
@@ -58,6 +58,11 @@ def test_read_long_takes_integers_and_digit_strings(value: object, expected: int
         "0x10",
         "9" * 21,
         10**20,
+        # 20 digits, but past a signed 64-bit integer: -1100 (not -1021 further on)
+        "9" * 20,
+        2**63,
+        2**64,
+        str(2**64),
         "١٢٣",  # Arabic-Indic digits: str.isdigit() says yes, Binance says no
         [1],
         {"a": 1},
@@ -180,7 +185,7 @@ def test_read_recv_window(params: dict[str, object], expected: int) -> None:
     assert read_recv_window(params) == expected
 
 
-@pytest.mark.parametrize("value", [0, "0", 60001, "60001", 10**19])
+@pytest.mark.parametrize("value", [0, "0", 60001, "60001", 2**63 - 1])
 def test_read_recv_window_out_of_range_is_minus_1130(value: object) -> None:
     error = refused(read_recv_window, {"recvWindow": value})
     assert (error.code, error.msg) == (-1130, "Data sent for parameter 'recvWindow' is not valid.")

@@ -98,7 +98,8 @@ async def test_rows_are_the_engines_at_the_current_marks(services: Services) -> 
 
 
 @pytest.mark.parametrize(
-    "request_id", ["605a6d20-6588-4cb9-afa0-b0ab087507ba", 17, None, 2**70, "", 0]
+    "request_id",
+    ["605a6d20-6588-4cb9-afa0-b0ab087507ba", 17, None, 2**70, "", 0, -(10**3999)],
 )
 async def test_the_id_comes_back_with_its_json_type(services: Services, request_id: Any) -> None:
     reply = call(services, "v2/account.position", signed(services), request_id)
@@ -219,6 +220,29 @@ async def test_the_timestamp_window_edges(services: Services) -> None:
             signed(services, timestamp=timestamp, recvWindow=recv_window),
         )
         assert (reply["status"] == 200) is ok, (timestamp, recv_window, reply)
+
+
+async def test_a_5000_digit_id_is_echoed_exactly(services: Services) -> None:
+    """Wide ids are echoed whatever their width (Python refuses to convert 4300+ digits)."""
+    digits = "7" * 5000
+    frame = '{"id":' + digits + ',"method":"v2/account.position","params":'
+    reply = services.api.handle(
+        Connection("10.0.0.9", 0), frame + json.dumps(signed(services)) + "}"
+    )
+    assert reply.startswith(b'{"id":' + digits.encode() + b',"status":200,')
+
+
+@pytest.mark.parametrize("timestamp", [2**63, 2**64, str(2**64), "9" * 20])
+async def test_a_timestamp_past_a_signed_64_bit_long_is_minus_1100(
+    services: Services, timestamp: object
+) -> None:
+    """Binance's LONG is 64 bits: 2**64 is an illegal value (-1100), not a time (-1021)."""
+    reply = call(services, "v2/account.position", signed(services, timestamp=timestamp))
+    assert error(reply) == (
+        400,
+        -1100,
+        "Illegal characters found in parameter 'timestamp'; legal range is '^[0-9]{1,20}$'.",
+    )
 
 
 async def test_a_revoked_key_is_refused(services: Services) -> None:
@@ -385,9 +409,13 @@ async def test_session_logon_status_and_logout(services: Services, keys: Keys) -
         "returnRateLimits": True,
         "serverTime": now,
     }
-    # Logged on: only the timestamp is needed.
+    # Logged on: only the timestamp is needed; an empty or null signature is not sent.
     rows = call(services, "v2/account.position", {"timestamp": now}, conn=conn)["result"]
     assert [r["symbol"] for r in rows] == ["BTCUSDT", "ETHUSDT"]
+    for empty in ("", None):
+        params = {"timestamp": now, "signature": empty}
+        reply = call(services, "v2/account.position", params, conn=conn)
+        assert [r["symbol"] for r in reply["result"]] == ["BTCUSDT", "ETHUSDT"], reply
     stale = call(services, "v2/account.position", {"timestamp": now - 6000}, conn=conn)
     assert error(stale)[1] == -1021
     assert call(services, "session.status", {}, conn=conn)["result"]["apiKey"] == ED_KEY

@@ -5,8 +5,9 @@ milliseconds. Where each rule lives:
 
 - ``errors``    ``WireError`` and its constructors, one per meaning; ``ERROR_CATALOGUE``
                 (SPEC §6, §12)
-- ``envelope``  ``parse_request`` and the response/event encoders: ids echoed with their
-                JSON type, ``rateLimits``, the ``serverShutdown`` frame (SPEC §2, §7, §12)
+- ``envelope``  ``parse_request`` (with the limits of one request: params, lengths,
+                structure) and the response/event encoders: ids echoed with their JSON
+                type, ``rateLimits``, the ``serverShutdown`` frame (SPEC §2, §7, §12)
 - ``frames``    WebSocket messages from frames: fragments, reserved bits, the limits of
                 one message (RFC 6455 §5)
 - ``params``    typed param readers (LONG, BOOLEAN, symbol, apiKey, recvWindow) and the
@@ -18,6 +19,8 @@ milliseconds. Where each rule lives:
 """
 
 from .envelope import (
+    MAX_PARAM_LENGTH,
+    MAX_PARAMS,
     SERVER_SHUTDOWN,
     Request,
     RequestId,
@@ -85,6 +88,8 @@ __all__ = [
     "DEFAULT_METHOD_WEIGHTS",
     "DEFAULT_RECV_WINDOW",
     "ERROR_CATALOGUE",
+    "MAX_PARAMS",
+    "MAX_PARAM_LENGTH",
     "MAX_RECV_WINDOW",
     "PROTOCOL_ERROR",
     "SERVER_SHUTDOWN",

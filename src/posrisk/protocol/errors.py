@@ -75,6 +75,12 @@ _ROWS = (
     ),
     ErrorTemplate(-1101, 400, "Duplicate values for a parameter detected.", "duplicate_param"),
     ErrorTemplate(
+        -1101,
+        400,
+        "Too many parameters; expected '%s' and received '%s'.",
+        "too_many_params",
+    ),
+    ErrorTemplate(
         -1102,
         400,
         "Mandatory parameter '%s' was not sent, was empty/null, or malformed.",
@@ -152,10 +158,11 @@ class WireError(Exception):
         *values: object,
         data: dict[str, int] | None = None,
         id_null: bool = False,
+        request_id: str | int | None = None,
     ) -> WireError:
         row = _row(constructor)
         msg = row.template % values if values else row.template
-        return cls(row.status, row.code, msg, data, id_null=id_null)
+        return cls(row.status, row.code, msg, data, id_null=id_null, request_id=request_id)
 
     # -1000 ------------------------------------------------------------------------
 
@@ -224,6 +231,13 @@ class WireError(Exception):
         return cls._from("duplicate_param")
 
     @classmethod
+    def too_many_params(
+        cls, most: int, received: int, *, request_id: str | int | None = None
+    ) -> WireError:
+        """-1101: more params than any request takes (``envelope.MAX_PARAMS``)."""
+        return cls._from("too_many_params", most, received, request_id=request_id)
+
+    @classmethod
     def mandatory_param(cls, name: str) -> WireError:
         return cls._from("mandatory_param", name)
 
@@ -236,8 +250,8 @@ class WireError(Exception):
         return cls._from("invalid_symbol")
 
     @classmethod
-    def invalid_value(cls, param: str) -> WireError:
-        return cls._from("invalid_value", param)
+    def invalid_value(cls, param: str, *, request_id: str | int | None = None) -> WireError:
+        return cls._from("invalid_value", param, request_id=request_id)
 
     @classmethod
     def api_key_format(cls) -> WireError:

@@ -4,9 +4,10 @@ Real clients send numbers and booleans either as JSON values or as strings (Bina
 SDK sends every value as a string, ccxt sends JSON), so every reader takes both forms.
 Decisions:
 
-- A LONG is a JSON integer or a string of 1–20 decimal digits; anything else (float,
-  boolean, sign, exponent, spaces) is -1100 with legal range ``^[0-9]{1,20}$``, as
-  Binance answers. A negative number is therefore -1100, not -1130.
+- A LONG is a JSON integer or a string of 1–20 decimal digits, at most 2**63 − 1 (a
+  signed 64-bit integer, as Binance's LONG is); anything else (float, boolean, sign,
+  exponent, spaces, 2**64) is -1100 with legal range ``^[0-9]{1,20}$``, as Binance
+  answers. A negative number is therefore -1100, not -1130.
 - Missing, ``null`` and ``""`` all mean "not sent": -1102 for a mandatory param, the
   default for an optional one.
 - A symbol must match ``^[A-Z0-9-_.]{1,20}$`` (-1100); whether it exists is the
@@ -46,7 +47,7 @@ _AHEAD_MS = 1000
 _LONG = re.compile(r"[0-9]{1,20}")
 _SYMBOL = re.compile(r"[A-Z0-9\-_.]{1,20}")
 _API_KEY = re.compile(r"[A-Za-z0-9]{1,128}")
-_LONG_LIMIT = 10**20  # 20 digits
+_LONG_LIMIT = 2**63  # a signed 64-bit integer
 
 
 def _sent(params: Mapping[str, object], name: str) -> object:
@@ -66,7 +67,9 @@ def read_long(params: Mapping[str, object], name: str, *, required: bool) -> int
         if 0 <= value < _LONG_LIMIT:
             return value
     elif isinstance(value, str) and _LONG.fullmatch(value):
-        return int(value)
+        number = int(value)
+        if number < _LONG_LIMIT:
+            return number
     raise WireError.illegal_chars(name, LONG_RANGE)
 
 

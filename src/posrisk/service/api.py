@@ -194,12 +194,12 @@ class ApiService:
         """The account a WS request speaks for (SPEC §3-§5), or the right error.
 
         A request carrying its own apiKey and signature is checked on its own, even on a
-        logged-on connection; one carrying neither uses the connection's session (its
-        timestamp still checked). A session whose key was revoked ends with the
-        session-level 401 (id null).
+        logged-on connection; one carrying neither (missing, null or ``""``: not sent, as
+        for every param) uses the connection's session (its timestamp still checked). A
+        session whose key was revoked ends with the session-level 401 (id null).
         """
         api_key = read_api_key(params)
-        if api_key is None and "signature" not in params and conn.session_key is not None:
+        if api_key is None and conn.session_key is not None and read_signature(params) is None:
             key = self.registry.keys.get(conn.session_key)
             if key is None or key.revoked_at is not None:
                 conn.logout()
