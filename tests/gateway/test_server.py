@@ -129,6 +129,12 @@ async def test_rest_endpoints(server: PosriskServer) -> None:
     assert (status, body["code"]) == (400, -1022)
     status, _, body = await get(f"{base}/fapi/v2/positionRisk?a=1&a=2", {"X-MBX-APIKEY": "k"})
     assert (status, body["code"]) == (400, -1101)
+    many = "&".join(f"p{i}=1" for i in range(101))
+    status, _, body = await get(f"{base}/fapi/v2/positionRisk?{many}", {"X-MBX-APIKEY": "k"})
+    assert (status, body) == (
+        400,
+        {"code": -1101, "msg": "Too many parameters; expected '100' and received '101'."},
+    )
     assert (await get(base + "/fapi/v1/nothing"))[0] == 404
 
 

@@ -21,6 +21,7 @@ import orjson
 
 from ..engine import EngineError, Symbol
 from ..protocol import (
+    MAX_PARAMS,
     Allow,
     WireError,
     read_api_key,
@@ -98,6 +99,10 @@ class RestService:
 
 
 def _query_params(query: str) -> dict[str, str]:
+    """The query's params (at most ``MAX_PARAMS``, as over the WS API: -1101)."""
+    received = query.count("&") + 1
+    if received > MAX_PARAMS:
+        raise WireError.too_many_params(MAX_PARAMS, received)
     try:
         pairs = parse_qsl(query, keep_blank_values=True, strict_parsing=False, errors="strict")
     except (UnicodeDecodeError, ValueError):
