@@ -183,6 +183,23 @@ async def test_graceful_shutdown_tells_clients(tmp_path: Path, keys: Keys) -> No
         await stopping
 
 
+async def test_shutdown_ends_when_clients_answer_the_close(tmp_path: Path, keys: Keys) -> None:
+    """The client's close reply ends the connection at once: shutdown does not wait out its
+    grace period (here far longer than the test's timeout)."""
+    running = await make_server(tmp_path, keys)
+    gateway = running.gateway
+    assert gateway is not None
+    try:
+        async with websockets.connect(running.ws_url) as ws:
+            stopping = asyncio.ensure_future(gateway.shutdown(grace_s=600))
+            with pytest.raises(websockets.ConnectionClosed):
+                while True:
+                    await asyncio.wait_for(ws.recv(), 5)
+            await asyncio.wait_for(stopping, 10)
+    finally:
+        await running.stop()
+
+
 async def test_a_banned_ip_is_refused_at_the_handshake(tmp_path: Path, keys: Keys) -> None:
     rules = LimitRules(request_weight=10, ban_after_rejections=1)
     running = await make_server(tmp_path, keys, limits=rules)

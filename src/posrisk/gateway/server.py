@@ -114,10 +114,10 @@ class ApiListener(WSListener):
         self.gateway.release_ip(self.conn.ip)
 
     def on_ws_frame(self, transport: WSTransport, frame: WSFrame) -> None:
-        if transport.is_close_frame_sent:
-            return  # frames read in the same chunk as a close we sent are not answered
         kind = frame.msg_type
         if kind is WSMsgType.TEXT or kind is WSMsgType.CONTINUATION or kind is WSMsgType.BINARY:
+            if transport.is_close_frame_sent:
+                return  # read in the same chunk as a close we sent: not answered
             reserved = frame.rsv1 or frame.rsv2 or frame.rsv3
             payload = frame.get_payload_as_bytes()
             # picows's WSMsgType is an IntEnum at run time (its stub says Enum): the opcode.
