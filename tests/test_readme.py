@@ -1,10 +1,12 @@
 """The READMEs: the English and the Simplified Chinese one show the same commands, in the
-same order, and every ``posrisk`` command they show exists."""
+same order, and every ``posrisk`` command they show exists; the example bots' extra pins
+what constraints.txt pins."""
 
 from __future__ import annotations
 
 import re
 import shlex
+import tomllib
 from pathlib import Path
 
 import typer.main
@@ -48,3 +50,25 @@ def test_every_posrisk_command_shown_exists() -> None:
         sub = getattr(command, "commands", None)
         if sub is not None:
             assert rest and rest[0] in sub, f"{line}: no command {name} {rest[:1]}"
+
+
+def test_the_examples_extra_pins_what_constraints_pins() -> None:
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    pins = {}
+    for line in (ROOT / "constraints.txt").read_text().splitlines():
+        name, _, version = line.partition("==")
+        pins[normalise(name)] = version
+    examples = project["optional-dependencies"]["examples"]
+    named = {}
+    for requirement in examples:
+        name, _, version = requirement.partition("==")
+        assert version, f"{requirement}: pin it as constraints.txt does"
+        named[normalise(name)] = version
+    # What the example bots import: ccxt, Binance's SDK and python-binance.
+    assert {"ccxt", "binance-sdk-derivatives-trading-usds-futures", "python-binance"} <= set(named)
+    for name, version in named.items():
+        assert pins.get(name) == version, f"{name}=={version}, constraints.txt: {pins.get(name)}"
+
+
+def normalise(name: str) -> str:
+    return re.sub(r"[-_.]+", "-", name.strip()).lower()
