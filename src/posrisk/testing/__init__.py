@@ -9,7 +9,8 @@
         exchange.fill("demo", "BTCUSDT", "SELL", "0.080", "58000")
         exchange.advance(minutes=61)             # the server's clock: listenKeys expire
 
-``serve(scenario)`` takes a scenario (a dict, or a JSON/YAML file: SPEC §10), starts a
+``serve(scenario)`` takes a scenario (a dict, or a JSON/YAML file shaped like those in
+``examples/scenarios/``: accounts with keys, deposits, settings, fills; marks), starts a
 ``PosriskServer`` on a free loopback port in a thread of its own, with an in-memory
 database and no admin API, and stops it on exit. It works the same from synchronous
 tests, from ``pytest-asyncio`` tests and from unittest or scripts; the pytest fixture
