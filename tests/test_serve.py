@@ -88,6 +88,10 @@ def test_serve_seeds_the_demo_answers_and_stops_cleanly_on_ctrl_c(tmp_path: Path
         assert f"ws://127.0.0.1:{port}/ws-fapi/v1" in banner
         assert str(db) in banner
         assert f"dashboard      http://127.0.0.1:{port}/ (loopback clients)" in banner
+        assert (
+            f"monitoring     http://127.0.0.1:{port}/health and /metrics (loopback clients)"
+            in banner
+        )
         api_key = re.search(r"API key\s+(\w+)", banner)
         secret = re.search(r"HMAC secret\s+(\w+)", banner)
         ed_key = re.search(r"Ed25519 key\s+(\w+)", banner)
@@ -170,8 +174,15 @@ def test_serve_refuses_a_bad_scenario_and_a_busy_database(tmp_path: Path) -> Non
     assert result.returncode == 1
     assert "account 'x', fills[0]" in result.stderr and "Invalid symbol" in result.stderr
 
+    wrong = cli("serve", "--db", str(tmp_path / "c.db"), "--port", "0", "--monitoring", "all")
+    assert (wrong.returncode, wrong.stderr) == (
+        1,
+        "error: --monitoring takes loopback, any or off, not 'all'\n",
+    )
+
     db, port = tmp_path / "b.db", free_port()
-    process, _ = start(db, port, "--no-demo")
+    process, banner = start(db, port, "--no-demo", "--monitoring", "any", "--dashboard", "off")
+    assert "/health and /metrics (any client)" in banner and "dashboard " not in banner
     try:
         second = subprocess.run(
             [

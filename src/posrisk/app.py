@@ -20,6 +20,7 @@ from pathlib import Path
 from .bus import Bus, LocalBus, open_bus
 from .engine import Market
 from .gateway.admin import ADMIN_PREFIX, AdminApi
+from .gateway.audience import AUDIENCES
 from .gateway.server import WS_API_PATH, Gateway, GatewaySettings
 from .marks import (
     BINANCE_MARK_STREAM,
@@ -195,10 +196,12 @@ class PosriskServer:
 
     async def start(self) -> None:
         settings = self.settings
-        if settings.gateway.dashboard not in ("loopback", "any", "off"):
-            raise ServiceError(
-                f"--dashboard takes loopback, any or off, not {settings.gateway.dashboard!r}"
-            )
+        for option, audience in (
+            ("--dashboard", settings.gateway.dashboard),
+            ("--monitoring", settings.gateway.monitoring),
+        ):
+            if audience not in AUDIENCES:
+                raise ServiceError(f"{option} takes loopback, any or off, not {audience!r}")
         if settings.redis is not None and not is_postgres(settings.db):
             raise ServiceError(
                 "--redis shares one database between gateways: it needs --db postgresql://..."

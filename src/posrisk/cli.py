@@ -190,6 +190,13 @@ def serve(
             help="Who may see the live dashboard at / : loopback clients, any client, or off."
         ),
     ] = "loopback",
+    monitoring: Annotated[
+        str,
+        typer.Option(
+            help="Who may read /health and /metrics: loopback clients, any client "
+            "(probes and scrapers on other hosts), or off."
+        ),
+    ] = "loopback",
     workers: Annotated[
         int,
         typer.Option(
@@ -227,7 +234,7 @@ def serve(
         keyfile=keyfile,
         redis=redis,
         redis_prefix=redis_prefix,
-        gateway=GatewaySettings(dashboard=dashboard),
+        gateway=GatewaySettings(dashboard=dashboard, monitoring=monitoring),
     )
     try:
         if workers == 1:
@@ -297,9 +304,12 @@ def _announce(server: PosriskServer, workers: int = 1) -> None:
     out.print(f"  WebSocket API  {server.ws_url}")
     out.print(f"  REST           {server.http_url}/fapi/v2/positionRisk (and v3, exchangeInfo)")
     out.print(f"  database       {server.database} ({accounts} accounts)")
-    if settings.gateway.dashboard != "off":
-        who = "loopback clients" if settings.gateway.dashboard == "loopback" else "any client"
-        out.print(f"  dashboard      {server.http_url}/ ({who})")
+    who, gateway = {"loopback": "loopback clients", "any": "any client"}, settings.gateway
+    if gateway.dashboard != "off":
+        out.print(f"  dashboard      {server.http_url}/ ({who[gateway.dashboard]})")
+    if gateway.monitoring != "off":
+        where = f"{server.http_url}/health and /metrics"
+        out.print(f"  monitoring     {where} ({who[gateway.monitoring]})")
     if settings.redis is not None:
         out.print(f"  Redis          {redacted(settings.redis)} (keys {settings.redis_prefix}*)")
     liquidation = "liquidation on" if server.liquidates() else "no liquidation"

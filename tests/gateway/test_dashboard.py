@@ -5,6 +5,8 @@ serves and follows a fill as it happens. Chromium is driven over its DevTools pr
 from __future__ import annotations
 
 import asyncio
+import base64
+import hashlib
 import json
 import os
 import shutil
@@ -18,6 +20,7 @@ from typing import Any
 import pytest
 import pytest_asyncio
 import websockets
+from websockets.typing import Origin
 
 from posrisk.app import PosriskServer
 from posrisk.engine import Fill, PositionSide, Side
@@ -51,28 +54,31 @@ class Browser:
         self.endpoint = endpoint
         self.page: Any = None
         self._id = 0
+        # What the page's console logged (Log.entryAdded): CSP violations land here.
+        self.console: list[dict[str, Any]] = []
 
     async def open(self, url: str) -> None:
         request = urllib.request.Request(f"{self.endpoint}/json/new?{url}", method="PUT")
         with urllib.request.urlopen(request, timeout=10) as reply:
             target = json.loads(reply.read())
         self.page = await websockets.connect(target["webSocketDebuggerUrl"], max_size=None)
+        await self.call("Log.enable")  # also replays what was logged before
 
-    async def evaluate(self, expression: str) -> Any:
+    async def call(self, method: str, params: dict[str, Any] | None = None) -> Any:
         self._id += 1
-        await self.page.send(
-            json.dumps(
-                {
-                    "id": self._id,
-                    "method": "Runtime.evaluate",
-                    "params": {"expression": expression, "returnByValue": True},
-                }
-            )
-        )
+        await self.page.send(json.dumps({"id": self._id, "method": method, "params": params or {}}))
         while True:
             message = json.loads(await asyncio.wait_for(self.page.recv(), 10))
+            if message.get("method") == "Log.entryAdded":
+                self.console.append(message["params"]["entry"])
             if message.get("id") == self._id:
-                return message["result"]["result"].get("value")
+                return message["result"]
+
+    async def evaluate(self, expression: str) -> Any:
+        result = await self.call(
+            "Runtime.evaluate", {"expression": expression, "returnByValue": True}
+        )
+        return result["result"].get("value")
 
     async def read(self) -> dict[str, Any]:
         text = await self.evaluate(READ_PAGE)
@@ -181,6 +187,15 @@ async def test_the_page_shows_the_demo_as_account_position_serves_it_and_follows
         lambda p: p["feed"] and any(r["positionAmt"] == "0.090" for r in p["accounts"][0]["rows"])
     )
     assert page["feed"][0].split(" ", 1)[1].startswith("ORDER demo: BTCUSDT 0.090")
+    # Under its Content-Security-Policy: styled (the inline <style> and the bars' CSSOM
+    # widths applied), and nothing refused on the way.
+    looks = await browser.evaluate(
+        'JSON.stringify([getComputedStyle(document.querySelector("header")).backgroundColor,'
+        ' document.querySelector(".bar > span").style.width])'
+    )
+    assert json.loads(looks)[0] == "rgb(27, 31, 36)" and json.loads(looks)[1].endswith("%")
+    await browser.evaluate("1")  # collect what the console logged meanwhile
+    assert [e["text"] for e in browser.console if "Content Security Policy" in e["text"]] == []
 
 
 def fetch(url: str) -> Any:
@@ -197,6 +212,55 @@ async def test_the_dashboard_is_for_loopback_clients_unless_told(
     page = await asyncio.to_thread(fetch, server.http_url + "/")
     assert page.status == 200 and page.headers["Content-Type"].startswith("text/html")
     assert b"/dashboard/ws" in page.read()
+
+
+async def test_the_page_is_served_with_a_tight_content_security_policy(
+    server: PosriskServer,
+) -> None:
+    page = await asyncio.to_thread(fetch, server.http_url + "/")
+    body = page.read().decode()
+    assert page.headers["X-Frame-Options"] == "DENY"
+    assert page.headers["X-Content-Type-Options"] == "nosniff"
+    policy = dict(
+        directive.strip().partition(" ")[::2]
+        for directive in page.headers["Content-Security-Policy"].split(";")
+    )
+    script = body.split("<script>", 1)[1].split("</script>", 1)[0]
+    style = body.split("<style>", 1)[1].split("</style>", 1)[0]
+    assert policy == {
+        "default-src": "'none'",
+        "script-src": f"'sha256-{_sha256(script)}'",
+        "style-src": f"'sha256-{_sha256(style)}'",
+        "connect-src": "'self'",
+        "base-uri": "'none'",
+        "form-action": "'none'",
+        "frame-ancestors": "'none'",
+    }
+    assert body.count("<script") == 1 and body.count("<style") == 1 and " style=" not in body
+
+
+def _sha256(text: str) -> str:
+    return base64.b64encode(hashlib.sha256(text.encode()).digest()).decode()
+
+
+async def test_a_page_of_another_site_cannot_open_the_dashboard_socket(
+    server: PosriskServer,
+) -> None:
+    url = server.http_url.replace("http", "ws", 1) + "/dashboard/ws"
+    with pytest.raises(websockets.InvalidStatus) as refused:
+        await websockets.connect(url, origin=Origin("https://evil.example"), open_timeout=5)
+    response = refused.value.response
+    assert response.status_code == 403
+    own = server.http_url.removeprefix("http://")
+    assert json.loads(response.body) == {
+        "code": -1000,
+        "msg": f"Origin 'https://evil.example' is not this server ({own}).",
+    }
+    # The page's own origin, and a program (no Origin), are let in.
+    for origin in (Origin(server.http_url), None):
+        async with websockets.connect(url, origin=origin, open_timeout=5) as viewer:
+            state = json.loads(await asyncio.wait_for(viewer.recv(), 5))
+            assert state["type"] == "state" and len(state["accounts"]) == 2
 
 
 async def test_the_dashboard_can_be_turned_off(tmp_path: Path, keys: Keys) -> None:

@@ -16,7 +16,6 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from http import HTTPStatus
-from importlib import resources
 from typing import Any
 from urllib.parse import parse_qsl
 
@@ -49,6 +48,8 @@ from ..protocol import (
 from ..service.api import ApiService, Connection
 from ..service.dashboard import Dashboard
 from ..service.rest import RestService
+from .audience import admits, browser_refusal
+from .page import DashboardPage
 
 __all__ = ["WS_API_PATH", "Gateway", "GatewaySettings"]
 
@@ -79,6 +80,8 @@ class GatewaySettings:
     reuse_port: bool = False
     # Who may see the dashboard (``GET /``): "loopback" clients, "any" client, or "off".
     dashboard: str = "loopback"
+    # Who may read ``/health`` and ``/metrics``: "loopback" clients, "any" client, or "off".
+    monitoring: str = "loopback"
     # How often the dashboard's viewers are sent what moved.
     dashboard_interval_s: float = 0.25
 
@@ -255,10 +258,6 @@ class DashboardListener(WSListener):
             self.transport.disconnect()
 
 
-def _is_loopback(ip: str) -> bool:
-    return ip.startswith(("127.", "::ffff:127.")) or ip == "::1"
-
-
 class Gateway:
     """Serves ``ApiService`` and ``RestService`` over picows on one port."""
 
@@ -277,7 +276,7 @@ class Gateway:
         # The live page at ``/`` and its viewers (None: no dashboard).
         self.dashboard = dashboard
         self.viewers: set[DashboardListener] = set()
-        self._page = _dashboard_page() if dashboard is not None else b""
+        self._page = DashboardPage.load()
         self.rest = rest
         self.settings = settings or GatewaySettings()
         self.connections: set[ApiListener] = set()
@@ -416,12 +415,16 @@ class Gateway:
             if path.startswith(prefix):
                 return self._open_stream(path[len(prefix) :], ip)
         if path in ("/", "/dashboard/ws") and self._shows_dashboard(ip):
+            if refusal := browser_refusal(request.headers, self.settings.dashboard):
+                return _forbidden(refusal)
             if path == "/":
-                return _http(200, self._page, {"Content-Type": "text/html; charset=utf-8"})
+                return _http(200, self._page.body, self._page.headers)
             return DashboardListener(self)
-        if path == "/health":
-            return _http(200, orjson.dumps(self.health()), {"Content-Type": "application/json"})
-        if path == "/metrics":
+        if path in ("/health", "/metrics") and admits(self.settings.monitoring, ip):
+            if refusal := browser_refusal(request.headers, self.settings.monitoring):
+                return _forbidden(refusal)
+            if path == "/health":
+                return _http(200, orjson.dumps(self.health()), {"Content-Type": "application/json"})
             text = self.api.metrics.render(self.gauges()).encode()
             return _http(200, text, {"Content-Type": "text/plain; version=0.0.4"})
         if self.rest.handles(path):
@@ -436,10 +439,7 @@ class Gateway:
         )
 
     def _shows_dashboard(self, ip: str) -> bool:
-        mode = self.settings.dashboard
-        if self.dashboard is None or mode == "off":
-            return False
-        return mode == "any" or _is_loopback(ip)
+        return self.dashboard is not None and admits(self.settings.dashboard, ip)
 
     def health(self) -> dict[str, Any]:
         """``GET /health``: this gateway is serving (for load balancers and orchestrators)."""
@@ -538,8 +538,11 @@ class Gateway:
             await self.server.wait_closed()
 
 
-def _dashboard_page() -> bytes:
-    return (resources.files(__package__) / "dashboard.html").read_bytes()
+def _forbidden(msg: str) -> WSUpgradeResponseWithListener:
+    """403: a client of the audience, but its request came from a page of another site."""
+    return _http(
+        403, orjson.dumps({"code": -1000, "msg": msg}), {"Content-Type": "application/json"}
+    )
 
 
 def _http(status: int, body: bytes, headers: dict[str, str]) -> WSUpgradeResponseWithListener:

@@ -1,12 +1,12 @@
 """What the dashboard page (``GET /``) shows, as JSON messages over its WebSocket.
 
 Transport-free, like ``streams``: a viewer is a ``Sink``. On connecting it gets a
-``{"type": "state"}`` message: every account (as ``AdminService.describe`` shows it:
-balances, open positions as ``v2/account.position`` rows, keys), the recent marks of every
-symbol held (for the sparklines) and the latest ``ACCOUNT_UPDATE`` events. ``tick`` (the
-gateway calls it a few times a second) sends a new state when an account or a mark moved
-since the last; every ``ACCOUNT_UPDATE`` goes out at once as ``{"type": "update"}``.
-Read-only: nothing a viewer sends is acted on.
+``{"type": "state"}`` message: every account (name, position mode, balances, open
+positions as ``v2/account.position`` rows: never its keys, see ``ACCOUNT_FIELDS``), the
+recent marks of every symbol held (for the sparklines) and the latest ``ACCOUNT_UPDATE``
+events. ``tick`` (the gateway calls it a few times a second) sends a new state when an
+account or a mark moved since the last; every ``ACCOUNT_UPDATE`` goes out at once as
+``{"type": "update"}``. Read-only: nothing a viewer sends is acted on.
 """
 
 from __future__ import annotations
@@ -21,7 +21,13 @@ from .admin import AdminService
 from .clock import Clock
 from .streams import Sink
 
-__all__ = ["Dashboard"]
+__all__ = ["ACCOUNT_FIELDS", "Dashboard"]
+
+# What the page shows of an account, taken from ``AdminService.describe`` by name: an
+# allow-list, so a field added there (the keys are one) never reaches a viewer unasked.
+# The page needs no login, and an API key alone starts and stops its account's user data
+# stream (USER_STREAM, as on Binance): no key may ever be shown here.
+ACCOUNT_FIELDS = ("name", "positionMode", "balances", "positions")
 
 
 class Dashboard:
@@ -78,7 +84,7 @@ class Dashboard:
         return True
 
     def _state(self) -> bytes:
-        accounts = [self.admin.describe(name) for name in sorted(self.registry.accounts)]
+        accounts = [self._account(name) for name in sorted(self.registry.accounts)]
         return orjson.dumps(
             {
                 "type": "state",
@@ -88,6 +94,10 @@ class Dashboard:
                 "feed": list(self.feed),
             }
         )
+
+    def _account(self, name: str) -> dict[str, Any]:
+        described = self.admin.describe(name)
+        return {field: described[field] for field in ACCOUNT_FIELDS}
 
     def _account_update(self, name: str, state: Account, change: AccountChange, time: int) -> None:
         event = account_update_event(
