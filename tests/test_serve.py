@@ -160,6 +160,8 @@ def test_serve_refuses_a_bad_scenario_and_a_busy_database(tmp_path: Path) -> Non
             str(tmp_path / "a.db"),
             "--port",
             str(free_port()),
+            "--admin-port",
+            "0",
             "--scenario",
             str(bad),
         ],

@@ -44,6 +44,10 @@ def test_workers_need_postgresql_and_redis(tmp_path: Path) -> None:
             str(tmp_path / "x.db"),
             "--workers",
             "2",
+            "--port",
+            "0",
+            "--admin-port",
+            "0",
         ],
         capture_output=True,
         text=True,
@@ -54,7 +58,7 @@ def test_workers_need_postgresql_and_redis(tmp_path: Path) -> None:
     assert "--db postgresql://... and --redis redis://..." in result.stderr
     # The same from the environment file a deployment uses.
     from_env = subprocess.run(
-        [sys.executable, "-m", "posrisk.cli", "serve"],
+        [sys.executable, "-m", "posrisk.cli", "serve", "--port", "0", "--admin-port", "0"],
         capture_output=True,
         text=True,
         timeout=60,
