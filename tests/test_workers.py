@@ -8,6 +8,7 @@ import base64
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 import urllib.request
@@ -21,7 +22,10 @@ import pytest
 import pytest_asyncio
 import websockets
 
+from posrisk.app import ServerSettings
 from posrisk.client import PositionClient
+from posrisk.service.errors import ServiceError
+from posrisk.workers import Supervisor
 
 from .bus.conftest import REDIS_URL, redis_reachable
 from .gateway.test_server import ask, http_get, signed
@@ -66,6 +70,33 @@ def test_workers_need_postgresql_and_redis(tmp_path: Path) -> None:
         env={**os.environ, "POSRISK_DB": str(tmp_path / "y.db"), "POSRISK_WORKERS": "3"},
     )
     assert from_env.returncode == 1 and "--workers N shares one database" in from_env.stderr
+
+
+@pytest.mark.asyncio
+async def test_a_busy_port_refuses_the_workers_before_the_database_is_touched() -> None:
+    await redis_reachable(REDIS_URL)
+    admin, schema = await postgres_schema()
+    try:
+        with socket.socket() as taken:
+            taken.bind(("127.0.0.1", 0))
+            taken.listen()
+            settings = ServerSettings(
+                db=f"{POSTGRES_DSN}?search_path={schema}",
+                redis=REDIS_URL,
+                port=0,
+                admin_port=taken.getsockname()[1],
+            )
+            supervisor = Supervisor(settings, 2)
+            with pytest.raises(ServiceError, match=r"for the admin API \(--admin-port\): Address"):
+                await asyncio.to_thread(supervisor.start)
+        tables = await admin.fetch(
+            "SELECT table_name FROM information_schema.tables WHERE table_schema = $1", schema
+        )
+        assert tables == []  # not even migrated
+        assert repr(supervisor) == "<Supervisor 0/2 workers>"
+    finally:
+        await admin.execute(f'DROP SCHEMA "{schema}" CASCADE')
+        await admin.close()
 
 
 class Served:

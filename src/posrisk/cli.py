@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import shlex
 import signal
 import sys
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
@@ -238,8 +239,8 @@ def serve(
         raise _fail(str(e), e.code) from None
     except (ServiceError, StoreError) as e:
         raise _fail(getattr(e, "msg", str(e))) from None
-    except OSError as e:
-        raise _fail(f"cannot listen on {host}:{port}: {e.strerror}") from None
+    except OSError as e:  # a file beside the database (the ports' errors name the port)
+        raise _fail(f"{e.strerror or e}: {e.filename}" if e.filename else str(e)) from None
 
 
 def _event_loop_run(coro: Awaitable[None]) -> None:
@@ -312,6 +313,9 @@ def _announce(server: PosriskServer, workers: int = 1) -> None:
         if server.new_admin_token:
             out.print(f"  admin token    {server.admin_token} (shown only now)")
     demo = server.demo
+    again = f"posrisk key create demo --db {shlex.quote(server.database)}"
+    if demo is None and "demo" in server.registry.accounts:
+        out.print(f"  demo keys      shown when the database was created; a new one: {again}")
     if demo is not None:
         out.print("\nDemo accounts created (these secrets are shown only now):")
         out.print("  demo        one-way: BTCUSDT cross long, ETHUSDT isolated short")
@@ -323,6 +327,7 @@ def _announce(server: PosriskServer, workers: int = 1) -> None:
         out.print("  demo-hedge  hedge mode: BTCUSDT long + short, SOLUSDT isolated")
         out.print(f"    API key      {demo.hedge_hmac.api_key}")
         out.print(f"    HMAC secret  {demo.hedge_hmac.secret}")
+        out.print(f"  Lost a secret? {again} prints a new key (likewise demo-hedge).")
         out.print("\nQuery it (account.position over the WS API, as a table):")
         out.print(
             f"  POSRISK_API_KEY={demo.hmac.api_key} POSRISK_API_SECRET={demo.hmac.secret} "

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import socket
 import ssl
 import time
 from collections.abc import Sequence
@@ -273,7 +274,8 @@ class Gateway:
         self.settings = settings or GatewaySettings()
         self.connections: set[ApiListener] = set()
         self.streams: set[StreamListener] = set()
-        self.server: asyncio.Server | None = None
+        # One asyncio server per bound address (``start``).
+        self.servers: list[asyncio.Server] = []
         # Open WS connections per IP (API and streams), for the per-IP cap.
         self._per_ip: dict[str, int] = {}
         self._started = time.monotonic()
@@ -286,12 +288,14 @@ class Gateway:
 
     @property
     def port(self) -> int:
-        assert self.server is not None
-        return int(self.server.sockets[0].getsockname()[1])
+        assert self.servers, "the gateway is not started"
+        return int(self.servers[0].sockets[0].getsockname()[1])
 
     async def start(
-        self, host: str | Sequence[str], port: int, tls: ssl.SSLContext | None = None
-    ) -> asyncio.Server:
+        self, sockets: Sequence[socket.socket], tls: ssl.SSLContext | None = None
+    ) -> None:
+        """Serve on ``sockets``, bound by ``gateway.ports.bind_port`` before the database
+        was opened."""
         loop = asyncio.get_running_loop()
         settings = self.settings
         picows_log = logging.getLogger("posrisk.gateway.picows")
@@ -325,19 +329,18 @@ class Gateway:
             holder.append(protocol)
             return protocol
 
-        self.server = await loop.create_server(
-            protocol_factory,
-            host=host,
-            port=port,
-            ssl=tls,
-            ssl_handshake_timeout=settings.handshake_timeout_s if tls else None,
-            reuse_port=settings.reuse_port or None,
-        )
+        for sock in sockets:
+            server = await loop.create_server(
+                protocol_factory,
+                sock=sock,
+                ssl=tls,
+                ssl_handshake_timeout=settings.handshake_timeout_s if tls else None,
+            )
+            self.servers.append(server)
         self._keepalive_task = loop.create_task(self._keepalive())
         self._expiry_task = loop.create_task(self._expire_listen_keys())
         if self.dashboard is not None:
             self._dashboard_task = loop.create_task(self._tick_dashboard(self.dashboard))
-        return self.server
 
     async def _tick_dashboard(self, dashboard: Dashboard) -> None:
         while True:
@@ -500,8 +503,8 @@ class Gateway:
         for task in (self._keepalive_task, self._expiry_task, self._dashboard_task):
             if task is not None:
                 task.cancel()
-        if self.server is not None:
-            self.server.close()
+        for server in self.servers:
+            server.close()
         notice = server_shutdown(self.api.clock.now_ms())
         for viewer in list(self.viewers):
             viewer.close()
@@ -525,8 +528,8 @@ class Gateway:
                     listener.transport.disconnect(graceful=False)
             for task in pending:
                 task.cancel()
-        if self.server is not None:
-            await self.server.wait_closed()
+        for server in self.servers:
+            await server.wait_closed()
 
 
 def _dashboard_page() -> bytes:
