@@ -128,3 +128,50 @@ def test_the_plugin_is_found_through_its_entry_point(pytester: pytest.Pytester) 
     )
     result = pytester.runpytest_subprocess("-p", "no:cacheprovider")
     result.assert_outcomes(passed=2)
+
+
+@pytest.mark.parametrize("mode", ["strict", "auto"])
+def test_a_plain_async_test_gets_the_server_in_either_asyncio_mode(
+    pytester: pytest.Pytester, mode: str
+) -> None:
+    pytester.makeini(
+        f"""
+        [pytest]
+        asyncio_mode = {mode}
+        asyncio_default_fixture_loop_scope = function
+        """
+    )
+    pytester.makepyfile(
+        """
+        import asyncio
+        import json
+
+        import pytest
+        import websockets
+
+        async def test_plain(posrisk_server):
+            key = posrisk_server.key("demo").api_key
+            async with websockets.connect(posrisk_server.url) as ws:
+                await ws.send(json.dumps(
+                    {"id": 1, "method": "userDataStream.start", "params": {"apiKey": key}}
+                ))
+                assert '"status":200' in await asyncio.wait_for(ws.recv(), 10)
+
+        @pytest.fixture
+        def exchange(posrisk_server):
+            return posrisk_server
+
+        async def test_through_a_fixture_of_its_own(exchange):
+            await asyncio.sleep(0)
+            assert exchange.url.startswith("ws://127.0.0.1:")
+
+        @pytest.mark.asyncio
+        async def test_marked(posrisk_server):
+            assert len(posrisk_server.keys) == 3
+
+        def test_sync(posrisk_server):
+            assert posrisk_server.key("demo-hedge")
+        """
+    )
+    result = pytester.runpytest_subprocess("-p", "asyncio", "-p", "no:cacheprovider")
+    result.assert_outcomes(passed=4)
