@@ -183,6 +183,11 @@ async def v2_rows(url: str) -> Any:
 async def test_two_workers_serve_as_one_and_survive_a_kill(served: Served) -> None:
     pids = served.pids()
     assert len(pids) == 2, "new connections reach both workers"
+    # Whichever worker answers /metrics shows both, each sample labelled with its worker.
+    for _ in range(6):
+        with urllib.request.urlopen(served.http_url + "/metrics", timeout=5) as response:
+            text = response.read().decode()
+        assert all(f'posrisk_api_connections{{worker="{i}"}}' in text for i in (0, 1)), text
     # Every worker answers with the same rows.
     answers = [await v2_rows(served.ws_url) for _ in range(12)]
     assert all(a == answers[0] for a in answers)

@@ -2,12 +2,13 @@
 
 The supervisor reserves both ports (bound, not listening: a busy port refuses the start
 before the database is touched), prepares the database once (migrations, scenario or
-demo, the admin token), then starts N processes that each run a whole ``PosriskServer`` on the same
-WebSocket port and the same admin port (``SO_REUSEPORT``: the kernel spreads new
-connections over them). They share PostgreSQL and Redis like gateways on many hosts do;
-only worker 0 runs the mark source (the others take its marks from the bus). A worker
-that dies is started again; its clients reconnect and land on the others meanwhile.
-SIGINT or SIGTERM stops every worker (each tells its clients, as one server does).
+demo, the admin token), then starts N processes that each run a whole ``PosriskServer``
+on the same WebSocket port and the same admin port (``SO_REUSEPORT``: the kernel spreads
+new connections over them). They share PostgreSQL and Redis like gateways on many hosts
+do; only worker 0 runs the mark source (the others take its marks from the bus), and
+every worker's ``/metrics`` shows them all (``gateway.shared_metrics``). A worker that
+dies is started again; its clients reconnect and land on the others meanwhile. SIGINT or
+SIGTERM stops every worker (each tells its clients, as one server does).
 """
 
 from __future__ import annotations
@@ -16,8 +17,10 @@ import asyncio
 import contextlib
 import logging
 import multiprocessing
+import shutil
 import signal
 import socket
+import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
@@ -104,6 +107,8 @@ class Supervisor:
         self.restarts = 0
         self._child: ServerSettings | None = None
         self._holders: list[socket.socket] = []
+        # Where the workers exchange their /metrics figures (made at start, removed at stop).
+        self._metrics_folder: str | None = None
         self._stopping = False
 
     def __repr__(self) -> str:
@@ -126,6 +131,7 @@ class Supervisor:
         except BaseException:
             self.stop()
             raise
+        self._metrics_folder = tempfile.mkdtemp(prefix="posrisk-metrics-")
         self._child = replace(
             settings,
             port=port,
@@ -134,7 +140,7 @@ class Supervisor:
             scenario=None,
             reset=False,
             demo=False,
-            gateway=replace(settings.gateway, reuse_port=True),
+            gateway=replace(settings.gateway, reuse_port=True, metrics_folder=self._metrics_folder),
         )
         try:
             for index in range(self.count):
@@ -147,6 +153,7 @@ class Supervisor:
     def _spawn(self, index: int) -> None:
         assert self._child is not None
         settings = self._child
+        settings = replace(settings, gateway=replace(settings.gateway, worker=index))
         if index > 0:
             settings = replace(settings, marks="fixed")  # worker 0 moves the marks
         receive, send = _CONTEXT.Pipe(duplex=False)
@@ -206,3 +213,6 @@ class Supervisor:
             with contextlib.suppress(OSError):
                 holder.close()
         self._holders = []
+        if self._metrics_folder is not None:
+            shutil.rmtree(self._metrics_folder, ignore_errors=True)
+            self._metrics_folder = None

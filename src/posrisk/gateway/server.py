@@ -18,6 +18,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from http import HTTPStatus
 from importlib import resources
+from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl
 
@@ -40,6 +41,7 @@ from ..protocol import Allow, WireError, encode_error, server_shutdown
 from ..service.api import ApiService, Connection
 from ..service.dashboard import Dashboard
 from ..service.rest import RestService
+from .shared_metrics import SharedMetrics
 
 __all__ = ["WS_API_PATH", "Gateway", "GatewaySettings"]
 
@@ -66,6 +68,11 @@ class GatewaySettings:
     max_connections_per_ip: int = 10_000
     # Share the port with other processes (SO_REUSEPORT): ``serve --workers N``.
     reuse_port: bool = False
+    # serve --workers N: this worker's index and the folder where the workers exchange
+    # their /metrics figures (every ``metrics_share_s``), so any of them shows them all.
+    worker: int = 0
+    metrics_folder: str | None = None
+    metrics_share_s: float = 1.0
     # Who may see the dashboard (``GET /``): "loopback" clients, "any" client, or "off".
     dashboard: str = "loopback"
     # How often the dashboard's viewers are sent what moved.
@@ -272,6 +279,12 @@ class Gateway:
         self._page = _dashboard_page() if dashboard is not None else b""
         self.rest = rest
         self.settings = settings or GatewaySettings()
+        folder = self.settings.metrics_folder
+        self.shared_metrics = (
+            SharedMetrics(Path(folder), self.settings.worker, self.settings.metrics_share_s)
+            if folder is not None
+            else None
+        )
         self.connections: set[ApiListener] = set()
         self.streams: set[StreamListener] = set()
         # One asyncio server per bound address (``start``).
@@ -341,6 +354,8 @@ class Gateway:
         self._expiry_task = loop.create_task(self._expire_listen_keys())
         if self.dashboard is not None:
             self._dashboard_task = loop.create_task(self._tick_dashboard(self.dashboard))
+        if self.shared_metrics is not None:
+            self.shared_metrics.start(lambda: (self.api.metrics, self.gauges()))
 
     async def _tick_dashboard(self, dashboard: Dashboard) -> None:
         while True:
@@ -416,7 +431,7 @@ class Gateway:
         if path == "/health":
             return _http(200, orjson.dumps(self.health()), {"Content-Type": "application/json"})
         if path == "/metrics":
-            text = self.api.metrics.render(self.gauges()).encode()
+            text = self.metrics_text().encode()
             return _http(200, text, {"Content-Type": "text/plain; version=0.0.4"})
         if self.rest.handles(path):
             headers = {k: v for k, v in request.headers.items()}
@@ -446,6 +461,12 @@ class Gateway:
             "streamConnections": len(self.streams),
             "bus": "up" if self.bus is None or self.bus.up else "down",
         }
+
+    def metrics_text(self) -> str:
+        """``GET /metrics``: this gateway's figures, or every worker's (``--workers``)."""
+        if self.shared_metrics is not None:
+            return self.shared_metrics.render(self.api.metrics, self.gauges())
+        return self.api.metrics.render(self.gauges())
 
     def gauges(self) -> dict[str, tuple[str, float]]:
         now = self.api.clock.now_ms()
@@ -503,6 +524,8 @@ class Gateway:
         for task in (self._keepalive_task, self._expiry_task, self._dashboard_task):
             if task is not None:
                 task.cancel()
+        if self.shared_metrics is not None:
+            await self.shared_metrics.stop()
         for server in self.servers:
             server.close()
         notice = server_shutdown(self.api.clock.now_ms())
