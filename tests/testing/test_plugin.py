@@ -3,6 +3,7 @@ async, the posrisk marker, and the plugin found through its entry point."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 from decimal import Decimal
 from pathlib import Path
@@ -69,6 +70,9 @@ async def test_advancing_the_clock_expires_listen_keys(posrisk_server: PosriskTe
     reply = ask_sync(posrisk_server.url, "userDataStream.start", {"apiKey": key.api_key})
     listen_key = reply["result"]["listenKey"]
     async with websockets.connect(f"{posrisk_server.stream_url}/{listen_key}") as stream:
+        # The pong comes once the server has attached the stream to its key (the 101 may
+        # arrive first): a clock moved before that would expire a key with no stream yet.
+        await asyncio.wait_for(await stream.ping(), 10)
         posrisk_server.advance(minutes=61)
         expired = json.loads(await stream.recv())
     assert expired["e"] == "listenKeyExpired" and expired["listenKey"] == listen_key
