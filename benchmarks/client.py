@@ -227,6 +227,7 @@ def main() -> None:
             "--scenario",
             str(workdir / "scenario.json"),
             "--no-ip-limits",
+            "--no-admin",
         ],
         stdout=subprocess.DEVNULL,
     )

@@ -382,7 +382,9 @@ def main() -> None:
     workdir = Path(tempfile.mkdtemp(prefix="posrisk-bench-"))
     (workdir / "scenario.json").write_text(json.dumps(scenario()))
     posrisk_port, bare_port = free_port(), free_port()
-    posrisk = serve_posrisk(str(workdir / "bench.db"), posrisk_port, workdir / "scenario.json")
+    posrisk = serve_posrisk(
+        str(workdir / "bench.db"), posrisk_port, workdir / "scenario.json", "--no-admin"
+    )
     bare = None
     results: dict[str, Any] = {"connections": args.connections, "seconds": args.seconds}
     try:

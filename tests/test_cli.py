@@ -87,7 +87,16 @@ def dump(db: Path) -> tuple[list[Any], ...]:
 
 @pytest.fixture
 def db(tmp_path: Path) -> Path:
-    return tmp_path / "cli.db"
+    """A new, empty database (admin commands never create one unasked)."""
+    path = tmp_path / "cli.db"
+
+    async def create() -> None:
+        store = SQLiteStore(path)
+        await store.open()
+        await store.close()
+
+    asyncio.run(create())
+    return path
 
 
 @pytest.fixture

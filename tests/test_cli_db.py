@@ -9,6 +9,9 @@ from pathlib import Path
 
 import pytest
 import websockets
+from typer.testing import CliRunner
+
+from posrisk.cli import app
 
 from .gateway.conftest import make_server
 from .gateway.test_server import ask, signed
@@ -25,14 +28,6 @@ def posrisk(*args: str, env: dict[str, str] | None = None) -> subprocess.Complet
         text=True,
         timeout=60,
         env={**os.environ, **(env or {})},
-    )
-
-
-def test_migrate_reports_the_schema_version(tmp_path: Path) -> None:
-    result = posrisk("db", "migrate", "--db", str(tmp_path / "new.db"))
-    assert (result.returncode, result.stdout.strip()) == (
-        0,
-        f"{tmp_path / 'new.db'} is at schema version 2",
     )
 
 
@@ -69,3 +64,102 @@ async def test_copy_sqlite_to_postgresql_and_serve_it(
     finally:
         await admin.execute(f'DROP SCHEMA "{schema}" CASCADE')
         await admin.close()
+
+
+# -- a --db that names no database --------------------------------------------------------
+
+runner = CliRunner(env={"COLUMNS": "120"})
+
+
+def refusal(*args: str, env: dict[str, str] | None = None) -> str:
+    """A command that must be refused cleanly (no traceback): its one line on stderr."""
+    result = runner.invoke(app, list(args), env=env)
+    assert result.exit_code == 1, (result.stdout, result.stderr)
+    assert isinstance(result.exception, SystemExit), repr(result.exception)
+    assert result.stdout == "" and result.stderr.count("\n") == 1, result.stderr
+    return result.stderr
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["account", "list"],
+        ["account", "show", "alice"],
+        ["key", "create", "alice"],
+        ["wallet", "deposit", "alice", "1"],
+        [
+            "fill",
+            "add",
+            "alice",
+            "--symbol",
+            "BTCUSDT",
+            "--side",
+            "BUY",
+            "--qty",
+            "1",
+            "--price",
+            "1",
+        ],
+        ["mark", "list"],
+        ["db", "migrate"],
+    ],
+)
+def test_a_typo_in_db_is_refused_and_creates_nothing(tmp_path: Path, command: list[str]) -> None:
+    typo = tmp_path / "nope.db"
+    expected = (
+        f"error: no database at {typo} (check --db or POSRISK_DB; 'posrisk serve' creates "
+        "one with the demo accounts)\n"
+    )
+    assert refusal(*command, "--db", str(typo)) == expected
+    assert refusal(*command, env={"POSRISK_DB": str(typo)}) == expected
+    assert list(tmp_path.iterdir()) == []  # no database, lock or master key
+
+
+def test_account_create_and_scenario_load_create_a_database_only_when_asked(
+    tmp_path: Path,
+) -> None:
+    db = tmp_path / "new.db"
+    hint = "'posrisk serve' creates one with the demo accounts, --create an empty one)\n"
+    assert refusal("account", "create", "alice", "--db", str(db)).endswith(hint)
+    scenario = tmp_path / "s.json"
+    scenario.write_text('{"accounts": [{"name": "bob"}]}')
+    assert refusal("scenario", "load", str(scenario), "--db", str(db)).endswith(hint)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["s.json"]
+    created = runner.invoke(app, ["account", "create", "alice", "--db", str(db), "--create"])
+    assert (created.exit_code, created.stdout) == (0, "created account 'alice'\n")
+    loaded = runner.invoke(app, ["scenario", "load", str(scenario), "--db", str(db)])
+    assert (loaded.exit_code, loaded.stdout) == (0, "loaded 1 accounts: bob\n")
+    other = tmp_path / "other.db"
+    loaded = runner.invoke(app, ["scenario", "load", str(scenario), "--db", str(other), "--create"])
+    assert (loaded.exit_code, loaded.stdout) == (0, "loaded 1 accounts: bob\n")
+    migrated = runner.invoke(app, ["db", "migrate", "--db", str(db)])
+    assert (migrated.exit_code, migrated.stdout) == (0, f"{db} is at schema version 2\n")
+
+
+def test_a_db_in_a_missing_folder_is_named_without_a_traceback(tmp_path: Path) -> None:
+    db = tmp_path / "missing" / "x.db"
+    expected = f"error: no such folder: {tmp_path / 'missing'} (for the database x.db)\n"
+    assert refusal("account", "list", "--db", str(db)) == expected
+    assert refusal("account", "create", "alice", "--db", str(db), "--create") == expected
+    # As a user sees it: one line on stderr, exit status 1.
+    result = posrisk("key", "list", "alice", "--db", str(db))
+    assert (result.returncode, result.stderr) == (1, expected)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_db_copy_refuses_a_source_that_does_not_exist(tmp_path: Path) -> None:
+    typo = tmp_path / "typo.db"
+    assert refusal("db", "copy", "--from", str(typo), "--to", str(tmp_path / "b.db")) == (
+        f"error: no database at {typo} (check --db or POSRISK_DB; 'posrisk serve' creates "
+        "one with the demo accounts)\n"
+    )
+    target = tmp_path / "missing" / "b.db"
+    source = tmp_path / "a.db"
+    assert (
+        runner.invoke(app, ["account", "create", "a", "--db", str(source), "--create"]).exit_code
+        == 0
+    )
+    assert refusal("db", "copy", "--from", str(source), "--to", str(target)) == (
+        f"error: no such folder: {tmp_path / 'missing'} (for the database b.db)\n"
+    )
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a-master.key", "a.db", "a.db.lock"]

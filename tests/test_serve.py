@@ -164,6 +164,8 @@ def test_serve_refuses_a_bad_scenario_and_a_busy_database(tmp_path: Path) -> Non
             str(tmp_path / "a.db"),
             "--port",
             str(free_port()),
+            "--admin-port",
+            "0",
             "--scenario",
             str(bad),
         ],
@@ -228,3 +230,48 @@ def cli(*args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "posrisk.cli", *args], capture_output=True, text=True, timeout=30
     )
+
+
+@pytest.mark.parametrize("busy", ["--port", "--admin-port"])
+def test_a_busy_port_refuses_the_start_before_the_database_is_touched(
+    tmp_path: Path, busy: str
+) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        number = taken.getsockname()[1]
+        ports = {"--port": "0", "--admin-port": "0", busy: str(number)}
+        refused = cli("serve", "--db", str(tmp_path / "posrisk.db"), *sum(ports.items(), ()))
+    what = "the WS API" if busy == "--port" else "the admin API"
+    assert (refused.returncode, refused.stderr) == (
+        1,
+        f"error: cannot listen on 127.0.0.1:{number} for {what} ({busy}): Address already in use\n",
+    )
+    assert list(tmp_path.iterdir()) == []  # no database, lock, token or key file
+    # Once the port is free, the first start is the one that shows the demo's secrets.
+    process, banner = start(tmp_path / "posrisk.db", free_port())
+    assert stop(process)[0] == 0
+    assert "Demo accounts created (these secrets are shown only now)" in banner
+    again = f"posrisk key create demo --db {tmp_path / 'posrisk.db'}"
+    assert f"  Lost a secret? {again} prints a new key (likewise demo-hedge)." in banner
+    # Later starts say how to get a key again: the command works while the server runs
+    # (through its admin API) and on the stopped database.
+    process, banner = start(tmp_path / "posrisk.db", free_port())
+    try:
+        assert f"demo keys      shown when the database was created; a new one: {again}" in banner
+        created = cli(*again.split()[1:])
+        assert created.returncode == 0 and '"secret"' in created.stdout, created.stderr
+    finally:
+        assert stop(process)[0] == 0
+    created = cli(*again.split()[1:])
+    assert created.returncode == 0 and '"secret"' in created.stdout, created.stderr
+
+
+def test_a_database_in_a_missing_folder_is_refused_naming_the_folder(tmp_path: Path) -> None:
+    db = tmp_path / "missing" / "x.db"
+    refused = cli("serve", "--db", str(db), "--port", "0", "--admin-port", "0")
+    assert (refused.returncode, refused.stderr) == (
+        1,
+        f"error: no such folder: {tmp_path / 'missing'} (for the database x.db)\n",
+    )
+    assert list(tmp_path.iterdir()) == []

@@ -8,6 +8,7 @@ import base64
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 import urllib.request
@@ -21,7 +22,10 @@ import pytest
 import pytest_asyncio
 import websockets
 
+from posrisk.app import ServerSettings
 from posrisk.client import PositionClient
+from posrisk.service.errors import ServiceError
+from posrisk.workers import Supervisor
 
 from .bus.conftest import REDIS_URL, redis_reachable
 from .gateway.test_server import ask, http_get, signed
@@ -44,6 +48,10 @@ def test_workers_need_postgresql_and_redis(tmp_path: Path) -> None:
             str(tmp_path / "x.db"),
             "--workers",
             "2",
+            "--port",
+            "0",
+            "--admin-port",
+            "0",
         ],
         capture_output=True,
         text=True,
@@ -54,7 +62,7 @@ def test_workers_need_postgresql_and_redis(tmp_path: Path) -> None:
     assert "--db postgresql://... and --redis redis://..." in result.stderr
     # The same from the environment file a deployment uses.
     from_env = subprocess.run(
-        [sys.executable, "-m", "posrisk.cli", "serve"],
+        [sys.executable, "-m", "posrisk.cli", "serve", "--port", "0", "--admin-port", "0"],
         capture_output=True,
         text=True,
         timeout=60,
@@ -62,6 +70,33 @@ def test_workers_need_postgresql_and_redis(tmp_path: Path) -> None:
         env={**os.environ, "POSRISK_DB": str(tmp_path / "y.db"), "POSRISK_WORKERS": "3"},
     )
     assert from_env.returncode == 1 and "--workers N shares one database" in from_env.stderr
+
+
+@pytest.mark.asyncio
+async def test_a_busy_port_refuses_the_workers_before_the_database_is_touched() -> None:
+    await redis_reachable(REDIS_URL)
+    admin, schema = await postgres_schema()
+    try:
+        with socket.socket() as taken:
+            taken.bind(("127.0.0.1", 0))
+            taken.listen()
+            settings = ServerSettings(
+                db=f"{POSTGRES_DSN}?search_path={schema}",
+                redis=REDIS_URL,
+                port=0,
+                admin_port=taken.getsockname()[1],
+            )
+            supervisor = Supervisor(settings, 2)
+            with pytest.raises(ServiceError, match=r"for the admin API \(--admin-port\): Address"):
+                await asyncio.to_thread(supervisor.start)
+        tables = await admin.fetch(
+            "SELECT table_name FROM information_schema.tables WHERE table_schema = $1", schema
+        )
+        assert tables == []  # not even migrated
+        assert repr(supervisor) == "<Supervisor 0/2 workers>"
+    finally:
+        await admin.execute(f'DROP SCHEMA "{schema}" CASCADE')
+        await admin.close()
 
 
 class Served:
@@ -148,6 +183,11 @@ async def v2_rows(url: str) -> Any:
 async def test_two_workers_serve_as_one_and_survive_a_kill(served: Served) -> None:
     pids = served.pids()
     assert len(pids) == 2, "new connections reach both workers"
+    # Whichever worker answers /metrics shows both, each sample labelled with its worker.
+    for _ in range(6):
+        with urllib.request.urlopen(served.http_url + "/metrics", timeout=5) as response:
+            text = response.read().decode()
+        assert all(f'posrisk_api_connections{{worker="{i}"}}' in text for i in (0, 1)), text
     # Every worker answers with the same rows.
     answers = [await v2_rows(served.ws_url) for _ in range(12)]
     assert all(a == answers[0] for a in answers)

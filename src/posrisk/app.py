@@ -13,6 +13,7 @@ import json
 import logging
 import os
 import secrets
+import socket
 import ssl
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,16 +22,10 @@ from .bus import Bus, LocalBus, open_bus
 from .engine import Market
 from .gateway.admin import ADMIN_PREFIX, AdminApi
 from .gateway.audience import AUDIENCES
+from .gateway.ports import close_all
 from .gateway.server import WS_API_PATH, Gateway, GatewaySettings
-from .marks import (
-    BINANCE_MARK_STREAM,
-    BinanceMarkStream,
-    MarkFeed,
-    MarkFileError,
-    MarkSource,
-    RandomWalk,
-    Replay,
-)
+from .marks import BINANCE_MARK_STREAM, MarkFeed
+from .preflight import MarkSourceFactory, bind_ports, mark_source, tls_context
 from .protocol import LimitRules
 from .service.admin import AdminService, load_scenario
 from .service.api import ApiService
@@ -45,7 +40,7 @@ from .service.rest import RestService
 from .service.scenario import ScenarioError, read_scenario_file
 from .service.secrets import SecretBox, SecretError
 from .service.streams import LISTEN_KEY_TTL_MS, UserStreams
-from .store import DatabaseLock, SetMeta, SQLiteStore, Store, StoreError
+from .store import DatabaseLock, SetMeta, SQLiteStore, Store, StoreError, check_database_file
 from .urls import redacted
 
 log = logging.getLogger("posrisk.server")
@@ -174,7 +169,7 @@ class PosriskServer:
         self.demo: DemoCredentials | None = None
 
     def __repr__(self) -> str:
-        state = f"port {self.port}" if self.gateway and self.gateway.server else "stopped"
+        state = f"port {self.port}" if self.gateway and self.gateway.servers else "stopped"
         return f"<PosriskServer {self.settings.db} {state}>"
 
     @property
@@ -194,7 +189,9 @@ class PosriskServer:
         scheme = "https" if self.settings.certfile else "http"
         return f"{scheme}://{self.settings.host}:{self.port}"
 
-    async def start(self) -> None:
+    def check(self) -> tuple[ssl.SSLContext | None, MarkSourceFactory]:
+        """Refuse settings that cannot work before a port is bound or a file written;
+        returns the TLS context and the mark source."""
         settings = self.settings
         for option, audience in (
             ("--dashboard", settings.gateway.dashboard),
@@ -206,9 +203,26 @@ class PosriskServer:
             raise ServiceError(
                 "--redis shares one database between gateways: it needs --db postgresql://..."
             )
-        if self._lock is not None:
-            self._lock.acquire()
+        if self._local:
+            check_database_file(Path(settings.db), create=True)
+        return tls_context(settings), mark_source(settings, self.market)
+
+    async def start(self) -> None:
+        """Check the settings, bind the ports, then open the database: a start refused
+        for a setting or a busy port leaves nothing behind (no database, token or key)."""
+        settings = self.settings
+        tls, source = self.check()
+        ws: list[socket.socket] = []
+        admin: list[socket.socket] = []
+        lock = self._lock
+        # A database a running server holds is named as such, before its ports are tried.
+        early = lock is not None and lock.path.exists()
         try:
+            if lock is not None and early:
+                lock.acquire()
+            ws, admin = bind_ports(settings)
+            if lock is not None and not early:
+                lock.acquire()
             await self.store.open()
             await self._prepare()
             self.bus = open_bus(settings)
@@ -227,19 +241,21 @@ class PosriskServer:
             if settings.gateway.dashboard != "off":
                 dashboard = Dashboard(self.admin, self.clock)
             self.gateway = Gateway(api, rest, settings.gateway, bus=self.bus, dashboard=dashboard)
-            await self.gateway.start(settings.host, settings.port, self._tls())
+            await self.gateway.start(ws, tls)
             self.feed = MarkFeed(
                 self.admin, liquidate=self._liquidate(), persist_interval=settings.marks_save_s
             )
-            self.feed.start(self._mark_source())
-            if settings.admin_port is not None:
+            self.feed.start(source(self.registry.marks))
+            if admin:
                 self.admin_token = self._admin_token()
                 self.admin_api = AdminApi(AdminOperations(self.admin), self.admin_token)
-                await self.admin_api.start(
-                    settings.admin_host, settings.admin_port, reuse_port=settings.gateway.reuse_port
-                )
+                await self.admin_api.start(admin)
                 self._write_server_info()
         except BaseException:
+            if self.gateway is not None:
+                for server in self.gateway.servers:
+                    server.close()
+            close_all([*ws, *admin])
             await self.bus.stop()
             await self._close_store()
             raise
@@ -302,20 +318,6 @@ class PosriskServer:
         if not task.cancelled() and task.exception() is not None:
             log.error("could not save an IP ban: %s", task.exception())
 
-    def _tls(self) -> ssl.SSLContext | None:
-        settings = self.settings
-        if settings.certfile is None:
-            if settings.keyfile is not None:
-                raise ServiceError("--keyfile needs --certfile")
-            return None
-        context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-        context.minimum_version = ssl.TLSVersion.TLSv1_2
-        try:
-            context.load_cert_chain(settings.certfile, settings.keyfile)
-        except (OSError, ssl.SSLError) as e:
-            raise ServiceError(f"cannot use the TLS certificate {settings.certfile}: {e}") from None
-        return context
-
     def liquidates(self) -> bool:
         """Whether crossed positions are liquidated (given, or on for the demo)."""
         return self._liquidate()
@@ -324,29 +326,6 @@ class PosriskServer:
         if self.settings.liquidate is not None:
             return self.settings.liquidate
         return self.demo is not None or self._meta.get("demo") == "1"
-
-    def _mark_source(self) -> MarkSource | None:
-        settings = self.settings
-        kind = settings.marks
-        if kind == "fixed":
-            return None
-        if kind == "replay":
-            if settings.marks_file is None:
-                raise ServiceError("--marks replay needs --marks-file (CSV or JSONL)")
-            try:
-                return Replay(settings.marks_file, settings.marks_speed)
-            except MarkFileError as e:
-                raise ServiceError(str(e)) from None
-        if kind == "walk":
-            return RandomWalk(
-                self.registry.marks,
-                self.market,
-                seed=settings.marks_seed,
-                interval=settings.marks_interval,
-            )
-        if kind == "binance":
-            return BinanceMarkStream(settings.marks_url)
-        raise ServiceError(f"--marks takes fixed, replay, walk or binance, not {kind!r}")
 
     @property
     def admin_url(self) -> str | None:

@@ -1,7 +1,8 @@
 """``posrisk``: serve, and administer an account database (``posrisk <noun> <verb>``).
 
 The admin commands open the database directly and go through the same ``AdminService`` as
-the server; a database held by a running server is refused with a message saying so.
+the server; a database held by a running server is reached through its admin API, and one
+that does not exist is refused unless ``--create`` (``cli_db``).
 Every refusal prints ``error <code>: <message>`` on stderr and exits 1, changing nothing.
 """
 
@@ -10,10 +11,11 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import shlex
 import signal
 import sys
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
-from contextlib import asynccontextmanager, suppress
+from collections.abc import Awaitable, Callable, Sequence
+from contextlib import suppress
 from decimal import Decimal
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
@@ -31,8 +33,8 @@ from .app import (
     is_postgres,
     open_store,
     redacted,
-    server_info_path,
 )
+from .cli_db import CreateOption, operations, require_database
 from .client import (
     BINANCE_MAINNET,
     BINANCE_TESTNET,
@@ -43,23 +45,17 @@ from .client import (
     PositionClient,
     PositionV2,
 )
-from .client.admin import RemoteOperations
-from .engine import EngineError, Market, parse_decimal
+from .engine import EngineError, parse_decimal
 from .engine.numbers import fmt_money
 from .gateway.server import GatewaySettings
 from .marks import BINANCE_MARK_STREAM
 from .protocol import LimitRules
-from .service.admin import AdminService
-from .service.clock import SystemClock
 from .service.errors import ServiceError
-from .service.operations import AdminOperations, Operations
-from .service.registry import Registry
+from .service.operations import Operations
 from .service.scenario import read_scenario_file
-from .service.secrets import SecretBox, SecretError
 from .store import (
     AppendEvent,
     Change,
-    DatabaseBusy,
     DatabaseLock,
     NewAccount,
     NewKey,
@@ -245,8 +241,8 @@ def serve(
         raise _fail(str(e), e.code) from None
     except (ServiceError, StoreError) as e:
         raise _fail(getattr(e, "msg", str(e))) from None
-    except OSError as e:
-        raise _fail(f"cannot listen on {host}:{port}: {e.strerror}") from None
+    except OSError as e:  # a file beside the database (the ports' errors name the port)
+        raise _fail(f"{e.strerror or e}: {e.filename}" if e.filename else str(e)) from None
 
 
 def _event_loop_run(coro: Awaitable[None]) -> None:
@@ -322,6 +318,9 @@ def _announce(server: PosriskServer, workers: int = 1) -> None:
         if server.new_admin_token:
             out.print(f"  admin token    {server.admin_token} (shown only now)")
     demo = server.demo
+    again = f"posrisk key create demo --db {shlex.quote(server.database)}"
+    if demo is None and "demo" in server.registry.accounts:
+        out.print(f"  demo keys      shown when the database was created; a new one: {again}")
     if demo is not None:
         out.print("\nDemo accounts created (these secrets are shown only now):")
         out.print("  demo        one-way: BTCUSDT cross long, ETHUSDT isolated short")
@@ -333,6 +332,7 @@ def _announce(server: PosriskServer, workers: int = 1) -> None:
         out.print("  demo-hedge  hedge mode: BTCUSDT long + short, SOLUSDT isolated")
         out.print(f"    API key      {demo.hedge_hmac.api_key}")
         out.print(f"    HMAC secret  {demo.hedge_hmac.secret}")
+        out.print(f"  Lost a secret? {again} prints a new key (likewise demo-hedge).")
         out.print("\nQuery it (account.position over the WS API, as a table):")
         out.print(
             f"  POSRISK_API_KEY={demo.hmac.api_key} POSRISK_API_SECRET={demo.hmac.secret} "
@@ -382,69 +382,16 @@ AdminTokenOption = Annotated[
 ]
 
 
-@asynccontextmanager
-async def _operations(
-    db: str, admin_url: str | None, admin_token: str | None
-) -> AsyncIterator[Operations]:
-    """Where an admin command goes: the admin API when given (or when a running server
-    holds the SQLite file: its ``<db>.server.json`` says where), else the database itself
-    (a PostgreSQL database is shared: gateways on it catch up with the change)."""
-    if admin_url is not None:
-        if admin_token is None:
-            raise ServiceError("--admin-url needs --admin-token (or POSRISK_ADMIN_TOKEN)")
-        yield RemoteOperations(admin_url, admin_token)
-        return
-    lock = None if is_postgres(db) else DatabaseLock(Path(db))
-    if lock is not None:
-        try:
-            lock.acquire()
-        except DatabaseBusy:
-            remote = _running_server(Path(db), admin_token)
-            if remote is None:
-                raise
-            yield remote
-            return
-    store = open_store(db)
-    try:
-        await store.open()
-        try:
-            box = SecretBox.for_database(":memory:" if lock is None else db)
-        except SecretError as e:
-            raise ServiceError(str(e)) from None
-        registry = Registry.from_snapshot(await store.load(), Market.default(), box)
-        yield AdminOperations(AdminService(store, registry, SystemClock()))
-    finally:
-        with suppress(StoreError):
-            await store.close()
-        if lock is not None:
-            lock.release()
-
-
-def _running_server(db: Path, token: str | None) -> RemoteOperations | None:
-    try:
-        info = json.loads(server_info_path(db).read_text())
-    except (OSError, ValueError):
-        return None
-    url = info.get("adminUrl") if isinstance(info, dict) else None
-    if not isinstance(url, str):
-        return None
-    if token is None and isinstance(info.get("tokenFile"), str):
-        try:
-            token = Path(info["tokenFile"]).read_text().strip()
-        except OSError:
-            return None
-    return RemoteOperations(url, token) if token else None
-
-
 def _admin(
     db: str,
     admin_url: str | None,
     admin_token: str | None,
     action: Callable[[Operations], Awaitable[T]],
+    create: bool | None = None,
 ) -> T:
     async def run() -> T:
-        async with _operations(db, admin_url, admin_token) as operations:
-            return await action(operations)
+        async with operations(db, admin_url, admin_token, create) as ops:
+            return await action(ops)
 
     return _run(run())
 
@@ -456,12 +403,13 @@ def account_create(
     db: DbOption = DEFAULT_DB,
     admin_url: AdminUrlOption = None,
     admin_token: AdminTokenOption = None,
+    create: CreateOption = False,
 ) -> None:
-    """Create an account."""
+    """Create an account (in a new, empty database with --create)."""
     body: dict[str, Any] = {"name": name}
     if position_mode is not None:
         body["positionMode"] = position_mode
-    _admin(db, admin_url, admin_token, lambda ops: ops.create_account(body))
+    _admin(db, admin_url, admin_token, lambda ops: ops.create_account(body), create)
     out.print(f"created account {name!r}")
 
 
@@ -708,10 +656,11 @@ def scenario_load(
     db: DbOption = DEFAULT_DB,
     admin_url: AdminUrlOption = None,
     admin_token: AdminTokenOption = None,
+    create: CreateOption = False,
 ) -> None:
-    """Load a scenario file's accounts (all of it or nothing)."""
+    """Load a scenario file's accounts, all or nothing (into a new database with --create)."""
     document = _run(_parse(lambda: read_scenario_file(file)))
-    result = _admin(db, admin_url, admin_token, lambda ops: ops.load_scenario(document))
+    result = _admin(db, admin_url, admin_token, lambda ops: ops.load_scenario(document), create)
     names = result["accounts"]
     out.print(f"loaded {len(names)} accounts: {', '.join(names)}")
 
@@ -731,6 +680,7 @@ def db_migrate(
     """Bring a database's schema up to this posrisk (servers also do it when they start)."""
 
     async def run() -> int:
+        require_database(db)
         store = open_store(db)
         lock = DatabaseLock(Path(db)) if not is_postgres(db) and db != ":memory:" else None
         if lock is not None:
@@ -760,6 +710,8 @@ def db_copy(
     (POSRISK_MASTER_KEY, or the source's <db stem>-master.key)."""
 
     async def run() -> tuple[int, int, int]:
+        require_database(source)
+        require_database(target, create=True)
         origin, destination = open_store(source), open_store(target)
         lock = DatabaseLock(Path(source)) if not is_postgres(source) else None
         if lock is not None:

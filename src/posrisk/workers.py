@@ -1,12 +1,14 @@
 """``posrisk serve --workers N``: N gateway processes on one port, on one host.
 
-The supervisor prepares the database once (migrations, scenario or demo, the admin
-token), then starts N processes that each run a whole ``PosriskServer`` on the same
-WebSocket port and the same admin port (``SO_REUSEPORT``: the kernel spreads new
-connections over them). They share PostgreSQL and Redis like gateways on many hosts do;
-only worker 0 runs the mark source (the others take its marks from the bus). A worker
-that dies is started again; its clients reconnect and land on the others meanwhile.
-SIGINT or SIGTERM stops every worker (each tells its clients, as one server does).
+The supervisor reserves both ports (bound, not listening: a busy port refuses the start
+before the database is touched), prepares the database once (migrations, scenario or
+demo, the admin token), then starts N processes that each run a whole ``PosriskServer``
+on the same WebSocket port and the same admin port (``SO_REUSEPORT``: the kernel spreads
+new connections over them). They share PostgreSQL and Redis like gateways on many hosts
+do; only worker 0 runs the mark source (the others take its marks from the bus), and
+every worker's ``/metrics`` shows them all (``gateway.shared_metrics``). A worker that
+dies is started again; its clients reconnect and land on the others meanwhile. SIGINT or
+SIGTERM stops every worker (each tells its clients, as one server does).
 """
 
 from __future__ import annotations
@@ -15,8 +17,10 @@ import asyncio
 import contextlib
 import logging
 import multiprocessing
+import shutil
 import signal
 import socket
+import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
@@ -24,6 +28,7 @@ from multiprocessing.connection import Connection
 from typing import Any
 
 from .app import PosriskServer, ServerSettings, is_postgres
+from .preflight import bind_ports
 from .service.errors import ServiceError
 
 __all__ = ["Ready", "Supervisor", "check_workers"]
@@ -53,15 +58,6 @@ class Ready:
     port: int
     admin_port: int | None
     server: PosriskServer  # the prepared (not serving) server: demo keys, admin token
-
-
-def _reserve(host: str, port: int) -> tuple[socket.socket, int]:
-    """A bound, non-listening SO_REUSEPORT socket: keeps ``port`` (a free one for 0) for
-    the workers, which bind it too; the kernel never hands it a connection."""
-    holder = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET)
-    holder.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
-    holder.bind((host, port))
-    return holder, int(holder.getsockname()[1])
 
 
 def _worker(settings: ServerSettings, index: int, log_level: int, ready: Connection) -> None:
@@ -111,6 +107,8 @@ class Supervisor:
         self.restarts = 0
         self._child: ServerSettings | None = None
         self._holders: list[socket.socket] = []
+        # Where the workers exchange their /metrics figures (made at start, removed at stop).
+        self._metrics_folder: str | None = None
         self._stopping = False
 
     def __repr__(self) -> str:
@@ -118,16 +116,22 @@ class Supervisor:
         return f"<Supervisor {alive}/{self.count} workers>"
 
     def start(self) -> Ready:
-        """Prepare the database, start every worker, return once all of them serve."""
+        """Check the settings, reserve the ports, prepare the database (in this order: a
+        busy port leaves the database untouched), start every worker, return once all of
+        them serve."""
         settings = self.settings
         prepared = PosriskServer(settings)
-        asyncio.run(prepared.prepare())
-        holder, port = _reserve(settings.host, settings.port)
-        self._holders.append(holder)
-        admin_port = settings.admin_port
-        if admin_port is not None:
-            admin_holder, admin_port = _reserve(settings.admin_host, admin_port)
-            self._holders.append(admin_holder)
+        prepared.check()
+        ws, admin = bind_ports(settings, listen=False)
+        self._holders += [*ws, *admin]
+        port = int(ws[0].getsockname()[1])
+        admin_port = int(admin[0].getsockname()[1]) if admin else None
+        try:
+            asyncio.run(prepared.prepare())
+        except BaseException:
+            self.stop()
+            raise
+        self._metrics_folder = tempfile.mkdtemp(prefix="posrisk-metrics-")
         self._child = replace(
             settings,
             port=port,
@@ -136,7 +140,7 @@ class Supervisor:
             scenario=None,
             reset=False,
             demo=False,
-            gateway=replace(settings.gateway, reuse_port=True),
+            gateway=replace(settings.gateway, reuse_port=True, metrics_folder=self._metrics_folder),
         )
         try:
             for index in range(self.count):
@@ -149,6 +153,7 @@ class Supervisor:
     def _spawn(self, index: int) -> None:
         assert self._child is not None
         settings = self._child
+        settings = replace(settings, gateway=replace(settings.gateway, worker=index))
         if index > 0:
             settings = replace(settings, marks="fixed")  # worker 0 moves the marks
         receive, send = _CONTEXT.Pipe(duplex=False)
@@ -208,3 +213,6 @@ class Supervisor:
             with contextlib.suppress(OSError):
                 holder.close()
         self._holders = []
+        if self._metrics_folder is not None:
+            shutil.rmtree(self._metrics_folder, ignore_errors=True)
+            self._metrics_folder = None

@@ -232,15 +232,41 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-async def serve_process(db: Path, port: int, scenario: Path | None) -> asyncio.subprocess.Process:
+async def serve_process(
+    db: Path, port: int, scenario: Path | None, timeout_s: float = 30
+) -> asyncio.subprocess.Process:
+    """``posrisk serve`` on ``port`` (no admin API: nothing else bound), once it serves; a
+    server that exits or stays silent fails the test with what it printed."""
     args = [sys.executable, "-m", "posrisk.cli", "serve", "--db", str(db), "--port", str(port)]
+    args.append("--no-admin")
     if scenario is not None:
         args += ["--scenario", str(scenario)]
     process = await asyncio.create_subprocess_exec(*args, stdout=asyncio.subprocess.PIPE)
     assert process.stdout is not None
-    while b"Press Ctrl-C" not in await asyncio.wait_for(process.stdout.readline(), 30):
-        pass
+    printed = b""
+    deadline = time.monotonic() + timeout_s
+    try:
+        while b"Press Ctrl-C" not in printed:
+            line = await asyncio.wait_for(process.stdout.readline(), deadline - time.monotonic())
+            if not line:  # EOF: the server exited
+                raise AssertionError(f"serve exited:\n{printed.decode(errors='replace')}")
+            printed += line
+    except BaseException:
+        if process.returncode is None:
+            process.kill()
+        await process.wait()
+        raise
     return process
+
+
+async def test_a_server_that_cannot_start_fails_the_test_instead_of_hanging(
+    tmp_path: Path,
+) -> None:
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        with pytest.raises(AssertionError, match="serve exited"):
+            await serve_process(tmp_path / "x.db", busy.getsockname()[1], None)
 
 
 async def test_reconnect_after_the_server_is_killed_and_restarted(

@@ -130,6 +130,8 @@ async def browser(tmp_path: Path) -> AsyncIterator[Browser]:
         endpoint = None
         for _ in range(200):
             line = await asyncio.wait_for(asyncio.to_thread(process.stderr.readline), 30)
+            if not line:  # EOF: Chromium exited
+                break
             if "DevTools listening on ws://" in line:
                 address = line.split("ws://", 1)[1].split("/", 1)[0]
                 endpoint = f"http://{address}"

@@ -242,6 +242,7 @@ async def test_health_and_metrics(server: PosriskServer) -> None:
         await ask(ws, "v2/account.position", signed())
         await ask(ws, "v2/account.position", {**signed(), "signature": "0" * 64})
         await ask(ws, "nope.method", {})
+        assert (await get(server.http_url + "/fapi/v1/time"))[0] == 200
         status, _, health = await get(server.http_url + "/health")
         assert status == 200
         assert (health["status"], health["accounts"], health["apiConnections"]) == ("ok", 2, 1)
@@ -255,6 +256,7 @@ async def test_health_and_metrics(server: PosriskServer) -> None:
     assert 'posrisk_requests_total{method="v2/account.position",status="200"} 1' in text
     assert 'posrisk_requests_total{method="v2/account.position",status="400"} 1' in text
     assert 'posrisk_requests_total{method="unknown",status="400"} 1' in text
+    assert 'posrisk_requests_total{method="/fapi/v1/time",status="200"} 1' in text  # REST
     assert 'posrisk_request_seconds_count{method="v2/account.position"} 2' in text
     assert 'posrisk_request_seconds_bucket{method="v2/account.position",le="+Inf"} 2' in text
     assert "posrisk_api_connections 1" in text and "posrisk_banned_ips 0" in text

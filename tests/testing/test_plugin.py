@@ -3,6 +3,7 @@ async, the posrisk marker, and the plugin found through its entry point."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 from decimal import Decimal
 from pathlib import Path
@@ -69,6 +70,9 @@ async def test_advancing_the_clock_expires_listen_keys(posrisk_server: PosriskTe
     reply = ask_sync(posrisk_server.url, "userDataStream.start", {"apiKey": key.api_key})
     listen_key = reply["result"]["listenKey"]
     async with websockets.connect(f"{posrisk_server.stream_url}/{listen_key}") as stream:
+        # The pong comes once the server has attached the stream to its key (the 101 may
+        # arrive first): a clock moved before that would expire a key with no stream yet.
+        await asyncio.wait_for(await stream.ping(), 10)
         posrisk_server.advance(minutes=61)
         expired = json.loads(await stream.recv())
     assert expired["e"] == "listenKeyExpired" and expired["listenKey"] == listen_key
@@ -128,3 +132,50 @@ def test_the_plugin_is_found_through_its_entry_point(pytester: pytest.Pytester) 
     )
     result = pytester.runpytest_subprocess("-p", "no:cacheprovider")
     result.assert_outcomes(passed=2)
+
+
+@pytest.mark.parametrize("mode", ["strict", "auto"])
+def test_a_plain_async_test_gets_the_server_in_either_asyncio_mode(
+    pytester: pytest.Pytester, mode: str
+) -> None:
+    pytester.makeini(
+        f"""
+        [pytest]
+        asyncio_mode = {mode}
+        asyncio_default_fixture_loop_scope = function
+        """
+    )
+    pytester.makepyfile(
+        """
+        import asyncio
+        import json
+
+        import pytest
+        import websockets
+
+        async def test_plain(posrisk_server):
+            key = posrisk_server.key("demo").api_key
+            async with websockets.connect(posrisk_server.url) as ws:
+                await ws.send(json.dumps(
+                    {"id": 1, "method": "userDataStream.start", "params": {"apiKey": key}}
+                ))
+                assert '"status":200' in await asyncio.wait_for(ws.recv(), 10)
+
+        @pytest.fixture
+        def exchange(posrisk_server):
+            return posrisk_server
+
+        async def test_through_a_fixture_of_its_own(exchange):
+            await asyncio.sleep(0)
+            assert exchange.url.startswith("ws://127.0.0.1:")
+
+        @pytest.mark.asyncio
+        async def test_marked(posrisk_server):
+            assert len(posrisk_server.keys) == 3
+
+        def test_sync(posrisk_server):
+            assert posrisk_server.key("demo-hedge")
+        """
+    )
+    result = pytester.runpytest_subprocess("-p", "asyncio", "-p", "no:cacheprovider")
+    result.assert_outcomes(passed=4)

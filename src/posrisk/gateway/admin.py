@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import hmac
 import logging
-from collections.abc import Awaitable, Callable
+import socket
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 import orjson
@@ -70,14 +71,13 @@ class AdminApi:
         )
         return app
 
-    async def start(self, host: str, port: int, *, reuse_port: bool = False) -> None:
+    async def start(self, sockets: Sequence[socket.socket]) -> None:
+        """Serve on ``sockets`` (bound by ``gateway.ports.bind_port``)."""
         self._runner = web.AppRunner(self.app(), access_log=None)
         await self._runner.setup()
-        site = web.TCPSite(self._runner, host, port, reuse_port=reuse_port or None)
-        await site.start()
-        server = site._server
-        assert server is not None
-        self.port = int(server.sockets[0].getsockname()[1])  # type: ignore[attr-defined]
+        for sock in sockets:
+            await web.SockSite(self._runner, sock).start()
+        self.port = int(sockets[0].getsockname()[1])
 
     async def stop(self) -> None:
         if self._runner is not None:

@@ -11,11 +11,13 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import socket
 import ssl
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from http import HTTPStatus
+from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl
 
@@ -50,6 +52,7 @@ from ..service.dashboard import Dashboard
 from ..service.rest import RestService
 from .audience import admits, browser_refusal
 from .page import DashboardPage
+from .shared_metrics import SharedMetrics
 
 __all__ = ["WS_API_PATH", "Gateway", "GatewaySettings"]
 
@@ -78,6 +81,11 @@ class GatewaySettings:
     max_connections_per_ip: int = 10_000
     # Share the port with other processes (SO_REUSEPORT): ``serve --workers N``.
     reuse_port: bool = False
+    # serve --workers N: this worker's index and the folder where the workers exchange
+    # their /metrics figures (every ``metrics_share_s``), so any of them shows them all.
+    worker: int = 0
+    metrics_folder: str | None = None
+    metrics_share_s: float = 1.0
     # Who may see the dashboard (``GET /``): "loopback" clients, "any" client, or "off".
     dashboard: str = "loopback"
     # Who may read ``/health`` and ``/metrics``: "loopback" clients, "any" client, or "off".
@@ -279,9 +287,16 @@ class Gateway:
         self._page = DashboardPage.load()
         self.rest = rest
         self.settings = settings or GatewaySettings()
+        folder = self.settings.metrics_folder
+        self.shared_metrics = (
+            SharedMetrics(Path(folder), self.settings.worker, self.settings.metrics_share_s)
+            if folder is not None
+            else None
+        )
         self.connections: set[ApiListener] = set()
         self.streams: set[StreamListener] = set()
-        self.server: asyncio.Server | None = None
+        # One asyncio server per bound address (``start``).
+        self.servers: list[asyncio.Server] = []
         # Open WS connections per IP (API and streams), for the per-IP cap.
         self._per_ip: dict[str, int] = {}
         self._started = time.monotonic()
@@ -294,12 +309,14 @@ class Gateway:
 
     @property
     def port(self) -> int:
-        assert self.server is not None
-        return int(self.server.sockets[0].getsockname()[1])
+        assert self.servers, "the gateway is not started"
+        return int(self.servers[0].sockets[0].getsockname()[1])
 
     async def start(
-        self, host: str | Sequence[str], port: int, tls: ssl.SSLContext | None = None
-    ) -> asyncio.Server:
+        self, sockets: Sequence[socket.socket], tls: ssl.SSLContext | None = None
+    ) -> None:
+        """Serve on ``sockets``, bound by ``gateway.ports.bind_port`` before the database
+        was opened."""
         loop = asyncio.get_running_loop()
         settings = self.settings
         picows_log = logging.getLogger("posrisk.gateway.picows")
@@ -333,19 +350,20 @@ class Gateway:
             holder.append(protocol)
             return protocol
 
-        self.server = await loop.create_server(
-            protocol_factory,
-            host=host,
-            port=port,
-            ssl=tls,
-            ssl_handshake_timeout=settings.handshake_timeout_s if tls else None,
-            reuse_port=settings.reuse_port or None,
-        )
+        for sock in sockets:
+            server = await loop.create_server(
+                protocol_factory,
+                sock=sock,
+                ssl=tls,
+                ssl_handshake_timeout=settings.handshake_timeout_s if tls else None,
+            )
+            self.servers.append(server)
         self._keepalive_task = loop.create_task(self._keepalive())
         self._expiry_task = loop.create_task(self._expire_listen_keys())
         if self.dashboard is not None:
             self._dashboard_task = loop.create_task(self._tick_dashboard(self.dashboard))
-        return self.server
+        if self.shared_metrics is not None:
+            self.shared_metrics.start(lambda: (self.api.metrics, self.gauges()))
 
     async def _tick_dashboard(self, dashboard: Dashboard) -> None:
         while True:
@@ -425,7 +443,7 @@ class Gateway:
                 return _forbidden(refusal)
             if path == "/health":
                 return _http(200, orjson.dumps(self.health()), {"Content-Type": "application/json"})
-            text = self.api.metrics.render(self.gauges()).encode()
+            text = self.metrics_text().encode()
             return _http(200, text, {"Content-Type": "text/plain; version=0.0.4"})
         if self.rest.handles(path):
             headers = {k: v for k, v in request.headers.items()}
@@ -452,6 +470,12 @@ class Gateway:
             "streamConnections": len(self.streams),
             "bus": "up" if self.bus is None or self.bus.up else "down",
         }
+
+    def metrics_text(self) -> str:
+        """``GET /metrics``: this gateway's figures, or every worker's (``--workers``)."""
+        if self.shared_metrics is not None:
+            return self.shared_metrics.render(self.api.metrics, self.gauges())
+        return self.api.metrics.render(self.gauges())
 
     def gauges(self) -> dict[str, tuple[str, float]]:
         now = self.api.clock.now_ms()
@@ -509,8 +533,10 @@ class Gateway:
         for task in (self._keepalive_task, self._expiry_task, self._dashboard_task):
             if task is not None:
                 task.cancel()
-        if self.server is not None:
-            self.server.close()
+        if self.shared_metrics is not None:
+            await self.shared_metrics.stop()
+        for server in self.servers:
+            server.close()
         notice = server_shutdown(self.api.clock.now_ms())
         for viewer in list(self.viewers):
             viewer.close()
@@ -534,8 +560,8 @@ class Gateway:
                     listener.transport.disconnect(graceful=False)
             for task in pending:
                 task.cancel()
-        if self.server is not None:
-            await self.server.wait_closed()
+        for server in self.servers:
+            await server.wait_closed()
 
 
 def _forbidden(msg: str) -> WSUpgradeResponseWithListener:

@@ -12,6 +12,7 @@ HTTP status of the code; every response carries ``X-MBX-USED-WEIGHT-1M``.
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -62,6 +63,14 @@ class RestService:
         return path in ROUTES
 
     def handle(self, path: str, query: str, headers: Mapping[str, str], ip: str) -> HttpResponse:
+        """Answer one GET of a REST path; counted in the metrics as WS API requests are
+        (the path is the method label)."""
+        started = time.perf_counter()
+        response = self._answer(path, query, headers, ip)
+        self.api.metrics.observe(path, response.status, time.perf_counter() - started)
+        return response
+
+    def _answer(self, path: str, query: str, headers: Mapping[str, str], ip: str) -> HttpResponse:
         route, weight = ROUTES[path]
         api = self.api
         now = api.clock.now_ms()

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Protocol
 
+from .files import DatabaseMissing, check_database_file
 from .records import (
     AccountRecord,
     AppendEvent,
@@ -32,6 +33,7 @@ __all__ = [
     "Change",
     "DatabaseBusy",
     "DatabaseLock",
+    "DatabaseMissing",
     "Delta",
     "KeyRecord",
     "LedgerRecord",
@@ -45,6 +47,7 @@ __all__ = [
     "StaleRevision",
     "Store",
     "StoreError",
+    "check_database_file",
     "moves_revision",
 ]
 

@@ -12,11 +12,15 @@ after the test. Its scenario is the ``posrisk`` marker's ``scenario`` (a dict or
 relative paths from the test file's folder), else the ``posrisk_scenario`` fixture's value
 (override it in a conftest.py or a module), else the demo accounts with fresh keys. The
 marker's other keywords go to ``serve``. Works for sync tests and for pytest-asyncio tests
-alike (the server runs on a thread of its own).
+alike (the server runs on a thread of its own): in pytest-asyncio's strict mode an
+``async def`` test that asks for ``posrisk_server`` (itself or through a fixture of yours)
+is marked ``asyncio`` for you, unless it carries another framework's marker (``anyio``,
+``trio``); in auto mode pytest-asyncio runs it anyway.
 """
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -31,6 +35,31 @@ def pytest_configure(config: pytest.Config) -> None:
         "markers",
         "posrisk(scenario=None, **options): the scenario and options of posrisk_server",
     )
+
+
+# Markers that say which framework runs an async test (pytest-asyncio's, anyio's, trio's).
+_ASYNC_MARKERS = ("asyncio", "anyio", "trio")
+
+
+@pytest.hookimpl(wrapper=True, trylast=True)
+def pytest_pycollect_makeitem(
+    collector: pytest.Module | pytest.Class, name: str, obj: object
+) -> Any:
+    """Mark an unmarked ``async def`` test that uses ``posrisk_server`` for pytest-asyncio,
+    before pytest-asyncio's own wrapper (an outer one) looks for the marker."""
+    result = yield
+    if not inspect.iscoroutinefunction(obj) or not collector.config.pluginmanager.has_plugin(
+        "asyncio"
+    ):
+        return result
+    for item in result if isinstance(result, list) else [result]:
+        if (
+            isinstance(item, pytest.Function)
+            and "posrisk_server" in item.fixturenames
+            and not any(item.get_closest_marker(m) for m in _ASYNC_MARKERS)
+        ):
+            item.add_marker("asyncio")
+    return result
 
 
 @pytest.fixture
