@@ -37,6 +37,7 @@ from .inputs import (
     parse_symbol_settings,
     parse_wallet_amount,
 )
+from .keys import make_key
 
 __all__ = ["ScenarioError", "ScenarioPlan", "plan_scenario", "read_scenario_file"]
 
@@ -120,8 +121,6 @@ def plan_scenario(
     taken_keys: set[str] | frozenset[str] = frozenset(),
 ) -> ScenarioPlan:
     """Validate ``document`` completely; raise ``ScenarioError`` on the first problem."""
-    from .admin import make_key  # the key rules live with the admin operations
-
     if not isinstance(document, Mapping):
         raise ScenarioError("a scenario is a JSON object with 'accounts' and optional 'marks'")
     unknown = sorted(set(document) - {"accounts", "marks"})
@@ -145,7 +144,7 @@ def plan_scenario(
         if name in names or name in taken_names:
             raise ScenarioError(f"{label}: account {name!r} is defined twice or already exists")
         names.add(name)
-        planned.append(_plan_account(name, raw, market, now, api_keys, taken_keys, make_key))
+        planned.append(_plan_account(name, raw, market, now, api_keys, taken_keys))
 
     marks: dict[str, Decimal] = {}
     raw_marks = document.get("marks", {})
@@ -166,7 +165,6 @@ def _plan_account(
     now: int,
     api_keys: set[str],
     taken_keys: set[str] | frozenset[str],
-    make_key: Any,
 ) -> PlannedAccount:
     plan = PlannedAccount(name, Account())
 
