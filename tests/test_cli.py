@@ -434,6 +434,15 @@ def test_fill_refusals(alice: Path) -> None:
     )
 
 
+def test_amounts_are_capped_at_1e15(alice: Path) -> None:
+    before = dump(alice)
+    assert refused(alice, "wallet", "deposit", "alice", "1000000000000000") == (
+        "error -1130: Data sent for parameter 'amount' is not valid. (1000000000000000 is not "
+        "below 1000000000000000)"
+    )
+    assert dump(alice) == before
+
+
 def test_margin_transfer(alice: Path) -> None:
     ok(
         alice,

@@ -368,6 +368,12 @@ REFUSALS: list[tuple[str, Any, str]] = [
         "(positionSide BOTH in hedge mode)",
     ),
     (
+        "a deposit over the cap on every amount",
+        after_bob({"deposits": {"USDT": "1000000000000000"}}),
+        "account 'alice', deposits.USDT: Data sent for parameter 'amount' is not valid. "
+        "(1000000000000000 is not below 1000000000000000)",
+    ),
+    (
         "an apiKey used twice in the document",
         after_bob({"keys": [{"type": "hmac", "apiKey": "bobKey", "secret": "x"}]}),
         "account 'alice', keys[0]: duplicate apiKey 'bobKey'",

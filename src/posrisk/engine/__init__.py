@@ -60,7 +60,7 @@ from .events import (
 )
 from .liquidation import bankruptcy_price, is_crossed, liquidation_events
 from .market import LeverageBracket, Market, MarketDataError, Symbol
-from .numbers import parse_decimal
+from .numbers import AMOUNT_LIMIT, check_amount, parse_decimal
 from .position import Position, break_even_price, entry_price_after_increase, realized_pnl
 from .risk import (
     AccountRisk,
@@ -84,6 +84,7 @@ from .views import (
 )
 
 __all__ = [
+    "AMOUNT_LIMIT",
     "Account",
     "AccountChange",
     "AccountRisk",
@@ -137,6 +138,7 @@ __all__ = [
     "apply",
     "bankruptcy_price",
     "break_even_price",
+    "check_amount",
     "entry_price_after_increase",
     "initial_margin",
     "is_crossed",

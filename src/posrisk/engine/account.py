@@ -50,7 +50,7 @@ from .events import (
     WalletTransfer,
 )
 from .market import Market, Symbol
-from .numbers import CONTEXT, PRICE_LIMIT, ZERO, is_money, to_money
+from .numbers import CONTEXT, ZERO, check_amount, is_money, to_money
 from .position import Position
 
 __all__ = [
@@ -186,13 +186,13 @@ def _check_side(account: Account, side: PositionSide) -> None:
         raise PositionSideMismatch(f"positionSide {side.value} in {mode} mode")
 
 
-def _finite(value: Decimal, name: str) -> None:
-    if not value.is_finite():
+def _money(value: Decimal, name: str, *, capped: bool = True) -> None:
+    # Amounts an operator sends are capped (``check_amount``); the insurance fund's
+    # cover, made by the engine itself, only has to be a finite wallet amount.
+    if capped:
+        check_amount(value, name)
+    elif not value.is_finite():
         raise InvalidValue(name, f"{value} is not a finite number")
-
-
-def _money(value: Decimal, name: str) -> None:
-    _finite(value, name)
     if not is_money(value):
         raise InvalidValue(name, f"{value} has more than 8 decimals")
 
@@ -202,16 +202,13 @@ def _apply_fill(account: Account, fill: Fill, market: Market) -> Applied:
     side = PositionSide(fill.position_side)
     direction = 1 if Side(fill.side) is Side.BUY else -1
     _check_side(account, side)
-    _finite(fill.qty, "quantity")
-    _finite(fill.price, "price")
+    check_amount(fill.qty, "quantity")
+    check_amount(fill.price, "price")
     _money(fill.fee, "fee")
     if fill.qty <= 0:
         raise QuantityNotPositive(f"quantity {fill.qty}")
     if fill.price <= 0:
         raise PriceNotPositive(f"price {fill.price}")
-    for value, name in ((fill.qty, "quantity"), (fill.price, "price")):
-        if value >= PRICE_LIMIT:
-            raise InvalidValue(name, f"{value} is not below {PRICE_LIMIT:f}")
     precision = symbol.quantity_precision
     if precision is not None:
         scaled = fill.qty.scaleb(precision)
@@ -312,7 +309,7 @@ def _apply_wallet_transfer(account: Account, event: WalletTransfer, market: Mark
 def _apply_insurance_clear(account: Account, event: InsuranceClear, market: Market) -> Applied:
     if event.asset not in market.margin_assets:
         raise InvalidValue("asset", f"{event.asset!r} is not a margin asset")
-    _money(event.amount, "amount")
+    _money(event.amount, "amount", capped=False)
     if event.amount <= 0:
         raise InvalidValue("amount", "the insurance fund only adds")
     balance = account.wallet_balance(event.asset) + event.amount

@@ -26,7 +26,6 @@ from ..engine import (
     Side,
     parse_decimal,
 )
-from ..engine.numbers import PRICE_LIMIT
 
 __all__ = [
     "ACCOUNT_NAME",
@@ -202,7 +201,5 @@ def parse_marks(data: object) -> dict[str, Decimal]:
         price = parse_decimal(value, f"marks.{symbol}")
         if price <= 0:
             raise InvalidValue(f"marks.{symbol}", f"a mark price must be positive, got {value}")
-        if price >= PRICE_LIMIT:
-            raise InvalidValue(f"marks.{symbol}", f"a mark price must be below {PRICE_LIMIT:f}")
         marks[symbol] = price
     return marks
