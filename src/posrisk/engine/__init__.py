@@ -6,7 +6,7 @@ Pure library: no I/O, no asyncio, ``decimal.Decimal`` only. Where things live:
 - ``events``   ledger events (fills, transfers, settings) and the enums they use
 - ``position`` one position and the fill formulas (entry, break-even, realized PnL)
 - ``account``  account state and ``apply(account, event, market)``
-- ``risk``     mark-to-market: uPnL, notional, margins, liquidation price
+- ``risk``     mark-to-market: uPnL, notional, margins, available balance, liquidation price
 - ``liquidation`` crossed positions closed at their bankruptcy price
 - ``views``    the v1 / v2 / ACCOUNT_UPDATE rows in Binance's string formats
 - ``numbers``  the decimal context, input parsing and the number formats
@@ -67,6 +67,7 @@ from .risk import (
     AssetRisk,
     LiquidationLeg,
     PositionRisk,
+    available_balance,
     initial_margin,
     liquidation_price,
     maintenance_margin,
@@ -136,6 +137,7 @@ __all__ = [
     "account_position_v2_rows",
     "account_update_event",
     "apply",
+    "available_balance",
     "bankruptcy_price",
     "break_even_price",
     "check_amount",
