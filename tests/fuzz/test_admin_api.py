@@ -697,6 +697,39 @@ async def ledger_length(server: PosriskServer) -> int:
     return len((await server.store.load()).ledger)
 
 
+async def test_a_fill_without_the_margin_binance_requires_is_400_2019_unless_forced(
+    server: PosriskServer,
+) -> None:
+    """100 USDT and a fee of 500: Binance would never make this fill (the wallet would
+    be left at −400). Refused, nothing written; recorded as given with "force": true."""
+    too_dear = {"symbol": "BTCUSDT", "side": "BUY", "qty": "0.001", "price": "20000", "fee": "500"}
+    async with aiohttp.ClientSession() as session:
+
+        async def call(method: str, path: str, body: Any = None) -> tuple[int, Any]:
+            data = None if body is None else json.dumps(body).encode()
+            return await send(session, server, Request(method, path, data))
+
+        assert (await call("POST", "/accounts", {"name": "carol"}))[0] == 201
+        assert (await call("POST", "/accounts/carol/wallet", {"amount": "100"}))[0] == 200
+        before, written = state(server), await ledger_length(server)
+        status, answer = await call("POST", "/accounts/carol/fills", too_dear)
+        assert (status, answer["code"]) == (400, -2019), answer
+        assert answer["msg"].startswith("Margin is insufficient. (opening 0.001 BTCUSDT"), answer
+        assert "availableBalance is 100.00000000" in answer["msg"]
+        assert state(server) == before and await ledger_length(server) == written
+        status, answer = await call("POST", "/accounts/carol/fills", {**too_dear, "force": "false"})
+        assert (status, answer["code"]) == (400, -2019), answer
+        status, answer = await call("POST", "/accounts/carol/fills", {**too_dear, "force": 1})
+        assert (status, answer["code"]) == (400, -1130), answer
+        assert "'force'" in answer["msg"]
+        assert state(server) == before and await ledger_length(server) == written
+
+        status, forced = await call("POST", "/accounts/carol/fills", {**too_dear, "force": True})
+        assert status == 200, forced
+        assert forced["balances"][0]["walletBalance"] == "-400.00000000"
+        assert await ledger_length(server) == written + 1
+
+
 @pytest.mark.parametrize(
     ("path", "body", "field"),
     [

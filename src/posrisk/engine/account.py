@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from decimal import Decimal, localcontext
 from functools import cache
+from typing import NamedTuple
 
 from .errors import (
     CrossBalanceInsufficient,
@@ -58,9 +59,11 @@ __all__ = [
     "AccountChange",
     "Applied",
     "BalanceChange",
+    "FillParts",
     "SymbolSettings",
     "apply",
     "sides_for",
+    "split_fill",
 ]
 
 PositionKey = tuple[str, PositionSide]
@@ -197,6 +200,43 @@ def _money(value: Decimal, name: str, *, capped: bool = True) -> None:
         raise InvalidValue(name, f"{value} has more than 8 decimals")
 
 
+class FillParts(NamedTuple):
+    """A fill split against what its side holds: the part that closes, the part that
+    opens (in the fill's direction), and the fee of each (pro rata, SPEC §9)."""
+
+    close_qty: Decimal
+    open_qty: Decimal
+    close_fee: Decimal
+    open_fee: Decimal
+
+
+def split_fill(account: Account, fill: Fill) -> FillParts:
+    """What ``fill`` closes and opens of ``account``'s position on its side.
+
+    A fill in the held direction (or on a flat one-way side) only opens. Against it, it
+    closes up to the held size; in one-way mode the rest opens the other way (a flip), in
+    hedge mode a rest is refused (-2022). The closing share of the fee is
+    ``to_money(fee × close qty / qty)``, the opening share the rest.
+    """
+    side = PositionSide(fill.position_side)
+    direction = 1 if Side(fill.side) is Side.BUY else -1
+    position = account.position(fill.symbol, side)
+    if side is PositionSide.BOTH:
+        opening = direction if not position.amount else position.direction
+    else:
+        opening = 1 if side is PositionSide.LONG else -1
+    if direction == opening:
+        return FillParts(ZERO, fill.qty, ZERO, fill.fee)
+    held = abs(position.amount)
+    if side is not PositionSide.BOTH and fill.qty > held:
+        raise ReduceOnlyRejected(
+            f"{fill.side} {fill.qty} {fill.symbol} {side.value} but the position holds {held}"
+        )
+    close_qty = min(fill.qty, held)
+    close_fee = to_money(fill.fee * close_qty / fill.qty)
+    return FillParts(close_qty, fill.qty - close_qty, close_fee, fill.fee - close_fee)
+
+
 def _apply_fill(account: Account, fill: Fill, market: Market) -> Applied:
     symbol = market[fill.symbol]
     side = PositionSide(fill.position_side)
@@ -224,23 +264,7 @@ def _apply_fill(account: Account, fill: Fill, market: Market) -> Applied:
     balance = account.wallet_balance(asset)
     cross = account.cross_wallet_balance(asset, market)
 
-    # Split the fill into the part that closes what is held and the part that opens.
-    if side is PositionSide.BOTH:
-        opening = direction if not position.amount else position.direction
-    else:
-        opening = 1 if side is PositionSide.LONG else -1
-    if direction == opening:
-        close_qty, open_qty = ZERO, fill.qty
-    else:
-        held = abs(position.amount)
-        if side is not PositionSide.BOTH and fill.qty > held:
-            raise ReduceOnlyRejected(
-                f"{fill.side} {fill.qty} {symbol.name} {side.value} but the position holds {held}"
-            )
-        close_qty = min(fill.qty, held)
-        open_qty = fill.qty - close_qty
-    close_fee = to_money(fill.fee * close_qty / fill.qty) if close_qty else ZERO
-    open_fee = fill.fee - close_fee
+    close_qty, open_qty, close_fee, open_fee = split_fill(account, fill)
 
     if close_qty:
         size_before = abs(position.amount)

@@ -29,6 +29,7 @@ from ..engine import (
     SetPositionMode,
     WalletTransfer,
     apply,
+    check_opening_margin,
     liquidation_events,
     position_row_v2,
 )
@@ -245,9 +246,12 @@ class AdminService:
 
     # -- ledger events ----------------------------------------------------------------
 
-    async def apply_events(self, account: str, events: Sequence[Event]) -> list[Applied]:
-        """Apply ``events`` to ``account`` all-or-nothing; return each step's result."""
-        results, now = await self._write(lambda: self._commit_events(account, events))
+    async def apply_events(
+        self, account: str, events: Sequence[Event], *, force: bool = False
+    ) -> list[Applied]:
+        """Apply ``events`` to ``account`` all-or-nothing; return each step's result.
+        Fills need their opening margin at the current marks unless ``force``d."""
+        results, now = await self._write(lambda: self._commit_events(account, events, not force))
         self._notify(account, results, now)
         return results
 
@@ -260,16 +264,17 @@ class AdminService:
             events = liquidation_events(entry.account, self.market, self.registry.marks, now)
             if not events:
                 return [], now
-            return await self._commit_events(account, events)
+            return await self._commit_events(account, events, False)  # closes need no margin
 
         results, now = await self._write(plan)
         self._notify(account, results, now)
         return results
 
     async def _commit_events(
-        self, account: str, events: Sequence[Event]
+        self, account: str, events: Sequence[Event], check_margin: bool
     ) -> tuple[list[Applied], int]:
-        # Under the write lock: validate every event, commit them together, swap the state.
+        # Under the write lock: validate every event (and fills' margin at the served
+        # marks), commit them together, swap the state.
         entry = self.registry.account(account)
         now = self.clock.now_ms()
         # An event without a time happens now (and replays with that same time).
@@ -278,6 +283,8 @@ class AdminService:
         results = []
         for event in events:
             applied = apply(state, event, self.market)
+            if check_margin:
+                check_opening_margin(state, event, self.market, self.registry.marks)
             results.append(applied)
             state = applied.account
         if results:
@@ -300,8 +307,8 @@ class AdminService:
         event = WalletTransfer(asset, amount, self.clock.now_ms())
         return (await self.apply_events(account, [event]))[-1].account
 
-    async def fill(self, account: str, fill: Fill) -> Account:
-        return (await self.apply_events(account, [fill]))[-1].account
+    async def fill(self, account: str, fill: Fill, *, force: bool = False) -> Account:
+        return (await self.apply_events(account, [fill], force=force))[-1].account
 
     async def isolated_margin(self, account: str, transfer: IsolatedMarginTransfer) -> Account:
         return (await self.apply_events(account, [transfer]))[-1].account
