@@ -443,6 +443,30 @@ def test_fill_refusals(alice: Path) -> None:
     )
 
 
+def test_a_fill_without_the_margin_is_2019_unless_forced(alice: Path) -> None:
+    dear = ["fill", "add", "alice", "--symbol", "BTCUSDT", "--side", "BUY", "--qty", "0.010"]
+    dear += ["--price", "20000", "--fee", "1500"]
+    before = dump(alice)
+    assert refused(alice, *dear) == (
+        "error -2019: Margin is insufficient. (opening 0.010 BTCUSDT at 20000 needs 10.00000000 "
+        "USDT initial margin at 20x + 1500.00000000 fee; availableBalance is 1000.00000000)"
+    )
+    assert dump(alice) == before
+    # Importing real history: recorded as given.
+    (row,) = json.loads(ok(alice, *dear, "--force"))
+    assert row["positionAmt"] == "0.010"
+    assert registry(alice).account("alice").account.balances == {"USDT": D("-500")}
+
+
+def test_amounts_are_capped_at_1e15(alice: Path) -> None:
+    before = dump(alice)
+    assert refused(alice, "wallet", "deposit", "alice", "1000000000000000") == (
+        "error -1130: Data sent for parameter 'amount' is not valid. (1000000000000000 is not "
+        "below 1000000000000000)"
+    )
+    assert dump(alice) == before
+
+
 def test_margin_transfer(alice: Path) -> None:
     ok(
         alice,

@@ -588,11 +588,15 @@ def fill_add(
     position_side: Annotated[str, typer.Option(help="BOTH, LONG or SHORT")] = "BOTH",
     fee: Annotated[str, typer.Option(help="Fee paid, in the margin asset")] = "0",
     time: Annotated[int | None, typer.Option(help="Fill time, ms since the epoch")] = None,
+    force: Annotated[
+        bool, typer.Option(help="Record it even without the margin Binance would require")
+    ] = False,
     db: DbOption = DEFAULT_DB,
     admin_url: AdminUrlOption = None,
     admin_token: AdminTokenOption = None,
 ) -> None:
-    """Record a fill; prints the symbol's open positions after it."""
+    """Record a fill; prints the symbol's open positions after it. Its opening part needs
+    initial margin + fee within availableBalance (else -2019), unless --force."""
     body: dict[str, Any] = {
         "symbol": symbol,
         "side": side,
@@ -603,6 +607,8 @@ def fill_add(
     }
     if time is not None:
         body["time"] = time
+    if force:
+        body["force"] = True
     result = _admin(db, admin_url, admin_token, lambda ops: ops.fill(account, body))
     _print_json([p for p in result["positions"] if p["symbol"] == symbol])
 

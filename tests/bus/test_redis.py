@@ -50,7 +50,9 @@ async def test_a_fill_on_one_gateway_reaches_streams_and_rows_on_another(
     async with websockets.connect(f"{base}/ws/{key}") as stream:
         assert one.admin is not None
         await one.admin.fill(
-            "bob", Fill("BTCUSDT", Side.BUY, D("0.002"), D("21000"), PositionSide.LONG)
+            "bob",
+            Fill("BTCUSDT", Side.BUY, D("0.002"), D("21000"), PositionSide.LONG),
+            force=True,  # bob's wallet is the SPEC's 2.53: too little to open more
         )
         update = json.loads(await stream.recv())
     assert update["e"] == "ACCOUNT_UPDATE"
@@ -113,7 +115,9 @@ async def test_redis_restarting_loses_no_write_and_the_gateways_resync(
     await until(lambda: not one.bus.up and not two.bus.up)
     # Writes are acknowledged by PostgreSQL; the other gateway still sees them (it polls).
     await one.admin.fill(
-        "bob", Fill("BTCUSDT", Side.BUY, D("0.002"), D("21000"), PositionSide.LONG)
+        "bob",
+        Fill("BTCUSDT", Side.BUY, D("0.002"), D("21000"), PositionSide.LONG),
+        force=True,  # bob's wallet is the SPEC's 2.53: too little to open more
     )
     await until(lambda: two.registry.account("bob").version == one.registry.account("bob").version)
     # Requests are served meanwhile (limits counted per gateway).

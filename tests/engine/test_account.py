@@ -474,3 +474,28 @@ def test_wallet_amounts_are_rounded_to_8_decimals(market: Market) -> None:
     )
     assert account.position("BTCUSDT", BOTH).realized_pnl == D("-66.66666667")
     assert account.wallet_balance("USDT") == D("933.33333333")
+
+
+@pytest.mark.parametrize(
+    ("event", "field"),
+    [
+        (WalletTransfer("USDT", D("1E+15")), "amount"),
+        (WalletTransfer("USDT", D("-1000000000000000")), "amount"),
+        (WalletTransfer("USDT", D("99999999999999999999")), "amount"),
+        (fill(BUY, "0.001", "100", fee="1000000000000000"), "fee"),
+        (fill(BUY, "0.001", "100", fee="-1000000000000000"), "fee"),
+        (fill(BUY, "1000000000000000", "1"), "quantity"),
+        (fill(BUY, "1", "1000000000000000"), "price"),
+        (IsolatedMarginTransfer("BTCUSDT", D("1000000000000000")), "amount"),
+    ],
+)
+def test_every_amount_an_event_carries_is_capped_alike(
+    market: Market, event: Event, field: str
+) -> None:
+    """One cap (1e15, ``numbers.check_amount``) for deposits, withdrawals, fees,
+    quantities, prices and isolated transfers, however the event was built."""
+    with pytest.raises(InvalidValue) as info:
+        apply(funded(market), event, market)
+    assert (info.value.code, info.value.field) == (-1130, field)
+    assert info.value.msg == f"Data sent for parameter '{field}' is not valid."
+    assert "is not below 1000000000000000" in info.value.detail

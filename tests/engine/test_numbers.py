@@ -2,7 +2,7 @@ from decimal import Decimal, localcontext
 
 import pytest
 
-from posrisk.engine import InvalidValue, parse_decimal
+from posrisk.engine import AMOUNT_LIMIT, InvalidValue, check_amount, parse_decimal
 from posrisk.engine.numbers import (
     fmt_integer,
     fmt_money,
@@ -114,3 +114,34 @@ def test_parse_refuses_everything_else_naming_the_field(bad: object) -> None:
     assert info.value.code == -1130
     assert info.value.msg == "Data sent for parameter 'qty' is not valid."
     assert info.value.field == "qty"
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        "1000000000000000",  # 1e15: the cap itself
+        "-1000000000000000",
+        "99999999999999999999",  # under the old 1e20 limit deposits had
+        10**15,
+        Decimal("1E+15"),
+    ],
+)
+def test_parse_caps_every_amount_at_1e15_naming_the_field(value: object) -> None:
+    with pytest.raises(InvalidValue) as info:
+        parse_decimal(value, "amount")
+    assert (info.value.code, info.value.field) == (-1130, "amount")
+    assert "is not below 1000000000000000" in info.value.detail
+
+
+@pytest.mark.parametrize("value", ["999999999999999.99999999", "-999999999999999.99999999"])
+def test_parse_takes_amounts_just_under_the_cap(value: str) -> None:
+    assert parse_decimal(value, "amount") == Decimal(value)
+
+
+def test_the_cap_is_one_rule_for_parsed_and_built_amounts() -> None:
+    assert Decimal("1E+15") == AMOUNT_LIMIT
+    assert check_amount(Decimal("-5"), "fee") == Decimal("-5")
+    for bad in (Decimal("1E+15"), Decimal("-1E+16"), Decimal("NaN"), Decimal("-Infinity")):
+        with pytest.raises(InvalidValue) as info:
+            check_amount(bad, "fee")
+        assert info.value.field == "fee"

@@ -17,6 +17,7 @@ from posrisk.engine import (
     Side,
     Symbol,
     WalletTransfer,
+    available_balance,
     liquidation_price,
     maintenance_margin,
 )
@@ -250,3 +251,61 @@ def test_liquidation_distance(market: Market, mark: str) -> None:
     assert distance is not None
     assert distance == abs(D(mark) - row.liquidation_price) / D(mark)
     assert isinstance(distance, Decimal)
+
+
+def spec_15_1_example(market: Market) -> Account:
+    """SPEC §15.1: deposit 1000 USDT; BUY 0.002 BTCUSDT @ 91739.90 (taker fee 0.0917399),
+    cross at the default 20x."""
+    return run(
+        [
+            WalletTransfer("USDT", D("1000")),
+            Fill("BTCUSDT", BUY, D("0.002"), D("91739.90"), fee=D("0.0917399")),
+        ],
+        market,
+    )
+
+
+def test_available_balance_golden_case(market: Market) -> None:
+    asset = AccountRisk(spec_15_1_example(market), market, {"BTCUSDT": D("92000")}).asset("USDT")
+    assert fmt_money(asset.wallet_balance) == "999.90826010"
+    assert fmt_money(asset.unrealized_pnl) == "0.52020000"
+    assert fmt_money(asset.margin_balance) == "1000.42846010"
+    assert fmt_money(asset.maint_margin) == "0.73600000"
+    assert fmt_money(asset.initial_margin) == "9.20000000"
+    assert fmt_money(asset.cross_initial_margin) == "9.20000000"
+    assert fmt_money(asset.available_balance) == "991.22846010"
+    # The formula, term by term: cross wallet + cross uPnL − Σ cross initial margin.
+    assert asset.available_balance == D("999.9082601") + D("0.5202") - D("9.2")
+    # With a resting BUY LIMIT 0.002 @ 90000 (openOrderInitialMargin 9), as SPEC §15.1.
+    with_order = available_balance(
+        asset.cross_wallet_balance, asset.cross_unrealized_pnl, asset.cross_initial_margin, D("9")
+    )
+    assert fmt_money(with_order) == "982.22846010"
+
+
+def test_available_balance_counts_a_loss_and_may_go_negative(market: Market) -> None:
+    asset = AccountRisk(spec_15_1_example(market), market, {"BTCUSDT": D("1000")}).asset("USDT")
+    # uPnL 0.002 × (1000 − 91739.9) = −181.4798; initial margin at the mark 0.1.
+    assert asset.available_balance == D("999.9082601") - D("181.4798") - D("0.1")
+    # Fully used (0.1 @ 20000 at 20x locks all 100), then a 5% drop: −100 uPnL.
+    full = run(
+        [WalletTransfer("USDT", D("100")), Fill("BTCUSDT", BUY, D("0.1"), D("20000"))], market
+    )
+    dropped = AccountRisk(full, market, {"BTCUSDT": D("19000")}).asset("USDT")
+    assert dropped.available_balance == D("100") - D("100") - D("95")
+
+
+def test_isolated_positions_count_through_their_wallets_only(market: Market) -> None:
+    account = run(
+        [
+            WalletTransfer("USDT", D("1000")),
+            SetMarginType("BTCUSDT", MarginType.ISOLATED),
+            SetLeverage("BTCUSDT", 10),
+            Fill("BTCUSDT", BUY, D("0.010"), D("20000"), fee=D("0.08")),
+        ],
+        market,
+    )
+    asset = AccountRisk(account, market, {"BTCUSDT": D("10000")}).asset("USDT")
+    # 20 left the cross wallet for the isolated one; its loss and margin are its own.
+    assert (asset.cross_initial_margin, asset.initial_margin) == (0, D("10"))
+    assert asset.available_balance == D("999.92") - D("19.92")

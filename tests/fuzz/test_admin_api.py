@@ -669,7 +669,7 @@ async def test_extreme_numbers_are_refused_not_answered_500(server: PosriskServe
             {"symbol": "BTCUSDT", "side": "BUY", "qty": qty, "price": tiny},
         )
         assert opened[0] == 400 and opened[1]["code"] == -1130, opened
-        assert "quantity" in opened[1]["msg"]
+        assert "'qty'" in opened[1]["msg"]
         small = await call(
             "POST",
             "/accounts/mallory/fills",
@@ -691,3 +691,90 @@ async def test_extreme_numbers_are_refused_not_answered_500(server: PosriskServe
         rows = await ask(ws, "account.position", signed(key["apiKey"], key["secret"]))
     statuses = {"GET account": described[0], "WS": rows["status"]}
     assert statuses == {"GET account": 200, "WS": 200}, statuses
+
+
+async def ledger_length(server: PosriskServer) -> int:
+    return len((await server.store.load()).ledger)
+
+
+async def test_a_fill_without_the_margin_binance_requires_is_400_2019_unless_forced(
+    server: PosriskServer,
+) -> None:
+    """100 USDT and a fee of 500: Binance would never make this fill (the wallet would
+    be left at −400). Refused, nothing written; recorded as given with "force": true."""
+    too_dear = {"symbol": "BTCUSDT", "side": "BUY", "qty": "0.001", "price": "20000", "fee": "500"}
+    async with aiohttp.ClientSession() as session:
+
+        async def call(method: str, path: str, body: Any = None) -> tuple[int, Any]:
+            data = None if body is None else json.dumps(body).encode()
+            return await send(session, server, Request(method, path, data))
+
+        assert (await call("POST", "/accounts", {"name": "carol"}))[0] == 201
+        assert (await call("POST", "/accounts/carol/wallet", {"amount": "100"}))[0] == 200
+        before, written = state(server), await ledger_length(server)
+        status, answer = await call("POST", "/accounts/carol/fills", too_dear)
+        assert (status, answer["code"]) == (400, -2019), answer
+        assert answer["msg"].startswith("Margin is insufficient. (opening 0.001 BTCUSDT"), answer
+        assert "availableBalance is 100.00000000" in answer["msg"]
+        assert state(server) == before and await ledger_length(server) == written
+        status, answer = await call("POST", "/accounts/carol/fills", {**too_dear, "force": "false"})
+        assert (status, answer["code"]) == (400, -2019), answer
+        status, answer = await call("POST", "/accounts/carol/fills", {**too_dear, "force": 1})
+        assert (status, answer["code"]) == (400, -1130), answer
+        assert "'force'" in answer["msg"]
+        assert state(server) == before and await ledger_length(server) == written
+
+        status, forced = await call("POST", "/accounts/carol/fills", {**too_dear, "force": True})
+        assert status == 200, forced
+        assert forced["balances"][0]["walletBalance"] == "-400.00000000"
+        assert await ledger_length(server) == written + 1
+
+
+@pytest.mark.parametrize(
+    ("path", "body", "field"),
+    [
+        ("/accounts/alice/wallet", {"amount": "1000000000000000"}, "amount"),
+        ("/accounts/alice/wallet", {"amount": "99999999999999999999"}, "amount"),
+        ("/accounts/alice/wallet", {"amount": 10**15}, "amount"),
+        ("/accounts/alice/wallet", {"amount": "-1000000000000000"}, "amount"),
+        (
+            "/accounts/alice/fills",
+            {
+                "symbol": "BTCUSDT",
+                "side": "SELL",
+                "qty": "0.001",
+                "price": "1",
+                "fee": "1000000000000000",
+            },
+            "fee",
+        ),
+        (
+            "/accounts/alice/fills",
+            {"symbol": "BTCUSDT", "side": "SELL", "qty": "0.001", "price": "1000000000000000"},
+            "price",
+        ),
+        (
+            "/accounts/alice/fills",
+            {"symbol": "BTCUSDT", "side": "SELL", "qty": "1000000000000000", "price": "1"},
+            "qty",
+        ),
+        (
+            "/accounts/alice/isolated-margin",
+            {"symbol": "ETHUSDT", "amount": "1000000000000000"},
+            "amount",
+        ),
+        ("/marks", {"BTCUSDT": "1000000000000000"}, "marks.BTCUSDT"),
+    ],
+)
+async def test_every_amount_is_capped_alike_naming_its_field(
+    server: PosriskServer, path: str, body: dict[str, Any], field: str
+) -> None:
+    """One cap for deposits, withdrawals, fees, prices, quantities, isolated transfers and
+    marks: below 1e15 (a deposit of 1e15, or of 1e20 − 1, used to be taken)."""
+    before, written = state(server), await ledger_length(server)
+    async with aiohttp.ClientSession() as session:
+        request = Request("PUT" if path == "/marks" else "POST", path, json.dumps(body).encode())
+        status, answer = await send(session, server, request)
+    assert (status, answer["code"]) == (400, -1130), answer
+    assert answer["msg"].startswith(f"Data sent for parameter '{field}' is not valid."), answer
+    assert state(server) == before and await ledger_length(server) == written

@@ -36,7 +36,9 @@ async def test_serve_on_postgresql_and_restart(
             )
             assert reply["result"][0]["liquidationPrice"] == "19731.45529116"
         await first.admin.fill(
-            "bob", Fill("BTCUSDT", Side.BUY, Decimal("0.002"), Decimal("21000"), PositionSide.LONG)
+            "bob",
+            Fill("BTCUSDT", Side.BUY, Decimal("0.002"), Decimal("21000"), PositionSide.LONG),
+            force=True,  # bob's wallet is the SPEC's 2.53: too little to open more
         )
         async with websockets.connect(first.ws_url) as ws:
             before = await ask(ws, "v2/account.position", signed(HEDGE_KEY, HEDGE_SECRET))

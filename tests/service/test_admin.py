@@ -3,12 +3,15 @@ write changes neither the live state nor the database; a restart serves the same
 
 from __future__ import annotations
 
+import asyncio
 import string
 from dataclasses import dataclass, replace
 from decimal import Decimal
 from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from posrisk.engine import (
     Account,
@@ -17,11 +20,13 @@ from posrisk.engine import (
     BalanceChange,
     CrossBalanceInsufficient,
     EngineError,
+    Event,
     Fill,
     InvalidSymbol,
     InvalidValue,
     IsolatedBalanceInsufficient,
     IsolatedMarginTransfer,
+    MarginInsufficient,
     MarginType,
     Market,
     PositionMode,
@@ -40,8 +45,10 @@ from posrisk.engine import (
 )
 from posrisk.protocol import load_private_key
 from posrisk.service.admin import AdminService, CreatedKey, make_key
+from posrisk.service.clock import ManualClock
 from posrisk.service.errors import AccountExists, ServiceError, UnknownAccount, UnknownKey
-from posrisk.store import AccountRecord, KeyRecord, LedgerRecord, Snapshot
+from posrisk.service.registry import Registry
+from posrisk.store import AccountRecord, KeyRecord, LedgerRecord, Snapshot, SQLiteStore
 
 from .conftest import Env, PublicKeys, restarted
 
@@ -739,3 +746,166 @@ async def test_an_event_without_time_happens_now_and_replays_with_that_time(env:
     again = AdminService(env.store, fresh, env.clock).describe("alice")
     assert again["positions"][0]["updateTime"] == NOW + 123_456
     assert again == env.admin.describe("alice")
+
+
+# -- margin: fills Binance's matching engine would refuse (-2019) -----------------------
+
+ISOLATED_10X = [SetMarginType("BTCUSDT", MarginType.ISOLATED), SetLeverage("BTCUSDT", 10)]
+
+
+@pytest.mark.asyncio
+@pytest.mark.parametrize(
+    ("deposit", "setup", "fill"),
+    [
+        # The fee alone is beyond the wallet: it would be left at −400.
+        ("100", [], Fill("BTCUSDT", Side.BUY, D("0.001"), D("20000"), fee=D("500"))),
+        # A close at a loss beyond the wallet (never refused) left it at −10.
+        (
+            "100",
+            [
+                Fill("BTCUSDT", Side.BUY, D("0.01"), D("20000")),
+                Fill("BTCUSDT", Side.SELL, D("0.01"), D("9000")),
+            ],
+            Fill("ETHUSDT", Side.BUY, D("0.01"), D("1000")),
+        ),
+        # Isolated 10x: 20 of initial margin + 8 of fee > 25 available.
+        ("25", ISOLATED_10X, Fill("BTCUSDT", Side.BUY, D("0.010"), D("20000"), fee=D("8"))),
+    ],
+    ids=["fee beyond the wallet", "cross on a negative wallet", "isolated margin + fee"],
+)
+async def test_a_fill_without_the_margin_binance_requires_is_refused_and_changes_nothing(
+    env: Env, deposit: str, setup: list[Event], fill: Fill
+) -> None:
+    await funded(env, amount=deposit)
+    if setup:
+        await env.admin.apply_events("alice", setup)
+    before = await freeze(env)
+    updates = list(env.updates)
+    with pytest.raises(MarginInsufficient) as refused:
+        await env.admin.fill("alice", fill)
+    assert (refused.value.code, refused.value.msg) == (-2019, "Margin is insufficient.")
+    assert env.updates == updates
+    await assert_unchanged(env, before)
+
+
+@pytest.mark.asyncio
+async def test_a_forced_fill_is_recorded_as_given_and_replays(env: Env) -> None:
+    await funded(env, amount="100")
+    fill = Fill("BTCUSDT", Side.BUY, D("0.001"), D("20000"), fee=D("500"))
+    after = await env.admin.fill("alice", fill, force=True)
+    assert after.wallet_balance("USDT") == D("-400")
+    await assert_durable(env)  # a replay takes what was forced
+
+
+@pytest.mark.asyncio
+async def test_the_margin_check_marks_positions_at_the_served_marks(env: Env) -> None:
+    await funded(env, amount="100")
+    await env.admin.fill("alice", Fill("BTCUSDT", Side.BUY, D("0.1"), D("20000")))  # all 100
+    more = Fill("BTCUSDT", Side.BUY, D("0.17"), D("22000"))  # needs 187
+    with pytest.raises(MarginInsufficient):
+        await env.admin.fill("alice", more)
+    # At 22000: +200 unrealized, 110 initial margin → 190 available.
+    await env.admin.set_marks({"BTCUSDT": D("22000")})
+    after = await env.admin.fill("alice", more)
+    assert after.position("BTCUSDT", BOTH).amount == D("0.27")
+    # At 19000 the account is under water: nothing opens, a close still goes through.
+    await env.admin.set_marks({"BTCUSDT": D("19000")})
+    with pytest.raises(MarginInsufficient):
+        await env.admin.fill("alice", Fill("ETHUSDT", Side.BUY, D("0.01"), D("1000")))
+    await env.admin.fill("alice", Fill("BTCUSDT", Side.SELL, D("0.27"), D("19000")))
+    await assert_durable(env)
+
+
+@pytest.mark.asyncio
+async def test_a_refused_fill_in_a_batch_refuses_the_whole_batch(env: Env) -> None:
+    await funded(env, amount="100")
+    before = await freeze(env)
+    batch: list[Event] = [
+        Fill("BTCUSDT", Side.BUY, D("0.05"), D("20000")),  # 50: fits
+        Fill("BTCUSDT", Side.BUY, D("0.06"), D("20000")),  # 60 more: 50 left
+    ]
+    with pytest.raises(MarginInsufficient):
+        await env.admin.apply_events("alice", batch)
+    await assert_unchanged(env, before)
+
+
+# What an operator may throw at one account, in any order. Fills only BUY (in one-way
+# mode they only open), so that nothing realizes a loss: then no accepted write may take
+# a cross wallet below zero. Fees run up to far beyond any wallet here.
+_SYMBOLS = st.sampled_from(["BTCUSDT", "ETHUSDT"])
+_AMOUNTS = st.sampled_from(["1", "10", "100", "1000", "-1", "-50", "-1000"]).map(D)
+_OPENING_WRITES = st.one_of(
+    st.builds(WalletTransfer, st.just("USDT"), _AMOUNTS),
+    st.builds(
+        Fill,
+        _SYMBOLS,
+        st.just(Side.BUY),
+        st.sampled_from(["0.001", "0.01", "0.1", "1"]).map(D),
+        st.sampled_from(["100", "1000", "20000", "30000"]).map(D),
+        fee=st.sampled_from(["0", "0.01", "0.5", "5", "50", "500"]).map(D),
+    ),
+    st.builds(SetLeverage, _SYMBOLS, st.integers(1, 125)),
+    st.builds(SetMarginType, _SYMBOLS, st.sampled_from(list(MarginType))),
+    st.builds(IsolatedMarginTransfer, _SYMBOLS, _AMOUNTS),
+)
+_ANY_WRITES = st.one_of(
+    _OPENING_WRITES,
+    st.builds(
+        Fill,
+        _SYMBOLS,
+        st.sampled_from(list(Side)),
+        st.sampled_from(["0.001", "0.01", "0.1", "1"]).map(D),
+        st.sampled_from(["100", "1000", "20000", "30000"]).map(D),
+        fee=st.sampled_from(["0", "0.5", "500"]).map(D),
+    ),
+    st.dictionaries(
+        _SYMBOLS, st.sampled_from(["500", "1000", "19000", "25000"]).map(D), min_size=1
+    ),
+)
+
+
+async def _write_all(writes: list[Any], *, opening_only: bool) -> int:
+    """Apply ``writes`` one by one to a fresh account; every refusal must leave the served
+    account and the ledger as they were. Returns how many were accepted."""
+    store = SQLiteStore(":memory:")
+    await store.open()
+    try:
+        registry = Registry(MARKET)
+        admin = AdminService(store, registry, ManualClock(NOW))
+        await admin.create_account("alice")
+        accepted = 0
+        for write in writes:
+            entry = registry.account("alice")
+            before = (entry.account, entry.version, len((await store.load()).ledger))
+            try:
+                if isinstance(write, dict):
+                    await admin.set_marks(write)
+                else:
+                    await admin.apply_events("alice", [write])
+            except EngineError:
+                entry = registry.account("alice")
+                after = (entry.account, entry.version, len((await store.load()).ledger))
+                assert after == before, f"refused {write!r} changed the account or ledger"
+                continue
+            accepted += 1
+            if opening_only:
+                account = registry.account("alice").account
+                cross = account.cross_wallet_balance("USDT", MARKET)
+                assert cross >= 0, f"{write!r} left the cross wallet at {cross}"
+        return accepted
+    finally:
+        await store.close()
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(writes=st.lists(_OPENING_WRITES, max_size=12))
+def test_no_accepted_opening_writes_take_a_cross_wallet_below_zero(writes: list[Any]) -> None:
+    asyncio.run(_write_all(writes, opening_only=True))
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(writes=st.lists(_ANY_WRITES, max_size=12))
+def test_every_refused_write_leaves_the_account_and_the_ledger_unchanged(
+    writes: list[Any],
+) -> None:
+    asyncio.run(_write_all(writes, opening_only=False))

@@ -24,6 +24,7 @@ from posrisk.service.inputs import (
     check_fields,
     parse_account_name,
     parse_fill,
+    parse_force,
     parse_isolated_transfer,
     parse_margin_type,
     parse_marks,
@@ -218,8 +219,24 @@ def test_an_unknown_fill_field_lists_the_known_ones() -> None:
         parse_fill({**GOOD_FILL, "reduceOnly": True}, default_time=NOW)
     assert caught.value.detail == (
         "fill: unknown field 'reduceOnly' "
-        "(expected ['fee', 'positionSide', 'price', 'qty', 'side', 'symbol', 'time'])"
+        "(expected ['fee', 'force', 'positionSide', 'price', 'qty', 'side', 'symbol', 'time'])"
     )
+
+
+@pytest.mark.parametrize(
+    ("force", "expected"),
+    [(True, True), (False, False), ("true", True), ("FALSE", False), (None, False)],
+)
+def test_a_fill_may_be_forced(force: object, expected: bool) -> None:
+    body = GOOD_FILL if force is None else {**GOOD_FILL, "force": force}
+    assert parse_fill(body, default_time=NOW) == parse_fill(GOOD_FILL, default_time=NOW)
+    assert parse_force(body) is expected
+
+
+@pytest.mark.parametrize("force", ["yes", 1, 0, None, [True]])
+def test_force_is_a_boolean(force: object) -> None:
+    with refused("force"):
+        parse_force({**GOOD_FILL, "force": force})
 
 
 # -- isolated transfers ---------------------------------------------------------------

@@ -368,6 +368,37 @@ REFUSALS: list[tuple[str, Any, str]] = [
         "(positionSide BOTH in hedge mode)",
     ),
     (
+        "a fill without the margin Binance requires",
+        after_bob({**FUNDED, "fills": [fill(qty="0.1", fee="1")]}),
+        "account 'alice', fills[0]: Margin is insufficient. (opening 0.1 BTCUSDT at 20000 needs "
+        "100.00000000 USDT initial margin at 20x + 1.00000000 fee; availableBalance is "
+        "100.00000000)",
+    ),
+    (
+        "a fill checked at entry prices, not at the scenario's marks",
+        after_bob(
+            {
+                **FUNDED,
+                "fills": [fill(qty="0.1"), fill(symbol="ETHUSDT", qty="0.01", price="1000")],
+            },
+            marks={"BTCUSDT": "30000"},
+        ),
+        "account 'alice', fills[1]: Margin is insufficient. (opening 0.01 ETHUSDT at 1000 needs "
+        "0.50000000 USDT initial margin at 20x + 0.00000000 fee; availableBalance is 0.00000000)",
+    ),
+    (
+        "a force that is not a boolean",
+        after_bob({**FUNDED, "fills": [fill(force="yes")]}),
+        "account 'alice', fills[0]: Data sent for parameter 'force' is not valid. (expected true "
+        "or false, got 'yes')",
+    ),
+    (
+        "a deposit over the cap on every amount",
+        after_bob({"deposits": {"USDT": "1000000000000000"}}),
+        "account 'alice', deposits.USDT: Data sent for parameter 'amount' is not valid. "
+        "(1000000000000000 is not below 1000000000000000)",
+    ),
+    (
         "an apiKey used twice in the document",
         after_bob({"keys": [{"type": "hmac", "apiKey": "bobKey", "secret": "x"}]}),
         "account 'alice', keys[0]: duplicate apiKey 'bobKey'",
@@ -418,8 +449,8 @@ REFUSALS: list[tuple[str, Any, str]] = [
         "an unknown fill field",
         after_bob({**FUNDED, "fills": [fill(reduceOnly=True)]}),
         "account 'alice', fills[0]: Data sent for parameter 'reduceOnly' is not valid. (fill: "
-        "unknown field 'reduceOnly' (expected ['fee', 'positionSide', 'price', 'qty', 'side', "
-        "'symbol', 'time']))",
+        "unknown field 'reduceOnly' (expected ['fee', 'force', 'positionSide', 'price', 'qty', "
+        "'side', 'symbol', 'time']))",
     ),
     (
         "an unknown key field",
@@ -557,6 +588,7 @@ REFUSALS: list[tuple[str, Any, str]] = [
 # An engine refusal keeps its Binance code; posrisk's own scenario checks use -1130.
 ENGINE_CODES = {
     "Invalid symbol.": -1121,
+    "Margin is insufficient.": -2019,
     "Order's position side does not match user's setting.": -4061,
     "is not valid (": -4028,
     "Add margin only support for isolated position.": -4049,
@@ -587,6 +619,18 @@ async def test_an_invalid_scenario_is_refused_and_nothing_is_written(
     assert (refused.value.code, refused.value.status) == (expected_code(message), 400)
     assert isinstance(refused.value, ServiceError)
     await assert_nothing_written(env)
+
+
+@pytest.mark.asyncio
+async def test_a_forced_fill_loads_as_given(env: Env) -> None:
+    """``"force": true`` imports a fill Binance would have refused for margin."""
+    document = {
+        "accounts": [{"name": "alice", **FUNDED, "fills": [fill(fee="500", force=True)]}],
+    }
+    await load_scenario(env.admin, document)
+    account = env.registry.account("alice").account
+    assert account.wallet_balance("USDT") == D("-400")
+    assert account.position("BTCUSDT", PositionSide.BOTH).amount == D("0.001")
 
 
 @pytest.mark.asyncio

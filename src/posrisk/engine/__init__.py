@@ -6,7 +6,8 @@ Pure library: no I/O, no asyncio, ``decimal.Decimal`` only. Where things live:
 - ``events``   ledger events (fills, transfers, settings) and the enums they use
 - ``position`` one position and the fill formulas (entry, break-even, realized PnL)
 - ``account``  account state and ``apply(account, event, market)``
-- ``risk``     mark-to-market: uPnL, notional, margins, liquidation price
+- ``risk``     mark-to-market: uPnL, notional, margins, available balance, liquidation price
+- ``margin``   the margin an operator's fill needs (Binance's -2019)
 - ``liquidation`` crossed positions closed at their bankruptcy price
 - ``views``    the v1 / v2 / ACCOUNT_UPDATE rows in Binance's string formats
 - ``numbers``  the decimal context, input parsing and the number formats
@@ -17,9 +18,11 @@ from .account import (
     AccountChange,
     Applied,
     BalanceChange,
+    FillParts,
     SymbolSettings,
     apply,
     sides_for,
+    split_fill,
 )
 from .errors import (
     CrossBalanceInsufficient,
@@ -59,14 +62,16 @@ from .events import (
     WalletTransfer,
 )
 from .liquidation import bankruptcy_price, is_crossed, liquidation_events
+from .margin import check_opening_margin
 from .market import LeverageBracket, Market, MarketDataError, Symbol
-from .numbers import parse_decimal
+from .numbers import AMOUNT_LIMIT, check_amount, parse_decimal
 from .position import Position, break_even_price, entry_price_after_increase, realized_pnl
 from .risk import (
     AccountRisk,
     AssetRisk,
     LiquidationLeg,
     PositionRisk,
+    available_balance,
     initial_margin,
     liquidation_price,
     maintenance_margin,
@@ -84,6 +89,7 @@ from .views import (
 )
 
 __all__ = [
+    "AMOUNT_LIMIT",
     "Account",
     "AccountChange",
     "AccountRisk",
@@ -95,6 +101,7 @@ __all__ = [
     "Event",
     "ExceedsMaxPosition",
     "Fill",
+    "FillParts",
     "InsuranceClear",
     "InvalidLeverage",
     "InvalidSymbol",
@@ -135,8 +142,11 @@ __all__ = [
     "account_position_v2_rows",
     "account_update_event",
     "apply",
+    "available_balance",
     "bankruptcy_price",
     "break_even_price",
+    "check_amount",
+    "check_opening_margin",
     "entry_price_after_increase",
     "initial_margin",
     "is_crossed",
@@ -149,6 +159,7 @@ __all__ = [
     "position_row_v2",
     "realized_pnl",
     "sides_for",
+    "split_fill",
     "unrealized_pnl",
     "update_balance_item",
     "update_position_item",

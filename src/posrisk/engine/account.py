@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from decimal import Decimal, localcontext
 from functools import cache
+from typing import NamedTuple
 
 from .errors import (
     CrossBalanceInsufficient,
@@ -50,7 +51,7 @@ from .events import (
     WalletTransfer,
 )
 from .market import Market, Symbol
-from .numbers import CONTEXT, PRICE_LIMIT, ZERO, is_money, to_money
+from .numbers import CONTEXT, ZERO, check_amount, is_money, to_money
 from .position import Position
 
 __all__ = [
@@ -58,9 +59,11 @@ __all__ = [
     "AccountChange",
     "Applied",
     "BalanceChange",
+    "FillParts",
     "SymbolSettings",
     "apply",
     "sides_for",
+    "split_fill",
 ]
 
 PositionKey = tuple[str, PositionSide]
@@ -186,15 +189,52 @@ def _check_side(account: Account, side: PositionSide) -> None:
         raise PositionSideMismatch(f"positionSide {side.value} in {mode} mode")
 
 
-def _finite(value: Decimal, name: str) -> None:
-    if not value.is_finite():
+def _money(value: Decimal, name: str, *, capped: bool = True) -> None:
+    # Amounts an operator sends are capped (``check_amount``); the insurance fund's
+    # cover, made by the engine itself, only has to be a finite wallet amount.
+    if capped:
+        check_amount(value, name)
+    elif not value.is_finite():
         raise InvalidValue(name, f"{value} is not a finite number")
-
-
-def _money(value: Decimal, name: str) -> None:
-    _finite(value, name)
     if not is_money(value):
         raise InvalidValue(name, f"{value} has more than 8 decimals")
+
+
+class FillParts(NamedTuple):
+    """A fill split against what its side holds: the part that closes, the part that
+    opens (in the fill's direction), and the fee of each (pro rata, SPEC §9)."""
+
+    close_qty: Decimal
+    open_qty: Decimal
+    close_fee: Decimal
+    open_fee: Decimal
+
+
+def split_fill(account: Account, fill: Fill) -> FillParts:
+    """What ``fill`` closes and opens of ``account``'s position on its side.
+
+    A fill in the held direction (or on a flat one-way side) only opens. Against it, it
+    closes up to the held size; in one-way mode the rest opens the other way (a flip), in
+    hedge mode a rest is refused (-2022). The closing share of the fee is
+    ``to_money(fee × close qty / qty)``, the opening share the rest.
+    """
+    side = PositionSide(fill.position_side)
+    direction = 1 if Side(fill.side) is Side.BUY else -1
+    position = account.position(fill.symbol, side)
+    if side is PositionSide.BOTH:
+        opening = direction if not position.amount else position.direction
+    else:
+        opening = 1 if side is PositionSide.LONG else -1
+    if direction == opening:
+        return FillParts(ZERO, fill.qty, ZERO, fill.fee)
+    held = abs(position.amount)
+    if side is not PositionSide.BOTH and fill.qty > held:
+        raise ReduceOnlyRejected(
+            f"{fill.side} {fill.qty} {fill.symbol} {side.value} but the position holds {held}"
+        )
+    close_qty = min(fill.qty, held)
+    close_fee = to_money(fill.fee * close_qty / fill.qty)
+    return FillParts(close_qty, fill.qty - close_qty, close_fee, fill.fee - close_fee)
 
 
 def _apply_fill(account: Account, fill: Fill, market: Market) -> Applied:
@@ -202,16 +242,13 @@ def _apply_fill(account: Account, fill: Fill, market: Market) -> Applied:
     side = PositionSide(fill.position_side)
     direction = 1 if Side(fill.side) is Side.BUY else -1
     _check_side(account, side)
-    _finite(fill.qty, "quantity")
-    _finite(fill.price, "price")
+    check_amount(fill.qty, "quantity")
+    check_amount(fill.price, "price")
     _money(fill.fee, "fee")
     if fill.qty <= 0:
         raise QuantityNotPositive(f"quantity {fill.qty}")
     if fill.price <= 0:
         raise PriceNotPositive(f"price {fill.price}")
-    for value, name in ((fill.qty, "quantity"), (fill.price, "price")):
-        if value >= PRICE_LIMIT:
-            raise InvalidValue(name, f"{value} is not below {PRICE_LIMIT:f}")
     precision = symbol.quantity_precision
     if precision is not None:
         scaled = fill.qty.scaleb(precision)
@@ -227,23 +264,7 @@ def _apply_fill(account: Account, fill: Fill, market: Market) -> Applied:
     balance = account.wallet_balance(asset)
     cross = account.cross_wallet_balance(asset, market)
 
-    # Split the fill into the part that closes what is held and the part that opens.
-    if side is PositionSide.BOTH:
-        opening = direction if not position.amount else position.direction
-    else:
-        opening = 1 if side is PositionSide.LONG else -1
-    if direction == opening:
-        close_qty, open_qty = ZERO, fill.qty
-    else:
-        held = abs(position.amount)
-        if side is not PositionSide.BOTH and fill.qty > held:
-            raise ReduceOnlyRejected(
-                f"{fill.side} {fill.qty} {symbol.name} {side.value} but the position holds {held}"
-            )
-        close_qty = min(fill.qty, held)
-        open_qty = fill.qty - close_qty
-    close_fee = to_money(fill.fee * close_qty / fill.qty) if close_qty else ZERO
-    open_fee = fill.fee - close_fee
+    close_qty, open_qty, close_fee, open_fee = split_fill(account, fill)
 
     if close_qty:
         size_before = abs(position.amount)
@@ -312,7 +333,7 @@ def _apply_wallet_transfer(account: Account, event: WalletTransfer, market: Mark
 def _apply_insurance_clear(account: Account, event: InsuranceClear, market: Market) -> Applied:
     if event.asset not in market.margin_assets:
         raise InvalidValue("asset", f"{event.asset!r} is not a margin asset")
-    _money(event.amount, "amount")
+    _money(event.amount, "amount", capped=False)
     if event.amount <= 0:
         raise InvalidValue("amount", "the insurance fund only adds")
     balance = account.wallet_balance(event.asset) + event.amount

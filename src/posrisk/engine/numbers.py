@@ -23,10 +23,11 @@ from decimal import (
 from .errors import InvalidValue
 
 __all__ = [
+    "AMOUNT_LIMIT",
     "CONTEXT",
     "ONE",
-    "PRICE_LIMIT",
     "ZERO",
+    "check_amount",
     "fmt_integer",
     "fmt_money",
     "fmt_money_or_zero",
@@ -49,10 +50,10 @@ ONE = Decimal(1)
 # What a ledger number may look like: optional sign, digits, optional fraction.
 # No exponents, no NaN/Infinity, no spaces, no "1." or ".5": Binance's own format.
 _PLAIN_DECIMAL = re.compile(r"-?[0-9]+(\.[0-9]+)?")
-# Largest magnitude the ledger accepts; prices, quantities and marks stay under PRICE_LIMIT,
-# so every product the engine forms, with its 8 or 10 decimals, fits CONTEXT's 60 digits.
-_LIMIT = Decimal("1E+20")
-PRICE_LIMIT = Decimal("1E+15")
+# The one cap on every amount that comes in (prices, quantities, marks, fees, deposits,
+# withdrawals, isolated transfers): magnitudes stay under it, so every product the engine
+# forms, with its 8 or 10 decimals, fits CONTEXT's 60 digits.
+AMOUNT_LIMIT = Decimal("1E+15")
 
 _Q8 = Decimal("1E-8")
 _Q10 = Decimal("1E-10")
@@ -63,14 +64,12 @@ def parse_decimal(value: object, field: str) -> Decimal:
     """A ledger number from a JSON string, an int or a Decimal; never from a float.
 
     Raises ``InvalidValue`` naming ``field`` for anything else: floats (their binary
-    value is not the decimal the user wrote), exponents, NaN, Infinity, booleans, values
-    of 1e20 or more.
+    value is not the decimal the user wrote), exponents, NaN, Infinity, booleans, and
+    magnitudes of ``AMOUNT_LIMIT`` (1e15) or more (``check_amount``).
     """
     if isinstance(value, bool):
         raise InvalidValue(field, f"expected a decimal string, got {value!r}")
     if isinstance(value, Decimal):
-        if not value.is_finite():
-            raise InvalidValue(field, f"{value} is not a finite number")
         number = value
     elif isinstance(value, int):
         number = Decimal(value)
@@ -82,9 +81,20 @@ def parse_decimal(value: object, field: str) -> Decimal:
         raise InvalidValue(field, f'{value!r} is a float; write it as a string, e.g. "{value}"')
     else:
         raise InvalidValue(field, f"expected a decimal string, got {type(value).__name__}")
-    if abs(number) >= _LIMIT:
-        raise InvalidValue(field, f"{value} is too large (limit 1e20)")
-    return number
+    return check_amount(number, field)
+
+
+def check_amount(value: Decimal, field: str) -> Decimal:
+    """``value`` if it is a finite number under ``AMOUNT_LIMIT`` in magnitude.
+
+    The one cap rule for every amount, whichever way it comes in (parsed by
+    ``parse_decimal`` or built as an event by a caller); ``InvalidValue`` names ``field``.
+    """
+    if not value.is_finite():
+        raise InvalidValue(field, f"{value} is not a finite number")
+    if abs(value) >= AMOUNT_LIMIT:
+        raise InvalidValue(field, f"{value} is not below {AMOUNT_LIMIT:f}")
+    return value
 
 
 def to_money(value: Decimal) -> Decimal:

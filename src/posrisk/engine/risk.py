@@ -24,6 +24,7 @@ __all__ = [
     "AssetRisk",
     "LiquidationLeg",
     "PositionRisk",
+    "available_balance",
     "initial_margin",
     "liquidation_price",
     "maintenance_margin",
@@ -52,6 +53,29 @@ def maintenance_margin(bracket: LeverageBracket, position_notional: Decimal) -> 
 def initial_margin(position_notional: Decimal, leverage: int) -> Decimal:
     """positionInitialMargin = |notional| / leverage."""
     return abs(position_notional) / leverage
+
+
+def available_balance(
+    cross_wallet_balance: Decimal,
+    cross_unrealized_pnl: Decimal,
+    cross_initial_margin: Decimal,
+    open_order_initial_margin: Decimal = ZERO,
+) -> Decimal:
+    """availableBalance = crossWalletBalance + crossUnPnl − Σ_cross positionInitialMargin
+    − openOrderInitialMargin, per margin asset (SPEC §15.1).
+
+    What an opening order or fill may use: unrealized PnL of cross positions counts, a
+    loss against it and a profit for it, as on Binance; isolated positions count only
+    through their wallets, which have left the cross wallet. It may be negative.
+    Worked example: deposit 1000 USDT; BUY 0.002 BTCUSDT @ 91739.90 paying 0.0917399,
+    cross 20x; mark 92000 → 999.9082601 + 0.5202 − 9.2 = 991.2284601.
+    """
+    return (
+        cross_wallet_balance
+        + cross_unrealized_pnl
+        - cross_initial_margin
+        - open_order_initial_margin
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -195,6 +219,15 @@ class AssetRisk:
     maint_margin: Decimal
     cross_maint_margin: Decimal
     initial_margin: Decimal
+    # Σ positionInitialMargin of the cross positions only.
+    cross_initial_margin: Decimal
+
+    @property
+    def available_balance(self) -> Decimal:
+        """``available_balance`` of this asset (posrisk has no open orders here)."""
+        return available_balance(
+            self.cross_wallet_balance, self.cross_unrealized_pnl, self.cross_initial_margin
+        )
 
     @property
     def margin_balance(self) -> Decimal:
@@ -258,14 +291,16 @@ class AccountRisk:
             upnl = unrealized_pnl(position.amount, price, position.entry_price)
             mm = maintenance_margin(symbol.bracket_for(value), value)
             self._marked[(name, side)] = _Marked(symbol, settings, position, price, upnl, value, mm)
-            # [upnl, cross upnl, mm, cross mm, initial margin]
-            total = totals.setdefault(symbol.margin_asset, [ZERO] * 5)
+            # [upnl, cross upnl, mm, cross mm, initial margin, cross initial margin]
+            total = totals.setdefault(symbol.margin_asset, [ZERO] * 6)
+            im = initial_margin(value, settings.leverage)
             total[0] += upnl
             total[2] += mm
-            total[4] += initial_margin(value, settings.leverage)
+            total[4] += im
             if settings.margin_type is MarginType.CROSS:
                 total[1] += upnl
                 total[3] += mm
+                total[5] += im
         isolated: dict[str, Decimal] = {}
         for position in self.account.positions.values():
             if position.isolated_wallet:
@@ -274,7 +309,7 @@ class AccountRisk:
                     asset = symbol.margin_asset
                     isolated[asset] = isolated.get(asset, ZERO) + position.isolated_wallet
         for asset in self.market.margin_assets:
-            upnl, cross_upnl, mm, cross_mm, im = totals.get(asset, [ZERO] * 5)
+            upnl, cross_upnl, mm, cross_mm, im, cross_im = totals.get(asset, [ZERO] * 6)
             wallet = self.account.wallet_balance(asset)
             self._assets[asset] = AssetRisk(
                 asset,
@@ -285,6 +320,7 @@ class AccountRisk:
                 mm,
                 cross_mm,
                 im,
+                cross_im,
             )
 
     def asset(self, asset: str) -> AssetRisk:

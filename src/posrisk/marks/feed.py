@@ -15,7 +15,7 @@ import logging
 from collections.abc import Mapping
 from decimal import Decimal
 
-from ..engine.numbers import PRICE_LIMIT
+from ..engine.numbers import AMOUNT_LIMIT
 from ..service.admin import AdminService
 from ..store import SetMarks
 from .sources import MarkSource, Sleep
@@ -55,7 +55,7 @@ class MarkFeed:
     async def apply(self, batch: Mapping[str, Decimal]) -> None:
         """One tick: known symbols' marks move now; liquidate if enabled."""
         known = {
-            s: p for s, p in batch.items() if s in self.registry.market and 0 < p < PRICE_LIMIT
+            s: p for s, p in batch.items() if s in self.registry.market and 0 < p < AMOUNT_LIMIT
         }
         if not known:
             return

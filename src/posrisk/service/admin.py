@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import Awaitable, Callable, Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from decimal import Decimal
 from typing import Any, TypeVar
 
@@ -29,17 +29,11 @@ from ..engine import (
     SetPositionMode,
     WalletTransfer,
     apply,
+    check_opening_margin,
     liquidation_events,
     position_row_v2,
 )
 from ..engine.numbers import fmt_money
-from ..protocol import (
-    generate_api_key,
-    generate_ed25519,
-    generate_hmac_secret,
-    generate_rsa,
-    load_public_key,
-)
 from ..store import (
     AppendEvent,
     Change,
@@ -55,6 +49,7 @@ from ..store import (
 from .clock import Clock
 from .errors import AccountExists, ServiceError, UnknownKey
 from .inputs import parse_account_name
+from .keys import KEY_TYPES, CreatedKey, make_key  # re-exported: the keys admin makes
 from .registry import AccountEntry, Registry
 from .scenario import ScenarioPlan, plan_scenario
 
@@ -69,89 +64,11 @@ __all__ = [
 
 T = TypeVar("T")
 
-KEY_TYPES = ("hmac", "ed25519", "rsa")
 # How often a write is planned again after other gateways wrote first.
 _STALE_RETRIES = 5
-_API_KEY_CHARS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789")
 
 # Called after a committed change: (account name, account after, what changed, time).
 AccountUpdateListener = Callable[[str, Account, AccountChange, int], None]
-
-
-@dataclass(frozen=True, slots=True)
-class CreatedKey:
-    """A new API key; ``secret``/``private_key`` are shown once and never stored
-    (``private_key``) or never shown again (``secret``)."""
-
-    api_key: str
-    account: str
-    kind: str
-    secret: str | None = None
-    public_key: str | None = None
-    private_key: str | None = None
-
-    def __repr__(self) -> str:
-        return f"CreatedKey(api_key={self.api_key!r}, account={self.account!r}, kind={self.kind!r})"
-
-    def as_json(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"apiKey": self.api_key, "account": self.account, "type": self.kind}
-        if self.secret is not None:
-            out["secret"] = self.secret
-        if self.public_key is not None:
-            out["publicKey"] = self.public_key
-        if self.private_key is not None:
-            out["privateKey"] = self.private_key
-        return out
-
-
-def check_api_key(api_key: object) -> str:
-    if (
-        not isinstance(api_key, str)
-        or not 1 <= len(api_key) <= 128
-        or not set(api_key) <= _API_KEY_CHARS
-    ):
-        raise InvalidValue("apiKey", "API keys are 1-128 letters and digits")
-    return api_key
-
-
-def make_key(
-    account: str,
-    kind: str,
-    created_at: int,
-    *,
-    api_key: str | None = None,
-    secret: str | None = None,
-    public_key: str | None = None,
-) -> tuple[KeyRecord, CreatedKey]:
-    """A key record to store and what to show its owner; generates what is not given."""
-    if kind not in KEY_TYPES:
-        raise InvalidValue("type", f"key type must be one of {', '.join(KEY_TYPES)}, got {kind!r}")
-    api_key = check_api_key(api_key) if api_key is not None else generate_api_key()
-    if kind == "hmac":
-        if public_key is not None:
-            raise InvalidValue("publicKey", "an HMAC key has a secret, not a public key")
-        shown = secret is None
-        if secret is None:
-            secret = generate_hmac_secret()
-        elif not isinstance(secret, str) or not 1 <= len(secret) <= 512 or not secret.isprintable():
-            raise InvalidValue("secret", "an HMAC secret is 1-512 printable characters")
-        record = KeyRecord(api_key, account, kind, secret, None, created_at)
-        return record, CreatedKey(api_key, account, kind, secret=secret if shown else None)
-    if secret is not None:
-        raise InvalidValue("secret", f"an {kind} key has a public key, not a secret")
-    private_pem = None
-    if public_key is None:
-        private_pem, public_key = generate_ed25519() if kind == "ed25519" else generate_rsa()
-    try:
-        loaded = load_public_key(public_key)
-    except (ValueError, TypeError) as e:
-        raise InvalidValue("publicKey", f"not a usable public key: {e}") from None
-    if loaded.kind != kind:
-        raise InvalidValue("publicKey", f"the public key is {loaded.kind}, not {kind}")
-    record = KeyRecord(api_key, account, kind, None, loaded.pem(), created_at)
-    return record, CreatedKey(
-        api_key, account, kind, public_key=loaded.pem(), private_key=private_pem
-    )
 
 
 class AdminService:
@@ -329,9 +246,12 @@ class AdminService:
 
     # -- ledger events ----------------------------------------------------------------
 
-    async def apply_events(self, account: str, events: Sequence[Event]) -> list[Applied]:
-        """Apply ``events`` to ``account`` all-or-nothing; return each step's result."""
-        results, now = await self._write(lambda: self._commit_events(account, events))
+    async def apply_events(
+        self, account: str, events: Sequence[Event], *, force: bool = False
+    ) -> list[Applied]:
+        """Apply ``events`` to ``account`` all-or-nothing; return each step's result.
+        Fills need their opening margin at the current marks unless ``force``d."""
+        results, now = await self._write(lambda: self._commit_events(account, events, not force))
         self._notify(account, results, now)
         return results
 
@@ -344,16 +264,17 @@ class AdminService:
             events = liquidation_events(entry.account, self.market, self.registry.marks, now)
             if not events:
                 return [], now
-            return await self._commit_events(account, events)
+            return await self._commit_events(account, events, False)  # closes need no margin
 
         results, now = await self._write(plan)
         self._notify(account, results, now)
         return results
 
     async def _commit_events(
-        self, account: str, events: Sequence[Event]
+        self, account: str, events: Sequence[Event], check_margin: bool
     ) -> tuple[list[Applied], int]:
-        # Under the write lock: validate every event, commit them together, swap the state.
+        # Under the write lock: validate every event (and fills' margin at the served
+        # marks), commit them together, swap the state.
         entry = self.registry.account(account)
         now = self.clock.now_ms()
         # An event without a time happens now (and replays with that same time).
@@ -362,6 +283,8 @@ class AdminService:
         results = []
         for event in events:
             applied = apply(state, event, self.market)
+            if check_margin:
+                check_opening_margin(state, event, self.market, self.registry.marks)
             results.append(applied)
             state = applied.account
         if results:
@@ -384,8 +307,8 @@ class AdminService:
         event = WalletTransfer(asset, amount, self.clock.now_ms())
         return (await self.apply_events(account, [event]))[-1].account
 
-    async def fill(self, account: str, fill: Fill) -> Account:
-        return (await self.apply_events(account, [fill]))[-1].account
+    async def fill(self, account: str, fill: Fill, *, force: bool = False) -> Account:
+        return (await self.apply_events(account, [fill], force=force))[-1].account
 
     async def isolated_margin(self, account: str, transfer: IsolatedMarginTransfer) -> Account:
         return (await self.apply_events(account, [transfer]))[-1].account

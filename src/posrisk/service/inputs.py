@@ -26,7 +26,6 @@ from ..engine import (
     Side,
     parse_decimal,
 )
-from ..engine.numbers import PRICE_LIMIT
 
 __all__ = [
     "ACCOUNT_NAME",
@@ -34,6 +33,7 @@ __all__ = [
     "format_marks",
     "parse_account_name",
     "parse_fill",
+    "parse_force",
     "parse_isolated_transfer",
     "parse_margin_type",
     "parse_marks",
@@ -111,12 +111,22 @@ def _time(value: object, default: int) -> int:
     return value
 
 
+def _flag(value: object, field: str) -> bool:
+    """A JSON boolean, or Binance's way of writing one: "true" / "false"."""
+    if isinstance(value, str) and value.lower() in ("true", "false"):
+        return value.lower() == "true"
+    if not isinstance(value, bool):
+        raise InvalidValue(field, f"expected true or false, got {value!r:.40}")
+    return value
+
+
 def parse_fill(data: object, *, default_time: int) -> Fill:
-    """A fill as in a scenario file: symbol, side, qty, price, positionSide?, fee?, time?."""
+    """A fill as in a scenario file: symbol, side, qty, price, positionSide?, fee?, time?
+    (and force?, read by ``parse_force``)."""
     check_fields(
         data,
         "fill",
-        {"symbol", "side", "positionSide", "qty", "price", "fee", "time"},
+        {"symbol", "side", "positionSide", "qty", "price", "fee", "time", "force"},
         {"symbol", "side", "qty", "price"},
     )
     assert isinstance(data, Mapping)
@@ -129,6 +139,12 @@ def parse_fill(data: object, *, default_time: int) -> Fill:
         fee=parse_decimal(data.get("fee", "0"), "fee"),
         time=_time(data.get("time"), default_time),
     )
+
+
+def parse_force(data: object) -> bool:
+    """A fill's ``"force"`` (default false): true records it even where Binance would have
+    refused it for margin (-2019), to import real history."""
+    return _flag(data.get("force", False), "force") if isinstance(data, Mapping) else False
 
 
 def parse_isolated_transfer(data: object, *, default_time: int) -> IsolatedMarginTransfer:
@@ -178,11 +194,7 @@ def parse_symbol_settings(symbols: object, *, time: int) -> list[Event]:
                 raise InvalidValue("leverage", f"leverage must be an integer, got {leverage!r:.40}")
             events.append(SetLeverage(symbol, leverage, time))
         if "isAutoAddMargin" in settings:
-            flag = settings["isAutoAddMargin"]
-            if isinstance(flag, str) and flag.lower() in ("true", "false"):
-                flag = flag.lower() == "true"
-            if not isinstance(flag, bool):
-                raise InvalidValue("isAutoAddMargin", f"expected true or false, got {flag!r:.40}")
+            flag = _flag(settings["isAutoAddMargin"], "isAutoAddMargin")
             events.append(SetAutoAddMargin(symbol, flag, time))
     return events
 
@@ -202,7 +214,5 @@ def parse_marks(data: object) -> dict[str, Decimal]:
         price = parse_decimal(value, f"marks.{symbol}")
         if price <= 0:
             raise InvalidValue(f"marks.{symbol}", f"a mark price must be positive, got {value}")
-        if price >= PRICE_LIMIT:
-            raise InvalidValue(f"marks.{symbol}", f"a mark price must be below {PRICE_LIMIT:f}")
         marks[symbol] = price
     return marks

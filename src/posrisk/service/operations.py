@@ -17,6 +17,7 @@ from .inputs import (
     check_fields,
     format_marks,
     parse_fill,
+    parse_force,
     parse_isolated_transfer,
     parse_marks,
     parse_position_mode,
@@ -99,7 +100,8 @@ class AdminOperations:
         return self.admin.describe(name)
 
     async def fill(self, name: str, body: Json) -> Json:
-        await self.admin.fill(name, parse_fill(body, default_time=0))
+        fill = parse_fill(body, default_time=0)
+        await self.admin.fill(name, fill, force=parse_force(body))
         return self.admin.describe(name)
 
     async def isolated_margin(self, name: str, body: Json) -> Json:

@@ -3,7 +3,8 @@
 ``plan_scenario`` reads and validates a whole document against the engine before anything
 is written; a problem raises ``ScenarioError`` naming the account, the entry and what is
 wrong. ``AdminService.load_scenario`` then commits it in one transaction: a scenario is
-loaded completely or not at all.
+loaded completely or not at all. Its fills are checked for margin as an operator's are
+(at their entry prices), unless a fill says ``"force": true``.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from ..engine import (
     SetPositionMode,
     WalletTransfer,
     apply,
+    check_opening_margin,
 )
 from ..store import AppendEvent, Change, KeyRecord, NewAccount, NewKey, SetMarks
 from .errors import ServiceError
@@ -31,12 +33,14 @@ from .inputs import (
     check_fields,
     parse_account_name,
     parse_fill,
+    parse_force,
     parse_isolated_transfer,
     parse_marks,
     parse_position_mode,
     parse_symbol_settings,
     parse_wallet_amount,
 )
+from .keys import make_key
 
 __all__ = ["ScenarioError", "ScenarioPlan", "plan_scenario", "read_scenario_file"]
 
@@ -120,8 +124,6 @@ def plan_scenario(
     taken_keys: set[str] | frozenset[str] = frozenset(),
 ) -> ScenarioPlan:
     """Validate ``document`` completely; raise ``ScenarioError`` on the first problem."""
-    from .admin import make_key  # the key rules live with the admin operations
-
     if not isinstance(document, Mapping):
         raise ScenarioError("a scenario is a JSON object with 'accounts' and optional 'marks'")
     unknown = sorted(set(document) - {"accounts", "marks"})
@@ -145,7 +147,7 @@ def plan_scenario(
         if name in names or name in taken_names:
             raise ScenarioError(f"{label}: account {name!r} is defined twice or already exists")
         names.add(name)
-        planned.append(_plan_account(name, raw, market, now, api_keys, taken_keys, make_key))
+        planned.append(_plan_account(name, raw, market, now, api_keys, taken_keys))
 
     marks: dict[str, Decimal] = {}
     raw_marks = document.get("marks", {})
@@ -166,13 +168,17 @@ def _plan_account(
     now: int,
     api_keys: set[str],
     taken_keys: set[str] | frozenset[str],
-    make_key: Any,
 ) -> PlannedAccount:
     plan = PlannedAccount(name, Account())
 
-    def add(event: Event, entry: str) -> None:
+    def add(event: Event, entry: str, *, force: bool = False) -> None:
+        # A fill needs its opening margin, as when it was made: positions marked at their
+        # entry prices (the scenario's marks are the state after its fills); unless forced.
         try:
-            plan.account = apply(plan.account, event, market).account
+            applied = apply(plan.account, event, market)
+            if not force:
+                check_opening_margin(plan.account, event, market, {})
+            plan.account = applied.account
         except EngineError as e:
             raise _where(name, entry, e) from None
         plan.events.append(event)
@@ -250,7 +256,8 @@ def _plan_account(
             entry = f"{field_name}[{index}]"
             try:
                 event = parser(item, default_time=now)
+                force = field_name == "fills" and parse_force(item)
             except EngineError as e:
                 raise _where(name, entry, e) from None
-            add(event, entry)
+            add(event, entry, force=force)
     return plan

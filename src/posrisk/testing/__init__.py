@@ -285,8 +285,10 @@ class PosriskTestServer:
         *,
         position_side: str = "BOTH",
         fee: object = "0",
+        force: bool = False,
     ) -> None:
-        """A trade on ``account`` (as the matching engine would report it)."""
+        """A trade on ``account`` (as the matching engine would report it: refused with
+        -2019 when its opening part needs more margin than is available, unless ``force``)."""
         fill: Fill = parse_fill(
             {
                 "symbol": symbol,
@@ -300,7 +302,7 @@ class PosriskTestServer:
         )
         admin = self._running().admin
         assert admin is not None
-        self._call(admin.fill(account, fill))
+        self._call(admin.fill(account, fill, force=force))
 
     def deposit(self, account: str, amount: object, asset: str = "USDT") -> None:
         """Move ``amount`` into (negative: out of) the account's wallet."""
