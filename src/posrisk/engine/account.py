@@ -202,7 +202,7 @@ def _money(value: Decimal, name: str, *, capped: bool = True) -> None:
 
 class FillParts(NamedTuple):
     """A fill split against what its side holds: the part that closes, the part that
-    opens (in the fill's direction), and the fee of each (pro rata, SPEC §9)."""
+    opens (in the fill's direction), and the fee of each (pro rata to their quantities)."""
 
     close_qty: Decimal
     open_qty: Decimal

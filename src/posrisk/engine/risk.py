@@ -62,7 +62,7 @@ def available_balance(
     open_order_initial_margin: Decimal = ZERO,
 ) -> Decimal:
     """availableBalance = crossWalletBalance + crossUnPnl − Σ_cross positionInitialMargin
-    − openOrderInitialMargin, per margin asset (SPEC §15.1).
+    − openOrderInitialMargin, per margin asset, as Binance defines it.
 
     What an opening order or fill may use: unrealized PnL of cross positions counts, a
     loss against it and a profit for it, as on Binance; isolated positions count only
