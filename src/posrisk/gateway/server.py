@@ -14,7 +14,6 @@ import os
 import ssl
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
 from http import HTTPStatus
 from importlib import resources
 from typing import Any
@@ -39,6 +38,8 @@ from ..protocol import Allow, WireError, encode_error, server_shutdown
 from ..service.api import ApiService, Connection
 from ..service.dashboard import Dashboard
 from ..service.rest import RestService
+from .settings import GatewaySettings
+from .streams import DashboardListener, StreamListener
 
 __all__ = ["WS_API_PATH", "Gateway", "GatewaySettings"]
 
@@ -47,28 +48,6 @@ log = logging.getLogger("posrisk.gateway")
 WS_API_PATH = "/ws-fapi/v1"
 # User data streams: /ws/<listenKey> and /private/ws/<listenKey> (SPEC §8).
 STREAM_PREFIXES = ("/ws/", "/private/ws/")
-
-
-@dataclass(frozen=True, slots=True)
-class GatewaySettings:
-    # Server ping interval and how long a pong may take (SPEC §7: 3 and 10 minutes).
-    ping_interval_s: float = 180.0
-    pong_timeout_s: float = 600.0
-    # Largest frame accepted (python-binance's own limit is 1 MiB).
-    max_frame_size: int = 1 << 20
-    handshake_timeout_s: float = 10.0
-    # How often listenKeys are checked for expiry (their lifetime is the streams' TTL).
-    listen_key_check_s: float = 1.0
-    # A connection lives at most this long (SPEC §7: 24 hours), checked at each ping round.
-    max_lifetime_s: float = 24 * 3600.0
-    # Open WS connections (API and streams) allowed per IP at once.
-    max_connections_per_ip: int = 10_000
-    # Share the port with other processes (SO_REUSEPORT): ``serve --workers N``.
-    reuse_port: bool = False
-    # Who may see the dashboard (``GET /``): "loopback" clients, "any" client, or "off".
-    dashboard: str = "loopback"
-    # How often the dashboard's viewers are sent what moved.
-    dashboard_interval_s: float = 0.25
 
 
 class ApiListener(WSListener):
@@ -159,91 +138,6 @@ class ApiListener(WSListener):
             # come back through a handshake, which is refused while the ban lasts.
             transport.send_close(WSCloseCode.POLICY_VIOLATION, b"IP banned")
             transport.disconnect()
-
-
-class StreamListener(WSListener):
-    """One user data stream connection (``/ws/<listenKey>``): events out, nothing in."""
-
-    def __init__(self, gateway: Gateway, listen_key: str, ip: str) -> None:
-        super().__init__()
-        self.gateway = gateway
-        self.listen_key = listen_key
-        self.ip = ip
-        self.transport: WSTransport | None = None
-        # Loop time of the connection, and of the oldest ping not yet answered (None when
-        # every ping was answered): the keepalive closes it when that is too old.
-        self.opened = 0.0
-        self.unanswered_since: float | None = None
-
-    def __repr__(self) -> str:
-        return f"<StreamListener {self.listen_key[:8]}…>"
-
-    def on_ws_connected(self, transport: WSTransport) -> None:
-        self.transport = transport
-        self.opened = asyncio.get_running_loop().time()
-        self.gateway.count_ip(self.ip)
-        streams = self.gateway.api.streams
-        if not streams.attach(self.listen_key, self, self.gateway.api.clock.now_ms()):
-            self.close()  # the key expired between handshake and now
-            return
-        self.gateway.streams.add(self)
-
-    def on_ws_disconnected(self, transport: WSTransport) -> None:
-        self.gateway.api.streams.detach(self.listen_key, self)
-        self.gateway.streams.discard(self)
-        self.gateway.release_ip(self.ip)
-
-    def on_ws_frame(self, transport: WSTransport, frame: WSFrame) -> None:
-        if frame.msg_type is WSMsgType.PONG:
-            self.unanswered_since = None
-        elif frame.msg_type is WSMsgType.CLOSE:
-            transport.send_close(frame.get_close_code())
-            transport.disconnect()
-
-    # -- the Sink the user streams send through --
-
-    def send(self, message: bytes) -> None:
-        if self.transport is not None and not self.transport.is_disconnected:
-            self.transport.send(WSMsgType.TEXT, message)
-
-    def close(self) -> None:
-        if self.transport is not None and not self.transport.is_disconnected:
-            self.transport.send_close(WSCloseCode.OK)
-            self.transport.disconnect()
-
-
-class DashboardListener(WSListener):
-    """One viewer of the dashboard page (``/dashboard/ws``): state out, nothing in."""
-
-    def __init__(self, gateway: Gateway) -> None:
-        super().__init__()
-        self.gateway = gateway
-        self.transport: WSTransport | None = None
-
-    def on_ws_connected(self, transport: WSTransport) -> None:
-        self.transport = transport
-        assert self.gateway.dashboard is not None
-        self.gateway.viewers.add(self)
-        self.gateway.dashboard.attach(self)
-
-    def on_ws_disconnected(self, transport: WSTransport) -> None:
-        self.gateway.viewers.discard(self)
-        if self.gateway.dashboard is not None:
-            self.gateway.dashboard.detach(self)
-
-    def on_ws_frame(self, transport: WSTransport, frame: WSFrame) -> None:
-        if frame.msg_type is WSMsgType.CLOSE:
-            transport.send_close(frame.get_close_code())
-            transport.disconnect()
-
-    def send(self, message: bytes) -> None:
-        if self.transport is not None and not self.transport.is_disconnected:
-            self.transport.send(WSMsgType.TEXT, message)
-
-    def close(self) -> None:
-        if self.transport is not None and not self.transport.is_disconnected:
-            self.transport.send_close(WSCloseCode.OK)
-            self.transport.disconnect()
 
 
 def _is_loopback(ip: str) -> bool:

@@ -1,0 +1,102 @@
+"""Connections that only receive: user data streams and dashboard viewers.
+
+Both are ``Sink``s the services send through; what their clients send is not read for
+meaning.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import TYPE_CHECKING
+
+from picows import WSCloseCode, WSFrame, WSListener, WSMsgType, WSTransport
+
+if TYPE_CHECKING:
+    from .server import Gateway
+
+__all__ = ["DashboardListener", "StreamListener"]
+
+
+class StreamListener(WSListener):
+    """One user data stream connection (``/ws/<listenKey>``): events out, nothing in."""
+
+    def __init__(self, gateway: Gateway, listen_key: str, ip: str) -> None:
+        super().__init__()
+        self.gateway = gateway
+        self.listen_key = listen_key
+        self.ip = ip
+        self.transport: WSTransport | None = None
+        # Loop time of the connection, and of the oldest ping not yet answered (None when
+        # every ping was answered): the keepalive closes it when that is too old.
+        self.opened = 0.0
+        self.unanswered_since: float | None = None
+
+    def __repr__(self) -> str:
+        return f"<StreamListener {self.listen_key[:8]}…>"
+
+    def on_ws_connected(self, transport: WSTransport) -> None:
+        self.transport = transport
+        self.opened = asyncio.get_running_loop().time()
+        self.gateway.count_ip(self.ip)
+        streams = self.gateway.api.streams
+        if not streams.attach(self.listen_key, self, self.gateway.api.clock.now_ms()):
+            self.close()  # the key expired between handshake and now
+            return
+        self.gateway.streams.add(self)
+
+    def on_ws_disconnected(self, transport: WSTransport) -> None:
+        self.gateway.api.streams.detach(self.listen_key, self)
+        self.gateway.streams.discard(self)
+        self.gateway.release_ip(self.ip)
+
+    def on_ws_frame(self, transport: WSTransport, frame: WSFrame) -> None:
+        if frame.msg_type is WSMsgType.PONG:
+            self.unanswered_since = None
+        elif frame.msg_type is WSMsgType.CLOSE:
+            transport.send_close(frame.get_close_code())
+            transport.disconnect()
+
+    # -- the Sink the user streams send through --
+
+    def send(self, message: bytes) -> None:
+        if self.transport is not None and not self.transport.is_disconnected:
+            self.transport.send(WSMsgType.TEXT, message)
+
+    def close(self) -> None:
+        if self.transport is not None and not self.transport.is_disconnected:
+            self.transport.send_close(WSCloseCode.OK)
+            self.transport.disconnect()
+
+
+class DashboardListener(WSListener):
+    """One viewer of the dashboard page (``/dashboard/ws``): state out, nothing in."""
+
+    def __init__(self, gateway: Gateway) -> None:
+        super().__init__()
+        self.gateway = gateway
+        self.transport: WSTransport | None = None
+
+    def on_ws_connected(self, transport: WSTransport) -> None:
+        self.transport = transport
+        assert self.gateway.dashboard is not None
+        self.gateway.viewers.add(self)
+        self.gateway.dashboard.attach(self)
+
+    def on_ws_disconnected(self, transport: WSTransport) -> None:
+        self.gateway.viewers.discard(self)
+        if self.gateway.dashboard is not None:
+            self.gateway.dashboard.detach(self)
+
+    def on_ws_frame(self, transport: WSTransport, frame: WSFrame) -> None:
+        if frame.msg_type is WSMsgType.CLOSE:
+            transport.send_close(frame.get_close_code())
+            transport.disconnect()
+
+    def send(self, message: bytes) -> None:
+        if self.transport is not None and not self.transport.is_disconnected:
+            self.transport.send(WSMsgType.TEXT, message)
+
+    def close(self) -> None:
+        if self.transport is not None and not self.transport.is_disconnected:
+            self.transport.send_close(WSCloseCode.OK)
+            self.transport.disconnect()
