@@ -2,7 +2,8 @@
 
 It only moves bytes: a text frame goes to ``ApiService.handle`` and its answer goes back;
 a plain GET goes to ``RestService.handle``. The handshake costs REQUEST_WEIGHT 5 for the
-client's IP, like Binance's. picows answers pings with pongs and does not negotiate
+client's IP, like Binance's; answers wait for a client that reads slowly
+(``backpressure``). picows answers pings with pongs and does not negotiate
 permessage-deflate (clients that offer it get it declined, which is legal).
 """
 
@@ -38,6 +39,7 @@ from ..protocol import Allow, WireError, encode_error, server_shutdown
 from ..service.api import ApiService, Connection
 from ..service.dashboard import Dashboard
 from ..service.rest import RestService
+from .backpressure import RequestQueue, send_bounded, switch_reading
 from .settings import GatewaySettings
 from .streams import DashboardListener, StreamListener
 
@@ -67,15 +69,34 @@ class ApiListener(WSListener):
         # every ping was answered): the keepalive closes it when that is too old.
         self.opened = 0.0
         self.unanswered_since: float | None = None
+        # Requests read, answered no faster than the client reads its answers.
+        settings = gateway.settings
+        self.requests = RequestQueue(
+            self._submit,
+            self._send,
+            lambda on: switch_reading(self.transport, on),
+            max_in_flight=settings.max_requests_in_flight,
+            max_waiting_bytes=settings.max_waiting_bytes,
+        )
 
     def __repr__(self) -> str:
-        return f"<ApiListener {self.conn.ip} since {self.conn.connected_since}>"
+        return f"<ApiListener {self.conn.ip} since {self.conn.connected_since} {self.requests!r}>"
 
     def on_ws_connected(self, transport: WSTransport) -> None:
         self.transport = transport
         self.opened = asyncio.get_running_loop().time()
         self.gateway.connections.add(self)
         self.gateway.count_ip(self.conn.ip)
+        settings = self.gateway.settings
+        transport.underlying_transport.set_write_buffer_limits(
+            high=settings.output_pause_bytes, low=settings.output_resume_bytes
+        )
+
+    def pause_writing(self) -> None:
+        self.requests.pause()
+
+    def resume_writing(self) -> None:
+        self.requests.resume()
 
     def on_ws_disconnected(self, transport: WSTransport) -> None:
         self.gateway.connections.discard(self)
@@ -111,7 +132,7 @@ class ApiListener(WSListener):
                 return self._protocol_error(transport, b"a new message before the last ended")
             self._in_binary = not frame.fin
             error = WireError.malformed_request("binary frames are not supported, send JSON text")
-            transport.send(WSMsgType.TEXT, encode_error(None, error))
+            self._answer(transport, encode_error(None, error), ready=True)
         elif kind is WSMsgType.PONG:
             self.unanswered_since = None
         elif kind is WSMsgType.CLOSE:
@@ -125,19 +146,31 @@ class ApiListener(WSListener):
         transport.send_close(WSCloseCode.PROTOCOL_ERROR, reason)
         transport.disconnect()
 
-    def _answer(self, transport: WSTransport, message: bytes) -> None:
+    def _answer(self, transport: WSTransport, message: bytes, *, ready: bool = False) -> None:
+        """Answer ``message`` (a request, or when ``ready`` its answer) after the others."""
+        queue = self.requests
+        if not (queue.push_answer(message) if ready else queue.push(message)):
+            transport.send_close(WSCloseCode.POLICY_VIOLATION, b"too many requests unanswered")
+            transport.disconnect(graceful=False)
+
+    def _submit(self, message: bytes) -> None:
         self.gateway.api.submit(self.conn, message, self._reply)
+
+    def _send(self, answer: bytes) -> None:
+        send_bounded(self.transport, answer, self.gateway.settings.output_max_bytes)
 
     def _reply(self, response: bytes, status: int) -> None:
         transport = self.transport
-        if transport is None or transport.is_disconnected:
-            return  # the client left while the shared limiter was deciding
-        transport.send(WSMsgType.TEXT, response)
+        if not send_bounded(transport, response, self.gateway.settings.output_max_bytes):
+            return  # the client left (while the shared limiter was deciding), or was dropped
+        assert transport is not None
         if status == 418:
             # A banned IP gets its 418, then loses the connection (SPEC §7): it can only
             # come back through a handshake, which is refused while the ban lasts.
             transport.send_close(WSCloseCode.POLICY_VIOLATION, b"IP banned")
             transport.disconnect()
+        else:
+            self.requests.answered()
 
 
 def _is_loopback(ip: str) -> bool:
@@ -303,7 +336,7 @@ class Gateway:
         if path in ("/", "/dashboard/ws") and self._shows_dashboard(ip):
             if path == "/":
                 return _http(200, self._page, {"Content-Type": "text/html; charset=utf-8"})
-            return DashboardListener(self)
+            return DashboardListener(self, ip)
         if path == "/health":
             return _http(200, orjson.dumps(self.health()), {"Content-Type": "application/json"})
         if path == "/metrics":

@@ -21,6 +21,17 @@ class GatewaySettings:
     max_lifetime_s: float = 24 * 3600.0
     # Open WS connections (API and streams) allowed per IP at once.
     max_connections_per_ip: int = 10_000
+    # Unsent output of one connection (bytes). Above ``output_pause_bytes`` a WS API
+    # connection is neither read nor answered until it drains below ``output_resume_bytes``
+    # (an all-symbol hedge-mode account.position answer is ~250 kB); above
+    # ``output_max_bytes`` any connection is dropped.
+    output_pause_bytes: int = 1 << 20
+    output_resume_bytes: int = 256 << 10
+    output_max_bytes: int = 4 << 20
+    # Per WS API connection: requests awaiting the shared limiter's decision, and bytes of
+    # requests read but held back while its output drains.
+    max_requests_in_flight: int = 8
+    max_waiting_bytes: int = 1 << 20
     # Share the port with other processes (SO_REUSEPORT): ``serve --workers N``.
     reuse_port: bool = False
     # Who may see the dashboard (``GET /``): "loopback" clients, "any" client, or "off".

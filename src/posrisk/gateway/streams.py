@@ -1,7 +1,8 @@
 """Connections that only receive: user data streams and dashboard viewers.
 
-Both are ``Sink``s the services send through; what their clients send is not read for
-meaning.
+Both are ``Sink``s the services send through. Neither can be paused (an event must reach
+every stream, in order), so one whose client stops reading is dropped once its unsent
+output passes ``output_max_bytes``. What such a client sends is not read for meaning.
 """
 
 from __future__ import annotations
@@ -11,19 +12,20 @@ from typing import TYPE_CHECKING
 
 from picows import WSCloseCode, WSFrame, WSListener, WSMsgType, WSTransport
 
+from .backpressure import send_bounded
+
 if TYPE_CHECKING:
     from .server import Gateway
 
-__all__ = ["DashboardListener", "StreamListener"]
+__all__ = ["DashboardListener", "ReceivingListener", "StreamListener"]
 
 
-class StreamListener(WSListener):
-    """One user data stream connection (``/ws/<listenKey>``): events out, nothing in."""
+class ReceivingListener(WSListener):
+    """What every receive-only connection shares: bounded output."""
 
-    def __init__(self, gateway: Gateway, listen_key: str, ip: str) -> None:
+    def __init__(self, gateway: Gateway, ip: str) -> None:
         super().__init__()
         self.gateway = gateway
-        self.listen_key = listen_key
         self.ip = ip
         self.transport: WSTransport | None = None
         # Loop time of the connection, and of the oldest ping not yet answered (None when
@@ -31,12 +33,47 @@ class StreamListener(WSListener):
         self.opened = 0.0
         self.unanswered_since: float | None = None
 
+    def on_ws_connected(self, transport: WSTransport) -> None:
+        self.transport = transport
+        self.opened = asyncio.get_running_loop().time()
+
+    def on_ws_frame(self, transport: WSTransport, frame: WSFrame) -> None:
+        if frame.msg_type is WSMsgType.PONG:
+            self.unanswered_since = None
+        elif frame.msg_type is WSMsgType.CLOSE:
+            transport.send_close(frame.get_close_code())
+            transport.disconnect()
+
+    # The transport's buffer crossing its marks: nothing to pause here (see ``send``).
+    def pause_writing(self) -> None:
+        pass
+
+    def resume_writing(self) -> None:
+        pass
+
+    # -- the Sink the services send through --
+
+    def send(self, message: bytes) -> None:
+        send_bounded(self.transport, message, self.gateway.settings.output_max_bytes)
+
+    def close(self) -> None:
+        if self.transport is not None and not self.transport.is_disconnected:
+            self.transport.send_close(WSCloseCode.OK)
+            self.transport.disconnect()
+
+
+class StreamListener(ReceivingListener):
+    """One user data stream connection (``/ws/<listenKey>``): events out, nothing in."""
+
+    def __init__(self, gateway: Gateway, listen_key: str, ip: str) -> None:
+        super().__init__(gateway, ip)
+        self.listen_key = listen_key
+
     def __repr__(self) -> str:
         return f"<StreamListener {self.listen_key[:8]}…>"
 
     def on_ws_connected(self, transport: WSTransport) -> None:
-        self.transport = transport
-        self.opened = asyncio.get_running_loop().time()
+        super().on_ws_connected(transport)
         self.gateway.count_ip(self.ip)
         streams = self.gateway.api.streams
         if not streams.attach(self.listen_key, self, self.gateway.api.clock.now_ms()):
@@ -49,35 +86,15 @@ class StreamListener(WSListener):
         self.gateway.streams.discard(self)
         self.gateway.release_ip(self.ip)
 
-    def on_ws_frame(self, transport: WSTransport, frame: WSFrame) -> None:
-        if frame.msg_type is WSMsgType.PONG:
-            self.unanswered_since = None
-        elif frame.msg_type is WSMsgType.CLOSE:
-            transport.send_close(frame.get_close_code())
-            transport.disconnect()
 
-    # -- the Sink the user streams send through --
-
-    def send(self, message: bytes) -> None:
-        if self.transport is not None and not self.transport.is_disconnected:
-            self.transport.send(WSMsgType.TEXT, message)
-
-    def close(self) -> None:
-        if self.transport is not None and not self.transport.is_disconnected:
-            self.transport.send_close(WSCloseCode.OK)
-            self.transport.disconnect()
-
-
-class DashboardListener(WSListener):
+class DashboardListener(ReceivingListener):
     """One viewer of the dashboard page (``/dashboard/ws``): state out, nothing in."""
 
-    def __init__(self, gateway: Gateway) -> None:
-        super().__init__()
-        self.gateway = gateway
-        self.transport: WSTransport | None = None
+    def __repr__(self) -> str:
+        return f"<DashboardListener {self.ip}>"
 
     def on_ws_connected(self, transport: WSTransport) -> None:
-        self.transport = transport
+        super().on_ws_connected(transport)
         assert self.gateway.dashboard is not None
         self.gateway.viewers.add(self)
         self.gateway.dashboard.attach(self)
@@ -86,17 +103,3 @@ class DashboardListener(WSListener):
         self.gateway.viewers.discard(self)
         if self.gateway.dashboard is not None:
             self.gateway.dashboard.detach(self)
-
-    def on_ws_frame(self, transport: WSTransport, frame: WSFrame) -> None:
-        if frame.msg_type is WSMsgType.CLOSE:
-            transport.send_close(frame.get_close_code())
-            transport.disconnect()
-
-    def send(self, message: bytes) -> None:
-        if self.transport is not None and not self.transport.is_disconnected:
-            self.transport.send(WSMsgType.TEXT, message)
-
-    def close(self) -> None:
-        if self.transport is not None and not self.transport.is_disconnected:
-            self.transport.send_close(WSCloseCode.OK)
-            self.transport.disconnect()
