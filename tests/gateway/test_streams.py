@@ -1,5 +1,5 @@
-"""Connections that only receive (user data streams, dashboard viewers), issue 13 A.3:
-bounded output when the client never reads."""
+"""Connections that only receive (user data streams, dashboard viewers), issue 13 A.3/A.4:
+bounded output when the client never reads, and at most 10 frames a second from it."""
 
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ from posrisk.gateway.server import GatewaySettings
 
 from ..service.conftest import HMAC_KEY, Keys
 from .conftest import make_server
-from .test_backpressure import open_unread, until
+from .test_backpressure import FrameReader, open_unread, until
 from .test_server import ask
 
 pytestmark = [pytest.mark.asyncio, pytest.mark.timeout(60)]
@@ -29,7 +29,9 @@ MESSAGE = b'{"e":"' + b"x" * (64 << 10) + b'"}'
 
 @pytest_asyncio.fixture
 async def server(tmp_path: Path, keys: Keys) -> AsyncIterator[PosriskServer]:
-    settings = GatewaySettings(ping_interval_s=3600, pong_timeout_s=3600, output_max_bytes=MAX)
+    settings = GatewaySettings(
+        ping_interval_s=3600, pong_timeout_s=3600, output_max_bytes=MAX, stream_messages_per_s=10
+    )
     running = await make_server(tmp_path, keys, gateway=settings)
     yield running
     await running.stop()
@@ -88,5 +90,29 @@ async def test_a_dashboard_viewer_nobody_reads_is_dropped_at_the_bound(
         small_send_buffer(viewer)
         assert await flood(viewer) <= MAX + len(MESSAGE) + 16
         await until(lambda: not gateway.viewers)
+    finally:
+        sock.close()
+
+
+def pong() -> bytes:
+    return b"\x8a\x80\x00\x00\x00\x00"  # a masked, empty PONG
+
+
+@pytest.mark.parametrize("path", ["stream", "/dashboard/ws"])
+async def test_more_than_ten_frames_a_second_close_the_connection(
+    server: PosriskServer, path: str
+) -> None:
+    if path == "stream":
+        path = await stream_path(server)
+    sock = await open_unread(server.port, path)
+    try:
+        loop = asyncio.get_running_loop()
+        await loop.sock_sendall(sock, pong() * 10)  # ten are allowed
+        await loop.sock_sendall(sock, pong())  # the eleventh is not
+        reader = FrameReader(sock)
+        opcode, payload = await reader.next()
+        while opcode != 0x8:  # past what the server sent first (a dashboard state)
+            opcode, payload = await reader.next()
+        assert int.from_bytes(payload[:2], "big") == 1008
     finally:
         sock.close()

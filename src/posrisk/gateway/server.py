@@ -2,9 +2,9 @@
 
 It only moves bytes: a text frame goes to ``ApiService.handle`` and its answer goes back;
 a plain GET goes to ``RestService.handle``. The handshake costs REQUEST_WEIGHT 5 for the
-client's IP, like Binance's; answers wait for a client that reads slowly
-(``backpressure``). picows answers pings with pongs and does not negotiate
-permessage-deflate (clients that offer it get it declined, which is legal).
+client's IP, like Binance's; who else may connect is ``admission``'s, and answers wait for
+a client that reads slowly (``backpressure``). picows answers pings with pongs and does
+not negotiate permessage-deflate (clients that offer it get it declined, which is legal).
 """
 
 from __future__ import annotations
@@ -15,7 +15,6 @@ import os
 import ssl
 import time
 from collections.abc import Sequence
-from http import HTTPStatus
 from importlib import resources
 from typing import Any
 from urllib.parse import parse_qsl
@@ -29,8 +28,6 @@ from picows import (
     WSMsgType,
     WSTransport,
     WSUpgradeRequest,
-    WSUpgradeResponse,
-    WSUpgradeResponseWithListener,
 )
 from picows.picows import WSProtocol  # type: ignore[attr-defined]
 
@@ -39,6 +36,8 @@ from ..protocol import Allow, WireError, encode_error, server_shutdown
 from ..service.api import ApiService, Connection
 from ..service.dashboard import Dashboard
 from ..service.rest import RestService
+from .admission import Admission
+from .admission import http_response as _http
 from .backpressure import RequestQueue, send_bounded, switch_reading
 from .settings import GatewaySettings
 from .streams import DashboardListener, StreamListener
@@ -86,7 +85,7 @@ class ApiListener(WSListener):
         self.transport = transport
         self.opened = asyncio.get_running_loop().time()
         self.gateway.connections.add(self)
-        self.gateway.count_ip(self.conn.ip)
+        self.gateway.admission.count(self.conn.ip)
         settings = self.gateway.settings
         transport.underlying_transport.set_write_buffer_limits(
             high=settings.output_pause_bytes, low=settings.output_resume_bytes
@@ -100,7 +99,7 @@ class ApiListener(WSListener):
 
     def on_ws_disconnected(self, transport: WSTransport) -> None:
         self.gateway.connections.discard(self)
-        self.gateway.release_ip(self.conn.ip)
+        self.gateway.admission.release(self.conn.ip)
 
     def on_ws_frame(self, transport: WSTransport, frame: WSFrame) -> None:
         kind = frame.msg_type
@@ -201,8 +200,8 @@ class Gateway:
         self.connections: set[ApiListener] = set()
         self.streams: set[StreamListener] = set()
         self.server: asyncio.Server | None = None
-        # Open WS connections per IP (API and streams), for the per-IP cap.
-        self._per_ip: dict[str, int] = {}
+        # Bans, stream connection attempts and open connections per IP.
+        self.admission = Admission(self.settings, api.limiter, api.clock)
         self._started = time.monotonic()
         self._keepalive_task: asyncio.Task[None] | None = None
         self._expiry_task: asyncio.Task[None] | None = None
@@ -222,6 +221,7 @@ class Gateway:
         loop = asyncio.get_running_loop()
         settings = self.settings
         picows_log = logging.getLogger("posrisk.gateway.picows")
+        self.admission.start()
 
         def protocol_factory() -> Any:
             # picows's listener factory sees the request but not the peer; a protocol
@@ -309,34 +309,22 @@ class Gateway:
                     listener.unanswered_since = now
                 transport.send_ping()
 
-    def has_room(self, ip: str) -> bool:
-        """Whether ``ip`` may open one more connection (checked at the handshake; counted
-        once connected, so a handshake that fails never holds a place)."""
-        return self._per_ip.get(ip, 0) < self.settings.max_connections_per_ip
-
-    def count_ip(self, ip: str) -> None:
-        self._per_ip[ip] = self._per_ip.get(ip, 0) + 1
-
-    def release_ip(self, ip: str) -> None:
-        count = self._per_ip.get(ip, 0) - 1
-        if count > 0:
-            self._per_ip[ip] = count
-        else:
-            self._per_ip.pop(ip, None)
-
     def route(self, request: WSUpgradeRequest, ip: str) -> Any:
         """A WS API listener, or the HTTP response to a plain GET."""
         target = request.path.decode("latin-1")
         path, _, query = target.partition("?")
         if path == WS_API_PATH:
-            return self._open_api(request, ip, query)
+            return self._open_api(request, ip, query)  # charged: its limiter refuses bans
+        banned = self.admission.banned(ip)
+        if banned is not None:
+            return banned
         for prefix in STREAM_PREFIXES:
             if path.startswith(prefix):
                 return self._open_stream(path[len(prefix) :], ip)
         if path in ("/", "/dashboard/ws") and self._shows_dashboard(ip):
             if path == "/":
                 return _http(200, self._page, {"Content-Type": "text/html; charset=utf-8"})
-            return DashboardListener(self, ip)
+            return self._open_viewer(ip)
         if path == "/health":
             return _http(200, orjson.dumps(self.health()), {"Content-Type": "application/json"})
         if path == "/metrics":
@@ -402,25 +390,20 @@ class Gateway:
             body = orjson.dumps({"code": error.code, "msg": error.msg})
             return _http(error.status, body, {"Content-Type": "application/json"})
         show = dict(parse_qsl(query)).get("returnRateLimits", "true").lower() != "false"
-        if not self.has_room(ip):
-            return self._too_many_connections()
-        return ApiListener(self, Connection(ip, now, show))
+        return self.admission.room(ip) or ApiListener(self, Connection(ip, now, show))
 
     def _open_stream(self, listen_key: str, ip: str) -> Any:
-        if self.api.streams.get(listen_key, self.api.clock.now_ms()) is None:
+        admission = self.admission
+        refusal = admission.stream_attempt(ip)
+        if refusal is None and self.api.streams.get(listen_key, self.api.clock.now_ms()) is None:
             error = WireError.invalid_listen_key()
             body = orjson.dumps({"code": error.code, "msg": error.msg})
-            return _http(400, body, {"Content-Type": "application/json"})
-        if not self.has_room(ip):
-            return self._too_many_connections()
-        return StreamListener(self, listen_key, ip)
+            refusal = _http(400, body, {"Content-Type": "application/json"})
+        return refusal or admission.room(ip) or StreamListener(self, listen_key, ip)
 
-    def _too_many_connections(self) -> Any:
-        cap = self.settings.max_connections_per_ip
-        body = orjson.dumps(
-            {"code": -1003, "msg": f"Too many connections; current limit is {cap} per IP."}
-        )
-        return _http(429, body, {"Content-Type": "application/json"})
+    def _open_viewer(self, ip: str) -> Any:
+        admission = self.admission
+        return admission.stream_attempt(ip) or admission.room(ip) or DashboardListener(self, ip)
 
     async def shutdown(self, grace_s: float = 1.0) -> None:
         """Tell every client (``serverShutdown``), close with 1001, stop listening."""
@@ -458,11 +441,3 @@ class Gateway:
 
 def _dashboard_page() -> bytes:
     return (resources.files(__package__) / "dashboard.html").read_bytes()
-
-
-def _http(status: int, body: bytes, headers: dict[str, str]) -> WSUpgradeResponseWithListener:
-    if status == 200:
-        response = WSUpgradeResponse.create_ok_response(body, headers)
-    else:
-        response = WSUpgradeResponse.create_error_response(HTTPStatus(status), body, headers)
-    return WSUpgradeResponseWithListener(response, None)

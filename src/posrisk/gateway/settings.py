@@ -1,4 +1,9 @@
-"""What a gateway can be told: timings, limits and bounds per connection and per IP."""
+"""What a gateway can be told: timings, limits and bounds per connection and per IP.
+
+Every number a client's cost is bounded by is here, with Binance's value where Binance
+has one (SPEC §7: pings, pong timeout, lifetime; stream connections per IP and frames per
+second from Binance's WebSocket stream limits).
+"""
 
 from __future__ import annotations
 
@@ -19,8 +24,14 @@ class GatewaySettings:
     listen_key_check_s: float = 1.0
     # A connection lives at most this long (SPEC §7: 24 hours), checked at each ping round.
     max_lifetime_s: float = 24 * 3600.0
-    # Open WS connections (API and streams) allowed per IP at once.
-    max_connections_per_ip: int = 10_000
+    # Open WS connections (API, streams, dashboard) allowed per IP at once; None: a
+    # quarter of the file descriptors the process may open (RLIMIT_NOFILE), found at start.
+    max_connections_per_ip: int | None = None
+    # Stream and dashboard connections an IP may open per window, refused or not (Binance:
+    # 300 connections every 5 minutes per IP), and frames each may send per second (10).
+    stream_attempts: int = 300
+    stream_attempts_window_s: float = 300.0
+    stream_messages_per_s: int = 10
     # Unsent output of one connection (bytes). Above ``output_pause_bytes`` a WS API
     # connection is neither read nor answered until it drains below ``output_resume_bytes``
     # (an all-symbol hedge-mode account.position answer is ~250 kB); above

@@ -2,7 +2,11 @@
 
 Both are ``Sink``s the services send through. Neither can be paused (an event must reach
 every stream, in order), so one whose client stops reading is dropped once its unsent
-output passes ``output_max_bytes``. What such a client sends is not read for meaning.
+output passes ``output_max_bytes``. What such a client sends is not read for meaning,
+but it is bounded like Binance bounds its streams: more than ``stream_messages_per_s``
+frames (pongs, closes, anything) in a second closes the connection with 1008. Pings are
+answered by picows before a listener sees them; their pongs count against the output
+bound.
 """
 
 from __future__ import annotations
@@ -21,7 +25,8 @@ __all__ = ["DashboardListener", "ReceivingListener", "StreamListener"]
 
 
 class ReceivingListener(WSListener):
-    """What every receive-only connection shares: bounded output."""
+    """What every receive-only connection shares: its IP's place, bounded output, and a
+    bound on what its client sends."""
 
     def __init__(self, gateway: Gateway, ip: str) -> None:
         super().__init__()
@@ -32,13 +37,27 @@ class ReceivingListener(WSListener):
         # every ping was answered): the keepalive closes it when that is too old.
         self.opened = 0.0
         self.unanswered_since: float | None = None
+        # Start (loop time) of the second whose incoming frames are being counted.
+        self._second = 0.0
+        self._frames = 0
 
     def on_ws_connected(self, transport: WSTransport) -> None:
         self.transport = transport
         self.opened = asyncio.get_running_loop().time()
+        self.gateway.admission.count(self.ip)
+
+    def on_ws_disconnected(self, transport: WSTransport) -> None:
+        self.gateway.admission.release(self.ip)
 
     def on_ws_frame(self, transport: WSTransport, frame: WSFrame) -> None:
-        if frame.msg_type is WSMsgType.PONG:
+        now = asyncio.get_running_loop().time()
+        if now - self._second >= 1.0:
+            self._second, self._frames = now, 0
+        self._frames += 1
+        if self._frames > self.gateway.settings.stream_messages_per_s:
+            transport.send_close(WSCloseCode.POLICY_VIOLATION, b"too many messages")
+            transport.disconnect()
+        elif frame.msg_type is WSMsgType.PONG:
             self.unanswered_since = None
         elif frame.msg_type is WSMsgType.CLOSE:
             transport.send_close(frame.get_close_code())
@@ -74,7 +93,6 @@ class StreamListener(ReceivingListener):
 
     def on_ws_connected(self, transport: WSTransport) -> None:
         super().on_ws_connected(transport)
-        self.gateway.count_ip(self.ip)
         streams = self.gateway.api.streams
         if not streams.attach(self.listen_key, self, self.gateway.api.clock.now_ms()):
             self.close()  # the key expired between handshake and now
@@ -84,7 +102,7 @@ class StreamListener(ReceivingListener):
     def on_ws_disconnected(self, transport: WSTransport) -> None:
         self.gateway.api.streams.detach(self.listen_key, self)
         self.gateway.streams.discard(self)
-        self.gateway.release_ip(self.ip)
+        super().on_ws_disconnected(transport)
 
 
 class DashboardListener(ReceivingListener):
@@ -103,3 +121,4 @@ class DashboardListener(ReceivingListener):
         self.gateway.viewers.discard(self)
         if self.gateway.dashboard is not None:
             self.gateway.dashboard.detach(self)
+        super().on_ws_disconnected(transport)
