@@ -39,6 +39,7 @@ from ..service.rest import RestService
 from .admission import Admission
 from .admission import http_response as _http
 from .backpressure import RequestQueue, send_bounded, switch_reading
+from .logs import ClientLog, limit_client_logs
 from .settings import GatewaySettings
 from .streams import DashboardListener, StreamListener
 
@@ -220,7 +221,8 @@ class Gateway:
     ) -> asyncio.Server:
         loop = asyncio.get_running_loop()
         settings = self.settings
-        picows_log = logging.getLogger("posrisk.gateway.picows")
+        limit_client_logs(settings.client_log_lines, settings.client_log_interval_s)
+        picows_log = ClientLog(logging.getLogger("posrisk.gateway.picows"))
         self.admission.start()
 
         def protocol_factory() -> Any:

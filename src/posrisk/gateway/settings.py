@@ -43,6 +43,9 @@ class GatewaySettings:
     # requests read but held back while its output drains.
     max_requests_in_flight: int = 8
     max_waiting_bytes: int = 1 << 20
+    # Log lines clients can cause: this many per message per interval, then a count.
+    client_log_lines: int = 10
+    client_log_interval_s: float = 60.0
     # Share the port with other processes (SO_REUSEPORT): ``serve --workers N``.
     reuse_port: bool = False
     # Who may see the dashboard (``GET /``): "loopback" clients, "any" client, or "off".
