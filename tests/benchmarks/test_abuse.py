@@ -7,7 +7,6 @@ import asyncio
 import json
 
 import pytest
-
 from benchmarks.abuse import PATTERNS, deep_frame, run, table, wide_frame
 
 

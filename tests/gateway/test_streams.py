@@ -30,7 +30,12 @@ MESSAGE = b'{"e":"' + b"x" * (64 << 10) + b'"}'
 @pytest_asyncio.fixture
 async def server(tmp_path: Path, keys: Keys) -> AsyncIterator[PosriskServer]:
     settings = GatewaySettings(
-        ping_interval_s=3600, pong_timeout_s=3600, output_max_bytes=MAX, stream_messages_per_s=10
+        ping_interval_s=3600,
+        pong_timeout_s=3600,
+        output_pause_bytes=64 << 10,
+        output_resume_bytes=16 << 10,
+        output_max_bytes=MAX,
+        stream_messages_per_s=10,
     )
     running = await make_server(tmp_path, keys, gateway=settings)
     yield running

@@ -52,3 +52,23 @@ class GatewaySettings:
     dashboard: str = "loopback"
     # How often the dashboard's viewers are sent what moved.
     dashboard_interval_s: float = 0.25
+
+    def __post_init__(self) -> None:
+        """Bounds that cannot work together are refused here, naming the numbers."""
+        for name in ("stream_attempts", "stream_messages_per_s", "max_requests_in_flight"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"{name} must be at least 1, got {getattr(self, name)}")
+        if self.max_connections_per_ip is not None and self.max_connections_per_ip < 1:
+            raise ValueError(
+                f"max_connections_per_ip must be at least 1, got {self.max_connections_per_ip}"
+            )
+        if not 0 <= self.output_resume_bytes <= self.output_pause_bytes <= self.output_max_bytes:
+            raise ValueError(
+                "need 0 <= output_resume_bytes <= output_pause_bytes <= output_max_bytes, got "
+                f"{self.output_resume_bytes}, {self.output_pause_bytes}, {self.output_max_bytes}"
+            )
+        if self.max_waiting_bytes < self.max_frame_size:
+            raise ValueError(
+                f"max_waiting_bytes ({self.max_waiting_bytes}) must hold one frame of "
+                f"max_frame_size ({self.max_frame_size})"
+            )
