@@ -809,9 +809,9 @@ async def test_no_connection_is_left_behind(server: PosriskServer) -> None:
     """After everything above: every connection closed and uncounted (last in the file)."""
     assert server.gateway is not None
     for _ in range(50):
-        if not server.gateway.connections and not server.gateway._per_ip:
+        if not server.gateway.connections and not server.gateway.admission.per_ip:
             break
         await asyncio.sleep(0.1)
     assert not server.gateway.connections
-    assert not server.gateway._per_ip
+    assert not server.gateway.admission.per_ip
     await assert_serving(server)

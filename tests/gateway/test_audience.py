@@ -16,7 +16,8 @@ from picows import WSUpgradeRequest
 
 from posrisk.app import PosriskServer
 from posrisk.gateway.audience import admits, browser_refusal
-from posrisk.gateway.server import DashboardListener, Gateway, GatewaySettings
+from posrisk.gateway.server import Gateway, GatewaySettings
+from posrisk.gateway.streams import DashboardListener
 
 from ..service.conftest import Keys
 from .conftest import make_server

@@ -1,9 +1,12 @@
 """The network edge: one picows server on one port for the WS API and the REST GETs.
 
-It only moves bytes: a text frame goes to ``ApiService.handle`` and its answer goes back;
-a plain GET goes to ``RestService.handle``. The handshake costs REQUEST_WEIGHT 5 for the
-client's IP, like Binance's. picows answers pings with pongs and does not negotiate
-permessage-deflate (clients that offer it get it declined, which is legal).
+It only moves bytes: a WS API connection is an ``ApiListener`` (``api``), a stream or a
+dashboard viewer a ``ReceivingListener`` (``streams``), a plain GET goes to
+``RestService.handle``. The handshake costs REQUEST_WEIGHT 5 for the client's IP, like
+Binance's; who else may connect is ``admission``'s, who may see the dashboard and the
+monitoring endpoints ``audience``'s, and answers wait for a client that reads slowly
+(``backpressure``). picows does not negotiate permessage-deflate (clients that offer it
+get it declined, which is legal).
 """
 
 from __future__ import annotations
@@ -15,8 +18,6 @@ import socket
 import ssl
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
-from http import HTTPStatus
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl
@@ -25,34 +26,26 @@ import orjson
 from picows import (
     WSAutoPingStrategy,
     WSCloseCode,
-    WSFrame,
-    WSListener,
     WSMsgType,
-    WSTransport,
     WSUpgradeRequest,
-    WSUpgradeResponse,
     WSUpgradeResponseWithListener,
 )
 from picows.picows import WSProtocol  # type: ignore[attr-defined]
 
 from ..bus import Bus
-from ..protocol import (
-    BINARY,
-    DEFAULT_MAX_FRAGMENTS,
-    PROTOCOL_ERROR,
-    Allow,
-    Fail,
-    MessageAssembler,
-    WireError,
-    encode_error,
-    server_shutdown,
-)
+from ..protocol import Allow, WireError, server_shutdown
 from ..service.api import ApiService, Connection
 from ..service.dashboard import Dashboard
 from ..service.rest import RestService
+from .admission import Admission
+from .admission import http_response as _http
+from .api import ApiListener
 from .audience import admits, browser_refusal
+from .logs import ClientLog, limit_client_logs
 from .page import DashboardPage
+from .settings import GatewaySettings
 from .shared_metrics import SharedMetrics
+from .streams import DashboardListener, StreamListener
 
 __all__ = ["WS_API_PATH", "Gateway", "GatewaySettings"]
 
@@ -61,209 +54,6 @@ log = logging.getLogger("posrisk.gateway")
 WS_API_PATH = "/ws-fapi/v1"
 # User data streams: /ws/<listenKey> and /private/ws/<listenKey> (SPEC §8).
 STREAM_PREFIXES = ("/ws/", "/private/ws/")
-
-
-@dataclass(frozen=True, slots=True)
-class GatewaySettings:
-    # Server ping interval and how long a pong may take (SPEC §7: 3 and 10 minutes).
-    ping_interval_s: float = 180.0
-    pong_timeout_s: float = 600.0
-    # Largest frame, and message, accepted (python-binance's own limit is 1 MiB).
-    max_frame_size: int = 1 << 20
-    # Most frames one message may arrive in (empty continuations cost memory too).
-    max_fragments: int = DEFAULT_MAX_FRAGMENTS
-    handshake_timeout_s: float = 10.0
-    # How often listenKeys are checked for expiry (their lifetime is the streams' TTL).
-    listen_key_check_s: float = 1.0
-    # A connection lives at most this long (SPEC §7: 24 hours), checked at each ping round.
-    max_lifetime_s: float = 24 * 3600.0
-    # Open WS connections (API and streams) allowed per IP at once.
-    max_connections_per_ip: int = 10_000
-    # Share the port with other processes (SO_REUSEPORT): ``serve --workers N``.
-    reuse_port: bool = False
-    # serve --workers N: this worker's index and the folder where the workers exchange
-    # their /metrics figures (every ``metrics_share_s``), so any of them shows them all.
-    worker: int = 0
-    metrics_folder: str | None = None
-    metrics_share_s: float = 1.0
-    # Who may see the dashboard (``GET /``): "loopback" clients, "any" client, or "off".
-    dashboard: str = "loopback"
-    # Who may read ``/health`` and ``/metrics``: "loopback" clients, "any" client, or "off".
-    monitoring: str = "loopback"
-    # How often the dashboard's viewers are sent what moved.
-    dashboard_interval_s: float = 0.25
-
-
-class ApiListener(WSListener):
-    """One WS API connection: frames in, answers out, in order."""
-
-    def __init__(self, gateway: Gateway, conn: Connection) -> None:
-        super().__init__()
-        self.gateway = gateway
-        self.conn = conn
-        self.transport: WSTransport | None = None
-        # Text messages from their frames, within the size and fragment limits.
-        self.messages = MessageAssembler(
-            gateway.settings.max_frame_size, gateway.settings.max_fragments
-        )
-        # Loop time of the connection, and of the oldest ping not yet answered (None when
-        # every ping was answered): the keepalive closes it when that is too old.
-        self.opened = 0.0
-        self.unanswered_since: float | None = None
-
-    def __repr__(self) -> str:
-        return f"<ApiListener {self.conn.ip} since {self.conn.connected_since}>"
-
-    def on_ws_connected(self, transport: WSTransport) -> None:
-        self.transport = transport
-        self.opened = asyncio.get_running_loop().time()
-        self.gateway.connections.add(self)
-        self.gateway.count_ip(self.conn.ip)
-
-    def on_ws_disconnected(self, transport: WSTransport) -> None:
-        self.gateway.connections.discard(self)
-        self.gateway.release_ip(self.conn.ip)
-
-    def on_ws_frame(self, transport: WSTransport, frame: WSFrame) -> None:
-        kind = frame.msg_type
-        if kind is WSMsgType.TEXT or kind is WSMsgType.CONTINUATION or kind is WSMsgType.BINARY:
-            if transport.is_close_frame_sent:
-                return  # read in the same chunk as a close we sent: not answered
-            reserved = frame.rsv1 or frame.rsv2 or frame.rsv3
-            payload = frame.get_payload_as_bytes()
-            # picows's WSMsgType is an IntEnum at run time (its stub says Enum): the opcode.
-            verdict = self.messages.feed(kind, frame.fin, reserved, payload)  # type: ignore[arg-type]
-            if type(verdict) is bytes:
-                self.gateway.api.submit(self.conn, verdict, self._reply)
-            elif verdict is BINARY:
-                transport.send(WSMsgType.TEXT, _BINARY_REFUSED)
-            elif isinstance(verdict, Fail):
-                _fail(transport, verdict.code, verdict.reason)
-        elif _control_frame(transport, frame):
-            self.unanswered_since = None
-
-    def _reply(self, response: bytes, status: int) -> None:
-        transport = self.transport
-        if transport is None or transport.is_disconnected:
-            return  # the client left while the shared limiter was deciding
-        transport.send(WSMsgType.TEXT, response)
-        if status == 418:
-            # A banned IP gets its 418, then loses the connection (SPEC §7): it can only
-            # come back through a handshake, which is refused while the ban lasts.
-            transport.send_close(WSCloseCode.POLICY_VIOLATION, b"IP banned")
-            transport.disconnect()
-
-
-_BINARY_REFUSED = encode_error(
-    None, WireError.malformed_request("binary frames are not supported, send JSON text")
-)
-
-
-_BINARY_REFUSED = encode_error(
-    None, WireError.malformed_request("binary frames are not supported, send JSON text")
-)
-
-
-def _fail(transport: WSTransport, code: int, reason: bytes) -> None:
-    """Fail the connection (RFC 6455 §7.1.7): a close frame with ``code``, then drop it."""
-    transport.send_close(WSCloseCode(code), reason)
-    transport.disconnect()
-
-
-def _control_frame(transport: WSTransport, frame: WSFrame) -> bool:
-    """Answer a control frame, or fail the connection on a frame with a reserved bit set
-    (no extension is negotiated: RFC 6455 §5.2). Pings are answered here, not by picows,
-    so that theirs are checked too. True for a pong (the peer is alive)."""
-    if frame.rsv1 or frame.rsv2 or frame.rsv3:
-        _fail(transport, PROTOCOL_ERROR, b"reserved bits set without an extension")
-        return False
-    kind = frame.msg_type
-    if kind is WSMsgType.PING:
-        transport.send_pong(frame.get_payload_as_bytes())
-    elif kind is WSMsgType.CLOSE:
-        transport.send_close(frame.get_close_code())
-        transport.disconnect()
-    return kind is WSMsgType.PONG
-
-
-class StreamListener(WSListener):
-    """One user data stream connection (``/ws/<listenKey>``): events out, nothing in."""
-
-    def __init__(self, gateway: Gateway, listen_key: str, ip: str) -> None:
-        super().__init__()
-        self.gateway = gateway
-        self.listen_key = listen_key
-        self.ip = ip
-        self.transport: WSTransport | None = None
-        # Loop time of the connection, and of the oldest ping not yet answered (None when
-        # every ping was answered): the keepalive closes it when that is too old.
-        self.opened = 0.0
-        self.unanswered_since: float | None = None
-
-    def __repr__(self) -> str:
-        return f"<StreamListener {self.listen_key[:8]}…>"
-
-    def on_ws_connected(self, transport: WSTransport) -> None:
-        self.transport = transport
-        self.opened = asyncio.get_running_loop().time()
-        self.gateway.count_ip(self.ip)
-        streams = self.gateway.api.streams
-        if not streams.attach(self.listen_key, self, self.gateway.api.clock.now_ms()):
-            self.close()  # the key expired between handshake and now
-            return
-        self.gateway.streams.add(self)
-
-    def on_ws_disconnected(self, transport: WSTransport) -> None:
-        self.gateway.api.streams.detach(self.listen_key, self)
-        self.gateway.streams.discard(self)
-        self.gateway.release_ip(self.ip)
-
-    def on_ws_frame(self, transport: WSTransport, frame: WSFrame) -> None:
-        if _control_frame(transport, frame):  # data frames: nothing is read here
-            self.unanswered_since = None
-
-    # -- the Sink the user streams send through --
-
-    def send(self, message: bytes) -> None:
-        if self.transport is not None and not self.transport.is_disconnected:
-            self.transport.send(WSMsgType.TEXT, message)
-
-    def close(self) -> None:
-        if self.transport is not None and not self.transport.is_disconnected:
-            self.transport.send_close(WSCloseCode.OK)
-            self.transport.disconnect()
-
-
-class DashboardListener(WSListener):
-    """One viewer of the dashboard page (``/dashboard/ws``): state out, nothing in."""
-
-    def __init__(self, gateway: Gateway) -> None:
-        super().__init__()
-        self.gateway = gateway
-        self.transport: WSTransport | None = None
-
-    def on_ws_connected(self, transport: WSTransport) -> None:
-        self.transport = transport
-        assert self.gateway.dashboard is not None
-        self.gateway.viewers.add(self)
-        self.gateway.dashboard.attach(self)
-
-    def on_ws_disconnected(self, transport: WSTransport) -> None:
-        self.gateway.viewers.discard(self)
-        if self.gateway.dashboard is not None:
-            self.gateway.dashboard.detach(self)
-
-    def on_ws_frame(self, transport: WSTransport, frame: WSFrame) -> None:
-        _control_frame(transport, frame)  # data frames: nothing is read here
-
-    def send(self, message: bytes) -> None:
-        if self.transport is not None and not self.transport.is_disconnected:
-            self.transport.send(WSMsgType.TEXT, message)
-
-    def close(self) -> None:
-        if self.transport is not None and not self.transport.is_disconnected:
-            self.transport.send_close(WSCloseCode.OK)
-            self.transport.disconnect()
 
 
 class Gateway:
@@ -297,8 +87,8 @@ class Gateway:
         self.streams: set[StreamListener] = set()
         # One asyncio server per bound address (``start``).
         self.servers: list[asyncio.Server] = []
-        # Open WS connections per IP (API and streams), for the per-IP cap.
-        self._per_ip: dict[str, int] = {}
+        # Bans, stream connection attempts and open connections per IP.
+        self.admission = Admission(self.settings, api.limiter, api.clock)
         self._started = time.monotonic()
         self._keepalive_task: asyncio.Task[None] | None = None
         self._expiry_task: asyncio.Task[None] | None = None
@@ -319,7 +109,9 @@ class Gateway:
         was opened."""
         loop = asyncio.get_running_loop()
         settings = self.settings
-        picows_log = logging.getLogger("posrisk.gateway.picows")
+        limit_client_logs(settings.client_log_lines, settings.client_log_interval_s)
+        picows_log = ClientLog(logging.getLogger("posrisk.gateway.picows"))
+        self.admission.start()
 
         def protocol_factory() -> Any:
             # picows's listener factory sees the request but not the peer; a protocol
@@ -408,27 +200,15 @@ class Gateway:
                     listener.unanswered_since = now
                 transport.send_ping()
 
-    def has_room(self, ip: str) -> bool:
-        """Whether ``ip`` may open one more connection (checked at the handshake; counted
-        once connected, so a handshake that fails never holds a place)."""
-        return self._per_ip.get(ip, 0) < self.settings.max_connections_per_ip
-
-    def count_ip(self, ip: str) -> None:
-        self._per_ip[ip] = self._per_ip.get(ip, 0) + 1
-
-    def release_ip(self, ip: str) -> None:
-        count = self._per_ip.get(ip, 0) - 1
-        if count > 0:
-            self._per_ip[ip] = count
-        else:
-            self._per_ip.pop(ip, None)
-
     def route(self, request: WSUpgradeRequest, ip: str) -> Any:
         """A WS API listener, or the HTTP response to a plain GET."""
         target = request.path.decode("latin-1")
         path, _, query = target.partition("?")
         if path == WS_API_PATH:
-            return self._open_api(request, ip, query)
+            return self._open_api(request, ip, query)  # charged: its limiter refuses bans
+        banned = self.admission.banned(ip)
+        if banned is not None:
+            return banned
         for prefix in STREAM_PREFIXES:
             if path.startswith(prefix):
                 return self._open_stream(path[len(prefix) :], ip)
@@ -437,7 +217,7 @@ class Gateway:
                 return _forbidden(refusal)
             if path == "/":
                 return _http(200, self._page.body, self._page.headers)
-            return DashboardListener(self)
+            return self._open_viewer(ip)
         if path in ("/health", "/metrics") and admits(self.settings.monitoring, ip):
             if refusal := browser_refusal(request.headers, self.settings.monitoring):
                 return _forbidden(refusal)
@@ -508,25 +288,20 @@ class Gateway:
             body = orjson.dumps({"code": error.code, "msg": error.msg})
             return _http(error.status, body, {"Content-Type": "application/json"})
         show = dict(parse_qsl(query)).get("returnRateLimits", "true").lower() != "false"
-        if not self.has_room(ip):
-            return self._too_many_connections()
-        return ApiListener(self, Connection(ip, now, show))
+        return self.admission.room(ip) or ApiListener(self, Connection(ip, now, show))
 
     def _open_stream(self, listen_key: str, ip: str) -> Any:
-        if self.api.streams.get(listen_key, self.api.clock.now_ms()) is None:
+        admission = self.admission
+        refusal = admission.stream_attempt(ip)
+        if refusal is None and self.api.streams.get(listen_key, self.api.clock.now_ms()) is None:
             error = WireError.invalid_listen_key()
             body = orjson.dumps({"code": error.code, "msg": error.msg})
-            return _http(400, body, {"Content-Type": "application/json"})
-        if not self.has_room(ip):
-            return self._too_many_connections()
-        return StreamListener(self, listen_key, ip)
+            refusal = _http(400, body, {"Content-Type": "application/json"})
+        return refusal or admission.room(ip) or StreamListener(self, listen_key, ip)
 
-    def _too_many_connections(self) -> Any:
-        cap = self.settings.max_connections_per_ip
-        body = orjson.dumps(
-            {"code": -1003, "msg": f"Too many connections; current limit is {cap} per IP."}
-        )
-        return _http(429, body, {"Content-Type": "application/json"})
+    def _open_viewer(self, ip: str) -> Any:
+        admission = self.admission
+        return admission.stream_attempt(ip) or admission.room(ip) or DashboardListener(self, ip)
 
     async def shutdown(self, grace_s: float = 1.0) -> None:
         """Tell every client (``serverShutdown``), close with 1001, stop listening."""
@@ -569,11 +344,3 @@ def _forbidden(msg: str) -> WSUpgradeResponseWithListener:
     return _http(
         403, orjson.dumps({"code": -1000, "msg": msg}), {"Content-Type": "application/json"}
     )
-
-
-def _http(status: int, body: bytes, headers: dict[str, str]) -> WSUpgradeResponseWithListener:
-    if status == 200:
-        response = WSUpgradeResponse.create_ok_response(body, headers)
-    else:
-        response = WSUpgradeResponse.create_error_response(HTTPStatus(status), body, headers)
-    return WSUpgradeResponseWithListener(response, None)

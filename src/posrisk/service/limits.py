@@ -22,10 +22,11 @@ from ..protocol import (
     WindowState,
     ban_duration,
     decide,
+    retry_after,
     window_start,
 )
 
-__all__ = ["Banned", "Limiter", "Outcome", "RequestWeightLimiter"]
+__all__ = ["Banned", "ConnectionAttempts", "Limiter", "Outcome", "RequestWeightLimiter"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -132,3 +133,34 @@ class RequestWeightLimiter:
     def banned_until(self, ip: str, now: int) -> int | None:
         ban = self._bans.get(ip)
         return ban[0] if ban is not None and now < ban[0] and self.enforce else None
+
+
+class ConnectionAttempts:
+    """Stream connections an IP may try to open per clock-aligned window (Binance: 300
+    connections per attempt every 5 minutes per IP). Every attempt counts, good key or
+    bad; a refused one does not."""
+
+    def __init__(self, limit: int, interval_ms: int) -> None:
+        if limit <= 0 or interval_ms <= 0:
+            raise ValueError(f"need a positive limit and window, got {limit} per {interval_ms} ms")
+        self.limit = limit
+        self.interval_ms = interval_ms
+        # The window counted, and the attempts of each IP in it (older windows forgotten).
+        self._window = -1
+        self._counts: dict[str, int] = {}
+
+    def __repr__(self) -> str:
+        return (
+            f"<ConnectionAttempts {self.limit} per {self.interval_ms} ms, {len(self._counts)} IPs>"
+        )
+
+    def attempt(self, ip: str, now: int) -> int | None:
+        """Count one attempt from ``ip``: None if allowed, else when it may try again (ms)."""
+        window = window_start(now, self.interval_ms)
+        if window != self._window:
+            self._window, self._counts = window, {}
+        count = self._counts.get(ip, 0)
+        if count >= self.limit:
+            return retry_after(now, self.interval_ms)
+        self._counts[ip] = count + 1
+        return None

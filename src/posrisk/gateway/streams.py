@@ -1,0 +1,121 @@
+"""Connections that only receive: user data streams and dashboard viewers.
+
+Both are ``Sink``s the services send through. Neither can be paused (an event must reach
+every stream, in order), so one whose client stops reading is dropped once its unsent
+output passes ``output_max_bytes``. What such a client sends is not read for meaning,
+but it is bounded like Binance bounds its streams: more than ``stream_messages_per_s``
+frames (pings, pongs, closes, anything) in a second closes the connection with 1008.
+Pings are answered here (``control``); their pongs count against the output bound.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import TYPE_CHECKING
+
+from picows import WSCloseCode, WSFrame, WSListener, WSTransport
+
+from .backpressure import send_bounded
+from .control import control_frame
+
+if TYPE_CHECKING:
+    from .server import Gateway
+
+__all__ = ["DashboardListener", "ReceivingListener", "StreamListener"]
+
+
+class ReceivingListener(WSListener):
+    """What every receive-only connection shares: its IP's place, bounded output, and a
+    bound on what its client sends."""
+
+    def __init__(self, gateway: Gateway, ip: str) -> None:
+        super().__init__()
+        self.gateway = gateway
+        self.ip = ip
+        self.transport: WSTransport | None = None
+        # Loop time of the connection, and of the oldest ping not yet answered (None when
+        # every ping was answered): the keepalive closes it when that is too old.
+        self.opened = 0.0
+        self.unanswered_since: float | None = None
+        # Start (loop time) of the second whose incoming frames are being counted.
+        self._second = 0.0
+        self._frames = 0
+
+    def on_ws_connected(self, transport: WSTransport) -> None:
+        self.transport = transport
+        self.opened = asyncio.get_running_loop().time()
+        self.gateway.admission.count(self.ip)
+
+    def on_ws_disconnected(self, transport: WSTransport) -> None:
+        self.gateway.admission.release(self.ip)
+
+    def on_ws_frame(self, transport: WSTransport, frame: WSFrame) -> None:
+        now = asyncio.get_running_loop().time()
+        if now - self._second >= 1.0:
+            self._second, self._frames = now, 0
+        self._frames += 1
+        if self._frames > self.gateway.settings.stream_messages_per_s:
+            transport.send_close(WSCloseCode.POLICY_VIOLATION, b"too many messages")
+            transport.disconnect()
+        elif control_frame(transport, frame):  # data frames: nothing is read here
+            self.unanswered_since = None
+
+    # The transport's buffer crossing its marks: nothing to pause here (see ``send``).
+    def pause_writing(self) -> None:
+        pass
+
+    def resume_writing(self) -> None:
+        pass
+
+    # -- the Sink the services send through --
+
+    def send(self, message: bytes) -> None:
+        send_bounded(self.transport, message, self.gateway.settings.output_max_bytes)
+
+    def close(self) -> None:
+        if self.transport is not None and not self.transport.is_disconnected:
+            self.transport.send_close(WSCloseCode.OK)
+            self.transport.disconnect()
+
+
+class StreamListener(ReceivingListener):
+    """One user data stream connection (``/ws/<listenKey>``): events out, nothing in."""
+
+    def __init__(self, gateway: Gateway, listen_key: str, ip: str) -> None:
+        super().__init__(gateway, ip)
+        self.listen_key = listen_key
+
+    def __repr__(self) -> str:
+        return f"<StreamListener {self.listen_key[:8]}…>"
+
+    def on_ws_connected(self, transport: WSTransport) -> None:
+        super().on_ws_connected(transport)
+        streams = self.gateway.api.streams
+        if not streams.attach(self.listen_key, self, self.gateway.api.clock.now_ms()):
+            self.close()  # the key expired between handshake and now
+            return
+        self.gateway.streams.add(self)
+
+    def on_ws_disconnected(self, transport: WSTransport) -> None:
+        self.gateway.api.streams.detach(self.listen_key, self)
+        self.gateway.streams.discard(self)
+        super().on_ws_disconnected(transport)
+
+
+class DashboardListener(ReceivingListener):
+    """One viewer of the dashboard page (``/dashboard/ws``): state out, nothing in."""
+
+    def __repr__(self) -> str:
+        return f"<DashboardListener {self.ip}>"
+
+    def on_ws_connected(self, transport: WSTransport) -> None:
+        super().on_ws_connected(transport)
+        assert self.gateway.dashboard is not None
+        self.gateway.viewers.add(self)
+        self.gateway.dashboard.attach(self)
+
+    def on_ws_disconnected(self, transport: WSTransport) -> None:
+        self.gateway.viewers.discard(self)
+        if self.gateway.dashboard is not None:
+            self.gateway.dashboard.detach(self)
+        super().on_ws_disconnected(transport)
