@@ -37,7 +37,7 @@ from .service.clock import Clock, SystemClock
 from .service.dashboard import Dashboard
 from .service.demo import DemoCredentials, seed_demo
 from .service.errors import ServiceError
-from .service.exchange_info import exchange_info_json
+from .service.exchange_info import ExchangeInfo
 from .service.operations import AdminOperations
 from .service.registry import Registry
 from .service.rest import RestService
@@ -219,7 +219,7 @@ class PosriskServer:
             self.admin.on_key_revoked(self.streams.revoke_api_key)
             await self.bus.start(self.admin, self.streams)
             api = ApiService(self.registry, limiter, self.clock, self.streams)
-            rest = RestService(api, exchange_info_json(self.market, self.clock.now_ms()))
+            rest = RestService(api, ExchangeInfo(self.market))
             dashboard = None
             if settings.gateway.dashboard != "off":
                 dashboard = Dashboard(self.admin, self.clock)
