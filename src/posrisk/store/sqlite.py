@@ -28,22 +28,10 @@ from importlib import resources
 from pathlib import Path
 from typing import Any, TypeVar
 
-from .codec import decode_event, encode_event
-from .records import (
-    AccountRecord,
-    AppendEvent,
-    Change,
-    Delta,
-    KeyRecord,
-    LedgerRecord,
-    NewAccount,
-    NewKey,
-    RevokeKey,
-    SetMarks,
-    SetMeta,
-    Snapshot,
-    moves_revision,
-)
+from .codec import decode_event
+from .errors import DatabaseBusy, StaleRevision, StoreError
+from .records import AccountRecord, Change, Delta, KeyRecord, LedgerRecord, Snapshot
+from .sqlite_writes import write_changes
 
 __all__ = [
     "DatabaseBusy",
@@ -55,25 +43,6 @@ __all__ = [
 ]
 
 T = TypeVar("T")
-
-
-class StoreError(RuntimeError):
-    """The database cannot be used: says which file and why."""
-
-
-class StaleRevision(StoreError):
-    """A commit expected the store at a revision another process has moved past."""
-
-    def __init__(self, where: str, expected: int | None) -> None:
-        super().__init__(
-            f"{where}: the store has moved past revision {expected} (another gateway wrote); "
-            "catch up and try again"
-        )
-        self.expected = expected
-
-
-class DatabaseBusy(StoreError):
-    """Another posrisk process holds the database."""
 
 
 def migrations(dialect: str | None = None) -> list[tuple[int, str]]:
@@ -393,72 +362,7 @@ class SQLiteStore:
 
         def commit(db: sqlite3.Connection) -> None:
             nonlocal revision
-            ids: dict[str, int] = {}
-            if moves_revision(changes):
-                row = db.execute(
-                    "UPDATE revision SET n = n + 1 WHERE ? IS NULL OR n = ? RETURNING n",
-                    (expect, expect),
-                ).fetchone()
-                if row is None:
-                    raise StaleRevision(self.path, expect)
-                revision = row[0]
-
-            def account_id(name: str) -> int:
-                if name not in ids:
-                    row = db.execute("SELECT id FROM accounts WHERE name = ?", (name,)).fetchone()
-                    if row is None:
-                        raise StoreError(f"no account named {name!r}")
-                    ids[name] = row[0]
-                return ids[name]
-
-            for change in changes:
-                match change:
-                    case NewAccount():
-                        cursor = db.execute(
-                            "INSERT INTO accounts (name, created_at, revision) VALUES (?, ?, ?)",
-                            (change.name, change.created_at, revision),
-                        )
-                        ids[change.name] = int(cursor.lastrowid or 0)
-                    case NewKey(key=key):
-                        db.execute(
-                            "INSERT INTO api_keys (api_key, account_id, kind, secret, public_key, "
-                            "created_at, revoked_at, revision) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                            (
-                                key.api_key,
-                                account_id(key.account),
-                                key.kind,
-                                key.secret,
-                                key.public_key,
-                                key.created_at,
-                                key.revoked_at,
-                                revision,
-                            ),
-                        )
-                    case RevokeKey():
-                        db.execute(
-                            "UPDATE api_keys SET revoked_at = ?, revision = ? WHERE api_key = ?",
-                            (change.time, revision, change.api_key),
-                        )
-                    case AppendEvent():
-                        kind, body = encode_event(change.event)
-                        db.execute(
-                            "INSERT INTO ledger (account_id, time, kind, body, revision) "
-                            "VALUES (?, ?, ?, ?, ?)",
-                            (account_id(change.account), change.time, kind, body, revision),
-                        )
-                    case SetMarks():
-                        db.executemany(
-                            "INSERT INTO marks (symbol, price, time) VALUES (?, ?, ?) "
-                            "ON CONFLICT(symbol) DO UPDATE SET price = excluded.price, "
-                            "time = excluded.time",
-                            [(s, str(p), change.time) for s, p in change.marks.items()],
-                        )
-                    case SetMeta():
-                        db.execute(
-                            "INSERT INTO meta (key, value) VALUES (?, ?) "
-                            "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
-                            (change.key, change.value),
-                        )
+            revision = write_changes(db, changes, expect, self.path)
 
         self._write(commit)
         return revision
