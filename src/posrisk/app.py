@@ -7,7 +7,6 @@ serves the gateway. ``posrisk serve`` and the tests both start servers through t
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import json
 import logging
@@ -33,6 +32,7 @@ from .marks import (
 from .protocol import LimitRules
 from .service.admin import AdminService, load_scenario
 from .service.api import ApiService
+from .service.bans import BAN_PREFIX, BanWriter, saved_bans
 from .service.clock import Clock, SystemClock
 from .service.dashboard import Dashboard
 from .service.demo import DemoCredentials, seed_demo
@@ -44,7 +44,7 @@ from .service.rest import RestService
 from .service.scenario import ScenarioError, read_scenario_file
 from .service.secrets import SecretBox, SecretError
 from .service.streams import LISTEN_KEY_TTL_MS, UserStreams
-from .store import DatabaseLock, SetMeta, SQLiteStore, Store, StoreError
+from .store import DatabaseLock, SQLiteStore, Store, StoreError
 from .urls import redacted
 
 log = logging.getLogger("posrisk.server")
@@ -59,22 +59,6 @@ __all__ = [
     "saved_bans",
     "server_info_path",
 ]
-
-# Meta keys holding IP bans: "ban:<ip>" → {"until": ms, "offences": n}.
-BAN_PREFIX = "ban:"
-
-
-def saved_bans(meta: dict[str, str]) -> dict[str, tuple[int, int]]:
-    """The bans an earlier process saved (unreadable entries are skipped)."""
-    bans = {}
-    for key, value in meta.items():
-        if key.startswith(BAN_PREFIX):
-            try:
-                data = json.loads(value)
-                bans[key[len(BAN_PREFIX) :]] = (int(data["until"]), int(data["offences"]))
-            except (ValueError, KeyError, TypeError):
-                continue
-    return bans
 
 
 def is_postgres(db: str) -> bool:
@@ -163,8 +147,8 @@ class PosriskServer:
         self.admin_api: AdminApi | None = None
         self.feed: MarkFeed | None = None
         self.bus: Bus = LocalBus()
-        # Background writes (bans) still running; finished before the store closes.
-        self._background: set[asyncio.Task[int | None]] = set()
+        # IP bans on their way to the database (retried while it refuses; flushed at stop).
+        self.bans = BanWriter(self.store, self.clock)
         self._meta: dict[str, str] = {}
         self.admin_token: str | None = None
         # True when this start generated the admin token (printed once, then only in its file).
@@ -210,7 +194,7 @@ class PosriskServer:
             await self._prepare()
             self.bus = open_bus(settings)
             limiter = self.bus.limiter(
-                settings.limits, enforce=settings.enforce_limits, on_ban=self._save_ban
+                settings.limits, enforce=settings.enforce_limits, on_ban=self.bans.save
             )
             limiter.restore_bans(saved_bans(self._meta))
             self.streams = UserStreams(self.registry, settings.listen_key_ttl_ms)
@@ -284,20 +268,6 @@ class PosriskServer:
             db = Path(settings.db) if self._local else Path("posrisk")
             directory = db.parent if self._local else Path.cwd()
             self.demo = await seed_demo(self.admin, directory, db.stem or "posrisk")
-
-    def _save_ban(self, ip: str, until: int, offences: int) -> None:
-        """Bans survive a restart: each is written to the database (in the background)."""
-        value = json.dumps({"until": until, "offences": offences})
-        task = asyncio.get_running_loop().create_task(
-            self.store.commit([SetMeta(BAN_PREFIX + ip, value)])
-        )
-        self._background.add(task)
-        task.add_done_callback(self._ban_saved)
-
-    def _ban_saved(self, task: asyncio.Task[int | None]) -> None:
-        self._background.discard(task)
-        if not task.cancelled() and task.exception() is not None:
-            log.error("could not save an IP ban: %s", task.exception())
 
     def _tls(self) -> ssl.SSLContext | None:
         settings = self.settings
@@ -405,8 +375,7 @@ class PosriskServer:
                     await self.feed.stop()
                 except StoreError as e:
                     log.error("could not save the latest marks at shutdown: %s", e)
-            if self._background:
-                await asyncio.gather(*self._background, return_exceptions=True)
+            await self.bans.close()
             if self.admin_api is not None:
                 await self.admin_api.stop()
             await self.bus.stop()
