@@ -40,10 +40,11 @@ from ..protocol import LimitRules
 from ..service.admin import AdminService
 from ..service.errors import ServiceError
 from ..service.inputs import format_marks
-from ..service.streams import ListenKey, UserStreams
+from ..service.streams import UserStreams
 from ..store import StoreError
 from ..urls import redacted
 from . import OnBan
+from .listen_keys import SharedListenKeys
 from .shared_limiter import LIMIT_SCRIPT, SharedLimiter
 
 __all__ = ["LIMIT_SCRIPT", "RedisBus", "SharedLimiter"]
@@ -95,6 +96,7 @@ class RedisBus:
         self._poller: asyncio.Task[None] | None = None
         # Symbols whose marks moved here while Redis was away: written first on resync.
         self._unsent_marks: set[str] = set()
+        self.listen_keys = SharedListenKeys(self)
 
     def __repr__(self) -> str:
         return f"<RedisBus {redacted(self.url)} {self.prefix!r} {'up' if self.up else 'down'}>"
@@ -102,7 +104,7 @@ class RedisBus:
     # -- keys ------------------------------------------------------------------------
 
     @property
-    def _channel(self) -> str:
+    def channel(self) -> str:
         return self.prefix + "events"
 
     @property
@@ -117,9 +119,6 @@ class RedisBus:
     def bans_key(self) -> str:
         return self.prefix + "bans"
 
-    def _listen_key(self, key: str) -> str:
-        return self.prefix + "lk:" + key
-
     # -- the Bus interface -------------------------------------------------------------
 
     def limiter(self, rules: LimitRules, *, enforce: bool, on_ban: OnBan | None) -> SharedLimiter:
@@ -132,7 +131,8 @@ class RedisBus:
         await self.start_limiter_only()
         admin.on_commit(self._committed)
         admin.registry.mark_listeners.append(self._marks_moved)
-        streams.listeners.append(self._listen_key_changed)
+        self.listen_keys.streams = streams
+        streams.listeners.append(self.listen_keys.changed)
         connected = await self._connect()
         loop = asyncio.get_running_loop()
         self._runner = loop.create_task(self._run(connected))
@@ -164,7 +164,7 @@ class RedisBus:
         """Subscribe, note the stream's end, resync: nothing said meanwhile is missed."""
         pubsub: Any = self.redis.pubsub()
         try:
-            await pubsub.subscribe(self._channel)
+            await pubsub.subscribe(self.channel)
             last = await self.redis.xrevrange(self._stream, count=1)
             tail = last[0][0] if last else b"0-0"
             await self._resync()
@@ -253,12 +253,8 @@ class RedisBus:
         kind = event.get("kind")
         if kind == "marks":
             self._take_marks(event.get("marks"))
-        elif kind == "listenKey":
-            self._streams.mirror(
-                event["key"], event["apiKey"], event["account"], int(event["expiresAt"])
-            )
-        elif kind == "listenKeyStopped":
-            self._streams.forget(event["key"])
+        elif kind in ("listenKey", "listenKeyStopped"):
+            self.listen_keys.received(event)
         elif kind == "ban" and self._limiter is not None:
             self._limiter.restore_bans({event["ip"]: (int(event["until"]), int(event["n"]))})
 
@@ -325,22 +321,16 @@ class RedisBus:
         if unsent:
             text = format_marks(unsent)
             pipe.hset(self._marks, mapping=text)
-            pipe.publish(self._channel, self._event({"kind": "marks", "marks": text}))
+            pipe.publish(self.channel, self.event({"kind": "marks", "marks": text}))
         for symbol, price in registry.marks.items():
             pipe.hsetnx(self._marks, symbol, format(price, "f"))
-        for listen in self._streams.listen_keys():
-            self._write_listen_key(pipe, listen, only_new=True)
+        self.listen_keys.write_all(pipe)
         for ip, (until, offences) in self.bans_here().items():
             pipe.hsetnx(self.bans_key, ip, f"{until}:{offences}")
         await pipe.execute()
         self._unsent_marks.clear()
         self._take_marks(await self.redis.hgetall(self._marks))
-        async for name in self.redis.scan_iter(match=self._listen_key("*"), count=500):
-            value = await self.redis.get(name)
-            if value is not None:
-                data = orjson.loads(value)
-                key = name.decode()[len(self._listen_key("")) :]
-                self._streams.mirror(key, data["apiKey"], data["account"], data["expiresAt"])
+        await self.listen_keys.read_all()
         if self._limiter is not None:
             bans = {}
             for ip, text in (await self.redis.hgetall(self.bans_key)).items():
@@ -354,14 +344,14 @@ class RedisBus:
 
     # -- outbound --------------------------------------------------------------------
 
-    def _event(self, body: dict[str, Any]) -> bytes:
+    def event(self, body: dict[str, Any]) -> bytes:
         return orjson.dumps({**body, "from": self.id})
 
     def publish(self, body: dict[str, Any]) -> None:
-        message = self._event(body)
-        self._send(lambda pipe: pipe.publish(self._channel, message))
+        message = self.event(body)
+        self.send(lambda pipe: pipe.publish(self.channel, message))
 
-    def _send(self, write: Callable[[Any], object]) -> None:
+    def send(self, write: Callable[[Any], object]) -> None:
         """Queue a write; one task writes the queue out in order, one pipeline a turn."""
         self._outbox.append(write)
         if not self._writing:
@@ -386,49 +376,17 @@ class RedisBus:
 
     def _committed(self, revision: int) -> None:
         fields = {"rev": revision, "from": self.id}
-        self._send(lambda pipe: pipe.xadd(self._stream, fields, maxlen=10_000, approximate=True))
+        self.send(lambda pipe: pipe.xadd(self._stream, fields, maxlen=10_000, approximate=True))
 
     def _marks_moved(self, marks: Mapping[str, Decimal]) -> None:
         if not self.up:
             self._unsent_marks.update(marks)
             return
         text = format_marks(marks)
-        message = self._event({"kind": "marks", "marks": text})
+        message = self.event({"kind": "marks", "marks": text})
 
         def write(pipe: Any) -> None:
             pipe.hset(self._marks, mapping=text)
-            pipe.publish(self._channel, message)
+            pipe.publish(self.channel, message)
 
-        self._send(write)
-
-    def _listen_key_changed(self, listen: ListenKey | None, key: str) -> None:
-        if listen is None:
-            message = self._event({"kind": "listenKeyStopped", "key": key})
-
-            def stopped(pipe: Any) -> None:
-                pipe.delete(self._listen_key(key))
-                pipe.publish(self._channel, message)
-
-            self._send(stopped)
-            return
-        message = self._event(
-            {
-                "kind": "listenKey",
-                "key": key,
-                "apiKey": listen.api_key,
-                "account": listen.account,
-                "expiresAt": listen.expires_at,
-            }
-        )
-
-        def started(pipe: Any) -> None:
-            self._write_listen_key(pipe, listen)
-            pipe.publish(self._channel, message)
-
-        self._send(started)
-
-    def _write_listen_key(self, pipe: Any, listen: ListenKey, *, only_new: bool = False) -> None:
-        value = orjson.dumps(
-            {"apiKey": listen.api_key, "account": listen.account, "expiresAt": listen.expires_at}
-        )
-        pipe.set(self._listen_key(listen.key), value, pxat=listen.expires_at, nx=only_new)
+        self.send(write)
