@@ -52,6 +52,25 @@ __all__ = ["LIMIT_SCRIPT", "RedisBus", "SharedLimiter"]
 log = logging.getLogger("posrisk.bus")
 
 
+async def _cancel_all(tasks: list[asyncio.Task[Any]]) -> None:
+    """Cancel ``tasks`` and wait until each has ended, cancelling again any that goes on:
+    redis-py 8 swallows a cancel that lands while it opens a connection (the call returns
+    and the loop around it would run on). Cancelled meanwhile, it still waits, then raises."""
+    cancelled = False
+    while pending := [task for task in tasks if not task.done()]:
+        for task in pending:
+            task.cancel()
+        try:
+            await asyncio.wait(pending, timeout=0.05)
+        except asyncio.CancelledError:
+            cancelled = True
+    for task in tasks:  # retrieved: what they failed with is the caller's to read
+        if not task.cancelled():
+            task.exception()
+    if cancelled:
+        raise asyncio.CancelledError
+
+
 class RedisBus:
     """Gateways sharing a PostgreSQL database, told of each other's changes by Redis."""
 
@@ -147,11 +166,7 @@ class RedisBus:
         self.up = True
 
     async def stop(self) -> None:
-        for task in (self._runner, self._poller):
-            if task is not None:
-                task.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await task
+        await _cancel_all([task for task in (self._runner, self._poller) if task is not None])
         if self._tasks:
             await asyncio.gather(*self._tasks, return_exceptions=True)
         self.up = False
@@ -212,9 +227,7 @@ class RedisBus:
         try:
             done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
         finally:
-            for task in tasks:
-                task.cancel()
-            await asyncio.gather(*tasks, return_exceptions=True)
+            await _cancel_all(tasks)
         for task in done:
             if not task.cancelled() and task.exception() is not None:
                 raise task.exception()  # type: ignore[misc]
