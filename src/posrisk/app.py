@@ -125,6 +125,8 @@ class ServerSettings:
     redis_timeout_s: float = 1.0
     # How often a gateway on the bus checks the database for changes it was not told of.
     resync_s: float = 5.0
+    # How long a revocation waits for every other gateway on the bus to confirm it.
+    revoke_timeout_s: float = 2.0
     clock: Clock = field(default_factory=SystemClock)
     market: Market | None = None
 
@@ -215,7 +217,8 @@ class PosriskServer:
             self.feed.start(self._mark_source())
             if settings.admin_port is not None:
                 self.admin_token = self._admin_token()
-                self.admin_api = AdminApi(AdminOperations(self.admin), self.admin_token)
+                operations = AdminOperations(self.admin, self.bus)
+                self.admin_api = AdminApi(operations, self.admin_token)
                 await self.admin_api.start(
                     settings.admin_host, settings.admin_port, reuse_port=settings.gateway.reuse_port
                 )

@@ -15,6 +15,8 @@ what the gateways tell each other, under one key prefix (``posrisk:`` by default
   started on one gateway opens streams on any other.
 - ``rl:<ip>:<window>`` (hashes) and ``bans`` (a hash): the per-IP request weight and the
   ban ladder, decided atomically in Redis by one Lua script (``SharedLimiter``).
+- ``gateways`` and ``gw:<id>`` (expiring) and ``events``: who is on the bus, and their
+  confirmations that a revoked key is refused (``Revocations``).
 
 When Redis goes away the gateways keep serving from memory: limits fall back to each
 gateway's own counters, changes reach the other gateways through the database poll, and
@@ -40,11 +42,13 @@ from ..protocol import LimitRules
 from ..service.admin import AdminService
 from ..service.errors import ServiceError
 from ..service.inputs import format_marks
+from ..service.revocations import Confirmation
 from ..service.streams import UserStreams
 from ..store import StoreError
 from ..urls import redacted
 from . import OnBan
 from .listen_keys import SharedListenKeys
+from .revocations import Revocations
 from .shared_limiter import LIMIT_SCRIPT, SharedLimiter
 
 __all__ = ["LIMIT_SCRIPT", "RedisBus", "SharedLimiter"]
@@ -83,6 +87,8 @@ class RedisBus:
         resync_s: float = 5.0,
         retry_s: float = 0.2,
         block_ms: int = 1000,
+        revoke_timeout_s: float = 2.0,
+        presence_s: float = 1.0,
     ) -> None:
         self.url = url
         self.prefix = prefix
@@ -116,6 +122,9 @@ class RedisBus:
         # Symbols whose marks moved here while Redis was away: written first on resync.
         self._unsent_marks: set[str] = set()
         self.listen_keys = SharedListenKeys(self)
+        self.revocations = Revocations(
+            self, timeout_s=revoke_timeout_s, presence_s=presence_s, presence_ttl_s=5 * presence_s
+        )
 
     def __repr__(self) -> str:
         return f"<RedisBus {redacted(self.url)} {self.prefix!r} {'up' if self.up else 'down'}>"
@@ -147,6 +156,7 @@ class RedisBus:
     async def start(self, admin: AdminService, streams: UserStreams) -> None:
         """Connect (a clear error when Redis cannot be reached), resync, then follow."""
         self._admin, self._streams = admin, streams
+        self.revocations.admin = admin
         await self.start_limiter_only()
         admin.on_commit(self._committed)
         admin.registry.mark_listeners.append(self._marks_moved)
@@ -169,6 +179,7 @@ class RedisBus:
         await _cancel_all([task for task in (self._runner, self._poller) if task is not None])
         if self._tasks:
             await asyncio.gather(*self._tasks, return_exceptions=True)
+        await self.revocations.withdraw()
         self.up = False
         await self.redis.aclose()
         await self._blocking.aclose()
@@ -180,6 +191,7 @@ class RedisBus:
         pubsub: Any = self.redis.pubsub()
         try:
             await pubsub.subscribe(self.channel)
+            await self.revocations.announce()  # once subscribed: asked, it hears the question
             last = await self.redis.xrevrange(self._stream, count=1)
             tail = last[0][0] if last else b"0-0"
             await self._resync()
@@ -222,6 +234,7 @@ class RedisBus:
             loop.create_task(self._listen(pubsub)),
             loop.create_task(self._follow(tail)),
             loop.create_task(self._watch()),
+            loop.create_task(self.revocations.keep_announcing()),
             loop.create_task(self._broken.wait()),
         ]
         try:
@@ -268,6 +281,10 @@ class RedisBus:
             self._take_marks(event.get("marks"))
         elif kind in ("listenKey", "listenKeyStopped"):
             self.listen_keys.received(event)
+        elif kind == "revoked":
+            self.revocations.asked(event)
+        elif kind == "revokedAck":
+            self.revocations.answered(event)
         elif kind == "ban" and self._limiter is not None:
             self._limiter.restore_bans({event["ip"]: (int(event["until"]), int(event["n"]))})
 
@@ -351,6 +368,9 @@ class RedisBus:
                 bans[ip.decode()] = (int(until), int(offences))
             self._limiter.restore_bans(bans)
         await self._catch_up()
+
+    async def confirm_revoked(self, api_key: str, revision: int) -> Confirmation | None:
+        return await self.revocations.confirm(api_key, revision)
 
     def bans_here(self) -> dict[str, tuple[int, int]]:
         return self._limiter.bans if self._limiter is not None else {}
