@@ -205,7 +205,7 @@ class PosriskServer:
             self.admin.on_key_revoked(self.streams.revoke_api_key)
             await self.bus.start(self.admin, self.streams)
             api = ApiService(self.registry, limiter, self.clock, self.streams)
-            rest = RestService(api, ExchangeInfo(self.market))
+            rest = RestService(api, ExchangeInfo(self.market, settings.limits.request_weight))
             dashboard = None
             if settings.gateway.dashboard != "off":
                 dashboard = Dashboard(self.admin, self.clock)

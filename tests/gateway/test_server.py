@@ -135,7 +135,7 @@ async def test_rest_endpoints(server: PosriskServer) -> None:
 
 async def test_exchange_info_tells_the_time_of_each_request(tmp_path: Path, keys: Keys) -> None:
     clock = ManualClock(1_700_000_000_000)
-    server = await make_server(tmp_path, keys, clock=clock)
+    server = await make_server(tmp_path, keys, clock=clock, limits=LimitRules(request_weight=1200))
     try:
         url = server.http_url + "/fapi/v1/exchangeInfo"
         first = (await get(url))[2]
@@ -144,6 +144,13 @@ async def test_exchange_info_tells_the_time_of_each_request(tmp_path: Path, keys
         assert (first["serverTime"], later["serverTime"]) == (1_700_000_000_000, 1_700_000_450_000)
         assert (await get(server.http_url + "/fapi/v1/time"))[2]["serverTime"] == clock.now
         assert {**first, "serverTime": 0} == {**later, "serverTime": 0}
+        # The limit served is the one enforced (--weight-limit), not always Binance's 2400.
+        assert first["rateLimits"][0] == {
+            "rateLimitType": "REQUEST_WEIGHT",
+            "interval": "MINUTE",
+            "intervalNum": 1,
+            "limit": 1200,
+        }
     finally:
         await server.stop()
 
