@@ -248,6 +248,22 @@ async def test_two_workers_serve_as_one_and_survive_a_kill(served: Served) -> No
     await replaced(served, first, second)
     assert served.process.poll() is None
 
+    # Revoked through the admin API (either worker answers it): once it has answered, no
+    # worker accepts the key. The killed workers may still be on the roll (their presence
+    # lapses after 5 s): then the answer names them, and the live ones have confirmed.
+    request = urllib.request.Request(
+        f"{served.admin_url}/accounts/bob/keys/{HEDGE_KEY}",
+        method="DELETE",
+        headers={"Authorization": "Bearer workers-test-token"},
+    )
+    with urllib.request.urlopen(request, timeout=10) as reply:
+        answer = json.loads(reply.read())
+    assert answer["revoked"] is True and answer["gateways"]["confirmed"] >= 1
+    for _ in range(8):  # new connections: both workers
+        async with websockets.connect(served.ws_url) as ws:
+            refused = await ask(ws, "account.position", signed(HEDGE_KEY, HEDGE_SECRET))
+        assert refused["error"]["code"] == -2015
+
 
 async def replaced(served: Served, *dead: int) -> None:
     """Until the supervisor has started workers in place of ``dead``."""

@@ -7,7 +7,6 @@ serves the gateway. ``posrisk serve`` and the tests both start servers through t
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import json
 import logging
@@ -29,18 +28,19 @@ from .preflight import MarkSourceFactory, bind_ports, mark_source, tls_context
 from .protocol import LimitRules
 from .service.admin import AdminService, load_scenario
 from .service.api import ApiService
+from .service.bans import BAN_PREFIX, BanWriter, saved_bans
 from .service.clock import Clock, SystemClock
 from .service.dashboard import Dashboard
 from .service.demo import DemoCredentials, seed_demo
 from .service.errors import ServiceError
-from .service.exchange_info import exchange_info_json
+from .service.exchange_info import ExchangeInfo
 from .service.operations import AdminOperations
 from .service.registry import Registry
 from .service.rest import RestService
 from .service.scenario import ScenarioError, read_scenario_file
 from .service.secrets import SecretBox, SecretError
 from .service.streams import LISTEN_KEY_TTL_MS, UserStreams
-from .store import DatabaseLock, SetMeta, SQLiteStore, Store, StoreError, check_database_file
+from .store import DatabaseLock, SQLiteStore, Store, StoreError, check_database_file
 from .urls import redacted
 
 log = logging.getLogger("posrisk.server")
@@ -55,22 +55,6 @@ __all__ = [
     "saved_bans",
     "server_info_path",
 ]
-
-# Meta keys holding IP bans: "ban:<ip>" → {"until": ms, "offences": n}.
-BAN_PREFIX = "ban:"
-
-
-def saved_bans(meta: dict[str, str]) -> dict[str, tuple[int, int]]:
-    """The bans an earlier process saved (unreadable entries are skipped)."""
-    bans = {}
-    for key, value in meta.items():
-        if key.startswith(BAN_PREFIX):
-            try:
-                data = json.loads(value)
-                bans[key[len(BAN_PREFIX) :]] = (int(data["until"]), int(data["offences"]))
-            except (ValueError, KeyError, TypeError):
-                continue
-    return bans
 
 
 def is_postgres(db: str) -> bool:
@@ -137,6 +121,8 @@ class ServerSettings:
     redis_timeout_s: float = 1.0
     # How often a gateway on the bus checks the database for changes it was not told of.
     resync_s: float = 5.0
+    # How long a revocation waits for every other gateway on the bus to confirm it.
+    revoke_timeout_s: float = 2.0
     clock: Clock = field(default_factory=SystemClock)
     market: Market | None = None
 
@@ -159,8 +145,8 @@ class PosriskServer:
         self.admin_api: AdminApi | None = None
         self.feed: MarkFeed | None = None
         self.bus: Bus = LocalBus()
-        # Background writes (bans) still running; finished before the store closes.
-        self._background: set[asyncio.Task[int | None]] = set()
+        # IP bans on their way to the database (retried while it refuses; flushed at stop).
+        self.bans = BanWriter(self.store, self.clock)
         self._meta: dict[str, str] = {}
         self.admin_token: str | None = None
         # True when this start generated the admin token (printed once, then only in its file).
@@ -227,7 +213,7 @@ class PosriskServer:
             await self._prepare()
             self.bus = open_bus(settings)
             limiter = self.bus.limiter(
-                settings.limits, enforce=settings.enforce_limits, on_ban=self._save_ban
+                settings.limits, enforce=settings.enforce_limits, on_ban=self.bans.save
             )
             limiter.restore_bans(saved_bans(self._meta))
             self.streams = UserStreams(self.registry, settings.listen_key_ttl_ms)
@@ -236,7 +222,7 @@ class PosriskServer:
             self.admin.on_key_revoked(self.streams.revoke_api_key)
             await self.bus.start(self.admin, self.streams)
             api = ApiService(self.registry, limiter, self.clock, self.streams)
-            rest = RestService(api, exchange_info_json(self.market, self.clock.now_ms()))
+            rest = RestService(api, ExchangeInfo(self.market, settings.limits.request_weight))
             dashboard = None
             if settings.gateway.dashboard != "off":
                 dashboard = Dashboard(self.admin, self.clock)
@@ -248,7 +234,8 @@ class PosriskServer:
             self.feed.start(source(self.registry.marks))
             if admin:
                 self.admin_token = self._admin_token()
-                self.admin_api = AdminApi(AdminOperations(self.admin), self.admin_token)
+                operations = AdminOperations(self.admin, self.bus)
+                self.admin_api = AdminApi(operations, self.admin_token)
                 await self.admin_api.start(admin)
                 self._write_server_info()
         except BaseException:
@@ -303,20 +290,6 @@ class PosriskServer:
             db = Path(settings.db) if self._local else Path("posrisk")
             directory = db.parent if self._local else Path.cwd()
             self.demo = await seed_demo(self.admin, directory, db.stem or "posrisk")
-
-    def _save_ban(self, ip: str, until: int, offences: int) -> None:
-        """Bans survive a restart: each is written to the database (in the background)."""
-        value = json.dumps({"until": until, "offences": offences})
-        task = asyncio.get_running_loop().create_task(
-            self.store.commit([SetMeta(BAN_PREFIX + ip, value)])
-        )
-        self._background.add(task)
-        task.add_done_callback(self._ban_saved)
-
-    def _ban_saved(self, task: asyncio.Task[int | None]) -> None:
-        self._background.discard(task)
-        if not task.cancelled() and task.exception() is not None:
-            log.error("could not save an IP ban: %s", task.exception())
 
     def liquidates(self) -> bool:
         """Whether crossed positions are liquidated (given, or on for the demo)."""
@@ -387,8 +360,7 @@ class PosriskServer:
                     await self.feed.stop()
                 except StoreError as e:
                     log.error("could not save the latest marks at shutdown: %s", e)
-            if self._background:
-                await asyncio.gather(*self._background, return_exceptions=True)
+            await self.bans.close()
             if self.admin_api is not None:
                 await self.admin_api.stop()
             await self.bus.stop()

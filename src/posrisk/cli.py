@@ -473,8 +473,10 @@ def key_revoke(
     admin_token: AdminTokenOption = None,
 ) -> None:
     """Revoke an API key (live sessions and streams of the key end at once)."""
-    _admin(db, admin_url, admin_token, lambda ops: ops.revoke_key(account, api_key))
+    answer = _admin(db, admin_url, admin_token, lambda ops: ops.revoke_key(account, api_key))
     out.print(f"revoked {api_key}")
+    if "note" in answer:  # not every gateway on the bus confirmed it yet
+        err.print(Text(f"warning: {answer['note']}", style="yellow"))
 
 
 @key_app.command("list")

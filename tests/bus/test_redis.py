@@ -169,3 +169,37 @@ async def test_redis_needs_a_shared_database(cluster: Cluster, tmp_path: Any) ->
 
     with pytest.raises(ServiceError, match="needs --db postgresql://"):
         await make_server(tmp_path, cluster.keys, redis=cluster.redis)
+
+
+async def test_a_gateway_stops_even_when_redis_py_swallows_the_cancel(
+    cluster: Cluster, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """redis-py 8 swallows a cancel that lands while it opens a connection: the call returns
+    as if nothing happened, and a loop around it would run on, so stop() never returned."""
+    import asyncio
+
+    one = await cluster.gateway()
+    cluster.gateways.remove(one)
+    bus: Any = one.bus
+    real = bus._blocking.xread
+    entered, swallowed = asyncio.Event(), 0
+
+    async def xread(*args: Any, **kwargs: Any) -> Any:
+        nonlocal swallowed
+        entered.set()
+        try:
+            return await real(*args, **kwargs)
+        except asyncio.CancelledError:
+            if swallowed:
+                raise
+            swallowed += 1
+            return []
+
+    monkeypatch.setattr(bus._blocking, "xread", xread)
+    await asyncio.wait_for(entered.wait(), 10)  # the follow loop reads through the patch
+    stopping = asyncio.ensure_future(one.stop())
+    done, _ = await asyncio.wait([stopping], timeout=10)  # it took forever before
+    if not done:
+        stopping.cancel()
+        await asyncio.wait([stopping], timeout=10)
+    assert done and swallowed == 1

@@ -16,6 +16,7 @@ import websockets
 from posrisk.app import PosriskServer
 from posrisk.engine import Fill, Side
 from posrisk.protocol import LimitRules, canonical_payload, hmac_signature
+from posrisk.service.clock import ManualClock
 
 from ..service.conftest import HEDGE_KEY, HEDGE_SECRET, HMAC_KEY, HMAC_SECRET, Keys
 from .conftest import make_server
@@ -136,6 +137,28 @@ async def test_rest_endpoints(server: PosriskServer) -> None:
         {"code": -1101, "msg": "Too many parameters; expected '100' and received '101'."},
     )
     assert (await get(base + "/fapi/v1/nothing"))[0] == 404
+
+
+async def test_exchange_info_tells_the_time_of_each_request(tmp_path: Path, keys: Keys) -> None:
+    clock = ManualClock(1_700_000_000_000)
+    server = await make_server(tmp_path, keys, clock=clock, limits=LimitRules(request_weight=1200))
+    try:
+        url = server.http_url + "/fapi/v1/exchangeInfo"
+        first = (await get(url))[2]
+        clock.advance(450_000)
+        later = (await get(url))[2]
+        assert (first["serverTime"], later["serverTime"]) == (1_700_000_000_000, 1_700_000_450_000)
+        assert (await get(server.http_url + "/fapi/v1/time"))[2]["serverTime"] == clock.now
+        assert {**first, "serverTime": 0} == {**later, "serverTime": 0}
+        # The limit served is the one enforced (--weight-limit), not always Binance's 2400.
+        assert first["rateLimits"][0] == {
+            "rateLimitType": "REQUEST_WEIGHT",
+            "interval": "MINUTE",
+            "intervalNum": 1,
+            "limit": 1200,
+        }
+    finally:
+        await server.stop()
 
 
 async def test_a_restart_serves_the_same_positions(tmp_path: Path, keys: Keys) -> None:

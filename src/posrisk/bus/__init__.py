@@ -3,9 +3,9 @@
 One process (the embedded default) needs nothing: every change is applied and fanned out
 in memory, so ``LocalBus`` does nothing and its limiter is the in-process one. Many
 gateway processes (``--redis``) share through ``RedisBus``: store revisions, marks,
-listenKeys, per-IP request weight and bans. The server builds one or the other with
-``open_bus`` and hands it its admin service and user streams; nothing else knows which
-one runs.
+listenKeys, per-IP request weight and bans, and each confirms a revoked key is refused.
+The server builds one or the other with ``open_bus`` and hands it its admin service and
+user streams; nothing else knows which one runs.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from typing import Protocol
 from ..protocol import LimitRules
 from ..service.admin import AdminService
 from ..service.limits import Limiter, RequestWeightLimiter
+from ..service.revocations import Confirmation
 from ..service.streams import UserStreams
 
 __all__ = ["Bus", "BusSettings", "LocalBus", "OnBan", "open_bus"]
@@ -42,6 +43,10 @@ class Bus(Protocol):
 
     async def stop(self) -> None: ...
 
+    async def confirm_revoked(self, api_key: str, revision: int) -> Confirmation | None:
+        """Wait (bounded) until every other gateway no longer accepts ``api_key``."""
+        ...
+
 
 class LocalBus:
     """One process: nothing to share."""
@@ -60,6 +65,9 @@ class LocalBus:
     async def stop(self) -> None:
         return None
 
+    async def confirm_revoked(self, api_key: str, revision: int) -> Confirmation | None:
+        return None  # no other gateway: revoke_key has applied it everywhere
+
 
 class BusSettings(Protocol):
     """What ``open_bus`` reads from the server's settings."""
@@ -68,6 +76,7 @@ class BusSettings(Protocol):
     redis_prefix: str
     redis_timeout_s: float
     resync_s: float
+    revoke_timeout_s: float
 
 
 def open_bus(settings: BusSettings) -> Bus:
@@ -81,4 +90,5 @@ def open_bus(settings: BusSettings) -> Bus:
         prefix=settings.redis_prefix,
         timeout_s=settings.redis_timeout_s,
         resync_s=settings.resync_s,
+        revoke_timeout_s=settings.revoke_timeout_s,
     )

@@ -15,6 +15,8 @@ what the gateways tell each other, under one key prefix (``posrisk:`` by default
   started on one gateway opens streams on any other.
 - ``rl:<ip>:<window>`` (hashes) and ``bans`` (a hash): the per-IP request weight and the
   ban ladder, decided atomically in Redis by one Lua script (``SharedLimiter``).
+- ``gateways`` and ``gw:<id>`` (expiring) and ``events``: who is on the bus, and their
+  confirmations that a revoked key is refused (``Revocations``).
 
 When Redis goes away the gateways keep serving from memory: limits fall back to each
 gateway's own counters, changes reach the other gateways through the database poll, and
@@ -34,205 +36,43 @@ from typing import Any
 
 import orjson
 import redis.asyncio as aioredis
-from redis.exceptions import NoScriptError, RedisError
+from redis.exceptions import RedisError
 
-from ..protocol import Allow, LimitRules, Throttle
+from ..protocol import LimitRules
 from ..service.admin import AdminService
 from ..service.errors import ServiceError
 from ..service.inputs import format_marks
-from ..service.limits import Banned, Outcome, RequestWeightLimiter
-from ..service.streams import ListenKey, UserStreams
+from ..service.revocations import Confirmation
+from ..service.streams import UserStreams
 from ..store import StoreError
 from ..urls import redacted
 from . import OnBan
+from .listen_keys import SharedListenKeys
+from .revocations import Revocations
+from .shared_limiter import LIMIT_SCRIPT, SharedLimiter
 
 __all__ = ["LIMIT_SCRIPT", "RedisBus", "SharedLimiter"]
 
 log = logging.getLogger("posrisk.bus")
 
-# ``protocol.ratelimit.decide`` and the ban ladder, for a batch of requests from any
-# number of IPs, atomically. KEYS[1]: the bans hash. ARGV: window key prefix, limit,
-# interval, bans after, first ban, longest ban, enforce (1/0), then per IP: the ip, its
-# number of requests n, and n pairs (weight, now), in order. Returns four numbers per
-# request, in the same order: kind (0 allow, 1 throttle, 2 banned, 3 banned now), the
-# count, the retry time (throttle) or ban end, and the offences (3).
-LIMIT_SCRIPT = """
-local bans, prefix = KEYS[1], ARGV[1]
-local limit, interval = tonumber(ARGV[2]), tonumber(ARGV[3])
-local ban_after, first, longest = tonumber(ARGV[4]), tonumber(ARGV[5]), tonumber(ARGV[6])
-local enforce = ARGV[7] == '1'
-local out = {}
-local i = 8
-while i <= #ARGV do
-  local ip, n = ARGV[i], tonumber(ARGV[i + 1])
-  i = i + 2
-  local banned_until, offences = 0, 0
-  local ban = redis.call('HGET', bans, ip)
-  if ban then
-    local sep = string.find(ban, ':', 1, true)
-    banned_until = tonumber(string.sub(ban, 1, sep - 1))
-    offences = tonumber(string.sub(ban, sep + 1))
-  end
-  local window, key, count, rejected, dirty = nil, nil, 0, 0, false
-  for _ = 1, n do
-    local weight, now = tonumber(ARGV[i]), tonumber(ARGV[i + 1])
-    i = i + 2
-    local start = now - now % interval
-    if start ~= window then
-      if dirty then
-        redis.call('HSET', key, 'count', count, 'rejected', rejected)
-        redis.call('PEXPIRE', key, interval * 2)
-        dirty = false
-      end
-      window = start
-      key = prefix .. ip .. ':' .. string.format('%d', start)
-      local got = redis.call('HMGET', key, 'count', 'rejected')
-      count, rejected = tonumber(got[1]) or 0, tonumber(got[2]) or 0
-    end
-    local kind, at, shown = 0, 0, 0
-    if enforce and now < banned_until then
-      kind, at, shown = 2, banned_until, offences
-    elseif count + weight <= limit or not enforce then
-      count = count + weight
-      if count > limit then rejected = 0 end
-      dirty = true
-    elseif rejected >= ban_after then
-      rejected = 0
-      dirty = true
-      offences = offences + 1
-      local length = longest
-      if offences <= 64 then length = math.min(first * 2 ^ (offences - 1), longest) end
-      banned_until = now + length
-      redis.call('HSET', bans, ip, string.format('%d:%d', banned_until, offences))
-      kind, at, shown = 3, banned_until, offences
-    else
-      rejected = rejected + 1
-      dirty = true
-      kind, at = 1, start + interval
-    end
-    out[#out + 1] = kind
-    out[#out + 1] = count
-    out[#out + 1] = at
-    out[#out + 1] = shown
-  end
-  if dirty then
-    redis.call('HSET', key, 'count', count, 'rejected', rejected)
-    redis.call('PEXPIRE', key, interval * 2)
-  end
-end
-return out
-"""
 
-# Requests waiting for the shared counter: ip → [(weight, now, then or None)].
-Batch = dict[str, list[tuple[int, int, Callable[[Outcome], None] | None]]]
-
-
-class SharedLimiter:
-    """REQUEST_WEIGHT per IP across every gateway on the bus (SPEC §7).
-
-    WS API requests are decided by Redis itself: the requests of one event-loop turn go
-    in one script call, one batch at a time, so answers keep their order. Handshakes and
-    REST GETs, which the transport must answer at once, are decided on this gateway's view
-    of the shared counter (every answer from Redis refreshes it) and counted in Redis too.
-    While Redis is away, ``view`` decides alone.
-    """
-
-    def __init__(
-        self, bus: RedisBus, rules: LimitRules, *, enforce: bool, on_ban: OnBan | None
-    ) -> None:
-        self.bus = bus
-        self.rules = rules
-        self.enforce = enforce
-        self.on_ban = on_ban
-        self.view = RequestWeightLimiter(rules, enforce=enforce, on_ban=on_ban)
-        self._pending: Batch = {}
-        self._busy = False
-        # Script calls and requests decided by Redis, for the benchmark and the tests.
-        self.calls = 0
-        self.decided = 0
-
-    def __repr__(self) -> str:
-        return f"<SharedLimiter {self.decided} decided in {self.calls} calls>"
-
-    @property
-    def bans(self) -> dict[str, tuple[int, int]]:
-        return self.view.bans
-
-    def restore_bans(self, bans: Mapping[str, tuple[int, int]]) -> None:
-        self.view.restore_bans(bans)
-
-    def banned_until(self, ip: str, now: int) -> int | None:
-        return self.view.banned_until(ip, now)
-
-    def charge(self, ip: str, weight: int, now: int) -> Outcome:
-        decision = self.view.charge(ip, weight, now)
-        if self.bus.up:
-            self._enqueue(ip, (weight, now, None))
-        return decision
-
-    def charge_then(self, ip: str, weight: int, now: int, then: Callable[[Outcome], None]) -> None:
-        if not self.bus.up and not self._busy:
-            then(self.view.charge(ip, weight, now))
-            return
-        self._enqueue(ip, (weight, now, then))
-
-    def _enqueue(self, ip: str, item: tuple[int, int, Callable[[Outcome], None] | None]) -> None:
-        self._pending.setdefault(ip, []).append(item)
-        if not self._busy:
-            self._busy = True
-            asyncio.get_running_loop().call_soon(self._send_next)
-
-    def _send_next(self) -> None:
-        batch, self._pending = self._pending, {}
-        self.bus.spawn(self._send(batch))
-
-    async def _send(self, batch: Batch) -> None:
+async def _cancel_all(tasks: list[asyncio.Task[Any]]) -> None:
+    """Cancel ``tasks`` and wait until each has ended, cancelling again any that goes on:
+    redis-py 8 swallows a cancel that lands while it opens a connection (the call returns
+    and the loop around it would run on). Cancelled meanwhile, it still waits, then raises."""
+    cancelled = False
+    while pending := [task for task in tasks if not task.done()]:
+        for task in pending:
+            task.cancel()
         try:
-            try:
-                results = await self.bus.run_limit_script(self.rules, self.enforce, batch)
-            except (RedisError, OSError) as e:
-                self.bus.lost(e)
-                results = None
-            if results is None:
-                self._decide_here(batch)
-            else:
-                self._decided(batch, results)
-        finally:
-            if self._pending:
-                asyncio.get_running_loop().call_soon(self._send_next)
-            else:
-                self._busy = False
-
-    def _decide_here(self, batch: Batch) -> None:
-        for ip, items in batch.items():
-            for weight, now, then in items:
-                decision = self.view.charge(ip, weight, now)
-                if then is not None:
-                    then(decision)
-
-    def _decided(self, batch: Batch, numbers: list[int]) -> None:
-        self.calls += 1
-        position = 0
-        for ip, items in batch.items():
-            for _, now, then in items:
-                kind, count, at, offences = numbers[position : position + 4]
-                position += 4
-                self.view.observe(ip, now, count)
-                decision: Outcome
-                if kind == 0:
-                    decision = Allow(count)
-                elif kind == 1:
-                    decision = Throttle(count, at)
-                else:
-                    decision = Banned(count, at)
-                    if kind == 3:
-                        self.view.restore_bans({ip: (at, offences)})
-                        if self.on_ban is not None:
-                            self.on_ban(ip, at, offences)
-                        self.bus.publish({"kind": "ban", "ip": ip, "until": at, "n": offences})
-                self.decided += 1
-                if then is not None:
-                    then(decision)
+            await asyncio.wait(pending, timeout=0.05)
+        except asyncio.CancelledError:
+            cancelled = True
+    for task in tasks:  # retrieved: what they failed with is the caller's to read
+        if not task.cancelled():
+            task.exception()
+    if cancelled:
+        raise asyncio.CancelledError
 
 
 class RedisBus:
@@ -247,6 +87,8 @@ class RedisBus:
         resync_s: float = 5.0,
         retry_s: float = 0.2,
         block_ms: int = 1000,
+        revoke_timeout_s: float = 2.0,
+        presence_s: float = 1.0,
     ) -> None:
         self.url = url
         self.prefix = prefix
@@ -269,7 +111,8 @@ class RedisBus:
         self._limiter: SharedLimiter | None = None
         self._admin: AdminService | None = None
         self._streams: UserStreams | None = None
-        self._sha = ""
+        # The limit script's SHA1 in Redis (``SharedLimiter`` loads it again if Redis forgot).
+        self.limit_sha = ""
         self._outbox: list[Callable[[Any], object]] = []
         self._writing = False
         self._broken = asyncio.Event()
@@ -278,6 +121,10 @@ class RedisBus:
         self._poller: asyncio.Task[None] | None = None
         # Symbols whose marks moved here while Redis was away: written first on resync.
         self._unsent_marks: set[str] = set()
+        self.listen_keys = SharedListenKeys(self)
+        self.revocations = Revocations(
+            self, timeout_s=revoke_timeout_s, presence_s=presence_s, presence_ttl_s=5 * presence_s
+        )
 
     def __repr__(self) -> str:
         return f"<RedisBus {redacted(self.url)} {self.prefix!r} {'up' if self.up else 'down'}>"
@@ -285,7 +132,7 @@ class RedisBus:
     # -- keys ------------------------------------------------------------------------
 
     @property
-    def _channel(self) -> str:
+    def channel(self) -> str:
         return self.prefix + "events"
 
     @property
@@ -297,11 +144,8 @@ class RedisBus:
         return self.prefix + "marks"
 
     @property
-    def _bans(self) -> str:
+    def bans_key(self) -> str:
         return self.prefix + "bans"
-
-    def _listen_key(self, key: str) -> str:
-        return self.prefix + "lk:" + key
 
     # -- the Bus interface -------------------------------------------------------------
 
@@ -312,10 +156,12 @@ class RedisBus:
     async def start(self, admin: AdminService, streams: UserStreams) -> None:
         """Connect (a clear error when Redis cannot be reached), resync, then follow."""
         self._admin, self._streams = admin, streams
+        self.revocations.admin = admin
         await self.start_limiter_only()
         admin.on_commit(self._committed)
         admin.registry.mark_listeners.append(self._marks_moved)
-        streams.listeners.append(self._listen_key_changed)
+        self.listen_keys.streams = streams
+        streams.listeners.append(self.listen_keys.changed)
         connected = await self._connect()
         loop = asyncio.get_running_loop()
         self._runner = loop.create_task(self._run(connected))
@@ -324,19 +170,16 @@ class RedisBus:
     async def start_limiter_only(self) -> None:
         """Load the limit script: enough for ``SharedLimiter`` (the benchmarks use this)."""
         try:
-            self._sha = await self.redis.script_load(LIMIT_SCRIPT)
+            self.limit_sha = await self.redis.script_load(LIMIT_SCRIPT)
         except (RedisError, OSError) as e:
             raise ServiceError(f"cannot reach Redis at {self!r}: {e}") from None
         self.up = True
 
     async def stop(self) -> None:
-        for task in (self._runner, self._poller):
-            if task is not None:
-                task.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await task
+        await _cancel_all([task for task in (self._runner, self._poller) if task is not None])
         if self._tasks:
             await asyncio.gather(*self._tasks, return_exceptions=True)
+        await self.revocations.withdraw()
         self.up = False
         await self.redis.aclose()
         await self._blocking.aclose()
@@ -347,7 +190,8 @@ class RedisBus:
         """Subscribe, note the stream's end, resync: nothing said meanwhile is missed."""
         pubsub: Any = self.redis.pubsub()
         try:
-            await pubsub.subscribe(self._channel)
+            await pubsub.subscribe(self.channel)
+            await self.revocations.announce()  # once subscribed: asked, it hears the question
             last = await self.redis.xrevrange(self._stream, count=1)
             tail = last[0][0] if last else b"0-0"
             await self._resync()
@@ -390,14 +234,13 @@ class RedisBus:
             loop.create_task(self._listen(pubsub)),
             loop.create_task(self._follow(tail)),
             loop.create_task(self._watch()),
+            loop.create_task(self.revocations.keep_announcing()),
             loop.create_task(self._broken.wait()),
         ]
         try:
             done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
         finally:
-            for task in tasks:
-                task.cancel()
-            await asyncio.gather(*tasks, return_exceptions=True)
+            await _cancel_all(tasks)
         for task in done:
             if not task.cancelled() and task.exception() is not None:
                 raise task.exception()  # type: ignore[misc]
@@ -436,12 +279,12 @@ class RedisBus:
         kind = event.get("kind")
         if kind == "marks":
             self._take_marks(event.get("marks"))
-        elif kind == "listenKey":
-            self._streams.mirror(
-                event["key"], event["apiKey"], event["account"], int(event["expiresAt"])
-            )
-        elif kind == "listenKeyStopped":
-            self._streams.forget(event["key"])
+        elif kind in ("listenKey", "listenKeyStopped"):
+            self.listen_keys.received(event)
+        elif kind == "revoked":
+            self.revocations.asked(event)
+        elif kind == "revokedAck":
+            self.revocations.answered(event)
         elif kind == "ban" and self._limiter is not None:
             self._limiter.restore_bans({event["ip"]: (int(event["until"]), int(event["n"]))})
 
@@ -508,43 +351,40 @@ class RedisBus:
         if unsent:
             text = format_marks(unsent)
             pipe.hset(self._marks, mapping=text)
-            pipe.publish(self._channel, self._event({"kind": "marks", "marks": text}))
+            pipe.publish(self.channel, self.event({"kind": "marks", "marks": text}))
         for symbol, price in registry.marks.items():
             pipe.hsetnx(self._marks, symbol, format(price, "f"))
-        for listen in self._streams.listen_keys():
-            self._write_listen_key(pipe, listen, only_new=True)
+        self.listen_keys.write_all(pipe)
         for ip, (until, offences) in self.bans_here().items():
-            pipe.hsetnx(self._bans, ip, f"{until}:{offences}")
+            pipe.hsetnx(self.bans_key, ip, f"{until}:{offences}")
         await pipe.execute()
         self._unsent_marks.clear()
         self._take_marks(await self.redis.hgetall(self._marks))
-        async for name in self.redis.scan_iter(match=self._listen_key("*"), count=500):
-            value = await self.redis.get(name)
-            if value is not None:
-                data = orjson.loads(value)
-                key = name.decode()[len(self._listen_key("")) :]
-                self._streams.mirror(key, data["apiKey"], data["account"], data["expiresAt"])
+        await self.listen_keys.read_all()
         if self._limiter is not None:
             bans = {}
-            for ip, text in (await self.redis.hgetall(self._bans)).items():
+            for ip, text in (await self.redis.hgetall(self.bans_key)).items():
                 until, _, offences = text.decode().partition(":")
                 bans[ip.decode()] = (int(until), int(offences))
             self._limiter.restore_bans(bans)
         await self._catch_up()
+
+    async def confirm_revoked(self, api_key: str, revision: int) -> Confirmation | None:
+        return await self.revocations.confirm(api_key, revision)
 
     def bans_here(self) -> dict[str, tuple[int, int]]:
         return self._limiter.bans if self._limiter is not None else {}
 
     # -- outbound --------------------------------------------------------------------
 
-    def _event(self, body: dict[str, Any]) -> bytes:
+    def event(self, body: dict[str, Any]) -> bytes:
         return orjson.dumps({**body, "from": self.id})
 
     def publish(self, body: dict[str, Any]) -> None:
-        message = self._event(body)
-        self._send(lambda pipe: pipe.publish(self._channel, message))
+        message = self.event(body)
+        self.send(lambda pipe: pipe.publish(self.channel, message))
 
-    def _send(self, write: Callable[[Any], object]) -> None:
+    def send(self, write: Callable[[Any], object]) -> None:
         """Queue a write; one task writes the queue out in order, one pipeline a turn."""
         self._outbox.append(write)
         if not self._writing:
@@ -569,80 +409,17 @@ class RedisBus:
 
     def _committed(self, revision: int) -> None:
         fields = {"rev": revision, "from": self.id}
-        self._send(lambda pipe: pipe.xadd(self._stream, fields, maxlen=10_000, approximate=True))
+        self.send(lambda pipe: pipe.xadd(self._stream, fields, maxlen=10_000, approximate=True))
 
     def _marks_moved(self, marks: Mapping[str, Decimal]) -> None:
         if not self.up:
             self._unsent_marks.update(marks)
             return
         text = format_marks(marks)
-        message = self._event({"kind": "marks", "marks": text})
+        message = self.event({"kind": "marks", "marks": text})
 
         def write(pipe: Any) -> None:
             pipe.hset(self._marks, mapping=text)
-            pipe.publish(self._channel, message)
+            pipe.publish(self.channel, message)
 
-        self._send(write)
-
-    def _listen_key_changed(self, listen: ListenKey | None, key: str) -> None:
-        if listen is None:
-            message = self._event({"kind": "listenKeyStopped", "key": key})
-
-            def stopped(pipe: Any) -> None:
-                pipe.delete(self._listen_key(key))
-                pipe.publish(self._channel, message)
-
-            self._send(stopped)
-            return
-        message = self._event(
-            {
-                "kind": "listenKey",
-                "key": key,
-                "apiKey": listen.api_key,
-                "account": listen.account,
-                "expiresAt": listen.expires_at,
-            }
-        )
-
-        def started(pipe: Any) -> None:
-            self._write_listen_key(pipe, listen)
-            pipe.publish(self._channel, message)
-
-        self._send(started)
-
-    def _write_listen_key(self, pipe: Any, listen: ListenKey, *, only_new: bool = False) -> None:
-        value = orjson.dumps(
-            {"apiKey": listen.api_key, "account": listen.account, "expiresAt": listen.expires_at}
-        )
-        pipe.set(self._listen_key(listen.key), value, pxat=listen.expires_at, nx=only_new)
-
-    # -- the limiter's round trip ----------------------------------------------------
-
-    async def run_limit_script(
-        self, rules: LimitRules, enforce: bool, batch: Batch
-    ) -> list[int] | None:
-        """One script call deciding every request of ``batch`` (four numbers each, in the
-        batch's order). None while the bus is down."""
-        if not self.up:
-            return None
-        args: list[Any] = [
-            self.prefix + "rl:",
-            rules.request_weight,
-            rules.interval_ms,
-            rules.ban_after_rejections,
-            rules.ban_base_ms,
-            rules.ban_max_ms,
-            1 if enforce else 0,
-        ]
-        for ip, items in batch.items():
-            args.append(ip)
-            args.append(len(items))
-            for weight, now, _ in items:
-                args.append(weight)
-                args.append(now)
-        try:
-            result = await self.redis.evalsha(self._sha, 1, self._bans, *args)
-        except NoScriptError:  # Redis restarted and forgot the script
-            self._sha = await self.redis.script_load(LIMIT_SCRIPT)
-            result = await self.redis.evalsha(self._sha, 1, self._bans, *args)
-        return [int(n) for n in result]
+        self.send(write)

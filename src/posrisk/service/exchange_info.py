@@ -3,6 +3,9 @@
 What ccxt's ``load_markets`` reads: every listed symbol as a TRADING perpetual with its
 assets, precisions and the filters ccxt turns into limits. A symbol whose precision is
 not known is published with 8 decimals (``tickSize``/``stepSize`` 1e-8).
+
+Only ``serverTime`` changes between requests: ``ExchangeInfo`` serialises the document
+once and splices the current time into it (~20 µs, against ~3 ms to re-serialise).
 """
 
 from __future__ import annotations
@@ -14,7 +17,7 @@ import orjson
 
 from ..engine import Market, Symbol
 
-__all__ = ["exchange_info", "exchange_info_json"]
+__all__ = ["ExchangeInfo", "exchange_info", "exchange_info_json"]
 
 _UNKNOWN_PRECISION = 8
 # Binance lists perpetuals with this far-future delivery date (2100-12-25).
@@ -119,3 +122,24 @@ def exchange_info(market: Market, server_time: int, request_weight: int = 2400) 
 
 def exchange_info_json(market: Market, server_time: int, request_weight: int = 2400) -> bytes:
     return orjson.dumps(exchange_info(market, server_time, request_weight))
+
+
+class ExchangeInfo:
+    """The exchangeInfo body, serialised once, served with the time of each request."""
+
+    # What stands for the time in the serialised document (its only "serverTime" key).
+    _MARKER = b'"serverTime":0,'
+
+    def __init__(self, market: Market, request_weight: int = 2400) -> None:
+        body = exchange_info_json(market, 0, request_weight)
+        # The bytes before and after the time's digits.
+        self._head, self._tail = body.split(self._MARKER)
+        self._head += self._MARKER[:-2]
+        self._tail = b"," + self._tail
+
+    def __repr__(self) -> str:
+        return f"<ExchangeInfo {len(self._head) + len(self._tail)} bytes>"
+
+    def at(self, server_time: int) -> bytes:
+        """The document as served at ``server_time`` (ms)."""
+        return b"%b%d%b" % (self._head, server_time, self._tail)

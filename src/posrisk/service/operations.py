@@ -24,6 +24,7 @@ from .inputs import (
     parse_symbol_settings,
     parse_wallet_amount,
 )
+from .revocations import RevocationWitnesses
 
 __all__ = ["AdminOperations", "Operations"]
 
@@ -50,8 +51,10 @@ class Operations(Protocol):
 class AdminOperations:
     """``Operations`` on an ``AdminService`` in this process."""
 
-    def __init__(self, admin: AdminService) -> None:
+    def __init__(self, admin: AdminService, witnesses: RevocationWitnesses | None = None) -> None:
         self.admin = admin
+        # The other gateways on the bus, which confirm a revocation before it is answered.
+        self.witnesses = witnesses
 
     def __repr__(self) -> str:
         return f"<AdminOperations {self.admin!r}>"
@@ -83,8 +86,16 @@ class AdminOperations:
         return created.as_json()
 
     async def revoke_key(self, name: str, api_key: str) -> Json:
+        """Revoke, then (gateways on a bus) wait until every other gateway refuses the key
+        too: asked again for a key already revoked, that check is all it does."""
         await self.admin.revoke_key(name, api_key)
-        return {"apiKey": api_key, "revoked": True}
+        answer: Json = {"apiKey": api_key, "revoked": True}
+        if self.witnesses is not None:
+            revision = self.admin.registry.revision  # the revocation's, or a later one
+            confirmation = await self.witnesses.confirm_revoked(api_key, revision)
+            if confirmation is not None:
+                answer.update(confirmation.as_json())
+        return answer
 
     async def wallet(self, name: str, body: Json) -> Json:
         check_fields(body, "wallet", {"asset", "amount"}, {"amount"})

@@ -29,6 +29,7 @@ from ..protocol import (
     read_symbol,
 )
 from .api import ApiService
+from .exchange_info import ExchangeInfo
 from .registry import AccountEntry
 from .views import position_rows
 
@@ -50,7 +51,7 @@ Route = Callable[["RestService", dict[str, str], str, Mapping[str, str], int], A
 class RestService:
     """Answers the REST GETs; shares the WS API's registry, limiter and clock."""
 
-    def __init__(self, api: ApiService, exchange_info: bytes) -> None:
+    def __init__(self, api: ApiService, exchange_info: ExchangeInfo) -> None:
         self.api = api
         self.exchange_info = exchange_info
         # /fapi/v1/leverageBracket bodies, per symbol, as Binance writes them (JSON numbers).
@@ -144,7 +145,7 @@ def _time(rest: RestService, params: dict[str, str], query: str, headers: Any, n
 def _exchange_info(
     rest: RestService, params: dict[str, str], query: str, headers: Any, now: int
 ) -> Any:
-    return rest.exchange_info
+    return rest.exchange_info.at(now)
 
 
 def leverage_bracket_json(symbol: Symbol) -> bytes:
