@@ -49,6 +49,7 @@ from posrisk.engine import Market
 from posrisk.protocol import (
     MAX_PARAM_LENGTH,
     MAX_PARAMS,
+    MAX_REQUEST_BYTES,
     LimitRules,
     canonical_payload,
     hmac_signature,
@@ -296,8 +297,11 @@ def readable_id(document: object) -> tuple[bool, object]:
 
 
 def over_structure(frame: bytes | str) -> bool:
-    """A frame over 1 KiB whose bytes hold more quotes, commas, ``{`` and ``[`` than a
-    request of MAX_PARAMS params can: refused before it is read."""
+    """A frame longer than a request can be (64 KiB), or over 1 KiB with more quotes,
+    commas, ``{`` and ``[`` in its bytes than a request of MAX_PARAMS params can hold:
+    refused before it is read."""
+    if len(frame) > MAX_REQUEST_BYTES:
+        return True
     data = frame.encode("utf-8", "surrogatepass") if isinstance(frame, str) else frame
     return len(frame) > 1024 and sum(data.count(c) for c in (b'"', b"{", b"[", b",")) > (
         5 * MAX_PARAMS + 16
@@ -679,7 +683,11 @@ def expected(case: Case, session: str | None) -> tuple[int, int] | tuple[int, st
 
 
 def check_case(world: World, conn: Connection, case: Case, session: str | None) -> dict[str, Any]:
-    reply = world.send(conn, case.frame())
+    frame = case.frame()
+    reply = world.send(conn, frame)
+    if over_structure(frame):  # refused unread
+        assert (reply["id"], reply["status"], reply["error"]["code"]) == (None, 400, -1000)
+        return reply
     assert reply["id"] == case.request_id and type(reply["id"]) is type(case.request_id), reply
     refusal = params_refusal(case.params)
     if refusal is not None:

@@ -8,6 +8,7 @@ from hypothesis import strategies as st
 from posrisk.protocol import (
     MAX_PARAM_LENGTH,
     MAX_PARAMS,
+    MAX_REQUEST_BYTES,
     SERVER_SHUTDOWN,
     Request,
     WireError,
@@ -223,11 +224,24 @@ def test_the_largest_request_allowed_is_read() -> None:
     assert parse_request(frame).params == params
 
 
+def _many_params(count: int) -> bytes:
+    members = b",".join(b'"a%d":1.5' % i for i in range(count))
+    return b'{"id":1,"method":"m","params":{' + members + b"}}"
+
+
 def _abusive_frame() -> bytes:
     """The issue's frame: ~1 MiB, an unknown method, thousands of 200-deep arrays of floats."""
     inner = b"[" * 200 + b"1.5" + b"]" * 200
     members = [b'"a%d":' % i + inner for i in range(2500)]
     return b'{"id":1,"method":"nope","params":{' + b",".join(members) + b"}}"
+
+
+def _no_parsing(monkeypatch: pytest.MonkeyPatch) -> None:
+    def refuse(*args: object, **kwargs: object) -> object:
+        raise AssertionError("parsed a frame that cannot be a request")
+
+    monkeypatch.setattr("posrisk.protocol.envelope.orjson.loads", refuse)
+    monkeypatch.setattr("posrisk.protocol.envelope.json.loads", refuse)
 
 
 @pytest.mark.parametrize(
@@ -237,27 +251,40 @@ def _abusive_frame() -> bytes:
         b'{"id":1,"method":"m","params":{'
         + b",".join(b'"a%d":1.5' % i for i in range(40_000))
         + b"}}",
-        b'{"id":1,"method":"m","params":{"a":[' + b",".join(b"1" for _ in range(10_000)) + b"]}}",
+        b'{"id":1,"method":"m","params":{"a":"' + b"x" * MAX_REQUEST_BYTES + b'"}}',
         b"[" * 100_000,
+    ],
+)
+def test_a_frame_longer_than_a_request_is_refused_unread(
+    frame: bytes, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _no_parsing(monkeypatch)
+    error = malformed(frame)
+    assert (
+        error.msg == f"Malformed request: a request is at most 64 KiB, this one {len(frame)} bytes."
+    )
+    assert error.request_id is None
+
+
+@pytest.mark.parametrize(
+    "frame",
+    [
+        _abusive_frame()[: 60 << 10],
+        b'{"id":1,"method":"m","params":{'
+        + b",".join(b'"a%d":1.5' % i for i in range(600))
+        + b"}}",
+        b'{"id":1,"method":"m","params":{"a":[' + b",".join(b"1" for _ in range(10_000)) + b"]}}",
+        b"[" * 60_000,
         b"{" * 600 + b'"' * 5000,
     ],
 )
 def test_a_frame_with_more_structure_than_a_request_is_refused_before_parsing(
     frame: bytes, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    def no_parsing(*args: object, **kwargs: object) -> object:
-        raise AssertionError("parsed a frame that cannot be a request")
-
-    monkeypatch.setattr("posrisk.protocol.envelope.orjson.loads", no_parsing)
-    monkeypatch.setattr("posrisk.protocol.envelope.json.loads", no_parsing)
+    _no_parsing(monkeypatch)
     error = malformed(frame)
     assert error.msg.startswith("Malformed request: more values than a request can hold")
     assert error.request_id is None
-
-
-def test_accepts_bytearray_and_memoryview() -> None:
-    assert parse_request(bytearray(b'{"method":"m"}')).method == "m"
-    assert parse_request(memoryview(b'{"method":"m","id":18446744073709551616}')).id == 2**64
 
 
 # -- encoders -----------------------------------------------------------------------------

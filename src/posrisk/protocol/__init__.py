@@ -21,6 +21,7 @@ milliseconds. Where each rule lives:
 from .envelope import (
     MAX_PARAM_LENGTH,
     MAX_PARAMS,
+    MAX_REQUEST_BYTES,
     SERVER_SHUTDOWN,
     Request,
     RequestId,
@@ -91,6 +92,7 @@ __all__ = [
     "MAX_PARAMS",
     "MAX_PARAM_LENGTH",
     "MAX_RECV_WINDOW",
+    "MAX_REQUEST_BYTES",
     "PROTOCOL_ERROR",
     "SERVER_SHUTDOWN",
     "Allow",

@@ -13,9 +13,10 @@ wrong; it never raises anything else, whatever the bytes. Decisions:
   array or an object is -1130: every Binance WS API param is a scalar), a string at most
   ``MAX_PARAM_LENGTH`` characters (else -1130).
 - The work done for one frame is bounded by a small constant times its size: a frame
-  over 1 KiB is refused (-1000, id null) before it is parsed when its bytes hold more
-  quotes, commas, ``{`` and ``[`` than ``MAX_PARAMS`` params can need — so a JSON parser
-  never builds more than a few hundred values for one frame, however it nests.
+  over ``MAX_REQUEST_BYTES`` (64 KiB) is refused unread, and one over 1 KiB is refused
+  (-1000, id null) before it is parsed when its bytes hold more quotes, commas, ``{`` and
+  ``[`` than ``MAX_PARAMS`` params can need — so a JSON parser never builds more than a
+  few hundred values for one frame, however it nests.
 - Duplicate keys: the last one wins (orjson and the standard library agree).
 - NaN/Infinity literals, invalid UTF-8, lone surrogates, a BOM and nesting deeper than
   1024 levels are not JSON here: refused with -1000.
@@ -39,6 +40,7 @@ from .errors import WireError
 __all__ = [
     "MAX_PARAMS",
     "MAX_PARAM_LENGTH",
+    "MAX_REQUEST_BYTES",
     "SERVER_SHUTDOWN",
     "Request",
     "RequestId",
@@ -62,6 +64,9 @@ _INT_MAX = 2**64 - 1
 MAX_PARAMS = 100
 # The longest string param, in characters (an RSA-8192 signature, percent-encoded, fits).
 MAX_PARAM_LENGTH = 4096
+# The longest request frame (decided: real ones are under 2 KiB; 100 params of 4096
+# characters would not fit, and need not): longer ones are refused unread.
+MAX_REQUEST_BYTES = 64 << 10
 # Frames longer than this have their structure counted before they are parsed; shorter
 # ones cost a parser little however they nest.
 _SCAN_FROM = 1024
@@ -92,6 +97,10 @@ def parse_request(frame: bytes | bytearray | memoryview | str) -> Request:
     """The request in one text frame; raises ``WireError`` (-1000, -1101, -1130) and
     nothing else."""
     if len(frame) > _SCAN_FROM:
+        if len(frame) > MAX_REQUEST_BYTES:
+            raise WireError.malformed_request(
+                f"a request is at most {MAX_REQUEST_BYTES // 1024} KiB, this one {len(frame)} bytes"
+            )
         _check_structure(frame)
     try:
         document = orjson.loads(frame)
