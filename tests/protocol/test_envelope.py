@@ -17,6 +17,7 @@ from posrisk.protocol import (
     encode_result,
     parse_request,
     rate_limits_entry,
+    read_long,
     server_shutdown,
 )
 from posrisk.protocol.envelope import WideInt
@@ -62,7 +63,10 @@ def test_accepts_text_frames_and_keeps_a_version_prefix() -> None:
         (b'{"id":-5,"method":"m"}', -5),
         (b'{"id":18446744073709551616,"method":"m"}', 18446744073709551616),
         (b'{"id":-9223372036854775809,"method":"m"}', -9223372036854775809),
-        (b'{"id":' + b"9" * 400 + b',"method":"m"}', int("9" * 400)),
+        (b'{"id":' + b"9" * 64 + b',"method":"m"}', int("9" * 64)),
+        # longer: kept as its digits (int() is quadratic), echoed as the same number
+        (b'{"id":' + b"9" * 65 + b',"method":"m"}', WideInt("9" * 65)),
+        (b'{"id":-' + b"9" * 400 + b',"method":"m"}', WideInt("-" + "9" * 400)),
     ],
 )
 def test_id_keeps_its_json_type_and_exact_value(frame: bytes, expected: object) -> None:
@@ -74,6 +78,18 @@ def test_id_keeps_its_json_type_and_exact_value(frame: bytes, expected: object) 
 def test_a_wide_integer_param_is_read_exactly() -> None:
     request = parse_request(b'{"id":1,"method":"m","params":{"timestamp":99999999999999999999}}')
     assert request.params == {"timestamp": 99999999999999999999}
+
+
+def test_long_integers_are_never_converted() -> None:
+    """A frame of 4000-digit integers cost ~28 ms per MiB in int(): past 64 digits the
+    digits are kept as they came (a WideInt is never converted), and a param reader
+    refuses them as any long text."""
+    members = b",".join(b'"p%d":%s' % (i, b"7" * 4000) for i in range(10))
+    request = parse_request(b'{"id":1,"method":"m","params":{' + members + b"}}")
+    assert all(type(value) is WideInt and value == "7" * 4000 for value in request.params.values())
+    with pytest.raises(WireError) as info:
+        read_long(request.params, "p0", required=True)
+    assert info.value.code == -1100
 
 
 @pytest.mark.parametrize(

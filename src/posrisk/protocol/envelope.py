@@ -6,8 +6,8 @@ wrong; it never raises anything else, whatever the bytes. Decisions:
 - ``id`` is a string, an integer of any size, or null, and is echoed with its JSON
   type. orjson silently reads integers beyond 64 bits as floats, so a float ``id`` (or
   param) sends the frame through the standard library again to get the exact integer
-  back; an integer longer than Python converts (4000 digits) is kept as its digits
-  (``WideInt``). A real float, a boolean, an array or an object as ``id`` is refused.
+  back; an integer of more than 64 digits is kept as its digits (``WideInt``: converting
+  it costs time quadratic in its length, and no param reads a number that long). A real float, a boolean, an array or an object as ``id`` is refused.
 - ``params`` is optional (``{}``); when present it must be an object of at most
   ``MAX_PARAMS`` params (else -1101), each a string, a number, a boolean or null (an
   array or an object is -1130: every Binance WS API param is a scalar), a string at most
@@ -74,12 +74,13 @@ _STRUCTURE = b'"{[,'
 # Quotes (4 per param, 10 for id, method and params), commas (1 per param, 2 more) and
 # the two braces of a request with MAX_PARAMS params.
 _MAX_STRUCTURE = 5 * MAX_PARAMS + 16
-# Integers with more digits than this are kept as text (Python refuses to convert 4300+).
-_INT_DIGITS = 4000
+# Integers with more digits than this are kept as text: ``int()`` costs time quadratic in
+# the digits (and Python refuses 4300+), and no param reads a number this long.
+_INT_DIGITS = 64
 
 
 class WideInt(str):
-    """A JSON integer too long for ``int()``, kept as the digits sent (echoed as a number,
+    """A JSON integer of more than 64 digits, kept as the digits sent (echoed as a number,
     signed as written; no param reader takes it as a number)."""
 
     __slots__ = ()
