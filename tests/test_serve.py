@@ -175,6 +175,8 @@ def test_serve_refuses_a_bad_scenario_and_a_busy_database(tmp_path: Path) -> Non
     )
     assert result.returncode == 1
     assert "account 'x', fills[0]" in result.stderr and "Invalid symbol" in result.stderr
+    # The refused start took back the new database it had begun: no file, lock or key left.
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["bad.json"]
 
     wrong = cli("serve", "--db", str(tmp_path / "c.db"), "--port", "0", "--monitoring", "all")
     assert (wrong.returncode, wrong.stderr) == (

@@ -198,6 +198,9 @@ class PosriskServer:
         for a setting or a busy port leaves nothing behind (no database, token or key)."""
         settings = self.settings
         tls, source = self.check()
+        # A start that fails after creating the database (a scenario refused, say) takes
+        # back what it wrote: the next start finds a new database and shows its secrets.
+        before = self._data_files() if self._new_database() else None
         ws: list[socket.socket] = []
         admin: list[socket.socket] = []
         lock = self._lock
@@ -245,7 +248,25 @@ class PosriskServer:
             close_all([*ws, *admin])
             await self.bus.stop()
             await self._close_store()
+            if before is not None:
+                for path in self._data_files() - before:
+                    path.unlink(missing_ok=True)
             raise
+
+    def _new_database(self) -> bool:
+        """Whether ``--db`` names a SQLite file that does not exist yet."""
+        return self._local and not Path(self.settings.db).exists()
+
+    def _data_files(self) -> set[Path]:
+        """The files beside a SQLite database that a start may write: the database and
+        its journals, lock, master key, admin token, demo keys and server info."""
+        db = Path(self.settings.db)
+        stem, name = db.stem, db.name
+        return {
+            path
+            for path in db.parent.iterdir()
+            if path.name.startswith((name, f"{stem}-")) and path.is_file()
+        }
 
     async def prepare(self) -> None:
         """Migrate, then load the scenario or seed the demo, without serving: what a

@@ -7,7 +7,8 @@ wrong; it never raises anything else, whatever the bytes. Decisions:
   type. orjson silently reads integers beyond 64 bits as floats, so a float ``id`` (or
   param) sends the frame through the standard library again to get the exact integer
   back; an integer of more than 64 digits is kept as its digits (``WideInt``: converting
-  it costs time quadratic in its length, and no param reads a number that long). A real float, a boolean, an array or an object as ``id`` is refused.
+  it costs time quadratic in its length, and no param reads a number that long). A
+  real float, a boolean, an array or an object as ``id`` is refused.
 - ``params`` is optional (``{}``); when present it must be an object of at most
   ``MAX_PARAMS`` params (else -1101), each a string, a number, a boolean or null (an
   array or an object is -1130: every Binance WS API param is a scalar), a string at most
