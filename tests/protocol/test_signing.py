@@ -10,6 +10,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from posrisk.protocol import (
+    MAX_URLENCODED,
     HmacCredential,
     PrivateKey,
     PublicKeyCredential,
@@ -29,7 +30,6 @@ from posrisk.protocol import (
     verify_hmac,
     verify_rsa,
 )
-from posrisk.protocol.signing import MAX_URLENCODED
 
 # SPEC §3 test vector (Binance's documentation).
 SECRET = "NhqPtmdSJYdKjVHjA7PZj4Mge3R5YNiP1e3UZjInClVN65XAbvqqM6A7H5fATj0j"

@@ -12,8 +12,10 @@ milliseconds. Where each rule lives:
                 one message (RFC 6455 §5)
 - ``params``    typed param readers (LONG, BOOLEAN, symbol, apiKey, recvWindow) and the
                 timestamp window (SPEC §2, §5, §12)
-- ``signing``   canonical payload forms, HMAC / Ed25519 / RSA sign and verify, key
-                loading and generation, credentials (SPEC §3)
+- ``payload``   what a signature covers: the canonical payload and every form real
+                clients sign (SPEC §3)
+- ``signing``   HMAC / Ed25519 / RSA sign and verify, key loading and generation,
+                credentials (SPEC §3)
 - ``ratelimit`` clock-aligned request-weight windows, 429 → 418 decisions and the ban
                 ladder (SPEC §7, §12)
 """
@@ -45,6 +47,7 @@ from .params import (
     read_signature,
     read_symbol,
 )
+from .payload import MAX_URLENCODED, canonical_payload, signature_payloads
 from .ratelimit import (
     DEFAULT_METHOD_WEIGHTS,
     Allow,
@@ -66,7 +69,6 @@ from .signing import (
     PrivateKey,
     PublicKey,
     PublicKeyCredential,
-    canonical_payload,
     decode_signature,
     ed25519_sign,
     generate_api_key,
@@ -77,7 +79,6 @@ from .signing import (
     load_private_key,
     load_public_key,
     rsa_sign,
-    signature_payloads,
     verify_ed25519,
     verify_hmac,
     verify_rsa,
@@ -93,6 +94,7 @@ __all__ = [
     "MAX_PARAM_LENGTH",
     "MAX_RECV_WINDOW",
     "MAX_REQUEST_BYTES",
+    "MAX_URLENCODED",
     "PROTOCOL_ERROR",
     "SERVER_SHUTDOWN",
     "Allow",

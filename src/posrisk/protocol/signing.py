@@ -1,17 +1,5 @@
-"""Request signatures: the canonical payload, HMAC-SHA256, Ed25519 and RSA (SPEC §3).
-
-Payload = every param except ``signature``, sorted by name, ``name=value`` joined by
-``&``, UTF-8. Real clients disagree on how a value is written, so a signature is
-checked against every accepted form (``signature_payloads``), raw form first:
-
-1. raw: strings as sent, integers in decimal, booleans ``true``/``false`` (ccxt);
-2. ``urllib.parse.urlencode`` of the same pairs (Binance's SDK, python-binance), for
-   payloads up to ``MAX_URLENCODED`` characters (it costs ~50 ns a byte);
-3. both again with booleans as Python writes them, ``True``/``False`` (Binance's SDK
-   signs a boolean it injects that way while the JSON carries ``false``).
-
-Other JSON values are written as compact JSON: a float as its shortest round-trip
-text (``0.1``, ``1e-07``), null as ``null``, arrays and objects as orjson writes them.
+"""Request signatures: HMAC-SHA256, Ed25519 and RSA over the payload forms of
+``payload.signature_payloads`` (SPEC §3).
 
 Signature text: HMAC is hex, accepted in either case (Binance sends lowercase, this
 module writes lowercase). RSA and Ed25519 are base64; percent-encoding (python-binance
@@ -30,15 +18,12 @@ import base64
 import binascii
 import hashlib
 import hmac
-import json
-import re
 import secrets
 import string
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Literal, Protocol
-from urllib.parse import unquote, urlencode
+from urllib.parse import unquote
 
-import orjson
 from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
@@ -46,6 +31,8 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import (
     Ed25519PrivateKey,
     Ed25519PublicKey,
 )
+
+from .payload import signature_payloads
 
 try:
     from nacl.exceptions import BadSignatureError as _NaclBadSignature
@@ -55,14 +42,12 @@ except ImportError:  # pragma: no cover - PyNaCl is a declared dependency
     _NaclBadSignature = Exception  # type: ignore[assignment,misc]
 
 __all__ = [
-    "MAX_URLENCODED",
     "Credential",
     "HmacCredential",
     "KeyKind",
     "PrivateKey",
     "PublicKey",
     "PublicKeyCredential",
-    "canonical_payload",
     "decode_signature",
     "ed25519_sign",
     "generate_api_key",
@@ -73,7 +58,6 @@ __all__ = [
     "load_private_key",
     "load_public_key",
     "rsa_sign",
-    "signature_payloads",
     "verify_ed25519",
     "verify_hmac",
     "verify_rsa",
@@ -84,86 +68,6 @@ KeyKind = Literal["ed25519", "rsa"]
 _PKCS1 = padding.PKCS1v15()
 _SHA256 = hashes.SHA256()
 _ALPHANUMERIC = string.ascii_letters + string.digits
-# Text that urlencode() leaves as it is (its separators included).
-_URL_SAFE = re.compile(r"[A-Za-z0-9_.~=&-]*")
-# The longest payload whose urlencode() form is tried (real requests are under 1 KiB).
-MAX_URLENCODED = 4096
-
-
-# -- the payload -----------------------------------------------------------------------
-
-
-def _json_text(value: object) -> str:
-    return orjson.dumps(value).decode()
-
-
-def _text(value: object, python_bools: bool) -> str:
-    if isinstance(value, str):
-        return value
-    if isinstance(value, bool):
-        if python_bools:
-            return "True" if value else "False"
-        return "true" if value else "false"
-    if isinstance(value, int):
-        return str(value)
-    if isinstance(value, float):
-        return repr(value)
-    try:
-        return _json_text(value)
-    except TypeError:  # wider than 64 bits, or nested deeper than orjson goes
-        try:
-            return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
-        except (ValueError, TypeError, RecursionError):
-            # Too deep even for the standard library: a value nobody can have signed.
-            return "\x00unsignable"
-
-
-def _pairs(params: Mapping[str, object], python_bools: bool) -> list[tuple[str, str]]:
-    return [
-        (name, _text(params[name], python_bools)) for name in sorted(params) if name != "signature"
-    ]
-
-
-def _utf8(text: str) -> bytes:
-    # Surrogates cannot come from parse_request; elsewhere they must not make signing raise.
-    return text.encode("utf-8", "surrogatepass")
-
-
-def canonical_payload(params: Mapping[str, object]) -> bytes:
-    """The raw form, the one a client should sign: ``a=1&b=x`` sorted, no ``signature``."""
-    return _utf8(
-        "&".join(
-            [
-                f"{name}={_text(params[name], False)}"
-                for name in sorted(params)
-                if name != "signature"
-            ]
-        )
-    )
-
-
-def signature_payloads(params: Mapping[str, object]) -> Iterator[bytes]:
-    """Every accepted form of the payload, de-duplicated, the raw form first — made one
-    at a time, so that a request signed in the raw form (most are) costs only that one."""
-    first = canonical_payload(params)
-    yield first
-    forms: list[bytes] = [first]
-    for python_bools in (False, True):
-        if python_bools and not any(isinstance(v, bool) for v in params.values()):
-            return
-        pairs = _pairs(params, python_bools)
-        joined = "&".join(f"{name}={value}" for name, value in pairs)
-        raw = _utf8(joined)
-        if raw not in forms:
-            forms.append(raw)
-            yield raw
-        # urlencode() writes the same bytes for URL-safe text; and it runs in Python per
-        # byte, so it is tried only for payloads of a real request's size.
-        if len(joined) <= MAX_URLENCODED and not _URL_SAFE.fullmatch(joined):
-            encoded = urlencode(pairs, encoding="utf-8", errors="surrogatepass").encode("ascii")
-            if encoded not in forms:
-                forms.append(encoded)
-                yield encoded
 
 
 # -- HMAC ------------------------------------------------------------------------------
