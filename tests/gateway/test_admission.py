@@ -16,6 +16,7 @@ import websockets
 from posrisk.app import PosriskServer
 from posrisk.gateway.admission import connections_per_ip, open_file_limit
 from posrisk.gateway.server import GatewaySettings
+from posrisk.protocol.ratelimit import LimitRules
 from posrisk.service.clock import ManualClock
 
 from ..service.conftest import HMAC_KEY, Keys
@@ -58,8 +59,9 @@ async def test_a_banned_ip_gets_418_on_every_path(tmp_path: Path, keys: Keys) ->
             )
             assert int(headers["Retry-After"]) > 0
         for path in ("/ws-fapi/v1", f"/ws/{key}", f"/private/ws/{key}", "/dashboard/ws"):
-            status, _, body = await refused(ws + path)
+            status, headers, body = await refused(ws + path)
             assert (status, body["code"]) == (418, -1003), path
+            assert int(headers["Retry-After"]) > 0, path
         server.gateway.api.limiter.restore_bans({"127.0.0.1": (now, 1)})  # type: ignore[union-attr]
         status, _, body = await get(server.http_url + "/health")
         assert status == 200 and body["status"] == "ok"
@@ -113,6 +115,26 @@ async def test_every_kind_of_connection_counts_against_the_cap(tmp_path: Path, k
                 status, _, body = await refused(url)
                 assert (status, body["code"]) == (429, -1003), url
                 assert body["msg"] == "Too many connections; current limit is 3 per IP."
+    finally:
+        await server.stop()
+
+
+@pytest.mark.asyncio
+async def test_a_ws_api_handshake_past_the_weight_limit_says_when_to_retry(
+    tmp_path: Path, keys: Keys
+) -> None:
+    clock = ManualClock(1_699_999_995_000)  # 45 s before its minute ends
+    server = await make_server(
+        tmp_path, keys, gateway=QUIET, clock=clock, limits=LimitRules(request_weight=10)
+    )
+    try:
+        async with websockets.connect(server.ws_url):  # weight 5
+            pass
+        async with websockets.connect(server.ws_url):  # weight 10
+            pass
+        status, headers, body = await refused(server.ws_url)
+        assert (status, body["code"]) == (429, -1003)
+        assert headers["Retry-After"] == "45"
     finally:
         await server.stop()
 

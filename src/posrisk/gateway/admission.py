@@ -25,7 +25,13 @@ from ..service.clock import Clock
 from ..service.limits import ConnectionAttempts, Limiter
 from .settings import GatewaySettings
 
-__all__ = ["Admission", "connections_per_ip", "http_response", "open_file_limit"]
+__all__ = [
+    "Admission",
+    "connections_per_ip",
+    "http_response",
+    "limit_refusal",
+    "open_file_limit",
+]
 
 log = logging.getLogger("posrisk.gateway")
 
@@ -72,8 +78,7 @@ class Admission:
         until = self.limiter.banned_until(ip, now)
         if until is None:
             return None
-        error = WireError.ip_banned(until, now)
-        return _refusal(error.status, error.msg, until, now)
+        return limit_refusal(WireError.ip_banned(until, now), now)
 
     def stream_attempt(self, ip: str) -> Refusal | None:
         """Count a stream (or dashboard) connection attempt: 429 past the allowance."""
@@ -84,7 +89,7 @@ class Admission:
             return None
         window = _duration(attempts.interval_ms)
         msg = f"Too many new connections; current limit is {attempts.limit} per {window} per IP."
-        return _refusal(429, msg, retry_at, now)
+        return limit_refusal(WireError(429, -1003, msg, {"retryAfter": retry_at}), now)
 
     def room(self, ip: str) -> Refusal | None:
         """429 if ``ip`` holds its cap of open connections (checked at the handshake,
@@ -142,10 +147,12 @@ def http_response(status: int, body: bytes, headers: dict[str, str]) -> Refusal:
     return WSUpgradeResponseWithListener(response, None)
 
 
-def _refusal(status: int, msg: str, retry_at: int, now: int) -> Refusal:
-    seconds = max(1, -(-(retry_at - now) // 1000))
-    body = orjson.dumps({"code": -1003, "msg": msg})
-    return http_response(status, body, {**_JSON, "Retry-After": str(seconds)})
+def limit_refusal(error: WireError, now: int) -> Refusal:
+    """A 429 or 418 handshake refusal: Binance's code and message, and ``Retry-After``."""
+    body = orjson.dumps({"code": error.code, "msg": error.msg})
+    return http_response(
+        error.status, body, {**_JSON, "Retry-After": str(error.retry_after_s(now))}
+    )
 
 
 def _duration(ms: int) -> str:

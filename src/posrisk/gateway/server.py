@@ -37,7 +37,7 @@ from ..protocol import Allow, WireError, server_shutdown
 from ..service.api import ApiService, Connection
 from ..service.dashboard import Dashboard
 from ..service.rest import RestService
-from .admission import Admission
+from .admission import Admission, limit_refusal
 from .admission import http_response as _http
 from .api import ApiListener
 from .audience import admits, browser_refusal
@@ -284,9 +284,7 @@ class Gateway:
         now = api.clock.now_ms()
         decision = api.limiter.charge(ip, api.rules.handshake_weight, now)
         if not isinstance(decision, Allow):
-            error = api._limit_error(decision, now)
-            body = orjson.dumps({"code": error.code, "msg": error.msg})
-            return _http(error.status, body, {"Content-Type": "application/json"})
+            return limit_refusal(api.limit_error(decision, now), now)
         show = dict(parse_qsl(query)).get("returnRateLimits", "true").lower() != "false"
         return self.admission.room(ip) or ApiListener(self, Connection(ip, now, show))
 

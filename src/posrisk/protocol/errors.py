@@ -138,6 +138,12 @@ class WireError(Exception):
         self.id_null = id_null
         self.request_id = request_id
 
+    def retry_after_s(self, now: int) -> int:
+        """Whole seconds until ``data["retryAfter"]`` (at least 1): the HTTP
+        ``Retry-After`` of a 429/418 refusal."""
+        retry = (self.data or {}).get("retryAfter", now)
+        return max(1, -(-(retry - now) // 1000))
+
     def __repr__(self) -> str:
         return (
             f"WireError(status={self.status}, code={self.code}, msg={self.msg!r}, "

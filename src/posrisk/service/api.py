@@ -153,12 +153,12 @@ class ApiService:
         if refusal is not None:  # malformed, or an unknown method
             request_id = request.id if request is not None else refusal.request_id
             if not isinstance(decision, Allow):
-                refusal = self._limit_error(decision, now)
+                refusal = self.limit_error(decision, now)
             limits = self.rate_limits(decision.count) if conn.return_rate_limits else None
             return encode_error(request_id, refusal, limits), refusal.status
         assert request is not None
         if not isinstance(decision, Allow):
-            limited = self._limit_error(decision, now)
+            limited = self.limit_error(decision, now)
             return encode_error(
                 request.id, limited, self.rate_limits(decision.count)
             ), limited.status
@@ -183,7 +183,8 @@ class ApiService:
             log.exception("internal error answering %s (id %r)", method, request.id)
             return encode_error(request.id, WireError.internal(), limits), 500
 
-    def _limit_error(self, decision: Throttle | Banned | Any, now: int) -> WireError:
+    def limit_error(self, decision: Throttle | Banned | Any, now: int) -> WireError:
+        """The 429 or 418 for a request the limiter refused."""
         if isinstance(decision, Banned):
             return WireError.ip_banned(decision.until, now)
         return WireError.too_many_requests(self.rules.request_weight, now, decision.retry_after)

@@ -78,10 +78,8 @@ class RestService:
         decision = api.limiter.charge(ip, weight, now)
         used = {"X-MBX-USED-WEIGHT-1M": str(decision.count)}
         if not isinstance(decision, Allow):
-            error = api._limit_error(decision, now)
-            retry = (error.data or {}).get("retryAfter", now)
-            seconds = max(1, -(-(int(retry) - now) // 1000))
-            return _error(error, {**used, "Retry-After": str(seconds)})
+            error = api.limit_error(decision, now)
+            return _error(error, {**used, "Retry-After": str(error.retry_after_s(now))})
         try:
             params = _query_params(query)
             result = route(self, params, query, headers, now)
