@@ -11,6 +11,7 @@ IP to the server; one per pattern, so a ban earned by one does not hide the next
 - ``flood``: requests and reconnects as fast as it can;
 - ``deep`` (A.1): ~1 MiB text frames, an unknown method, params of thousands of 200-deep
   arrays of 1.5, back to back;
+- ``deep64``: the same, in frames just under 64 KiB (a longer frame is refused unread);
 - ``wide`` (A.1): signed requests with 40,000 params and an unknown key, back to back;
 - ``fragments`` (A.2): a text frame with fin=0, then millions of empty masked
   continuation frames (``00 80 00 00 00 00``), reconnecting when closed;
@@ -152,6 +153,12 @@ async def deep(url: str, ip: str, seconds: float, counts: Counts) -> None:
     await _send_back_to_back(url, ip, seconds, counts, lambda n: frame)
 
 
+async def deep64(url: str, ip: str, seconds: float, counts: Counts) -> None:
+    """``deep`` with frames just under the 64 KiB a request may be: the worst still read."""
+    frame = deep_frame(65_000)
+    await _send_back_to_back(url, ip, seconds, counts, lambda n: frame)
+
+
 def wide_frame(params: int = 40_000) -> bytes:
     """A signed-looking request with ``params`` params and a key nobody has."""
     body: dict[str, Any] = {"apiKey": "noSuchKey0001", "timestamp": time.time_ns() // 1_000_000}
@@ -278,6 +285,7 @@ async def streams(url: str, ip: str, seconds: float, counts: Counts, total: int 
 PATTERNS: dict[str, Callable[[str, str, float, Counts], Any]] = {
     "flood": flood,
     "deep": deep,
+    "deep64": deep64,
     "wide": wide,
     "fragments": fragments,
     "unread": unread,

@@ -145,6 +145,8 @@ async def served(tmp_path: Path, keys: Keys) -> AsyncIterator[Served]:
             "0",
             "--scenario",
             str(scenario),
+            # Finding both workers takes hundreds of GET /health, each weight 1 for 127.0.0.1.
+            "--no-ip-limits",
         ],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,

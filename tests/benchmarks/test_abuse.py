@@ -25,6 +25,12 @@ def test_the_deep_frame_holds_thousands_of_200_deep_arrays_in_under_1_mib() -> N
     assert len(arrays) > 2000 and {depth(a) for a in arrays} == {200}
 
 
+def test_the_largest_deep_frame_still_read_is_under_64_kib() -> None:
+    frame = deep_frame(65_000)
+    assert 60_000 < len(frame) <= 64 * 1024
+    assert {depth(a) for a in json.loads(frame)["params"].values()} == {200}
+
+
 def test_the_wide_frame_is_signed_with_40k_params_and_an_unknown_key() -> None:
     params = json.loads(wide_frame())["params"]
     assert len(params) == 40_000 + 3 and params["apiKey"] == "noSuchKey0001"
@@ -32,7 +38,15 @@ def test_the_wide_frame_is_signed_with_40k_params_and_an_unknown_key() -> None:
 
 
 def test_every_pattern_of_the_issue_is_there() -> None:
-    assert set(PATTERNS) == {"flood", "deep", "wide", "fragments", "unread", "streams"}
+    assert set(PATTERNS) == {
+        "flood",
+        "deep",
+        "deep64",
+        "wide",
+        "fragments",
+        "unread",
+        "streams",
+    }
 
 
 @pytest.mark.timeout(60)

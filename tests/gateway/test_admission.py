@@ -139,6 +139,27 @@ async def test_a_ws_api_handshake_past_the_weight_limit_says_when_to_retry(
         await server.stop()
 
 
+@pytest.mark.asyncio
+async def test_plain_gets_cost_weight_one(tmp_path: Path, keys: Keys) -> None:
+    clock = ManualClock(1_699_999_995_000)  # 45 s before its minute ends
+    server = await make_server(
+        tmp_path, keys, gateway=QUIET, clock=clock, limits=LimitRules(request_weight=3)
+    )
+    try:
+        for path in ("/health", "/nope", "/health"):
+            status, _, _ = await get(server.http_url + path)
+            assert status in (200, 404), path
+        for path in ("/", "/health", "/metrics", "/nope"):
+            status, headers, body = await get(server.http_url + path)
+            assert (status, body["code"]) == (429, -1003), path
+            assert headers["Retry-After"] == "45"
+        clock.advance(45_000)
+        status, _, body = await get(server.http_url + "/health")
+        assert status == 200 and body["status"] == "ok"
+    finally:
+        await server.stop()
+
+
 # -- the cap from RLIMIT_NOFILE ----------------------------------------------------------------
 
 

@@ -3,7 +3,7 @@
 It only moves bytes: a WS API connection is an ``ApiListener`` (``api``), a stream or a
 dashboard viewer a ``ReceivingListener`` (``streams``), a plain GET goes to
 ``RestService.handle``. The handshake costs REQUEST_WEIGHT 5 for the client's IP, like
-Binance's; who else may connect is ``admission``'s, who may see the dashboard and the
+Binance's, and any other GET (the page, /health, /metrics) 1; who else may connect is ``admission``'s, who may see the dashboard and the
 monitoring endpoints ``audience``'s, and answers wait for a client that reads slowly
 (``backpressure``). picows does not negotiate permessage-deflate (clients that offer it
 get it declined, which is legal).
@@ -54,6 +54,8 @@ log = logging.getLogger("posrisk.gateway")
 WS_API_PATH = "/ws-fapi/v1"
 # User data streams: /ws/<listenKey> and /private/ws/<listenKey> (SPEC §8).
 STREAM_PREFIXES = ("/ws/", "/private/ws/")
+# What a GET of the page, /health, /metrics or an unknown path costs its IP.
+PLAIN_GET_WEIGHT = 1
 
 
 class Gateway:
@@ -212,6 +214,11 @@ class Gateway:
         for prefix in STREAM_PREFIXES:
             if path.startswith(prefix):
                 return self._open_stream(path[len(prefix) :], ip)
+        if path != "/dashboard/ws" and not self.rest.handles(path):
+            # The page, /health, /metrics and unknown paths cost weight 1, as any GET.
+            limited = self._charge(ip, PLAIN_GET_WEIGHT)
+            if limited is not None:
+                return limited
         if path in ("/", "/dashboard/ws") and self._shows_dashboard(ip):
             if refusal := browser_refusal(request.headers, self.settings.dashboard):
                 return _forbidden(refusal)
@@ -279,14 +286,22 @@ class Gateway:
             ),
         }
 
-    def _open_api(self, request: WSUpgradeRequest, ip: str, query: str) -> Any:
+    def _charge(self, ip: str, weight: int) -> WSUpgradeResponseWithListener | None:
+        """Charge ``weight`` to ``ip``: None, or its 429/418 (the limiter refuses bans)."""
         api = self.api
         now = api.clock.now_ms()
-        decision = api.limiter.charge(ip, api.rules.handshake_weight, now)
-        if not isinstance(decision, Allow):
-            return limit_refusal(api.limit_error(decision, now), now)
+        decision = api.limiter.charge(ip, weight, now)
+        if isinstance(decision, Allow):
+            return None
+        return limit_refusal(api.limit_error(decision, now), now)
+
+    def _open_api(self, request: WSUpgradeRequest, ip: str, query: str) -> Any:
+        limited = self._charge(ip, self.api.rules.handshake_weight)
+        if limited is not None:
+            return limited
         show = dict(parse_qsl(query)).get("returnRateLimits", "true").lower() != "false"
-        return self.admission.room(ip) or ApiListener(self, Connection(ip, now, show))
+        connection = Connection(ip, self.api.clock.now_ms(), show)
+        return self.admission.room(ip) or ApiListener(self, connection)
 
     def _open_stream(self, listen_key: str, ip: str) -> Any:
         admission = self.admission
