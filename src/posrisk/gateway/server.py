@@ -3,10 +3,10 @@
 It only moves bytes: a WS API connection is an ``ApiListener`` (``api``), a stream or a
 dashboard viewer a ``ReceivingListener`` (``streams``), a plain GET goes to
 ``RestService.handle``. The handshake costs REQUEST_WEIGHT 5 for the client's IP, like
-Binance's, and any other GET (the page, /health, /metrics) 1; who else may connect is ``admission``'s, who may see the dashboard and the
-monitoring endpoints ``audience``'s, and answers wait for a client that reads slowly
-(``backpressure``). picows does not negotiate permessage-deflate (clients that offer it
-get it declined, which is legal).
+Binance's, and any other GET (the page, /health, /metrics) 1; who else may connect is
+``admission``'s, who may see the dashboard and the monitoring endpoints ``audience``'s,
+and answers wait for a client that reads slowly (``backpressure``). picows does not
+negotiate permessage-deflate (clients that offer it get it declined, which is legal).
 """
 
 from __future__ import annotations
