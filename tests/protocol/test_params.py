@@ -10,6 +10,7 @@ from posrisk.protocol import (
     read_signature,
     read_symbol,
 )
+from posrisk.protocol.envelope import WideInt
 
 LONG_MSG = "Illegal characters found in parameter 'timestamp'; legal range is '^[0-9]{1,20}$'."
 
@@ -154,7 +155,9 @@ def test_read_api_key_not_sent() -> None:
     assert read_api_key({"apiKey": None}) is None
 
 
-@pytest.mark.parametrize("key", ["", "a-b", "a b", "é", "a" * 129, 123, True, ["k"]])
+@pytest.mark.parametrize(
+    "key", ["", "a-b", "a b", "é", "a" * 129, 123, True, ["k"], WideInt("1" + "0" * 70)]
+)
 def test_read_api_key_refuses_bad_formats_with_minus_2014(key: object) -> None:
     error = refused(read_api_key, {"apiKey": key})
     assert (error.status, error.code, error.msg) == (401, -2014, "API-key format invalid.")
@@ -165,6 +168,8 @@ def test_read_signature() -> None:
     assert read_signature({}) is None
     assert read_signature({"signature": ""}) is None
     assert refused(read_signature, {"signature": 5}).code == -1022
+    # A JSON integer of more than 64 digits is a number, not a string.
+    assert refused(read_signature, {"signature": WideInt("9" * 70)}).code == -1022
 
 
 # -- recvWindow and timestamp -------------------------------------------------------------

@@ -104,7 +104,8 @@ def read_api_key(params: Mapping[str, object]) -> str | None:
     value = params.get("apiKey")
     if value is None:
         return None
-    if isinstance(value, str) and _API_KEY.fullmatch(value):
+    # ``type is str``: a JSON integer of more than 64 digits arrives as ``WideInt`` digits.
+    if type(value) is str and _API_KEY.fullmatch(value):
         return value
     raise WireError.api_key_format()
 
@@ -114,7 +115,7 @@ def read_signature(params: Mapping[str, object]) -> str | None:
     value = _sent(params, "signature")
     if value is None:
         return None
-    if isinstance(value, str):
+    if type(value) is str:
         return value
     raise WireError.invalid_signature()
 
