@@ -23,10 +23,10 @@ from .gateway.admin import ADMIN_PREFIX, AdminApi
 from .gateway.audience import AUDIENCES
 from .gateway.ports import close_all
 from .gateway.server import WS_API_PATH, Gateway, GatewaySettings
-from .marks import BINANCE_MARK_STREAM, MarkFeed
+from .marks import BINANCE_MARK_STREAM
 from .preflight import MarkSourceFactory, bind_ports, mark_source, tls_context
 from .protocol import LimitRules
-from .service.admin import AdminService, load_scenario
+from .service.admin import AdminService
 from .service.api import ApiService
 from .service.bans import BAN_PREFIX, BanWriter, saved_bans
 from .service.clock import Clock, SystemClock
@@ -34,6 +34,7 @@ from .service.dashboard import Dashboard
 from .service.demo import DemoCredentials, seed_demo
 from .service.errors import ServiceError
 from .service.exchange_info import ExchangeInfo
+from .service.mark_feed import MarkFeed
 from .service.operations import AdminOperations
 from .service.registry import Registry
 from .service.rest import RestService
@@ -221,8 +222,7 @@ class PosriskServer:
             limiter.restore_bans(saved_bans(self._meta))
             self.streams = UserStreams(self.registry, settings.listen_key_ttl_ms)
             assert self.admin is not None
-            self.admin.on_account_update(self.streams.publish)
-            self.admin.on_key_revoked(self.streams.revoke_api_key)
+            self.registry.subscribe(self.streams.on_state_changed)
             await self.bus.start(self.admin, self.streams)
             api = ApiService(self.registry, limiter, self.clock, self.streams)
             rest = RestService(api, ExchangeInfo(self.market, settings.limits.request_weight))
@@ -306,7 +306,7 @@ class PosriskServer:
         self.registry = Registry.from_snapshot(snapshot, self.market, box)
         self.admin = AdminService(self.store, self.registry, self.clock)
         if scenario is not None:
-            await load_scenario(self.admin, scenario)
+            await self.admin.load_scenario(scenario)
         elif settings.demo and not self.registry.accounts:
             db = Path(settings.db) if self._local else Path("posrisk")
             directory = db.parent if self._local else Path.cwd()

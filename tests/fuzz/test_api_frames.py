@@ -55,7 +55,7 @@ from posrisk.protocol import (
     hmac_signature,
     load_private_key,
 )
-from posrisk.service.admin import AdminService, load_scenario
+from posrisk.service.admin import AdminService
 from posrisk.service.api import ApiService, Connection
 from posrisk.service.clock import ManualClock
 from posrisk.service.limits import RequestWeightLimiter
@@ -151,7 +151,7 @@ def world(keys: Keys) -> Iterator[World]:
         await store.open()
         clock = ManualClock(NOW)
         registry = Registry(Market.default())
-        await load_scenario(AdminService(store, registry, clock), known_scenario(keys))
+        await AdminService(store, registry, clock).load_scenario(known_scenario(keys))
         limiter = RequestWeightLimiter(LimitRules(request_weight=10**15))
         return World(ApiService(registry, limiter, clock), keys, store)
 

@@ -12,11 +12,11 @@ import pytest_asyncio
 
 from posrisk.engine import Account, AccountChange, Market
 from posrisk.protocol import LimitRules, generate_ed25519, generate_rsa
-from posrisk.service.admin import AdminService, load_scenario
+from posrisk.service.admin import AdminService
 from posrisk.service.api import ApiService
 from posrisk.service.clock import ManualClock
 from posrisk.service.limits import RequestWeightLimiter
-from posrisk.service.registry import Registry
+from posrisk.service.registry import Registry, StateChanged
 from posrisk.store import Snapshot, SQLiteStore
 
 # Obviously fake test credentials; key pairs are generated per test session.
@@ -112,7 +112,7 @@ async def services(keys: Keys) -> AsyncIterator[Services]:
     await store.open()
     registry = Registry(Market.default())
     admin = AdminService(store, registry, clock)
-    await load_scenario(admin, known_scenario(keys))
+    await admin.load_scenario(known_scenario(keys))
     limiter = RequestWeightLimiter(LimitRules())
     yield Services(clock, registry, admin, ApiService(registry, limiter, clock), limiter, store)
     await store.close()
@@ -151,10 +151,17 @@ async def env(tmp_path: Path) -> AsyncIterator[Env]:
     clock = ManualClock(1_700_000_000_000)
     admin = AdminService(store, registry, clock)
     env = Env(path, store, registry, clock, admin)
-    admin.on_account_update(lambda *update: env.updates.append(update))
-    admin.on_key_revoked(env.revoked.append)
+    registry.subscribe(lambda changed: told(env, changed))
     yield env
     await store.close()
+
+
+def told(env: Env, changed: StateChanged) -> None:
+    """What the registry told its subscribers, as the env's updates and revoked keys."""
+    env.updates.extend(
+        (i.account, i.applied.account, i.applied.change, i.time) for i in changed.applied
+    )
+    env.revoked.extend(changed.revoked)
 
 
 async def restarted(path: Path) -> tuple[Snapshot, Registry]:

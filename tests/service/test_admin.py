@@ -44,9 +44,10 @@ from posrisk.engine import (
     position_row_v2,
 )
 from posrisk.protocol import load_private_key
-from posrisk.service.admin import AdminService, CreatedKey, make_key
+from posrisk.service.admin import AdminService
 from posrisk.service.clock import ManualClock
 from posrisk.service.errors import AccountExists, ServiceError, UnknownAccount, UnknownKey
+from posrisk.service.keys import CreatedKey, make_key
 from posrisk.service.registry import Registry
 from posrisk.store import AccountRecord, KeyRecord, LedgerRecord, Snapshot, SQLiteStore
 

@@ -12,6 +12,7 @@ import pytest
 from posrisk.engine import account_position_rows, account_position_v2_rows
 from posrisk.protocol import canonical_payload, hmac_signature, load_private_key
 from posrisk.service.api import Connection
+from posrisk.store import SetMarks
 
 from .conftest import (
     ED_KEY,
@@ -89,7 +90,7 @@ async def test_rows_are_the_engines_at_the_current_marks(services: Services) -> 
         ("ETHUSDT", "BOTH"),
     ]
     assert v2 == orjson.loads(orjson.dumps(account_position_v2_rows(alice, market, marks)))
-    services.registry.update_marks({"BTCUSDT": Decimal("20500")})
+    services.registry.apply_committed([SetMarks({"BTCUSDT": Decimal("20500")}, 0)])
     [btc] = call(services, "v2/account.position", signed(services, symbol="BTCUSDT"))["result"]
     assert (btc["markPrice"], btc["unRealizedProfit"]) == ("20500.00000000", "5.00000000")
     assert call(services, "v2/account.position", signed(services, symbol="SOLUSDT"))["result"] == []

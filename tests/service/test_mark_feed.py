@@ -18,7 +18,7 @@ from posrisk.engine import (
     UpdateReason,
     WalletTransfer,
 )
-from posrisk.marks import MarkFeed
+from posrisk.service.mark_feed import MarkFeed
 
 from ..gateway.conftest import make_server
 from ..service.conftest import Env, Keys, restarted

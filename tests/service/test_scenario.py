@@ -33,7 +33,6 @@ from posrisk.engine import (
     position_row_v2,
 )
 from posrisk.protocol import canonical_payload, hmac_signature
-from posrisk.service.admin import load_scenario
 from posrisk.service.errors import ServiceError
 from posrisk.service.scenario import ScenarioError, plan_scenario, read_scenario_file
 from posrisk.store import AccountRecord, Snapshot
@@ -89,7 +88,7 @@ def spec_example(keys: PublicKeys) -> dict[str, Any]:
 async def test_the_spec_example_loads_to_the_expected_state(
     env: Env, public_keys: PublicKeys
 ) -> None:
-    plan = await load_scenario(env.admin, spec_example(public_keys))
+    plan = await env.admin.load_scenario(spec_example(public_keys))
     assert [planned.name for planned in plan.accounts] == ["alice"]
     assert plan.created_at == NOW
 
@@ -126,7 +125,7 @@ async def test_the_spec_example_loads_to_the_expected_state(
 
 @pytest.mark.asyncio
 async def test_the_spec_example_registers_its_keys(env: Env, public_keys: PublicKeys) -> None:
-    await load_scenario(env.admin, spec_example(public_keys))
+    await env.admin.load_scenario(spec_example(public_keys))
     entry = env.registry.account("alice")
     assert entry.keys == ["aliceHmac", "aliceEd", "aliceRsa"]
     assert [env.registry.keys[k].kind for k in entry.keys] == ["hmac", "ed25519", "rsa"]
@@ -138,7 +137,7 @@ async def test_the_spec_example_registers_its_keys(env: Env, public_keys: Public
 
 @pytest.mark.asyncio
 async def test_the_spec_example_is_durable(env: Env, public_keys: PublicKeys) -> None:
-    await load_scenario(env.admin, spec_example(public_keys))
+    await env.admin.load_scenario(spec_example(public_keys))
     snapshot, registry = await restarted(env.path)
     assert snapshot.accounts == (AccountRecord(1, "alice", NOW),)
     assert [(k.api_key, k.kind, k.secret, k.public_key) for k in snapshot.keys] == [
@@ -155,7 +154,7 @@ async def test_the_spec_example_is_durable(env: Env, public_keys: PublicKeys) ->
 async def test_the_spec_example_equals_its_events_applied_by_the_engine(
     env: Env, public_keys: PublicKeys
 ) -> None:
-    await load_scenario(env.admin, spec_example(public_keys))
+    await env.admin.load_scenario(spec_example(public_keys))
     events: list[Event] = [
         SetPositionMode(PositionMode.HEDGE, NOW),
         SetMarginType("BTCUSDT", MarginType.ISOLATED, NOW),
@@ -214,7 +213,7 @@ async def test_loading_order_is_settings_deposits_fills_then_transfers(env: Env)
             }
         ]
     }
-    await load_scenario(env.admin, doc)
+    await env.admin.load_scenario(doc)
     snapshot = await env.store.load()
     kinds = [type(record.event).__name__ for record in snapshot.ledger]
     assert set(kinds[:2]) == {"SetMarginType", "SetLeverage"}
@@ -249,7 +248,7 @@ async def test_position_mode_comes_before_the_fills(env: Env) -> None:
             }
         ]
     }
-    await load_scenario(env.admin, doc)
+    await env.admin.load_scenario(doc)
     account = env.registry.account("alice").account
     assert account.positions[("BTCUSDT", PositionSide.SHORT)].amount == D("-0.001")
 
@@ -266,7 +265,7 @@ async def test_defaults_oneway_both_no_fee_and_the_load_time(env: Env) -> None:
             }
         ]
     }
-    await load_scenario(env.admin, doc)
+    await env.admin.load_scenario(doc)
     account = env.registry.account("carol").account
     assert account.position_mode is PositionMode.ONE_WAY
     assert account.settings == {}
@@ -285,14 +284,14 @@ async def test_defaults_oneway_both_no_fee_and_the_load_time(env: Env) -> None:
 
 @pytest.mark.asyncio
 async def test_a_oneway_position_mode_is_the_default_and_writes_no_event(env: Env) -> None:
-    await load_scenario(env.admin, {"accounts": [{"name": "dave", "positionMode": "oneway"}]})
+    await env.admin.load_scenario({"accounts": [{"name": "dave", "positionMode": "oneway"}]})
     assert (await env.store.load()).ledger == ()
     assert env.registry.account("dave").account == Account()
 
 
 @pytest.mark.asyncio
 async def test_an_empty_document_loads_nothing(env: Env) -> None:
-    plan = await load_scenario(env.admin, {})
+    plan = await env.admin.load_scenario({})
     assert plan.accounts == []
     assert await env.store.has_accounts() is False
 
@@ -300,7 +299,7 @@ async def test_an_empty_document_loads_nothing(env: Env) -> None:
 @pytest.mark.asyncio
 async def test_scenario_marks_are_merged_with_existing_ones(env: Env) -> None:
     await env.admin.set_marks({"ETHUSDT": D("950")})
-    await load_scenario(env.admin, {"accounts": [], "marks": {"BTCUSDT": "21000.5"}})
+    await env.admin.load_scenario({"accounts": [], "marks": {"BTCUSDT": "21000.5"}})
     assert env.registry.marks == {"ETHUSDT": D("950"), "BTCUSDT": D("21000.5")}
     assert (await env.store.load()).marks == {"ETHUSDT": D("950"), "BTCUSDT": D("21000.5")}
 
@@ -309,8 +308,8 @@ async def test_scenario_marks_are_merged_with_existing_ones(env: Env) -> None:
 async def test_a_second_scenario_adds_accounts_next_to_the_first(
     env: Env, public_keys: PublicKeys
 ) -> None:
-    await load_scenario(env.admin, spec_example(public_keys))
-    await load_scenario(env.admin, {"accounts": [{"name": "bob", "deposits": {"USDC": "7"}}]})
+    await env.admin.load_scenario(spec_example(public_keys))
+    await env.admin.load_scenario({"accounts": [{"name": "bob", "deposits": {"USDC": "7"}}]})
     assert list(env.registry.accounts) == ["alice", "bob"]
     _, registry = await restarted(env.path)
     assert registry.account("bob").account.balances == {"USDC": D("7")}
@@ -613,7 +612,7 @@ async def test_an_invalid_scenario_is_refused_and_nothing_is_written(
     env: Env, case: str, document: Any, message: str
 ) -> None:
     with pytest.raises(ScenarioError) as refused:
-        await load_scenario(env.admin, document)
+        await env.admin.load_scenario(document)
     assert str(refused.value) == message
     assert refused.value.msg == message
     assert (refused.value.code, refused.value.status) == (expected_code(message), 400)
@@ -627,7 +626,7 @@ async def test_a_forced_fill_loads_as_given(env: Env) -> None:
     document = {
         "accounts": [{"name": "alice", **FUNDED, "fills": [fill(fee="500", force=True)]}],
     }
-    await load_scenario(env.admin, document)
+    await env.admin.load_scenario(document)
     account = env.registry.account("alice").account
     assert account.wallet_balance("USDT") == D("-400")
     assert account.position("BTCUSDT", PositionSide.BOTH).amount == D("0.001")
@@ -639,7 +638,7 @@ async def test_an_apikey_that_already_exists_is_refused(env: Env) -> None:
     await env.admin.create_key("zed", "hmac", api_key="bobKey", secret="zed-fake-secret")
     before = await env.store.load()
     with pytest.raises(ScenarioError) as refused:
-        await load_scenario(env.admin, {"accounts": [copy.deepcopy(GOOD_BOB)]})
+        await env.admin.load_scenario({"accounts": [copy.deepcopy(GOOD_BOB)]})
     assert str(refused.value) == "account 'bob', keys[0]: duplicate apiKey 'bobKey'"
     assert await env.store.load() == before
     assert list(env.registry.accounts) == ["zed"]
@@ -650,7 +649,7 @@ async def test_an_account_that_already_exists_is_refused(env: Env) -> None:
     await env.admin.create_account("bob")
     before = await env.store.load()
     with pytest.raises(ScenarioError) as refused:
-        await load_scenario(env.admin, {"accounts": [copy.deepcopy(GOOD_BOB)]})
+        await env.admin.load_scenario({"accounts": [copy.deepcopy(GOOD_BOB)]})
     assert str(refused.value) == "accounts[0]: account 'bob' is defined twice or already exists"
     assert await env.store.load() == before
     assert env.registry.account("bob").account == Account()
@@ -674,8 +673,8 @@ def test_plan_scenario_writes_nothing_and_is_checked_completely() -> None:
 @pytest.mark.asyncio
 async def test_a_malformed_deposit_names_its_entry(env: Env) -> None:
     with pytest.raises(ScenarioError) as refused:
-        await load_scenario(
-            env.admin, {"accounts": [{"name": "alice", "deposits": {"USDT": "1e5"}}]}
+        await env.admin.load_scenario(
+            {"accounts": [{"name": "alice", "deposits": {"USDT": "1e5"}}]}
         )
     assert str(refused.value) == (
         "account 'alice', deposits.USDT: Data sent for parameter 'amount' is not valid. "
@@ -687,14 +686,14 @@ async def test_a_malformed_deposit_names_its_entry(env: Env) -> None:
 async def test_a_malformed_leverage_names_its_symbol(env: Env) -> None:
     doc = {"accounts": [{"name": "alice", "symbols": {"BTCUSDT": {"leverage": "ten"}}}]}
     with pytest.raises(ScenarioError) as refused:
-        await load_scenario(env.admin, doc)
+        await env.admin.load_scenario(doc)
     assert str(refused.value).startswith("account 'alice', symbols.BTCUSDT: ")
 
 
 @pytest.mark.asyncio
 async def test_stating_the_default_margin_type_loads(env: Env) -> None:
     doc = {"accounts": [{"name": "alice", "symbols": {"BTCUSDT": {"marginType": "cross"}}}]}
-    await load_scenario(env.admin, doc)
+    await env.admin.load_scenario(doc)
     assert env.registry.account("alice").account.settings_for(MARKET["BTCUSDT"]).margin_type is (
         MarginType.CROSS
     )

@@ -16,7 +16,7 @@ from posrisk.engine import EngineError, Fill, Market, PositionSide, Side
 from posrisk.protocol import canonical_payload, hmac_signature
 from posrisk.service.admin import AdminService
 from posrisk.service.clock import ManualClock
-from posrisk.service.registry import Registry
+from posrisk.service.registry import Registry, StateChanged
 from posrisk.service.views import position_rows
 from posrisk.store import SQLiteStore
 
@@ -56,8 +56,12 @@ async def gateway(store: Any) -> tuple[AdminService, list[tuple[str, Any]]]:
     registry = Registry.from_snapshot(await store.load(), market)
     admin = AdminService(store, registry, ManualClock(1_700_000_000_000))
     told: list[tuple[str, Any]] = []
-    admin.on_account_update(lambda name, state, change, time: told.append((name, change)))
-    admin.on_key_revoked(lambda api_key: told.append(("revoked", api_key)))
+
+    def changed(change: StateChanged) -> None:
+        told.extend((item.account, item.applied.change) for item in change.applied)
+        told.extend(("revoked", api_key) for api_key in change.revoked)
+
+    registry.subscribe(changed)
     return admin, told
 
 

@@ -28,11 +28,19 @@ from posrisk.engine import (
     Side,
     WalletTransfer,
 )
-from posrisk.engine import apply as engine_apply
 from posrisk.service.admin import AdminService
 from posrisk.service.clock import ManualClock
-from posrisk.service.registry import AccountEntry, Registry
-from posrisk.store import KeyRecord, LedgerRecord, Snapshot, SQLiteStore
+from posrisk.service.registry import Registry
+from posrisk.store import (
+    AppendEvent,
+    KeyRecord,
+    LedgerRecord,
+    NewAccount,
+    NewKey,
+    SetMarks,
+    Snapshot,
+    SQLiteStore,
+)
 
 TOKEN = "crash-test-admin-token-not-a-secret"
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
@@ -478,9 +486,15 @@ def check_ledger_against_writes(
     # The fold of exactly what was kept, with the events the test built itself.
     registry = Registry.from_snapshot(before, market)
     for name in sorted(new_accounts, key=lambda n: created[n].index):
-        registry.accounts[name] = AccountEntry(name, 0)
-        for key in created[name].keys:
-            registry.add_key(KeyRecord(key, name, "hmac", "not-a-real-secret", None, 0))
+        registry.apply_committed(
+            [
+                NewAccount(name, 0),
+                *(
+                    NewKey(KeyRecord(key, name, "hmac", "not-a-real-secret", None, 0))
+                    for key in created[name].keys
+                ),
+            ]
+        )
     for record in new_rows:
         # The row as the test built it from its request; only a time the server chose
         # (deposits, position modes) comes from the ledger.
@@ -492,9 +506,8 @@ def check_ledger_against_writes(
             event = WalletTransfer(row[2], row[3], record.time)
         else:
             event = SetPositionMode(row[2], record.time)
-        entry = registry.accounts[record.account]
-        entry.account = engine_apply(entry.account, event, market).account
-    registry.update_marks(stored)
+        registry.apply_committed([AppendEvent(record.account, event, record.time)])
+    registry.apply_committed([SetMarks(stored, 0)])
     in_flight_kept = sum(
         1 for w in sent if w.outcome == UNKNOWN and kept[id(w)] and (w.rows or w.creates)
     )

@@ -25,7 +25,7 @@ import websockets
 
 from posrisk.app import PosriskServer
 from posrisk.engine import EngineError, Fill, Market, SetLeverage, Side, WalletTransfer
-from posrisk.service.admin import AdminService, load_scenario
+from posrisk.service.admin import AdminService
 from posrisk.service.clock import ManualClock
 from posrisk.service.registry import Registry
 from posrisk.store import AppendEvent, Change, NewAccount, SetMarks, SQLiteStore, StoreError
@@ -434,7 +434,7 @@ async def test_a_failing_commit_leaves_the_served_state_unchanged(
     registry = Registry(Market.default())
     admin = AdminService(store, registry, ManualClock(1_700_000_000_000))
     notified: list[Any] = []
-    admin.on_account_update(lambda *update: notified.append(update))
+    registry.subscribe(lambda changed: notified.extend(changed.applied))
     try:
         await admin.create_account("alice")
         await admin.wallet("alice", "USDT", D(100000))
@@ -460,8 +460,8 @@ async def test_a_failing_commit_leaves_the_served_state_unchanged(
             lambda i: admin.set_marks({symbols[i % len(symbols)]: D(20000 + i)}),
             lambda i: admin.create_key("alice", "hmac", api_key=f"key{i}"),
             lambda i: admin.settings("alice", None, [SetLeverage("BTCUSDT", 2 + i % 2)]),
-            lambda i: load_scenario(
-                admin, {"accounts": [{"name": f"scn{i}", "deposits": {"USDT": "10"}}]}
+            lambda i: admin.load_scenario(
+                {"accounts": [{"name": f"scn{i}", "deposits": {"USDT": "10"}}]}
             ),
         ]
         if failure == "read-only":  # an update in place needs no new page: a full disk takes it

@@ -42,9 +42,10 @@ from ..protocol import LimitRules
 from ..service.admin import AdminService
 from ..service.errors import ServiceError
 from ..service.inputs import format_marks
+from ..service.registry import StateChanged
 from ..service.revocations import Confirmation
 from ..service.streams import UserStreams
-from ..store import StoreError
+from ..store import SetMarks, StoreError
 from ..urls import redacted
 from . import OnBan
 from .listen_keys import SharedListenKeys
@@ -158,8 +159,7 @@ class RedisBus:
         self._admin, self._streams = admin, streams
         self.revocations.admin = admin
         await self.start_limiter_only()
-        admin.on_commit(self._committed)
-        admin.registry.mark_listeners.append(self._marks_moved)
+        admin.registry.subscribe(self._state_changed)
         self.listen_keys.streams = streams
         streams.listeners.append(self.listen_keys.changed)
         connected = await self._connect()
@@ -304,7 +304,7 @@ class RedisBus:
             if name in registry.market and price > 0 and registry.marks.get(name) != price:
                 moved[name] = price
         if moved:
-            registry.update_marks(moved, local=False)
+            registry.apply_committed([SetMarks(moved, 0)], local=False)
 
     async def _follow(self, tail: bytes) -> None:
         """Read the revisions others committed; catch up when one is new here."""
@@ -406,6 +406,15 @@ class RedisBus:
                     self.lost(e)
         finally:
             self._writing = False
+
+    def _state_changed(self, changed: StateChanged) -> None:
+        """Tell the others what this gateway changed (what came from them is not sent back)."""
+        if not changed.local:
+            return
+        if changed.revision is not None:
+            self._committed(changed.revision)
+        if changed.marks:
+            self._marks_moved(changed.marks)
 
     def _committed(self, revision: int) -> None:
         fields = {"rev": revision, "from": self.id}

@@ -25,6 +25,7 @@ __all__ = [
     "account_position_rows",
     "account_position_v2_rows",
     "account_update_event",
+    "describe_account",
     "position_row_v1",
     "position_row_v2",
     "update_balance_item",
@@ -161,4 +162,28 @@ def account_update_event(
                 update_position_item(risk.position(name, side)) for name, side in change.positions
             ],
         },
+    }
+
+
+def describe_account(account: Account, market: Market, marks: Mapping[str, Decimal]) -> Row:
+    """An account as an operator reads it (admin API, ``posrisk account show``, dashboard):
+    its position mode, the balances that hold anything, and its open positions as
+    ``v2/account.position`` rows."""
+    risk = AccountRisk(account, market, marks)
+    balances = [
+        {
+            "asset": asset.asset,
+            "walletBalance": fmt_money(asset.wallet_balance),
+            "crossWalletBalance": fmt_money(asset.cross_wallet_balance),
+            "unrealizedProfit": fmt_money(asset.unrealized_pnl),
+            "marginBalance": fmt_money(asset.margin_balance),
+            "maintMargin": fmt_money(asset.maint_margin),
+        }
+        for asset in risk.assets
+        if asset.wallet_balance or asset.maint_margin
+    ]
+    return {
+        "positionMode": account.position_mode.value,
+        "balances": balances,
+        "positions": [position_row_v2(row) for row in risk.open_rows()],
     }

@@ -1,6 +1,6 @@
-"""Mark prices that move: sources (replay, random walk, Binance's stream) and the feed."""
+"""Where mark prices come from: replay, random walk, Binance's stream (as sources of
+batches; ``service.mark_feed`` applies them)."""
 
-from .feed import MarkFeed
 from .sources import (
     BINANCE_MARK_STREAM,
     BinanceMarkStream,
@@ -15,7 +15,6 @@ from .sources import (
 __all__ = [
     "BINANCE_MARK_STREAM",
     "BinanceMarkStream",
-    "MarkFeed",
     "MarkFileError",
     "MarkSource",
     "RandomWalk",

@@ -1,9 +1,11 @@
 """Administration: the one set of operations behind the CLI, the admin API and scenarios.
 
-Every write follows the same path: validate completely with the engine against the
-current state (a refusal raises and nothing is written), commit to the store in one
-transaction (durable when it returns), then swap the new state into the registry and
-tell the listeners (user data streams). Writes are serialised by one lock.
+Every write follows the same path: plan it — validate completely with the engine against
+the served state, a refusal raises and nothing is written — as store ``Change``s; commit
+them in one transaction (durable when it returns); then hand the same changes to the one
+owner of the served state, ``Registry.apply_committed``, which tells its subscribers
+(streams, dashboard, bus) once. Writes are serialised by one lock; what other gateways
+committed comes in through ``catch_up`` and the same door.
 """
 
 from __future__ import annotations
@@ -17,8 +19,6 @@ from typing import Any, TypeVar
 
 from ..engine import (
     Account,
-    AccountChange,
-    AccountRisk,
     Applied,
     EngineError,
     Event,
@@ -30,14 +30,12 @@ from ..engine import (
     WalletTransfer,
     apply,
     check_opening_margin,
+    describe_account,
     liquidation_events,
-    position_row_v2,
 )
-from ..engine.numbers import fmt_money
 from ..store import (
     AppendEvent,
     Change,
-    KeyRecord,
     NewAccount,
     NewKey,
     RevokeKey,
@@ -49,26 +47,19 @@ from ..store import (
 from .clock import Clock
 from .errors import AccountExists, ServiceError, UnknownKey
 from .inputs import parse_account_name
-from .keys import KEY_TYPES, CreatedKey, make_key  # re-exported: the keys admin makes
-from .registry import AccountEntry, Registry
+from .keys import CreatedKey, make_key
+from .registry import AccountEntry, Registry, StateChanged, delta_changes
 from .scenario import ScenarioPlan, plan_scenario
 
-__all__ = [
-    "KEY_TYPES",
-    "AccountUpdateListener",
-    "AdminService",
-    "CreatedKey",
-    "load_scenario",
-    "make_key",
-]
+__all__ = ["AdminService", "MarksHook"]
 
 T = TypeVar("T")
 
 # How often a write is planned again after other gateways wrote first.
 _STALE_RETRIES = 5
 
-# Called after a committed change: (account name, account after, what changed, time).
-AccountUpdateListener = Callable[[str, Account, AccountChange, int], None]
+# Awaited after an administrator set marks (the mark feed liquidates what they crossed).
+MarksHook = Callable[[Mapping[str, Decimal]], Awaitable[None]]
 
 
 class AdminService:
@@ -80,28 +71,14 @@ class AdminService:
         self.clock = clock
         self.market = registry.market
         self._lock = asyncio.Lock()
-        self._listeners: list[AccountUpdateListener] = []
-        self._key_listeners: list[Callable[[str], None]] = []
-        self._mark_listeners: list[Callable[[Mapping[str, Decimal]], Awaitable[None]]] = []
-        self._commit_listeners: list[Callable[[int], None]] = []
+        self._marks_hooks: list[MarksHook] = []
 
     def __repr__(self) -> str:
         return f"<AdminService {self.store!r}>"
 
-    def on_account_update(self, listener: AccountUpdateListener) -> None:
-        self._listeners.append(listener)
-
-    def on_key_revoked(self, listener: Callable[[str], None]) -> None:
-        self._key_listeners.append(listener)
-
-    def on_commit(self, listener: Callable[[int], None]) -> None:
-        """Told the store revision of every commit this process made (the bus tells the
-        other gateways)."""
-        self._commit_listeners.append(listener)
-
-    def on_marks_set(self, listener: Callable[[Mapping[str, Decimal]], Awaitable[None]]) -> None:
-        """Told of marks set by an administrator (the mark feed liquidates after them)."""
-        self._mark_listeners.append(listener)
+    def after_marks_set(self, hook: MarksHook) -> None:
+        """Await ``hook`` after marks set by an administrator (before answering)."""
+        self._marks_hooks.append(hook)
 
     # -- accounts and keys ------------------------------------------------------------
 
@@ -114,15 +91,13 @@ class AdminService:
             if name in self.registry.accounts:
                 raise AccountExists(name)
             now = self.clock.now_ms()
-            account = Account()
             changes: list[Change] = [NewAccount(name, now)]
-            if position_mode is not None and position_mode is not account.position_mode:
+            if position_mode is not None and position_mode is not Account().position_mode:
                 event = SetPositionMode(position_mode, now)
-                account = apply(account, event, self.market).account
+                apply(Account(), event, self.market)  # refused before anything is written
                 changes.append(AppendEvent(name, event, now))
-            entry = AccountEntry(name, now, account, len(changes) - 1)
-            await self.commit_then(changes, lambda: self.registry.accounts.__setitem__(name, entry))
-            return entry
+            await self.commit(changes)
+            return self.registry.accounts[name]
 
         return await self._write(plan)
 
@@ -147,54 +122,39 @@ class AdminService:
             )
             if record.api_key in self.registry.keys:
                 raise ServiceError(f"API key {record.api_key!r} already exists.", status=409)
-            await self.commit_then(
-                [NewKey(self.sealed(record))], lambda: self.registry.add_key(record)
-            )
+            await self.commit([NewKey(self.registry.sealed(record))])
             return created
 
         return await self._write(plan)
 
     async def revoke_key(self, account: str, api_key: str) -> None:
-        async def plan() -> bool:
+        async def plan() -> None:
             entry = self.registry.keys.get(api_key)
             if entry is None or entry.account != account:
                 raise UnknownKey(api_key)
-            if entry.revoked_at is not None:
-                return False
-            now = self.clock.now_ms()
+            if entry.revoked_at is None:
+                await self.commit([RevokeKey(api_key, self.clock.now_ms())])
 
-            def revoked() -> None:
-                entry.revoked_at = now
+        await self._write(plan)
 
-            await self.commit_then([RevokeKey(api_key, now)], revoked)
-            return True
-
-        if await self._write(plan):
-            for listener in self._key_listeners:
-                listener(api_key)
-
-    async def commit_then(self, changes: Sequence[Change], swap: Callable[[], object]) -> None:
-        """Commit ``changes``, then ``swap`` the served state — both, even if the caller is
-        cancelled meanwhile: a commit that reached the database must reach the registry,
-        or later writes would be checked against a state the ledger has left behind.
+    async def commit(self, changes: Sequence[Change]) -> StateChanged:
+        """Commit ``changes``, then apply them to the served state — both, even if the
+        caller is cancelled meanwhile: a commit that reached the database must reach the
+        registry, or later writes would be checked against a state the ledger has left.
 
         The commit expects the store at the registry's revision: when another gateway
         wrote first it raises ``StaleRevision`` and nothing is written (see ``_write``).
         """
         registry = self.registry
 
-        async def commit_and_swap() -> None:
+        async def commit_and_apply() -> StateChanged:
             expect = registry.revision if moves_revision(changes) else None
             revision = await self.store.commit(changes, expect=expect)
-            swap()
-            if revision is not None:
-                registry.revision = revision
-                for listener in self._commit_listeners:
-                    listener(revision)
+            return registry.apply_committed(changes, revision)
 
-        task = asyncio.ensure_future(commit_and_swap())
+        task = asyncio.ensure_future(commit_and_apply())
         try:
-            await asyncio.shield(task)
+            return await asyncio.shield(task)
         except asyncio.CancelledError:
             while not task.done():
                 with contextlib.suppress(asyncio.CancelledError):
@@ -218,31 +178,19 @@ class AdminService:
             raise ServiceError("the database kept changing under this write; try again", status=503)
 
     async def catch_up(self) -> int | None:
-        """Apply what other gateways committed since this one's revision; tell the
-        listeners (ACCOUNT_UPDATE to this gateway's streams). Returns the ledger entries
+        """Apply what other gateways committed since this one's revision (their events
+        reach this gateway's streams through the registry). Returns the ledger entries
         applied (None when the store had nothing new at all)."""
         async with self._lock:
             return await self._catch_up()
 
     async def _catch_up(self) -> int | None:
-        delta = await self.store.changes_since(self.registry.revision)
-        if delta.revision == self.registry.revision:
+        registry = self.registry
+        delta = await self.store.changes_since(registry.revision)
+        if delta.revision == registry.revision:
             return None
-        caught = self.registry.apply_delta(delta)
-        for record, applied in caught.applied:
-            for listener in self._listeners:
-                listener(record.account, applied.account, applied.change, record.time)
-        for api_key in caught.revoked:
-            for key_listener in self._key_listeners:
-                key_listener(api_key)
-        return len(caught.applied)
-
-    def sealed(self, record: KeyRecord) -> KeyRecord:
-        """The record as stored: an HMAC secret sealed with the master key."""
-        box = self.registry.box
-        if record.kind != "hmac" or record.secret is None or box is None:
-            return record
-        return replace(record, secret=box.seal(record.secret, record.api_key))
+        changes = delta_changes(delta, registry.keys)
+        return len(registry.apply_committed(changes, delta.revision, local=False).applied)
 
     # -- ledger events ----------------------------------------------------------------
 
@@ -251,57 +199,37 @@ class AdminService:
     ) -> list[Applied]:
         """Apply ``events`` to ``account`` all-or-nothing; return each step's result.
         Fills need their opening margin at the current marks unless ``force``d."""
-        results, now = await self._write(lambda: self._commit_events(account, events, not force))
-        self._notify(account, results, now)
-        return results
+        return await self._write(lambda: self._commit_events(account, events, not force))
 
     async def liquidate(self, account: str) -> list[Applied]:
         """Liquidate whatever the current marks have crossed (SPEC §12), atomically."""
 
-        async def plan() -> tuple[list[Applied], int]:
+        async def plan() -> list[Applied]:
             entry = self.registry.account(account)
             now = self.clock.now_ms()
             events = liquidation_events(entry.account, self.market, self.registry.marks, now)
-            if not events:
-                return [], now
             return await self._commit_events(account, events, False)  # closes need no margin
 
-        results, now = await self._write(plan)
-        self._notify(account, results, now)
-        return results
+        return await self._write(plan)
 
     async def _commit_events(
         self, account: str, events: Sequence[Event], check_margin: bool
-    ) -> tuple[list[Applied], int]:
+    ) -> list[Applied]:
         # Under the write lock: validate every event (and fills' margin at the served
-        # marks), commit them together, swap the state.
-        entry = self.registry.account(account)
+        # marks) on a copy of the state, then commit them together.
+        state = self.registry.account(account).account
         now = self.clock.now_ms()
         # An event without a time happens now (and replays with that same time).
         events = [event if event.time else replace(event, time=now) for event in events]
-        state = entry.account
-        results = []
         for event in events:
-            applied = apply(state, event, self.market)
+            after = apply(state, event, self.market).account
             if check_margin:
                 check_opening_margin(state, event, self.market, self.registry.marks)
-            results.append(applied)
-            state = applied.account
-        if results:
-
-            def swap() -> None:
-                entry.account = state
-                entry.version += len(results)
-
-            await self.commit_then(
-                [AppendEvent(account, event, event.time) for event in events], swap
-            )
-        return results, now
-
-    def _notify(self, account: str, results: list[Applied], now: int) -> None:
-        for applied in results:
-            for listener in self._listeners:
-                listener(account, applied.account, applied.change, now)
+            state = after
+        if not events:
+            return []
+        changed = await self.commit([AppendEvent(account, e, e.time) for e in events])
+        return [item.applied for item in changed.applied]
 
     async def wallet(self, account: str, asset: str, amount: Decimal) -> Account:
         event = WalletTransfer(asset, amount, self.clock.now_ms())
@@ -333,38 +261,44 @@ class AdminService:
         for symbol in marks:
             self.market[symbol]  # -1121 for an unknown symbol
         async with self._lock:
-            await self.commit_then(
-                [SetMarks(dict(marks), self.clock.now_ms())],
-                lambda: self.registry.update_marks(marks),
-            )
-        for listener in self._mark_listeners:
-            await listener(marks)
+            await self.commit([SetMarks(dict(marks), self.clock.now_ms())])
+        for hook in self._marks_hooks:
+            await hook(marks)
         return dict(self.registry.marks)
+
+    # -- scenarios --------------------------------------------------------------------
+
+    async def load_scenario(self, document: object) -> ScenarioPlan:
+        """Load a scenario document into the served state: all of it or nothing."""
+        registry = self.registry
+
+        async def plan() -> ScenarioPlan:
+            planned = plan_scenario(
+                document,
+                self.market,
+                now=self.clock.now_ms(),
+                taken_names=set(registry.accounts),
+                taken_keys=set(registry.keys),
+            )
+            await self.commit(
+                [
+                    NewKey(registry.sealed(change.key)) if isinstance(change, NewKey) else change
+                    for change in planned.changes()
+                ]
+            )
+            return planned
+
+        return await self._write(plan)
 
     # -- views ------------------------------------------------------------------------
 
     def describe(self, name: str) -> dict[str, Any]:
         """An account as the admin API and ``posrisk account show`` present it."""
         entry = self.registry.account(name)
-        risk = AccountRisk(entry.account, self.market, self.registry.marks)
-        balances = [
-            {
-                "asset": asset.asset,
-                "walletBalance": fmt_money(asset.wallet_balance),
-                "crossWalletBalance": fmt_money(asset.cross_wallet_balance),
-                "unrealizedProfit": fmt_money(asset.unrealized_pnl),
-                "marginBalance": fmt_money(asset.margin_balance),
-                "maintMargin": fmt_money(asset.maint_margin),
-            }
-            for asset in risk.assets
-            if asset.wallet_balance or asset.maint_margin
-        ]
         keys = [self.registry.keys[k] for k in entry.keys]
         return {
             "name": entry.name,
-            "positionMode": entry.account.position_mode.value,
-            "balances": balances,
-            "positions": [position_row_v2(row) for row in risk.open_rows()],
+            **describe_account(entry.account, self.market, self.registry.marks),
             "keys": [
                 {"apiKey": k.api_key, "type": k.kind, "revoked": k.revoked_at is not None}
                 for k in keys
@@ -381,36 +315,3 @@ class AdminService:
             }
             for entry in self.registry.accounts.values()
         ]
-
-
-async def load_scenario(admin: AdminService, document: object) -> ScenarioPlan:
-    """Load a scenario document into a running registry: all of it or nothing."""
-    registry = admin.registry
-
-    async def write() -> ScenarioPlan:
-        plan = plan_scenario(
-            document,
-            admin.market,
-            now=admin.clock.now_ms(),
-            taken_names=set(registry.accounts),
-            taken_keys=set(registry.keys),
-        )
-        changes = [
-            NewKey(admin.sealed(change.key)) if isinstance(change, NewKey) else change
-            for change in plan.changes()
-        ]
-
-        def swap() -> None:
-            for planned in plan.accounts:
-                registry.accounts[planned.name] = AccountEntry(
-                    planned.name, plan.created_at, planned.account, len(planned.events)
-                )
-                for key in planned.keys:
-                    registry.add_key(key)
-            if plan.marks:
-                registry.update_marks(plan.marks)
-
-        await admin.commit_then(changes, swap)
-        return plan
-
-    return await admin._write(write)

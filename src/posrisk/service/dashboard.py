@@ -19,6 +19,7 @@ import orjson
 from ..engine import Account, AccountChange, account_update_event
 from .admin import AdminService
 from .clock import Clock
+from .registry import StateChanged
 from .streams import Sink
 
 __all__ = ["ACCOUNT_FIELDS", "Dashboard"]
@@ -46,7 +47,7 @@ class Dashboard:
         # The latest ACCOUNT_UPDATE events, newest first: {"account", "event"}.
         self.feed: deque[dict[str, Any]] = deque(maxlen=feed)
         self._seen: tuple[int, int] | None = None
-        admin.on_account_update(self._account_update)
+        self.registry.subscribe(self._state_changed)
 
     def __repr__(self) -> str:
         return f"<Dashboard {len(self.viewers)} viewers>"
@@ -98,6 +99,10 @@ class Dashboard:
     def _account(self, name: str) -> dict[str, Any]:
         described = self.admin.describe(name)
         return {field: described[field] for field in ACCOUNT_FIELDS}
+
+    def _state_changed(self, changed: StateChanged) -> None:
+        for item in changed.applied:
+            self._account_update(item.account, item.applied.account, item.applied.change, item.time)
 
     def _account_update(self, name: str, state: Account, change: AccountChange, time: int) -> None:
         event = account_update_event(

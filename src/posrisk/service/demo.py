@@ -14,7 +14,8 @@ from typing import Any
 
 from ..protocol import generate_ed25519
 from ..store import SetMeta
-from .admin import AdminService, CreatedKey, load_scenario
+from .admin import AdminService
+from .keys import CreatedKey
 
 __all__ = ["DEMO_SCENARIO", "DemoCredentials", "seed_demo"]
 
@@ -102,7 +103,7 @@ class DemoCredentials:
 
 async def seed_demo(admin: AdminService, key_dir: Path, stem: str) -> DemoCredentials:
     """Load the demo accounts and create their keys; the private key goes to a 0600 file."""
-    await load_scenario(admin, DEMO_SCENARIO)
+    await admin.load_scenario(DEMO_SCENARIO)
     await admin.store.commit([SetMeta("demo", "1")])  # liquidation is on for the demo
     hmac_key = await admin.create_key("demo", "hmac")
     hedge_key = await admin.create_key("demo-hedge", "hmac")

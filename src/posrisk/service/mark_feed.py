@@ -16,9 +16,10 @@ from collections.abc import Mapping
 from decimal import Decimal
 
 from ..engine.numbers import AMOUNT_LIMIT
-from ..service.admin import AdminService
+from ..marks import MarkSource
+from ..marks.sources import Sleep
 from ..store import SetMarks
-from .sources import MarkSource, Sleep
+from .admin import AdminService
 
 __all__ = ["MarkFeed"]
 
@@ -47,7 +48,7 @@ class MarkFeed:
         # Ticks applied and positions liquidated, for the metrics and the tests.
         self.ticks = 0
         self.liquidations = 0
-        admin.on_marks_set(self._after_admin_marks)
+        admin.after_marks_set(self._after_admin_marks)
 
     def __repr__(self) -> str:
         return f"<MarkFeed {self.ticks} ticks, liquidate={self.liquidate}>"
@@ -59,7 +60,7 @@ class MarkFeed:
         }
         if not known:
             return
-        self.registry.update_marks(known)
+        self.registry.apply_committed([SetMarks(known, self.admin.clock.now_ms())])
         self._unsaved.update(known)
         self.ticks += 1
         if self.liquidate:

@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from typing import Any, Protocol
 
 from ..engine import InvalidValue
-from .admin import AdminService, load_scenario
+from .admin import AdminService
 from .inputs import (
     check_fields,
     format_marks,
@@ -127,7 +127,7 @@ class AdminOperations:
         return await self.marks()
 
     async def load_scenario(self, document: object) -> Json:
-        plan = await load_scenario(self.admin, document)
+        plan = await self.admin.load_scenario(document)
         return {"accounts": [account.name for account in plan.accounts]}
 
 

@@ -1,23 +1,48 @@
-"""The in-memory state every request is served from: accounts, API keys and marks.
+"""The in-memory state every request is served from, and its one owner.
 
-It is rebuilt at start by folding the stored ledger through the engine, and afterwards
-changed only by the admin service, after the store has committed the change.
+``Registry`` holds accounts, API keys and marks. It changes in one way only:
+``apply_committed(changes)`` folds store ``Change``s through the engine, after the store has
+committed them, and tells its subscribers once with one ``StateChanged``. Everything that
+moves the state takes that door: this process's writes (``AdminService``), what other
+gateways committed (catch-up, as a ``Delta`` turned into changes by ``delta_changes``),
+the ledger replayed at start, scenario loads, liquidations, and marks — from the admin, a
+feed tick (saved within seconds, SPEC §12) or another gateway.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
-from typing import Any
+from typing import Any, NamedTuple
 
 from ..engine import Account, AccountRisk, Applied, EngineError, Market, apply
 from ..protocol import Credential, HmacCredential, PublicKeyCredential
-from ..store import Delta, KeyRecord, LedgerRecord, Snapshot, StoreError
+from ..store import (
+    AppendEvent,
+    Change,
+    Delta,
+    KeyRecord,
+    NewAccount,
+    NewKey,
+    RevokeKey,
+    SetMarks,
+    SetMeta,
+    Snapshot,
+    StoreError,
+)
 from .errors import UnknownAccount
 from .secrets import SecretBox, SecretError
 
-__all__ = ["AccountEntry", "Caught", "KeyEntry", "Registry", "credential_for"]
+__all__ = [
+    "AccountChanged",
+    "AccountEntry",
+    "KeyEntry",
+    "Registry",
+    "StateChanged",
+    "credential_for",
+    "delta_changes",
+]
 
 
 @dataclass(slots=True)
@@ -37,12 +62,32 @@ class AccountEntry:
     risk: AccountRisk | None = None
 
 
-@dataclass(slots=True)
-class Caught:
-    """What ``Registry.apply_delta`` changed: ledger entries applied, keys revoked."""
+class AccountChanged(NamedTuple):
+    """One ledger event applied to ``account`` (``time``: when it happened)."""
 
-    applied: list[tuple[LedgerRecord, Applied]] = field(default_factory=list)
-    revoked: list[str] = field(default_factory=list)
+    account: str
+    applied: Applied
+    time: int
+
+
+@dataclass(frozen=True, slots=True)
+class StateChanged:
+    """What one ``apply_committed`` did to the served state.
+
+    ``local``: made by this process (the bus passes local changes on to the others);
+    ``revision``: the store revision the state now reflects, when the commit moved it.
+    """
+
+    local: bool
+    revision: int | None = None
+    accounts: tuple[str, ...] = ()
+    applied: tuple[AccountChanged, ...] = ()
+    revoked: tuple[str, ...] = ()
+    marks: Mapping[str, Decimal] = field(default_factory=dict)
+
+
+# Told of every change of the served state, once per ``apply_committed``.
+StateListener = Callable[[StateChanged], None]
 
 
 @dataclass(slots=True)
@@ -67,7 +112,8 @@ def credential_for(record: KeyRecord) -> Credential:
 
 
 class Registry:
-    """Accounts by name, keys by API key, marks by symbol."""
+    """Accounts by name, keys by API key, marks by symbol: read by everyone, changed only
+    through ``apply_committed``."""
 
     def __init__(self, market: Market, box: SecretBox | None = None) -> None:
         self.market = market
@@ -75,13 +121,12 @@ class Registry:
         self.box = box
         self.accounts: dict[str, AccountEntry] = {}
         self.keys: dict[str, KeyEntry] = {}
-        # Read-only outside ``update_marks``: cached rows depend on ``marks_version``.
+        # Cached rows depend on ``marks_version``, which moves with every mark change.
         self.marks: dict[str, Decimal] = {}
         self.marks_version = 0
         # The store revision the accounts and keys reflect (see ``store.Delta``).
         self.revision = 0
-        # Told of marks moved in this process (not of marks that came from other gateways).
-        self.mark_listeners: list[Callable[[Mapping[str, Decimal]], None]] = []
+        self._listeners: list[StateListener] = []
 
     def __repr__(self) -> str:
         return f"<Registry {len(self.accounts)} accounts, {len(self.keys)} keys>"
@@ -92,42 +137,73 @@ class Registry:
     ) -> Registry:
         """Replay the ledger; an entry the engine now refuses stops the start, named."""
         registry = cls(market, box)
-        registry.apply_delta(
-            Delta(snapshot.revision, snapshot.accounts, snapshot.keys, snapshot.ledger)
-        )
-        registry.update_marks(
-            {symbol: price for symbol, price in snapshot.marks.items() if symbol in market}
-        )
+        delta = Delta(snapshot.revision, snapshot.accounts, snapshot.keys, snapshot.ledger)
+        known = {symbol: price for symbol, price in snapshot.marks.items() if symbol in market}
+        changes = [*delta_changes(delta, registry.keys), SetMarks(known, 0)]
+        registry.apply_committed(changes, snapshot.revision, local=False)
         return registry
 
-    def apply_delta(self, delta: Delta) -> Caught:
-        """Fold what the store committed after ``self.revision`` into the served state:
-        new accounts, new keys, revocations and ledger entries, in commit order."""
-        caught = Caught()
-        for record in delta.accounts:
-            if record.name not in self.accounts:
-                self.accounts[record.name] = AccountEntry(record.name, record.created_at)
-        for key in delta.keys:
-            known = self.keys.get(key.api_key)
-            if known is None:
-                self.add_key(self._opened(key))
-            elif key.revoked_at is not None and known.revoked_at is None:
-                known.revoked_at = key.revoked_at
-                caught.revoked.append(key.api_key)
-        for entry in delta.ledger:
-            state = self.accounts[entry.account]
-            try:
-                applied = apply(state.account, entry.event, self.market)
-            except EngineError as e:
-                raise StoreError(
-                    f"ledger entry {entry.seq} of account {entry.account!r} is refused by this "
-                    f"market's rules ({e}); was the market data changed?"
-                ) from None
-            state.account = applied.account
-            state.version += 1
-            caught.applied.append((entry, applied))
-        self.revision = max(self.revision, delta.revision)
-        return caught
+    def subscribe(self, listener: StateListener) -> None:
+        """Tell ``listener`` of every change from now on (streams, dashboard, bus)."""
+        self._listeners.append(listener)
+
+    def apply_committed(
+        self, changes: Sequence[Change], revision: int | None = None, *, local: bool = True
+    ) -> StateChanged:
+        """Fold committed ``changes`` into the served state, in order, then tell the
+        subscribers once. ``revision``: where the commit left the store (None: marks or
+        meta only). A ledger event the engine refuses here was committed under other rules:
+        ``StoreError``, naming it (only a changed market can do that)."""
+        accounts: list[str] = []
+        applied: list[AccountChanged] = []
+        revoked: list[str] = []
+        marks: dict[str, Decimal] = {}
+        for change in changes:
+            match change:
+                case NewAccount(name, created_at):
+                    if name not in self.accounts:
+                        self.accounts[name] = AccountEntry(name, created_at)
+                        accounts.append(name)
+                case NewKey(key):
+                    if key.api_key not in self.keys:
+                        self._add_key(self._opened(key))
+                case RevokeKey(api_key, time):
+                    entry = self.keys.get(api_key)
+                    if entry is not None and entry.revoked_at is None:
+                        entry.revoked_at = time
+                        revoked.append(api_key)
+                case AppendEvent(account, _, time):
+                    applied.append(AccountChanged(account, self._apply(change), time))
+                case SetMarks(moved):
+                    marks.update(moved)
+                case SetMeta():
+                    pass
+        if marks:
+            self.marks.update(marks)
+            self.marks_version += 1
+        if revision is not None:
+            self.revision = max(self.revision, revision)
+        changed = StateChanged(
+            local, revision, tuple(accounts), tuple(applied), tuple(revoked), marks
+        )
+        if revision is not None or accounts or applied or revoked or marks:
+            for listener in self._listeners:
+                listener(changed)
+        return changed
+
+    def _apply(self, change: AppendEvent) -> Applied:
+        state = self.accounts[change.account]
+        try:
+            applied = apply(state.account, change.event, self.market)
+        except EngineError as e:
+            raise StoreError(
+                f"the {type(change.event).__name__} of account {change.account!r} at "
+                f"{change.time} is refused by this market's rules ({e}); was the market data "
+                "changed?"
+            ) from None
+        state.account = applied.account
+        state.version += 1
+        return applied
 
     def _opened(self, key: KeyRecord) -> KeyRecord:
         """The key with its HMAC secret unsealed (stored sealed with the master key)."""
@@ -138,13 +214,11 @@ class Registry:
         except SecretError as e:
             raise StoreError(str(e)) from None
 
-    def update_marks(self, marks: Mapping[str, Decimal], *, local: bool = True) -> None:
-        """Move marks; ``local=False`` for marks another gateway moved (not passed on)."""
-        self.marks.update(marks)
-        self.marks_version += 1
-        if local:
-            for listener in self.mark_listeners:
-                listener(marks)
+    def sealed(self, record: KeyRecord) -> KeyRecord:
+        """The record as stored: an HMAC secret sealed with the master key."""
+        if record.kind != "hmac" or record.secret is None or self.box is None:
+            return record
+        return replace(record, secret=self.box.seal(record.secret, record.api_key))
 
     def account(self, name: str) -> AccountEntry:
         try:
@@ -152,8 +226,8 @@ class Registry:
         except KeyError:
             raise UnknownAccount(name) from None
 
-    def add_key(self, record: KeyRecord) -> KeyEntry:
-        entry = KeyEntry(
+    def _add_key(self, record: KeyRecord) -> None:
+        self.keys[record.api_key] = KeyEntry(
             record.api_key,
             record.account,
             record.kind,
@@ -161,6 +235,17 @@ class Registry:
             record.created_at,
             record.revoked_at,
         )
-        self.keys[record.api_key] = entry
         self.accounts[record.account].keys.append(record.api_key)
-        return entry
+
+
+def delta_changes(delta: Delta, known: Mapping[str, KeyEntry]) -> list[Change]:
+    """What another process committed (a ``Delta`` read back from the store) as the
+    changes that made it: accounts, then keys created or revoked, then ledger events."""
+    changes: list[Change] = [NewAccount(a.name, a.created_at) for a in delta.accounts]
+    for key in delta.keys:
+        if key.api_key not in known:
+            changes.append(NewKey(key))
+        elif key.revoked_at is not None:
+            changes.append(RevokeKey(key.api_key, key.revoked_at))
+    changes.extend(AppendEvent(e.account, e.event, e.time) for e in delta.ledger)
+    return changes

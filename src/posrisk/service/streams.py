@@ -20,7 +20,7 @@ from typing import Protocol
 import orjson
 
 from ..engine import Account, AccountChange, account_update_event
-from .registry import Registry
+from .registry import Registry, StateChanged
 
 __all__ = ["LISTEN_KEY_TTL_MS", "ListenKey", "Sink", "UserStreams"]
 
@@ -137,6 +137,14 @@ class UserStreams:
         listen = self._keys.get(key)
         if listen is not None and sink in listen.sinks:
             listen.sinks.remove(sink)
+
+    def on_state_changed(self, changed: StateChanged) -> None:
+        """Subscribed to the registry: an ``ACCOUNT_UPDATE`` for each ledger event, and a
+        revoked key loses its streams."""
+        for item in changed.applied:
+            self.publish(item.account, item.applied.account, item.applied.change, item.time)
+        for api_key in changed.revoked:
+            self.revoke_api_key(api_key)
 
     def revoke_api_key(self, api_key: str) -> None:
         """A revoked API key loses its listenKey and its streams."""

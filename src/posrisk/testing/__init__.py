@@ -182,10 +182,8 @@ class PosriskTestServer:
         return self
 
     async def _load(self, server: PosriskServer) -> None:
-        from ..service.admin import load_scenario
-
         assert server.admin is not None
-        await load_scenario(server.admin, self._scenario)
+        await server.admin.load_scenario(self._scenario)
 
     def stop(self) -> None:
         """Tell clients and close them, then stop the thread (a second stop does nothing)."""
