@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 
 from posrisk.bus.redis import RedisBus
 from posrisk.protocol import LimitRules
-from posrisk.service.limits import Outcome, RequestWeightLimiter
+from posrisk.protocol.limits import Outcome, RequestWeightLimiter
 
 from .conftest import REDIS_URL, redis_reachable
 

@@ -55,10 +55,10 @@ from posrisk.protocol import (
     hmac_signature,
     load_private_key,
 )
+from posrisk.protocol.limits import RequestWeightLimiter
 from posrisk.service.admin import AdminService
 from posrisk.service.api import ApiService, Connection
 from posrisk.service.clock import ManualClock
-from posrisk.service.limits import RequestWeightLimiter
 from posrisk.service.registry import Registry
 from posrisk.store import SQLiteStore
 

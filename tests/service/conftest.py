@@ -12,10 +12,10 @@ import pytest_asyncio
 
 from posrisk.engine import Account, AccountChange, Market
 from posrisk.protocol import LimitRules, generate_ed25519, generate_rsa
+from posrisk.protocol.limits import RequestWeightLimiter
 from posrisk.service.admin import AdminService
 from posrisk.service.api import ApiService
 from posrisk.service.clock import ManualClock
-from posrisk.service.limits import RequestWeightLimiter
 from posrisk.service.registry import Registry, StateChanged
 from posrisk.store import Snapshot, SQLiteStore
 

@@ -13,11 +13,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Protocol
 
-from ..protocol import LimitRules
-from ..service.admin import AdminService
-from ..service.limits import Limiter, RequestWeightLimiter
-from ..service.revocations import Confirmation
-from ..service.streams import UserStreams
+from ..protocol import Limiter, LimitRules, RequestWeightLimiter
+from .confirmation import Confirmation
+from .ports import Streams, Writer
 
 __all__ = ["Bus", "BusSettings", "LocalBus", "OnBan", "open_bus"]
 
@@ -37,7 +35,7 @@ class Bus(Protocol):
         """The per-IP request-weight limiter, shared by every gateway on this bus."""
         ...
 
-    async def start(self, admin: AdminService, streams: UserStreams) -> None:
+    async def start(self, admin: Writer, streams: Streams) -> None:
         """Follow the others and tell them of this gateway's changes."""
         ...
 
@@ -59,7 +57,7 @@ class LocalBus:
     def limiter(self, rules: LimitRules, *, enforce: bool, on_ban: OnBan | None) -> Limiter:
         return RequestWeightLimiter(rules, enforce=enforce, on_ban=on_ban)
 
-    async def start(self, admin: AdminService, streams: UserStreams) -> None:
+    async def start(self, admin: Writer, streams: Streams) -> None:
         return None
 
     async def stop(self) -> None:

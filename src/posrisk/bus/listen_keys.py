@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 import orjson
 
-from ..service.streams import ListenKey, UserStreams
+from .ports import ListenKeyState, Streams
 
 if TYPE_CHECKING:
     from .redis import RedisBus
@@ -22,7 +22,7 @@ class SharedListenKeys:
     def __init__(self, bus: RedisBus) -> None:
         self.bus = bus
         # Set by the bus's start: the user streams the listenKeys open.
-        self.streams: UserStreams | None = None
+        self.streams: Streams | None = None
 
     def __repr__(self) -> str:
         return f"<SharedListenKeys {self.bus.prefix}lk:*>"
@@ -30,7 +30,7 @@ class SharedListenKeys:
     def _name(self, key: str) -> str:
         return self.bus.prefix + "lk:" + key
 
-    def changed(self, listen: ListenKey | None, key: str) -> None:
+    def changed(self, listen: ListenKeyState | None, key: str) -> None:
         """A listenKey started or kept alive here (``listen``), or stopped (None)."""
         bus = self.bus
         if listen is None:
@@ -58,7 +58,7 @@ class SharedListenKeys:
 
         bus.send(started)
 
-    def write(self, pipe: Any, listen: ListenKey, *, only_new: bool = False) -> None:
+    def write(self, pipe: Any, listen: ListenKeyState, *, only_new: bool = False) -> None:
         value = orjson.dumps(
             {"apiKey": listen.api_key, "account": listen.account, "expiresAt": listen.expires_at}
         )

@@ -38,17 +38,15 @@ import orjson
 import redis.asyncio as aioredis
 from redis.exceptions import RedisError
 
+from ..engine.numbers import fmt_exact, fmt_marks
 from ..protocol import LimitRules
-from ..service.admin import AdminService
 from ..service.errors import ServiceError
-from ..service.inputs import format_marks
-from ..service.registry import StateChanged
-from ..service.revocations import Confirmation
-from ..service.streams import UserStreams
 from ..store import SetMarks, StoreError
 from ..urls import redacted
 from . import OnBan
+from .confirmation import Confirmation
 from .listen_keys import SharedListenKeys
+from .ports import Changed, Streams, Writer
 from .revocations import Revocations
 from .shared_limiter import LIMIT_SCRIPT, SharedLimiter
 
@@ -110,8 +108,8 @@ class RedisBus:
             url, socket_timeout=timeout_s + block_ms / 1000, socket_connect_timeout=timeout_s
         )
         self._limiter: SharedLimiter | None = None
-        self._admin: AdminService | None = None
-        self._streams: UserStreams | None = None
+        self._admin: Writer | None = None
+        self._streams: Streams | None = None
         # The limit script's SHA1 in Redis (``SharedLimiter`` loads it again if Redis forgot).
         self.limit_sha = ""
         self._outbox: list[Callable[[Any], object]] = []
@@ -154,14 +152,14 @@ class RedisBus:
         self._limiter = SharedLimiter(self, rules, enforce=enforce, on_ban=on_ban)
         return self._limiter
 
-    async def start(self, admin: AdminService, streams: UserStreams) -> None:
+    async def start(self, admin: Writer, streams: Streams) -> None:
         """Connect (a clear error when Redis cannot be reached), resync, then follow."""
         self._admin, self._streams = admin, streams
         self.revocations.admin = admin
         await self.start_limiter_only()
         admin.registry.subscribe(self._state_changed)
         self.listen_keys.streams = streams
-        streams.listeners.append(self.listen_keys.changed)
+        streams.on_listen_key(self.listen_keys.changed)
         connected = await self._connect()
         loop = asyncio.get_running_loop()
         self._runner = loop.create_task(self._run(connected))
@@ -349,11 +347,11 @@ class RedisBus:
         pipe = self.redis.pipeline(transaction=False)
         unsent = {s: registry.marks[s] for s in self._unsent_marks if s in registry.marks}
         if unsent:
-            text = format_marks(unsent)
+            text = fmt_marks(unsent)
             pipe.hset(self._marks, mapping=text)
             pipe.publish(self.channel, self.event({"kind": "marks", "marks": text}))
         for symbol, price in registry.marks.items():
-            pipe.hsetnx(self._marks, symbol, format(price, "f"))
+            pipe.hsetnx(self._marks, symbol, fmt_exact(price))
         self.listen_keys.write_all(pipe)
         for ip, (until, offences) in self.bans_here().items():
             pipe.hsetnx(self.bans_key, ip, f"{until}:{offences}")
@@ -407,7 +405,7 @@ class RedisBus:
         finally:
             self._writing = False
 
-    def _state_changed(self, changed: StateChanged) -> None:
+    def _state_changed(self, changed: Changed) -> None:
         """Tell the others what this gateway changed (what came from them is not sent back)."""
         if not changed.local:
             return
@@ -424,7 +422,7 @@ class RedisBus:
         if not self.up:
             self._unsent_marks.update(marks)
             return
-        text = format_marks(marks)
+        text = fmt_marks(marks)
         message = self.event({"kind": "marks", "marks": text})
 
         def write(pipe: Any) -> None:

@@ -30,9 +30,9 @@ from typing import TYPE_CHECKING, Any
 
 from redis.exceptions import RedisError
 
-from ..service.admin import AdminService
-from ..service.revocations import Confirmation
 from ..store import StoreError
+from .confirmation import Confirmation
+from .ports import Writer
 
 if TYPE_CHECKING:
     from .redis import RedisBus
@@ -74,7 +74,7 @@ class Revocations:
         # How the others name this gateway when it does not answer.
         self.description = f"{socket.gethostname()} pid {os.getpid()}"
         # Set by the bus's start: whose served state answers.
-        self.admin: AdminService | None = None
+        self.admin: Writer | None = None
         # ask token → the revocation waiting for answers.
         self._asks: dict[str, _Ask] = {}
 

@@ -9,8 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 from redis.exceptions import NoScriptError, RedisError
 
-from ..protocol import Allow, LimitRules, Throttle
-from ..service.limits import Banned, Outcome, RequestWeightLimiter
+from ..protocol import Allow, Banned, LimitRules, Outcome, RequestWeightLimiter, Throttle
 from . import OnBan
 
 if TYPE_CHECKING:

@@ -10,6 +10,7 @@ always toward zero, as Binance does.
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from decimal import (
     ROUND_DOWN,
     ROUND_HALF_EVEN,
@@ -28,7 +29,9 @@ __all__ = [
     "ONE",
     "ZERO",
     "check_amount",
+    "fmt_exact",
     "fmt_integer",
+    "fmt_marks",
     "fmt_money",
     "fmt_money_or_zero",
     "fmt_price",
@@ -115,6 +118,16 @@ def is_money(value: Decimal) -> bool:
 def _plain(d: Decimal) -> str:
     # "-0.00000000" never reaches the wire: a cut value of zero is written unsigned.
     return format(d if d else d.copy_abs(), "f")
+
+
+def fmt_exact(value: Decimal) -> str:
+    """The exact decimal text, never an exponent: what ``parse_decimal`` reads back."""
+    return format(value, "f")
+
+
+def fmt_marks(marks: Mapping[str, Decimal]) -> dict[str, str]:
+    """Marks as their exact decimal texts (stored, shared between gateways, shown)."""
+    return {symbol: fmt_exact(price) for symbol, price in marks.items()}
 
 
 def fmt_money(value: Decimal) -> str:

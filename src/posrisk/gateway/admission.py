@@ -20,9 +20,8 @@ from http import HTTPStatus
 import orjson
 from picows import WSUpgradeResponse, WSUpgradeResponseWithListener
 
-from ..protocol import WireError
+from ..protocol import ConnectionAttempts, Limiter, WireError
 from ..service.clock import Clock
-from ..service.limits import ConnectionAttempts, Limiter
 from .settings import GatewaySettings
 
 __all__ = [

@@ -36,6 +36,13 @@ from .envelope import (
 )
 from .errors import ERROR_CATALOGUE, ErrorTemplate, WireError
 from .frames import BINARY, DEFAULT_MAX_FRAGMENTS, PROTOCOL_ERROR, Fail, MessageAssembler
+from .limits import (
+    Banned,
+    ConnectionAttempts,
+    Limiter,
+    Outcome,
+    RequestWeightLimiter,
+)
 from .params import (
     DEFAULT_RECV_WINDOW,
     MAX_RECV_WINDOW,
@@ -99,6 +106,8 @@ __all__ = [
     "SERVER_SHUTDOWN",
     "Allow",
     "Ban",
+    "Banned",
+    "ConnectionAttempts",
     "Credential",
     "Decision",
     "ErrorTemplate",
@@ -106,12 +115,15 @@ __all__ = [
     "HmacCredential",
     "KeyKind",
     "LimitRules",
+    "Limiter",
     "MessageAssembler",
+    "Outcome",
     "PrivateKey",
     "PublicKey",
     "PublicKeyCredential",
     "Request",
     "RequestId",
+    "RequestWeightLimiter",
     "Throttle",
     "WindowState",
     "WireError",

@@ -17,8 +17,11 @@ from typing import Any
 from ..engine import EngineError
 from ..protocol import (
     Allow,
+    Banned,
     Credential,
+    Limiter,
     LimitRules,
+    Outcome,
     Request,
     Throttle,
     WireError,
@@ -35,7 +38,6 @@ from ..protocol import (
     read_symbol,
 )
 from .clock import Clock
-from .limits import Banned, Limiter, Outcome
 from .metrics import Metrics
 from .registry import AccountEntry, KeyEntry, Registry
 from .streams import UserStreams

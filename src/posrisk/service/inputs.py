@@ -30,7 +30,6 @@ from ..engine import (
 __all__ = [
     "ACCOUNT_NAME",
     "check_fields",
-    "format_marks",
     "parse_account_name",
     "parse_fill",
     "parse_force",
@@ -197,11 +196,6 @@ def parse_symbol_settings(symbols: object, *, time: int) -> list[Event]:
             flag = _flag(settings["isAutoAddMargin"], "isAutoAddMargin")
             events.append(SetAutoAddMargin(symbol, flag, time))
     return events
-
-
-def format_marks(marks: Mapping[str, Decimal]) -> dict[str, str]:
-    """The inverse of ``parse_marks``: each mark as its exact decimal text."""
-    return {symbol: format(price, "f") for symbol, price in marks.items()}
 
 
 def parse_marks(data: object) -> dict[str, Decimal]:

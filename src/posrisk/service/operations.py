@@ -11,11 +11,12 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, Protocol
 
+from ..bus.confirmation import RevocationWitnesses
 from ..engine import InvalidValue
+from ..engine.numbers import fmt_marks
 from .admin import AdminService
 from .inputs import (
     check_fields,
-    format_marks,
     parse_fill,
     parse_force,
     parse_isolated_transfer,
@@ -24,7 +25,6 @@ from .inputs import (
     parse_symbol_settings,
     parse_wallet_amount,
 )
-from .revocations import RevocationWitnesses
 
 __all__ = ["AdminOperations", "Operations"]
 
@@ -120,7 +120,7 @@ class AdminOperations:
         return self.admin.describe(name)
 
     async def marks(self) -> Json:
-        return format_marks(self.admin.registry.marks)
+        return fmt_marks(self.admin.registry.marks)
 
     async def set_marks(self, body: Json) -> Json:
         await self.admin.set_marks(parse_marks(body))

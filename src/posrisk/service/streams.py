@@ -94,6 +94,10 @@ class UserStreams:
         self._tell(None, key)
         return True
 
+    def on_listen_key(self, listener: Callable[[ListenKey | None, str], None]) -> None:
+        """Tell ``listener`` of a listenKey started or kept alive here, or stopped (None)."""
+        self.listeners.append(listener)
+
     def _tell(self, listen: ListenKey | None, key: str) -> None:
         for listener in self.listeners:
             listener(listen, key)

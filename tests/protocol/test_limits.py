@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from posrisk.service.limits import ConnectionAttempts
+from posrisk.protocol.limits import ConnectionAttempts
 
 
 def test_attempts_per_ip_per_clock_aligned_window() -> None:

@@ -1,8 +1,9 @@
 """Per-IP REQUEST_WEIGHT counters and bans (SPEC §7), in memory.
 
-The arithmetic (windows, 429, when to ban, the ban ladder) is ``protocol.ratelimit``;
-this keeps the state per IP. ``enforce=False`` (``posrisk serve --no-ip-limits``, for
-benchmarks) still counts, so ``rateLimits`` stay truthful, but never refuses.
+The arithmetic (windows, 429, when to ban, the ban ladder) is ``ratelimit``; this keeps
+the state per IP, with the time passed in (no clock, no I/O). ``enforce=False``
+(``posrisk serve --no-ip-limits``, for benchmarks) still counts, so ``rateLimits`` stay
+truthful, but never refuses.
 
 ``Limiter`` is what the services need of a limiter: this one, or the bus's shared one
 (``posrisk.bus.redis.SharedLimiter``), whose WS API decisions come back later.
@@ -14,7 +15,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Protocol
 
-from ..protocol import (
+from .ratelimit import (
     Allow,
     Ban,
     Decision,
