@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
@@ -33,6 +34,29 @@ async def postgres_schema() -> tuple[Any, str]:
     return admin, schema
 
 
+@asynccontextmanager
+async def fresh_postgres() -> AsyncIterator[tuple[Any, Any]]:
+    """An open, empty ``PostgresStore`` in a schema of its own, and a plain connection to
+    that schema (to look at the rows it wrote, or write some as older versions did)."""
+    import asyncpg
+
+    from posrisk.store.postgres import PostgresStore
+
+    admin, schema = await postgres_schema()
+    store = PostgresStore(POSTGRES_DSN, schema=schema)
+    raw = None
+    try:
+        await store.open()
+        raw = await asyncpg.connect(POSTGRES_DSN, server_settings={"search_path": schema})
+        yield store, raw
+    finally:
+        if raw is not None:
+            await raw.close()
+        await store.close()
+        await admin.execute(f'DROP SCHEMA "{schema}" CASCADE')
+        await admin.close()
+
+
 @pytest_asyncio.fixture(params=["sqlite", "postgres"])
 async def any_store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Any]:
     """An open, empty store of each kind (PostgreSQL in a schema of its own)."""
@@ -44,14 +68,5 @@ async def any_store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIter
         yield store
         await store.close()
         return
-    from posrisk.store.postgres import PostgresStore
-
-    admin, schema = await postgres_schema()
-    store = PostgresStore(POSTGRES_DSN, schema=schema)
-    try:
-        await store.open()
+    async with fresh_postgres() as (store, _):
         yield store
-    finally:
-        await store.close()
-        await admin.execute(f'DROP SCHEMA "{schema}" CASCADE')
-        await admin.close()

@@ -25,12 +25,18 @@ from ..engine import (
     WalletTransfer,
 )
 
-__all__ = ["decode_event", "encode_event"]
+__all__ = ["decode_decimal", "decode_event", "encode_decimal", "encode_event"]
 
 
-def _text(value: Decimal) -> str:
+def encode_decimal(value: Decimal) -> str:
     """A decimal as plain digits (never ``1E-8``), as every reader of the ledger accepts."""
     return format(value, "f")
+
+
+def decode_decimal(text: str) -> Decimal:
+    """A stored decimal: plain digits, or the exponent form (``1E-8``) of marks that
+    SQLite stores written before both backends shared one writer."""
+    return Decimal(text)
 
 
 def encode_event(event: Event) -> tuple[str, str]:
@@ -38,7 +44,7 @@ def encode_event(event: Event) -> tuple[str, str]:
     body: dict[str, Any]
     match event:
         case WalletTransfer():
-            kind, body = "wallet", {"asset": event.asset, "amount": _text(event.amount)}
+            kind, body = "wallet", {"asset": event.asset, "amount": encode_decimal(event.amount)}
         case Fill():
             kind, body = (
                 "fill",
@@ -46,9 +52,9 @@ def encode_event(event: Event) -> tuple[str, str]:
                     "symbol": event.symbol,
                     "side": event.side.value,
                     "positionSide": event.position_side.value,
-                    "qty": _text(event.qty),
-                    "price": _text(event.price),
-                    "fee": _text(event.fee),
+                    "qty": encode_decimal(event.qty),
+                    "price": encode_decimal(event.price),
+                    "fee": encode_decimal(event.fee),
                 },
             )
         case IsolatedMarginTransfer():
@@ -57,7 +63,7 @@ def encode_event(event: Event) -> tuple[str, str]:
                 {
                     "symbol": event.symbol,
                     "positionSide": event.position_side.value,
-                    "amount": _text(event.amount),
+                    "amount": encode_decimal(event.amount),
                 },
             )
         case SetLeverage():
@@ -83,22 +89,25 @@ def decode_event(kind: str, body: str, time: int) -> Event:
     data = json.loads(body)
     match kind:
         case "wallet":
-            return WalletTransfer(data["asset"], Decimal(data["amount"]), time)
+            return WalletTransfer(data["asset"], decode_decimal(data["amount"]), time)
         case "insurance_clear":
-            return InsuranceClear(data["asset"], Decimal(data["amount"]), time)
+            return InsuranceClear(data["asset"], decode_decimal(data["amount"]), time)
         case "fill":
             return Fill(
                 data["symbol"],
                 Side(data["side"]),
-                Decimal(data["qty"]),
-                Decimal(data["price"]),
+                decode_decimal(data["qty"]),
+                decode_decimal(data["price"]),
                 PositionSide(data["positionSide"]),
-                Decimal(data["fee"]),
+                decode_decimal(data["fee"]),
                 time,
             )
         case "isolated_margin":
             return IsolatedMarginTransfer(
-                data["symbol"], Decimal(data["amount"]), PositionSide(data["positionSide"]), time
+                data["symbol"],
+                decode_decimal(data["amount"]),
+                PositionSide(data["positionSide"]),
+                time,
             )
         case "leverage":
             return SetLeverage(data["symbol"], int(data["leverage"]), time)

@@ -10,33 +10,39 @@ database that cannot be reached or answers an error becomes a ``StoreError``.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from decimal import Decimal
-from typing import Any
+from typing import Any, TypeVar
 
 import asyncpg
 
-from .codec import decode_event, encode_event
-from .records import (
-    AccountRecord,
-    AppendEvent,
-    Change,
-    Delta,
-    KeyRecord,
-    LedgerRecord,
-    NewAccount,
-    NewKey,
-    RevokeKey,
-    SetMarks,
-    SetMeta,
-    Snapshot,
-    moves_revision,
-)
-from .sqlite import StaleRevision, StoreError, _statements, migrations
+from .errors import StoreError
+from .plan import POSTGRES, Batch, Plan, Rows
+from .reads import read_delta, read_snapshot
+from .records import Change, Delta, Snapshot
+from .schema import migrations, statements
+from .writes import write_changes
 
 __all__ = ["PostgresStore"]
 
 # pg_advisory_lock key: "posrisk" in ASCII, so migrations never run twice at once.
 _MIGRATION_LOCK = 0x706F737269736B
+
+T = TypeVar("T")
+
+
+async def _run_plan(db: asyncpg.Connection, plan: Plan[T]) -> T:
+    """Run ``plan`` (see ``plan``) on ``db``, in the caller's transaction."""
+    try:
+        step = next(plan)
+        while True:
+            rows: Rows = []
+            if isinstance(step, Batch):
+                await db.executemany(step.sql, step.rows)
+            else:
+                rows = await db.fetch(step.sql, *step.args)
+            step = plan.send(rows)
+    except StopIteration as done:
+        result: T = done.value
+        return result
 
 
 class PostgresStore:
@@ -100,7 +106,7 @@ class PostgresStore:
                     if version <= current:
                         continue
                     async with db.transaction():
-                        for statement in _statements(sql):
+                        for statement in statements(sql):
                             await db.execute(statement)
                         await db.execute("INSERT INTO schema_version VALUES ($1)", version)
             finally:
@@ -115,58 +121,12 @@ class PostgresStore:
 
     async def load(self) -> Snapshot:
         async with self._connection() as db, db.transaction(isolation="repeatable_read"):
-            delta = await self._delta(db, -1)
-            marks = {
-                r["symbol"]: Decimal(r["price"])
-                for r in await db.fetch("SELECT symbol, price FROM marks")
-            }
-            meta = {r["key"]: r["value"] for r in await db.fetch("SELECT key, value FROM meta")}
-        return Snapshot(
-            delta.accounts, delta.keys, delta.ledger, marks, meta, revision=delta.revision
-        )
+            return await _run_plan(db, read_snapshot(POSTGRES))
 
     async def changes_since(self, revision: int) -> Delta:
         """Accounts, keys and ledger entries committed after ``revision``."""
         async with self._connection() as db, db.transaction(isolation="repeatable_read"):
-            return await self._delta(db, revision)
-
-    @staticmethod
-    async def _delta(db: asyncpg.Connection, after: int) -> Delta:
-        accounts = tuple(
-            AccountRecord(r["id"], r["name"], r["created_at"])
-            for r in await db.fetch(
-                "SELECT id, name, created_at FROM accounts WHERE revision > $1 ORDER BY id", after
-            )
-        )
-        keys = tuple(
-            KeyRecord(
-                r["api_key"],
-                r["name"],
-                r["kind"],
-                r["secret"],
-                r["public_key"],
-                r["created_at"],
-                r["revoked_at"],
-            )
-            for r in await db.fetch(
-                "SELECT k.api_key, a.name, k.kind, k.secret, k.public_key, k.created_at, "
-                "k.revoked_at FROM api_keys k JOIN accounts a ON a.id = k.account_id "
-                "WHERE k.revision > $1 ORDER BY k.seq",
-                after,
-            )
-        )
-        ledger = tuple(
-            LedgerRecord(
-                r["seq"], r["name"], r["time"], decode_event(r["kind"], r["body"], r["time"])
-            )
-            for r in await db.fetch(
-                "SELECT l.seq, a.name, l.time, l.kind, l.body FROM ledger l "
-                "JOIN accounts a ON a.id = l.account_id WHERE l.revision > $1 ORDER BY l.seq",
-                after,
-            )
-        )
-        revision = int(await db.fetchval("SELECT n FROM revision"))
-        return Delta(revision, accounts, keys, ledger)
+            return await _run_plan(db, read_delta(POSTGRES, revision))
 
     async def has_accounts(self) -> bool:
         async with self._connection() as db:
@@ -187,81 +147,7 @@ class PostgresStore:
         by revision never skips a row that commits later with a smaller number).
         """
         async with self._connection() as db, db.transaction():
-            ids: dict[str, int] = {}
-            revision: int | None = None
-            if moves_revision(changes):
-                revision = await db.fetchval(
-                    "UPDATE revision SET n = n + 1 WHERE $1::BIGINT IS NULL OR n = $1 RETURNING n",
-                    expect,
-                )
-                if revision is None:
-                    raise StaleRevision(self.path, expect)
-
-            async def account_id(name: str) -> int:
-                if name not in ids:
-                    found = await db.fetchval("SELECT id FROM accounts WHERE name = $1", name)
-                    if found is None:
-                        raise StoreError(f"no account named {name!r}")
-                    ids[name] = found
-                return ids[name]
-
-            for change in changes:
-                match change:
-                    case NewAccount():
-                        ids[change.name] = await db.fetchval(
-                            "INSERT INTO accounts (name, created_at, revision) "
-                            "VALUES ($1, $2, $3) RETURNING id",
-                            change.name,
-                            change.created_at,
-                            revision,
-                        )
-                    case NewKey(key=key):
-                        await db.execute(
-                            "INSERT INTO api_keys (api_key, account_id, kind, secret, "
-                            "public_key, created_at, revoked_at, revision) "
-                            "VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
-                            key.api_key,
-                            await account_id(key.account),
-                            key.kind,
-                            key.secret,
-                            key.public_key,
-                            key.created_at,
-                            key.revoked_at,
-                            revision,
-                        )
-                    case RevokeKey():
-                        await db.execute(
-                            "UPDATE api_keys SET revoked_at = $1, revision = $2 WHERE api_key = $3",
-                            change.time,
-                            revision,
-                            change.api_key,
-                        )
-                    case AppendEvent():
-                        kind, body = encode_event(change.event)
-                        await db.execute(
-                            "INSERT INTO ledger (account_id, time, kind, body, revision) "
-                            "VALUES ($1, $2, $3, $4, $5)",
-                            await account_id(change.account),
-                            change.time,
-                            kind,
-                            body,
-                            revision,
-                        )
-                    case SetMarks():
-                        await db.executemany(
-                            "INSERT INTO marks (symbol, price, time) VALUES ($1, $2, $3) "
-                            "ON CONFLICT (symbol) DO UPDATE SET price = EXCLUDED.price, "
-                            "time = EXCLUDED.time",
-                            [(s, format(p, "f"), change.time) for s, p in change.marks.items()],
-                        )
-                    case SetMeta():
-                        await db.execute(
-                            "INSERT INTO meta (key, value) VALUES ($1, $2) "
-                            "ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value",
-                            change.key,
-                            change.value,
-                        )
-        return revision
+            return await _run_plan(db, write_changes(POSTGRES, changes, expect, self.path))
 
 
 class _Guarded:

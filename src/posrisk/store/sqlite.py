@@ -24,15 +24,17 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from decimal import Decimal
 from functools import partial
-from importlib import resources
 from pathlib import Path
 from typing import Any, TypeVar
 
 from ..engine import Event
-from .codec import decode_event
+from .codec import decode_decimal, decode_event
 from .errors import DatabaseBusy, StaleRevision, StoreError
-from .records import AccountRecord, Change, Delta, KeyRecord, LedgerRecord, Snapshot
-from .sqlite_writes import write_changes
+from .plan import SQLITE, Batch, Plan, Rows
+from .reads import read_delta, read_snapshot
+from .records import Change, Delta, Snapshot
+from .schema import migrations, statements
+from .writes import write_changes
 
 __all__ = [
     "DatabaseBusy",
@@ -44,22 +46,6 @@ __all__ = [
 ]
 
 T = TypeVar("T")
-
-
-def migrations(dialect: str | None = None) -> list[tuple[int, str]]:
-    """(version, SQL) of every migration shipped, in order.
-
-    SQLite's live in ``migrations/``; another database's (``"postgres"``) in a
-    subfolder of that name.
-    """
-    folder = resources.files(__package__) / "migrations"
-    if dialect is not None:
-        folder = folder / dialect
-    found = []
-    for entry in folder.iterdir():
-        if entry.name.endswith(".sql"):
-            found.append((int(entry.name.split("_", 1)[0]), entry.read_text()))
-    return sorted(found)
 
 
 # What SQLite raises on a damaged file: its errors, and text it cannot decode (error
@@ -105,10 +91,20 @@ def _empty(path: str) -> bool:
         return False
 
 
-def _statements(sql: str) -> list[str]:
-    """The statements of a migration file: comments dropped, split at semicolons."""
-    lines = [line.split("--", 1)[0] for line in sql.splitlines()]
-    return [part.strip() for part in "\n".join(lines).split(";") if part.strip()]
+def _run_plan(db: sqlite3.Connection, plan: Plan[T]) -> T:
+    """Run ``plan`` (see ``plan``) on ``db``, in the caller's transaction."""
+    try:
+        step = next(plan)
+        while True:
+            rows: Rows = []
+            if isinstance(step, Batch):
+                db.executemany(step.sql, step.rows)
+            else:  # every row, so no statement is left running into COMMIT
+                rows = db.execute(step.sql, step.args).fetchall()
+            step = plan.send(rows)
+    except StopIteration as done:
+        result: T = done.value
+        return result
 
 
 class DatabaseLock:
@@ -229,7 +225,7 @@ class SQLiteStore:
                 continue
 
             def migrate(db: sqlite3.Connection, version: int = version, sql: str = sql) -> None:
-                for statement in _statements(sql):
+                for statement in statements(sql):
                     db.execute(statement)
                 db.execute("INSERT INTO schema_version VALUES (?)", (version,))
 
@@ -272,17 +268,7 @@ class SQLiteStore:
         return result
 
     def _load(self) -> Snapshot:
-        db = self._conn()
-        db.execute("BEGIN")  # one read transaction: the rows and the revision agree
-        try:
-            delta = self._delta(db, -1)
-            marks = {s: self._price(s, p) for s, p in db.execute("SELECT symbol, price FROM marks")}
-            meta = dict(db.execute("SELECT key, value FROM meta").fetchall())
-        finally:
-            db.execute("COMMIT")
-        return Snapshot(
-            delta.accounts, delta.keys, delta.ledger, marks, meta, revision=delta.revision
-        )
+        return self._read(read_snapshot(SQLITE, self._event, self._price))
 
     async def changes_since(self, revision: int) -> Delta:
         """Accounts, keys and ledger entries committed after ``revision``."""
@@ -290,44 +276,19 @@ class SQLiteStore:
         return result
 
     def _changes_since(self, revision: int) -> Delta:
+        return self._read(read_delta(SQLITE, revision, self._event))
+
+    def _read(self, plan: Plan[T]) -> T:
         db = self._conn()
-        db.execute("BEGIN")
+        db.execute("BEGIN")  # one read transaction: the rows and the revision agree
         try:
-            return self._delta(db, revision)
+            return _run_plan(db, plan)
         finally:
             db.execute("COMMIT")
 
-    def _delta(self, db: sqlite3.Connection, after: int) -> Delta:
-        accounts = tuple(
-            AccountRecord(*row)
-            for row in db.execute(
-                "SELECT id, name, created_at FROM accounts WHERE revision > ? ORDER BY id",
-                (after,),
-            )
-        )
-        keys = tuple(
-            KeyRecord(*row)
-            for row in db.execute(
-                "SELECT k.api_key, a.name, k.kind, k.secret, k.public_key, k.created_at, "
-                "k.revoked_at FROM api_keys k JOIN accounts a ON a.id = k.account_id "
-                "WHERE k.revision > ? ORDER BY k.rowid",  # creation order
-                (after,),
-            )
-        )
-        ledger = tuple(
-            LedgerRecord(seq, name, time, self._event(seq, kind, body, time))
-            for seq, name, time, kind, body in db.execute(
-                "SELECT l.seq, a.name, l.time, l.kind, l.body FROM ledger l "
-                "JOIN accounts a ON a.id = l.account_id WHERE l.revision > ? ORDER BY l.seq",
-                (after,),
-            )
-        )
-        revision = db.execute("SELECT n FROM revision").fetchone()[0]
-        return Delta(revision, accounts, keys, ledger)
-
     def _price(self, symbol: str, price: str) -> Decimal:
         try:
-            return Decimal(price)
+            return decode_decimal(price)
         except (ArithmeticError, TypeError, ValueError):
             raise StoreError(
                 f"{self.path}: {_damaged(f'the mark price of {symbol!r} is {price!r}')}"
@@ -414,7 +375,7 @@ class SQLiteStore:
 
         def commit(db: sqlite3.Connection) -> None:
             nonlocal revision
-            revision = write_changes(db, changes, expect, self.path)
+            revision = _run_plan(db, write_changes(SQLITE, changes, expect, self.path))
 
         self._write(commit)
         return revision
