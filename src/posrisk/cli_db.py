@@ -20,6 +20,7 @@ import typer
 
 from .app import is_postgres, open_store, server_info_path
 from .client.admin import RemoteOperations
+from .client.errors import AdminError
 from .engine import Market
 from .service.admin import AdminService
 from .service.clock import SystemClock
@@ -67,7 +68,8 @@ async def operations(
     if admin_url is not None:
         if admin_token is None:
             raise ServiceError("--admin-url needs --admin-token (or POSRISK_ADMIN_TOKEN)")
-        yield RemoteOperations(admin_url, admin_token)
+        async with _as_service(RemoteOperations(admin_url, admin_token)) as ops:
+            yield ops
         return
     require_database(db, create=create)
     lock = None if is_postgres(db) else DatabaseLock(Path(db))
@@ -78,7 +80,8 @@ async def operations(
             remote = _running_server(Path(db), admin_token)
             if remote is None:
                 raise
-            yield remote
+            async with _as_service(remote) as ops:
+                yield ops
             return
     store = open_store(db)
     try:
@@ -94,6 +97,16 @@ async def operations(
             await store.close()
         if lock is not None:
             lock.release()
+
+
+@asynccontextmanager
+async def _as_service(remote: RemoteOperations) -> AsyncIterator[Operations]:
+    """The admin API's refusals (the client's ``AdminError``) as the service's own
+    ``ServiceError``, so that a command reports them as it does a local refusal."""
+    try:
+        yield remote
+    except AdminError as e:
+        raise ServiceError(e.msg, code=e.code, status=e.status) from None
 
 
 def _running_server(db: Path, token: str | None) -> RemoteOperations | None:

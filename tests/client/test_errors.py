@@ -1,7 +1,9 @@
 import pytest
 
 from posrisk.client import (
+    AdminError,
     BinanceError,
+    ClientError,
     InvalidApiKey,
     InvalidApiKeyFormat,
     InvalidParameter,
@@ -78,3 +80,11 @@ def test_odd_replies_still_become_errors() -> None:
     error = error_from_reply({"id": None, "status": "x"})
     assert (type(error), error.code, error.status) == (RequestRejected, 0, 0)
     assert issubclass(RequestTimeout, TimeoutError)
+
+
+def test_an_admin_error_carries_the_admin_apis_code_status_and_message() -> None:
+    error = AdminError(-2015, 404, "API key 'k' does not exist.")
+    assert (error.code, error.status, error.msg) == (-2015, 404, "API key 'k' does not exist.")
+    assert str(error) == "API key 'k' does not exist." and isinstance(error, ClientError)
+    assert not isinstance(error, BinanceError)  # not a WS API reply
+    assert repr(error) == "AdminError(code=-2015, status=404, msg=\"API key 'k' does not exist.\")"

@@ -2,10 +2,12 @@ from pathlib import Path
 
 import pytest
 from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import ed25519, rsa
+from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 
 from posrisk.client import HmacSigner, KeySigner, load_signer
-from posrisk.protocol import load_public_key
+from posrisk.client.keys import canonical_payload, load_private_key
+from posrisk.protocol import canonical_payload as server_payload
+from posrisk.protocol import generate_ed25519, generate_rsa, hmac_signature, load_public_key
 
 SPEC_SECRET = "NhqPtmdSJYdKjVHjA7PZj4Mge3R5YNiP1e3UZjInClVN65XAbvqqM6A7H5fATj0j"
 SPEC_PAYLOAD = (
@@ -73,3 +75,48 @@ def test_bad_keys_say_what_is_wrong(tmp_path: Path) -> None:
         load_signer(encrypted, b"wrong")
     with pytest.raises(ValueError, match="printable"):
         load_signer("")
+
+
+PARAMS: list[dict[str, object]] = [
+    {"symbol": "BTCUSDT", "timestamp": 1645423376532, "recvWindow": 5000, "apiKey": "k"},
+    {"b": True, "a": False, "signature": "left out", "c": 0.1, "d": 1e-07},
+    {"list": [1, "x", None], "obj": {"k": 2}, "none": None, "text": "ünïcode & = ?"},
+    {"big": [2**70], "empty": ""},
+    {},
+]
+
+
+@pytest.mark.parametrize("params", PARAMS)
+def test_the_client_signs_the_payload_the_server_checks_first(params: dict[str, object]) -> None:
+    # The client writes its own (it is used without the server); they must agree.
+    assert canonical_payload(params) == server_payload(params)
+
+
+def test_the_payload_is_sorted_and_leaves_the_signature_out() -> None:
+    assert canonical_payload({"z": 1, "a": "x", "signature": "s", "t": True}) == (b"a=x&t=true&z=1")
+
+
+@pytest.mark.parametrize("kind", ["ed25519", "rsa"])
+def test_a_key_signer_signs_what_the_server_verifies(kind: str) -> None:
+    private, public = generate_ed25519() if kind == "ed25519" else generate_rsa()
+    signer = KeySigner(load_private_key(private))
+    assert signer.kind == kind
+    assert load_public_key(public).verify([b"a=1"], signer.sign(b"a=1"))
+    assert not load_public_key(public).verify([b"a=2"], signer.sign(b"a=1"))
+
+
+def test_an_hmac_signer_signs_what_the_server_verifies() -> None:
+    assert HmacSigner("secret").sign(b"a=1") == hmac_signature("secret", b"a=1")
+
+
+def test_load_private_key_says_why_it_refuses() -> None:
+    with pytest.raises(ValueError, match="not a PEM private key"):
+        load_private_key("-----BEGIN PRIVATE KEY-----\nnot base64\n-----END PRIVATE KEY-----")
+    encrypted = pem(ed25519.Ed25519PrivateKey.generate(), b"pw")
+    with pytest.raises(ValueError, match="password problem"):
+        load_private_key(encrypted)
+    with pytest.raises(ValueError, match="wrong password"):
+        load_private_key(encrypted, "nope")
+    ec_key = ec.generate_private_key(ec.SECP256R1())
+    with pytest.raises(ValueError, match="unsupported private key type"):
+        load_private_key(pem(ec_key))  # type: ignore[arg-type]

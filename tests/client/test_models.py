@@ -112,3 +112,17 @@ def test_malformed_rows_raise_protocol_error(change: dict[str, object], problem:
     del missing["symbol"]
     with pytest.raises(ProtocolError, match="without 'symbol'"):
         parse_position(missing)
+
+
+def test_the_clients_enums_are_its_own_with_the_servers_values() -> None:
+    from posrisk.engine import events
+
+    assert MarginType is not events.MarginType and PositionSide is not events.PositionSide
+    assert [m.value for m in MarginType] == [m.value for m in events.MarginType]
+    assert [s.value for s in PositionSide] == [s.value for s in events.PositionSide]
+    # str enums: they equal the wire's strings and the server's members alike.
+    assert MarginType.CROSS == "cross" == events.MarginType.CROSS
+    assert PositionSide.SHORT == "SHORT" == events.PositionSide.SHORT
+    assert parse_position({**SEED_ROW, "marginType": "ISOLATED"}).margin_type is (
+        MarginType.ISOLATED
+    )

@@ -10,6 +10,7 @@ with PositionClient.sync(BINANCE_TESTNET, api_key, Path("key.pem")) as client:
 
 from .connection import PositionClient
 from .errors import (
+    AdminError,
     BinanceError,
     ClientError,
     ConnectionLost,
@@ -39,6 +40,7 @@ __all__ = [
     "BINANCE_MAINNET",
     "BINANCE_TESTNET",
     "POSRISK_LOCAL",
+    "AdminError",
     "BinanceError",
     "ClientError",
     "ConnectionLost",

@@ -7,7 +7,7 @@ from typing import Any
 import aiohttp
 import orjson
 
-from ..service.errors import ServiceError
+from .errors import AdminError
 
 __all__ = ["RemoteOperations"]
 
@@ -15,7 +15,8 @@ Json = dict[str, Any]
 
 
 class RemoteOperations:
-    """``posrisk.service.operations.Operations`` through a running server's admin API."""
+    """``posrisk.service.operations.Operations`` through a running server's admin API;
+    a refusal, or no answer, raises ``AdminError``."""
 
     def __init__(self, url: str, token: str, timeout: float = 30.0) -> None:
         self.url = url.rstrip("/")
@@ -36,19 +37,17 @@ class RemoteOperations:
                 raw = await r.read()
                 status = r.status
         except (aiohttp.ClientError, TimeoutError) as e:
-            raise ServiceError(
-                f"the admin API at {self.url} did not answer: {e}", code=-1001, status=503
+            raise AdminError(
+                -1001, 503, f"the admin API at {self.url} did not answer: {e}"
             ) from None
         try:
             answer = orjson.loads(raw)
         except orjson.JSONDecodeError:
-            raise ServiceError(
-                f"the admin API answered {status} without JSON", code=-1001, status=502
-            ) from None
+            raise AdminError(-1001, 502, f"the admin API answered {status} without JSON") from None
         if status >= 400:
             code = answer.get("code", -1000) if isinstance(answer, dict) else -1000
             msg = answer.get("msg", "") if isinstance(answer, dict) else str(answer)
-            raise ServiceError(msg, code=code, status=status)
+            raise AdminError(code, status, msg)
         return answer
 
     async def list_accounts(self) -> list[Json]:

@@ -21,9 +21,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import orjson
-from picows import WSError, WSFrame, WSListener, WSMsgType, WSTransport, ws_connect
+from picows import WSError, WSMsgType, WSTransport, ws_connect
 
-from ..protocol import canonical_payload
 from .errors import (
     BinanceError,
     ClientError,
@@ -33,7 +32,8 @@ from .errors import (
     TimestampOutsideRecvWindow,
     error_from_reply,
 )
-from .keys import Signer, load_signer
+from .frames import MessageListener
+from .keys import Signer, canonical_payload, load_signer
 from .limits import WEIGHTS, RateLimitTracker, RateLimitUsage
 from .models import Position, PositionV2, parse_position, parse_position_v2
 
@@ -47,32 +47,6 @@ log = logging.getLogger("posrisk.client")
 
 class _Retry(Exception):
     """The connection dropped under a request: send it again once reconnected."""
-
-
-class _Listener(WSListener):
-    def __init__(self, client: PositionClient) -> None:
-        super().__init__()
-        self.client = client
-        self._fragments: list[bytes] | None = None
-
-    def on_ws_frame(self, transport: WSTransport, frame: WSFrame) -> None:
-        kind = frame.msg_type
-        if kind is WSMsgType.TEXT:
-            if frame.fin:
-                self.client._on_message(frame.get_payload_as_bytes())
-            else:
-                self._fragments = [frame.get_payload_as_bytes()]
-        elif kind is WSMsgType.CONTINUATION and self._fragments is not None:
-            self._fragments.append(frame.get_payload_as_bytes())
-            if frame.fin:
-                message, self._fragments = b"".join(self._fragments), None
-                self.client._on_message(message)
-        elif kind is WSMsgType.CLOSE:
-            transport.send_close(frame.get_close_code())
-            transport.disconnect()
-
-    def on_ws_disconnected(self, transport: WSTransport) -> None:
-        self.client._on_disconnected(transport)
 
 
 class PositionClient:
@@ -190,7 +164,7 @@ class PositionClient:
         try:
             transport, _ = await asyncio.wait_for(
                 ws_connect(
-                    lambda: _Listener(self),
+                    lambda: MessageListener(self._on_message, self._on_disconnected),
                     self.url,
                     ssl_context=self.ssl_context,
                     websocket_handshake_timeout=self.connect_timeout,

@@ -2,6 +2,7 @@
 
 Every error the server sends becomes a ``BinanceError`` subclass chosen by its code (and,
 for -1003, its status), carrying ``code``, ``message``, ``status`` and the raw ``payload``.
+The admin API's refusals (``admin.RemoteOperations``) are ``AdminError``s.
 """
 
 from __future__ import annotations
@@ -9,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 __all__ = [
+    "AdminError",
     "BinanceError",
     "ClientError",
     "ConnectionLost",
@@ -45,6 +47,20 @@ class ConnectionLost(ClientError, ConnectionError):
 
 class ProtocolError(ClientError):
     """The server answered something that is not Binance's shape."""
+
+
+class AdminError(ClientError):
+    """A posrisk admin API refusal, or no answer from it: ``code`` and ``msg`` as the API
+    wrote them (-1001 when it did not answer), ``status`` its HTTP status."""
+
+    def __init__(self, code: int, status: int, msg: str) -> None:
+        super().__init__(msg)
+        self.code = code
+        self.status = status
+        self.msg = msg
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(code={self.code}, status={self.status}, msg={self.msg!r})"
 
 
 class BinanceError(ClientError):

@@ -10,9 +10,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
+from enum import StrEnum
 from typing import Any
 
-from ..engine.events import MarginType, PositionSide
 from .errors import ProtocolError
 
 __all__ = [
@@ -25,6 +25,23 @@ __all__ = [
 ]
 
 _ZERO = Decimal(0)
+
+
+# The client's own, for it is used without the server: the values are Binance's, so they
+# equal the server's enums and the strings on the wire.
+class MarginType(StrEnum):
+    """A position's margin: ``"cross"`` or ``"isolated"`` (Binance writes either case)."""
+
+    CROSS = "cross"
+    ISOLATED = "isolated"
+
+
+class PositionSide(StrEnum):
+    """``"BOTH"`` in one-way mode; ``"LONG"`` or ``"SHORT"`` in hedge mode."""
+
+    BOTH = "BOTH"
+    LONG = "LONG"
+    SHORT = "SHORT"
 
 
 class _Row:

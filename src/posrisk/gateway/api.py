@@ -7,15 +7,15 @@ faster than the client reads its answers (``backpressure``).
 
 from __future__ import annotations
 
-import asyncio
 from typing import TYPE_CHECKING
 
-from picows import WSCloseCode, WSFrame, WSListener, WSMsgType, WSTransport
+from picows import WSCloseCode, WSFrame, WSMsgType, WSTransport
 
 from ..protocol import BINARY, Fail, MessageAssembler, WireError, encode_error
 from ..service.api import Connection
-from .backpressure import RequestQueue, send_bounded, switch_reading
-from .control import control_frame, fail
+from .backpressure import RequestQueue, switch_reading
+from .control import fail
+from .listener import GatewayListener
 
 if TYPE_CHECKING:
     from .server import Gateway
@@ -27,21 +27,15 @@ _BINARY_REFUSED = encode_error(
 )
 
 
-class ApiListener(WSListener):
+class ApiListener(GatewayListener):
     """One WS API connection: frames in, answers out, in order."""
 
     def __init__(self, gateway: Gateway, conn: Connection) -> None:
-        super().__init__()
-        self.gateway = gateway
+        super().__init__(gateway, conn.ip)
         self.conn = conn
-        self.transport: WSTransport | None = None
         settings = gateway.settings
         # Text messages from their frames, within the size and fragment limits.
         self.messages = MessageAssembler(settings.max_frame_size, settings.max_fragments)
-        # Loop time of the connection, and of the oldest ping not yet answered (None when
-        # every ping was answered): the keepalive closes it when that is too old.
-        self.opened = 0.0
-        self.unanswered_since: float | None = None
         # Requests read, answered no faster than the client reads its answers.
         self.requests = RequestQueue(
             self._submit,
@@ -55,10 +49,8 @@ class ApiListener(WSListener):
         return f"<ApiListener {self.conn.ip} since {self.conn.connected_since} {self.requests!r}>"
 
     def on_ws_connected(self, transport: WSTransport) -> None:
-        self.transport = transport
-        self.opened = asyncio.get_running_loop().time()
+        super().on_ws_connected(transport)
         self.gateway.connections.add(self)
-        self.gateway.admission.count(self.conn.ip)
         settings = self.gateway.settings
         transport.underlying_transport.set_write_buffer_limits(
             high=settings.output_pause_bytes, low=settings.output_resume_bytes
@@ -72,7 +64,7 @@ class ApiListener(WSListener):
 
     def on_ws_disconnected(self, transport: WSTransport) -> None:
         self.gateway.connections.discard(self)
-        self.gateway.admission.release(self.conn.ip)
+        super().on_ws_disconnected(transport)
 
     def on_ws_frame(self, transport: WSTransport, frame: WSFrame) -> None:
         kind = frame.msg_type
@@ -89,8 +81,8 @@ class ApiListener(WSListener):
                 self._answer(transport, _BINARY_REFUSED, ready=True)
             elif isinstance(verdict, Fail):
                 fail(transport, verdict.code, verdict.reason)
-        elif control_frame(transport, frame):
-            self.unanswered_since = None
+        else:
+            self.on_control_frame(transport, frame)
 
     def _answer(self, transport: WSTransport, message: bytes, *, ready: bool = False) -> None:
         """Answer ``message`` (a request, or when ``ready`` its answer) after the others."""
@@ -103,11 +95,11 @@ class ApiListener(WSListener):
         self.gateway.api.submit(self.conn, message, self._reply)
 
     def _send(self, answer: bytes) -> None:
-        send_bounded(self.transport, answer, self.gateway.settings.output_max_bytes)
+        self.send_bounded(answer)
 
     def _reply(self, response: bytes, status: int) -> None:
         transport = self.transport
-        if not send_bounded(transport, response, self.gateway.settings.output_max_bytes):
+        if not self.send_bounded(response):
             return  # the client left (while the shared limiter was deciding), or was dropped
         assert transport is not None
         if status == 418:

@@ -25,8 +25,6 @@ from urllib.parse import parse_qsl
 import orjson
 from picows import (
     WSAutoPingStrategy,
-    WSCloseCode,
-    WSMsgType,
     WSUpgradeRequest,
     WSUpgradeResponseWithListener,
 )
@@ -182,25 +180,8 @@ class Gateway:
         """One ping round at loop time ``now`` (SPEC §7): close connections past their
         lifetime (1000) or whose oldest unanswered ping is older than the pong timeout
         (1008); ping the rest. Any pong answers every ping before it."""
-        settings = self.settings
-        listeners: list[ApiListener | StreamListener] = [*self.connections, *self.streams]
-        for listener in listeners:
-            transport = listener.transport
-            if transport is None or transport.is_disconnected:
-                continue
-            if now - listener.opened >= settings.max_lifetime_s:
-                transport.send_close(WSCloseCode.OK, b"connection lifetime reached")
-                transport.disconnect()
-            elif (
-                listener.unanswered_since is not None
-                and now - listener.unanswered_since > settings.pong_timeout_s
-            ):
-                transport.send_close(WSCloseCode.POLICY_VIOLATION, b"no pong received")
-                transport.disconnect()
-            else:
-                if listener.unanswered_since is None:
-                    listener.unanswered_since = now
-                transport.send_ping()
+        for listener in [*self.connections, *self.streams]:
+            listener.keepalive(now)
 
     def route(self, request: WSUpgradeRequest, ip: str) -> Any:
         """A WS API listener, or the HTTP response to a plain GET."""
@@ -328,12 +309,9 @@ class Gateway:
         notice = server_shutdown(self.api.clock.now_ms())
         for viewer in list(self.viewers):
             viewer.close()
-        listeners: list[ApiListener | StreamListener] = [*self.connections, *self.streams]
+        listeners = [*self.connections, *self.streams]
         for listener in listeners:
-            transport = listener.transport
-            if transport is not None and not transport.is_disconnected:
-                transport.send(WSMsgType.TEXT, notice)
-                transport.send_close(WSCloseCode.GOING_AWAY, b"server shutdown")
+            listener.announce_shutdown(notice)
         waits = [
             listener.transport.wait_disconnected()
             for listener in listeners

@@ -13,10 +13,9 @@ from __future__ import annotations
 import asyncio
 from typing import TYPE_CHECKING
 
-from picows import WSCloseCode, WSFrame, WSListener, WSTransport
+from picows import WSCloseCode, WSFrame, WSTransport
 
-from .backpressure import send_bounded
-from .control import control_frame
+from .listener import GatewayListener
 
 if TYPE_CHECKING:
     from .server import Gateway
@@ -24,30 +23,15 @@ if TYPE_CHECKING:
 __all__ = ["DashboardListener", "ReceivingListener", "StreamListener"]
 
 
-class ReceivingListener(WSListener):
-    """What every receive-only connection shares: its IP's place, bounded output, and a
-    bound on what its client sends."""
+class ReceivingListener(GatewayListener):
+    """What every receive-only connection adds: a bound on what its client sends, and
+    the ``Sink`` the services send through."""
 
     def __init__(self, gateway: Gateway, ip: str) -> None:
-        super().__init__()
-        self.gateway = gateway
-        self.ip = ip
-        self.transport: WSTransport | None = None
-        # Loop time of the connection, and of the oldest ping not yet answered (None when
-        # every ping was answered): the keepalive closes it when that is too old.
-        self.opened = 0.0
-        self.unanswered_since: float | None = None
+        super().__init__(gateway, ip)
         # Start (loop time) of the second whose incoming frames are being counted.
         self._second = 0.0
         self._frames = 0
-
-    def on_ws_connected(self, transport: WSTransport) -> None:
-        self.transport = transport
-        self.opened = asyncio.get_running_loop().time()
-        self.gateway.admission.count(self.ip)
-
-    def on_ws_disconnected(self, transport: WSTransport) -> None:
-        self.gateway.admission.release(self.ip)
 
     def on_ws_frame(self, transport: WSTransport, frame: WSFrame) -> None:
         now = asyncio.get_running_loop().time()
@@ -57,8 +41,8 @@ class ReceivingListener(WSListener):
         if self._frames > self.gateway.settings.stream_messages_per_s:
             transport.send_close(WSCloseCode.POLICY_VIOLATION, b"too many messages")
             transport.disconnect()
-        elif control_frame(transport, frame):  # data frames: nothing is read here
-            self.unanswered_since = None
+        else:  # data frames: nothing is read here
+            self.on_control_frame(transport, frame)
 
     # The transport's buffer crossing its marks: nothing to pause here (see ``send``).
     def pause_writing(self) -> None:
@@ -67,15 +51,10 @@ class ReceivingListener(WSListener):
     def resume_writing(self) -> None:
         pass
 
-    # -- the Sink the services send through --
+    # -- the Sink the services send through (its ``close`` is the base's) --
 
     def send(self, message: bytes) -> None:
-        send_bounded(self.transport, message, self.gateway.settings.output_max_bytes)
-
-    def close(self) -> None:
-        if self.transport is not None and not self.transport.is_disconnected:
-            self.transport.send_close(WSCloseCode.OK)
-            self.transport.disconnect()
+        self.send_bounded(message)
 
 
 class StreamListener(ReceivingListener):
