@@ -81,6 +81,7 @@ from .risk import (
 from .views import (
     account_position_rows,
     account_position_v2_rows,
+    account_rows,
     account_update_event,
     position_row_v1,
     position_row_v2,
@@ -140,6 +141,7 @@ __all__ = [
     "WalletTransfer",
     "account_position_rows",
     "account_position_v2_rows",
+    "account_rows",
     "account_update_event",
     "apply",
     "available_balance",
