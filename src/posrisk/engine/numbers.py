@@ -28,6 +28,7 @@ __all__ = [
     "ONE",
     "ZERO",
     "check_amount",
+    "fmt_exact",
     "fmt_integer",
     "fmt_money",
     "fmt_money_or_zero",
@@ -115,6 +116,12 @@ def is_money(value: Decimal) -> bool:
 def _plain(d: Decimal) -> str:
     # "-0.00000000" never reaches the wire: a cut value of zero is written unsigned.
     return format(d if d else d.copy_abs(), "f")
+
+
+def fmt_exact(value: Decimal) -> str:
+    """Every digit the value has, nothing cut or added (marks, tick sizes): what was set is
+    what is shown and stored. ``61000.10`` → ``"61000.10"``, ``1E-8`` → ``"0.00000001"``."""
+    return format(value, "f")
 
 
 def fmt_money(value: Decimal) -> str:

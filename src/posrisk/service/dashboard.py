@@ -17,6 +17,7 @@ from typing import Any
 import orjson
 
 from ..engine import Account, AccountChange, account_update_event
+from ..engine.numbers import fmt_exact
 from .admin import AdminService
 from .clock import Clock
 from .streams import Sink
@@ -78,7 +79,7 @@ class Dashboard:
             if mark is None:
                 continue
             points = self.marks.setdefault(symbol, deque(maxlen=self._history))
-            text = format(mark, "f")
+            text = fmt_exact(mark)
             if not points or points[-1][1] != text:
                 points.append((now, text))
         return True

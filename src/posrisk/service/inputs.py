@@ -28,6 +28,7 @@ from ..engine import (
     Side,
     parse_decimal,
 )
+from ..engine.numbers import fmt_exact
 from ..protocol import WireError, read_symbol
 
 __all__ = [
@@ -214,7 +215,7 @@ def parse_symbol_settings(symbols: object, *, time: int) -> list[Event]:
 
 def format_marks(marks: Mapping[str, Decimal]) -> dict[str, str]:
     """The inverse of ``parse_marks``: each mark as its exact decimal text."""
-    return {symbol: format(price, "f") for symbol, price in marks.items()}
+    return {symbol: fmt_exact(price) for symbol, price in marks.items()}
 
 
 def parse_marks(data: object) -> dict[str, Decimal]:
