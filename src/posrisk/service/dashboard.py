@@ -16,11 +16,11 @@ from typing import Any
 
 import orjson
 
-from ..engine import Account, AccountChange, account_update_event
+from ..engine import Account, AccountChange
 from ..engine.numbers import fmt_exact
 from .admin import AdminService
 from .clock import Clock
-from .streams import Sink
+from .streams import Sink, account_update
 
 __all__ = ["ACCOUNT_FIELDS", "Dashboard"]
 
@@ -101,14 +101,7 @@ class Dashboard:
         return {field: described[field] for field in ACCOUNT_FIELDS}
 
     def _account_update(self, name: str, state: Account, change: AccountChange, time: int) -> None:
-        event = account_update_event(
-            state,
-            change,
-            self.registry.market,
-            self.registry.marks,
-            event_time=time,
-            transaction_time=time,
-        )
+        event = account_update(self.registry, state, change, time)
         if event is None:
             return
         item = {"account": name, "event": event}
