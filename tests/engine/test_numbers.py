@@ -4,6 +4,7 @@ import pytest
 
 from posrisk.engine import AMOUNT_LIMIT, InvalidValue, check_amount, parse_decimal
 from posrisk.engine.numbers import (
+    fmt_exact,
     fmt_integer,
     fmt_money,
     fmt_money_or_zero,
@@ -145,3 +146,17 @@ def test_the_cap_is_one_rule_for_parsed_and_built_amounts() -> None:
         with pytest.raises(InvalidValue) as info:
             check_amount(bad, "fee")
         assert info.value.field == "fee"
+
+
+@pytest.mark.parametrize(
+    ("value", "text"),
+    [
+        ("61000.10", "61000.10"),  # a mark keeps the digits it was set with
+        ("21123.05052574", "21123.05052574"),
+        ("1E-8", "0.00000001"),  # exchangeInfo's tickSize at 8 decimals
+        ("1", "1"),
+        ("0.123456789012345", "0.123456789012345"),  # nothing cut at 8 or 10 decimals
+    ],
+)
+def test_fmt_exact(value: str, text: str) -> None:
+    assert fmt_exact(Decimal(value)) == text

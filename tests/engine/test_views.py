@@ -18,6 +18,7 @@ from posrisk.engine import (
     WalletTransfer,
     account_position_rows,
     account_position_v2_rows,
+    account_rows,
     account_update_event,
     apply,
 )
@@ -184,6 +185,30 @@ def test_v2_lists_only_open_sides_in_market_order(market: Market) -> None:
         "-1.000"
     )
     assert account_position_v2_rows(account, market, MARKS, "SOLUSDT") == []
+
+
+def test_one_risk_answers_every_selection(market: Market) -> None:
+    # The service marks an account once and serves every (method, symbol) from it.
+    risk = AccountRisk(hedge_example(market), market, MARKS)
+    every = account_rows(risk, v2=False)
+    assert len(every) == 2 * len(market)
+    assert [r["symbol"] for r in every[::2]] == list(market.names)
+    assert {r["positionSide"] for r in every} == {"LONG", "SHORT"}
+    assert [r["positionAmt"] for r in account_rows(risk, v2=False, symbol="BTCUSDT")] == [
+        "0.001",
+        "0.000",
+    ]
+    [open_row] = account_rows(risk, v2=True)
+    assert (open_row["symbol"], open_row["positionSide"]) == ("BTCUSDT", "LONG")
+    assert open_row["unRealizedProfit"] == "-1.06214947"
+    assert account_rows(risk, v2=True, symbol="BTCUSDT") == [open_row]
+    assert account_rows(risk, v2=True, symbol="ETHUSDT") == []
+    assert [r["positionSide"] for r in account_rows(risk, v2=False, symbol="ETHUSDT")] == [
+        "LONG",
+        "SHORT",
+    ]
+    with pytest.raises(InvalidSymbol):
+        account_rows(risk, v2=True, symbol="BTCUSDX")
 
 
 def test_isolated_rows_show_wallet_and_margin(market: Market) -> None:

@@ -71,3 +71,32 @@ async def test_the_dashboard_sends_no_key_material(services: Services, keys: Key
     leaked = [m for m in material if m.encode() in sent]
     assert leaked == []
     assert b"apiKey" not in sent and b'"keys"' not in sent
+
+
+async def test_the_state_shows_the_marks_held_and_the_latest_updates(services: Services) -> None:
+    dashboard = Dashboard(services.admin, services.clock, feed=1)
+    viewer = Viewer()
+    dashboard.attach(viewer)
+    start = services.clock.now_ms()
+    state = orjson.loads(viewer.messages[0])
+    assert state["marks"] == {
+        "BTCUSDT": [[start, "21123.05052574"]],
+        "ETHUSDT": [[start, "950"]],
+    }
+    dashboard.tick()  # nothing moved: nothing sent
+    assert len(viewer.messages) == 1
+
+    services.clock.advance(1000)
+    await services.admin.set_marks({"BTCUSDT": Decimal("21000.50")})
+    for qty in ("0.001", "0.002"):
+        fill = Fill("BTCUSDT", Side.BUY, Decimal(qty), Decimal("21000"), PositionSide.BOTH)
+        await services.admin.fill("alice", fill)
+    dashboard.tick()
+    state = orjson.loads(viewer.messages[-1])
+    assert state["marks"]["BTCUSDT"] == [[start, "21123.05052574"], [start + 1000, "21000.50"]]
+    assert state["marks"]["ETHUSDT"] == [[start, "950"]]  # unchanged: no new point
+    [latest] = state["feed"]  # only the newest is kept (feed=1)
+    assert latest["account"] == "alice"
+    assert latest["event"]["a"]["P"][0]["pa"] == "0.013"
+    updates = [orjson.loads(m) for m in viewer.messages if b'"type":"update"' in m]
+    assert [u["event"]["a"]["P"][0]["pa"] for u in updates] == ["0.011", "0.013"]

@@ -13,6 +13,7 @@ from posrisk.engine import (
     InvalidValue,
     IsolatedMarginTransfer,
     MarginType,
+    Market,
     PositionMode,
     PositionSide,
     SetAutoAddMargin,
@@ -20,8 +21,10 @@ from posrisk.engine import (
     SetMarginType,
     Side,
 )
+from posrisk.protocol import WireError
 from posrisk.service.inputs import (
     check_fields,
+    known_symbol,
     parse_account_name,
     parse_fill,
     parse_force,
@@ -368,3 +371,19 @@ def test_check_fields_names_the_first_missing_then_the_first_unknown() -> None:
         check_fields({"a": 1, "z": 1, "y": 1}, "thing", {"a"}, {"a"})
     assert caught.value.detail == "thing: unknown field 'y' (expected ['a'])"
     check_fields({"a": 1}, "thing", {"a", "b"}, {"a"})  # accepted: returns nothing
+
+
+# -- known_symbol (WS API and REST) -----------------------------------------------------
+
+
+def test_the_symbol_param_is_read_then_checked_against_the_market() -> None:
+    market = Market.default()
+    assert known_symbol({}, market) is None
+    assert known_symbol({"symbol": None}, market) is None
+    assert known_symbol({"symbol": "BTCUSDT"}, market) == "BTCUSDT"
+    with pytest.raises(WireError) as unknown:
+        known_symbol({"symbol": "BTCUSDX"}, market)
+    assert (unknown.value.code, unknown.value.msg) == (-1121, "Invalid symbol.")
+    with pytest.raises(WireError) as malformed:  # the format is checked first: -1100
+        known_symbol({"symbol": "btc usdt"}, market)
+    assert malformed.value.code == -1100

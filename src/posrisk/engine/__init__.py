@@ -81,6 +81,7 @@ from .risk import (
 from .views import (
     account_position_rows,
     account_position_v2_rows,
+    account_rows,
     account_update_event,
     describe_account,
     position_row_v1,
@@ -141,6 +142,7 @@ __all__ = [
     "WalletTransfer",
     "account_position_rows",
     "account_position_v2_rows",
+    "account_rows",
     "account_update_event",
     "apply",
     "available_balance",

@@ -121,7 +121,8 @@ def _plain(d: Decimal) -> str:
 
 
 def fmt_exact(value: Decimal) -> str:
-    """The exact decimal text, never an exponent: what ``parse_decimal`` reads back."""
+    """Every digit the value has, nothing cut or added (marks, tick sizes): what was set is
+    what is shown and stored. ``61000.10`` → ``"61000.10"``, ``1E-8`` → ``"0.00000001"``."""
     return format(value, "f")
 
 

@@ -24,6 +24,7 @@ from .risk import AccountRisk, PositionRisk
 __all__ = [
     "account_position_rows",
     "account_position_v2_rows",
+    "account_rows",
     "account_update_event",
     "describe_account",
     "position_row_v1",
@@ -116,22 +117,29 @@ def update_balance_item(risk: AccountRisk, asset: str, change: Decimal | None) -
     }
 
 
+def account_rows(risk: AccountRisk, *, v2: bool, symbol: str | None = None) -> list[Row]:
+    """Which rows an answer holds, the one rule for the WS API, REST and the tools:
+    ``account.position`` (v1) has every side the position mode has, open or not;
+    ``v2/account.position`` only the sides holding a position. Every symbol of the market,
+    in market order, or only ``symbol`` (``InvalidSymbol`` when the market has none)."""
+    names = None if symbol is None else (risk.market[symbol].name,)
+    if v2:
+        return [position_row_v2(row) for row in risk.open_rows(names)]
+    return [position_row_v1(row) for row in risk.rows(names)]
+
+
 def account_position_rows(
     account: Account, market: Market, marks: Mapping[str, Decimal], symbol: str | None = None
 ) -> list[Row]:
     """The ``account.position`` result: every symbol (or ``symbol``), every side of the mode."""
-    risk = AccountRisk(account, market, marks)
-    names = None if symbol is None else (market[symbol].name,)
-    return [position_row_v1(row) for row in risk.rows(names)]
+    return account_rows(AccountRisk(account, market, marks), v2=False, symbol=symbol)
 
 
 def account_position_v2_rows(
     account: Account, market: Market, marks: Mapping[str, Decimal], symbol: str | None = None
 ) -> list[Row]:
     """The ``v2/account.position`` result: only the sides holding a position."""
-    risk = AccountRisk(account, market, marks)
-    names = None if symbol is None else (market[symbol].name,)
-    return [position_row_v2(row) for row in risk.open_rows(names)]
+    return account_rows(AccountRisk(account, market, marks), v2=True, symbol=symbol)
 
 
 def account_update_event(

@@ -35,9 +35,9 @@ from ..protocol import (
     read_long,
     read_recv_window,
     read_signature,
-    read_symbol,
 )
 from .clock import Clock
+from .inputs import known_symbol
 from .metrics import Metrics
 from .registry import AccountEntry, KeyEntry, Registry
 from .streams import UserStreams
@@ -250,21 +250,17 @@ class ApiService:
             raise WireError.invalid_api_key()
         return key
 
-    def symbol_param(self, params: Params) -> str | None:
-        symbol = read_symbol(params)
-        if symbol is not None and symbol not in self.market:
-            raise WireError.invalid_symbol()
-        return symbol
-
 
 def _account_position(service: ApiService, conn: Connection, params: Params, now: int) -> Any:
     entry = service.authenticate(conn, params, now)
-    return position_rows(service.registry, entry, False, service.symbol_param(params))
+    symbol = known_symbol(params, service.market)
+    return position_rows(service.registry, entry, False, symbol)
 
 
 def _account_position_v2(service: ApiService, conn: Connection, params: Params, now: int) -> Any:
     entry = service.authenticate(conn, params, now)
-    return position_rows(service.registry, entry, True, service.symbol_param(params))
+    symbol = known_symbol(params, service.market)
+    return position_rows(service.registry, entry, True, symbol)
 
 
 def _session_logon(service: ApiService, conn: Connection, params: Params, now: int) -> Any:

@@ -16,11 +16,12 @@ from typing import Any
 
 import orjson
 
-from ..engine import Account, AccountChange, account_update_event
+from ..engine import Account, AccountChange
+from ..engine.numbers import fmt_exact
 from .admin import AdminService
 from .clock import Clock
 from .registry import StateChanged
-from .streams import Sink
+from .streams import Sink, account_update
 
 __all__ = ["ACCOUNT_FIELDS", "Dashboard"]
 
@@ -79,7 +80,7 @@ class Dashboard:
             if mark is None:
                 continue
             points = self.marks.setdefault(symbol, deque(maxlen=self._history))
-            text = format(mark, "f")
+            text = fmt_exact(mark)
             if not points or points[-1][1] != text:
                 points.append((now, text))
         return True
@@ -105,14 +106,7 @@ class Dashboard:
             self._account_update(item.account, item.applied.account, item.applied.change, item.time)
 
     def _account_update(self, name: str, state: Account, change: AccountChange, time: int) -> None:
-        event = account_update_event(
-            state,
-            change,
-            self.registry.market,
-            self.registry.marks,
-            event_time=time,
-            transaction_time=time,
-        )
+        event = account_update(self.registry, state, change, time)
         if event is None:
             return
         item = {"account": name, "event": event}

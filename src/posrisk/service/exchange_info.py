@@ -16,6 +16,7 @@ from typing import Any
 import orjson
 
 from ..engine import Market, Symbol
+from ..engine.numbers import fmt_exact
 
 __all__ = ["ExchangeInfo", "exchange_info", "exchange_info_json"]
 
@@ -35,7 +36,7 @@ _ORDER_TYPES = [
 
 
 def _step(precision: int) -> str:
-    return format(Decimal(1).scaleb(-precision), "f")
+    return fmt_exact(Decimal(1).scaleb(-precision))
 
 
 def _symbol(symbol: Symbol) -> dict[str, Any]:

@@ -1,4 +1,5 @@
-"""Reading what people send (scenario files, admin API bodies, CLI flags) into engine values.
+"""Reading what people send (scenario files, admin API bodies, CLI flags, the symbol of an
+API request) into engine values.
 
 One parser per shape, shared by every way in, using the scenario file's field names
 (SPEC §10). Every problem raises ``InvalidValue`` naming the field and what was wrong;
@@ -18,6 +19,7 @@ from ..engine import (
     InvalidValue,
     IsolatedMarginTransfer,
     MarginType,
+    Market,
     PositionMode,
     PositionSide,
     SetAutoAddMargin,
@@ -26,10 +28,12 @@ from ..engine import (
     Side,
     parse_decimal,
 )
+from ..protocol import WireError, read_symbol
 
 __all__ = [
     "ACCOUNT_NAME",
     "check_fields",
+    "known_symbol",
     "parse_account_name",
     "parse_fill",
     "parse_force",
@@ -74,6 +78,15 @@ def _symbol(value: object, field: str = "symbol") -> str:
     if not isinstance(value, str) or not _SYMBOL.fullmatch(value):
         raise InvalidValue(field, f"{value!r:.40} is not a symbol like 'BTCUSDT'")
     return value
+
+
+def known_symbol(params: Mapping[str, object], market: Market) -> str | None:
+    """The ``symbol`` param of a WS API or REST request (None when not sent), refused with
+    Binance's -1121 when the market has no such symbol: one check, so both ways in agree."""
+    symbol = read_symbol(params)
+    if symbol is not None and symbol not in market:
+        raise WireError.invalid_symbol()
+    return symbol
 
 
 def _enum_value(value: object, field: str, choices: Mapping[str, Any]) -> Any:

@@ -26,10 +26,10 @@ from ..protocol import (
     Allow,
     WireError,
     read_api_key,
-    read_symbol,
 )
 from .api import ApiService
 from .exchange_info import ExchangeInfo
+from .inputs import known_symbol
 from .registry import AccountEntry
 from .views import position_rows
 
@@ -161,31 +161,26 @@ def _leverage_bracket(
     rest: RestService, params: dict[str, str], query: str, headers: Mapping[str, str], now: int
 ) -> Any:
     rest.authenticate(params, query, headers, now)
-    symbol = _symbol(rest, params)
+    symbol = known_symbol(params, rest.api.market)
     if symbol is not None:
         return rest.brackets[symbol]
     return b"[" + b",".join(rest.brackets.values()) + b"]"
-
-
-def _symbol(rest: RestService, params: dict[str, str]) -> str | None:
-    symbol = read_symbol(params)
-    if symbol is not None and symbol not in rest.api.market:
-        raise WireError.invalid_symbol()
-    return symbol
 
 
 def _position_risk_v2(
     rest: RestService, params: dict[str, str], query: str, headers: Mapping[str, str], now: int
 ) -> Any:
     entry = rest.authenticate(params, query, headers, now)
-    return orjson.dumps(position_rows(rest.api.registry, entry, False, _symbol(rest, params)))
+    symbol = known_symbol(params, rest.api.market)
+    return orjson.dumps(position_rows(rest.api.registry, entry, False, symbol))
 
 
 def _position_risk_v3(
     rest: RestService, params: dict[str, str], query: str, headers: Mapping[str, str], now: int
 ) -> Any:
     entry = rest.authenticate(params, query, headers, now)
-    return orjson.dumps(position_rows(rest.api.registry, entry, True, _symbol(rest, params)))
+    symbol = known_symbol(params, rest.api.market)
+    return orjson.dumps(position_rows(rest.api.registry, entry, True, symbol))
 
 
 # path → (handler, REQUEST_WEIGHT)

@@ -3,9 +3,10 @@
 Transport-free: a stream is a ``Sink`` (send bytes, close) registered under a listenKey;
 the gateway supplies real connections. ``UserStreams.publish`` is the admin service's
 account listener: each committed change that moves a balance or a position becomes one
-``ACCOUNT_UPDATE``, encoded once and sent, in commit order, to every open stream of the
-account. A listenKey lives ``ttl_ms`` (60 minutes) after its start or last ping;
-``expire(now)`` sends ``listenKeyExpired`` to its streams and closes them.
+``ACCOUNT_UPDATE`` (``account_update``, which the dashboard's feed shows too), encoded once
+and sent, in commit order, to every open stream of the account. A listenKey lives
+``ttl_ms`` (60 minutes) after its start or last ping; ``expire(now)`` sends
+``listenKeyExpired`` to its streams and closes them.
 """
 
 from __future__ import annotations
@@ -15,17 +16,40 @@ import string
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Protocol
+from typing import Any, Protocol
 
 import orjson
 
 from ..engine import Account, AccountChange, account_update_event
 from .registry import Registry, StateChanged
 
-__all__ = ["LISTEN_KEY_TTL_MS", "ListenKey", "Sink", "UserStreams"]
+__all__ = ["LISTEN_KEY_TTL_MS", "ListenKey", "Sink", "UserStreams", "account_update"]
 
 LISTEN_KEY_TTL_MS = 60 * 60 * 1000
 _ALPHABET = string.ascii_letters + string.digits
+
+
+def account_update(
+    registry: Registry,
+    state: Account,
+    change: AccountChange,
+    time: int,
+    *,
+    now: int | None = None,
+    marks: Mapping[str, Decimal] | None = None,
+) -> dict[str, Any] | None:
+    """The ``ACCOUNT_UPDATE`` of one committed change (None when it sends none): ``state``
+    is the account after it, marked at the registry's marks (or ``marks``), sent at ``now``
+    (the change's ``time`` by default). The one builder, so a user stream and the dashboard
+    never show the same change two ways."""
+    return account_update_event(
+        state,
+        change,
+        registry.market,
+        registry.marks if marks is None else marks,
+        event_time=time if now is None else now,
+        transaction_time=time,
+    )
 
 
 class Sink(Protocol):
@@ -180,14 +204,7 @@ class UserStreams:
         sinks = [s for k in self._keys.values() if k.account == account for s in k.sinks]
         if not sinks:
             return
-        event = account_update_event(
-            state,
-            change,
-            self.registry.market,
-            self.registry.marks if marks is None else marks,
-            event_time=time if now is None else now,
-            transaction_time=time,
-        )
+        event = account_update(self.registry, state, change, time, now=now, marks=marks)
         if event is None:
             return
         message = orjson.dumps(event)

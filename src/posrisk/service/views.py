@@ -2,14 +2,15 @@
 
 A row depends on the account (its ledger version) and on the marks; both carry a version
 number, so the JSON of each (method, symbol) answer is kept on the ``AccountEntry`` and
-rebuilt only when either moves. The WS API and the REST GETs serve from here.
+rebuilt only when either moves. The WS API and the REST GETs serve from here; which rows
+an answer holds is the engine's rule (``engine.account_rows``), this module only caches.
 """
 
 from __future__ import annotations
 
 import orjson
 
-from ..engine import AccountRisk, position_row_v1, position_row_v2
+from ..engine import AccountRisk, account_rows
 from .registry import AccountEntry, Registry
 
 __all__ = ["position_rows"]
@@ -32,10 +33,6 @@ def position_rows(
         risk = entry.risk
         if risk is None:
             risk = entry.risk = AccountRisk(entry.account, registry.market, registry.marks)
-        names = None if symbol is None else (symbol,)
-        if v2:
-            rows = [position_row_v2(row) for row in risk.open_rows(names)]
-        else:
-            rows = [position_row_v1(row) for row in risk.rows(names)]
+        rows = account_rows(risk, v2=v2, symbol=symbol)
         found = entry.rows[(v2, symbol)] = orjson.Fragment(orjson.dumps(rows))
     return found
