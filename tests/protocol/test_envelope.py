@@ -417,7 +417,9 @@ def only_wire_errors(frame: bytes | str) -> None:
     try:
         request = parse_request(frame)
     except WireError as error:
-        assert (error.status, error.code) == (400, -1000)
+        # -1000 for the envelope, -1101/-1130 for params it cannot hold (too many, or a
+        # value that is not a scalar or is too long).
+        assert (error.status, error.code) in {(400, -1000), (400, -1101), (400, -1130)}
         encode_error(error.request_id, error)  # and it can always be answered
     else:
         assert isinstance(request.method, str)
@@ -443,6 +445,11 @@ def test_arbitrary_json_raises_only_wire_errors(value: object) -> None:
 @given(st.dictionaries(st.sampled_from(["id", "method", "params", "x"]), json_values, max_size=4))
 def test_arbitrary_envelopes_raise_only_wire_errors(document: dict[str, object]) -> None:
     only_wire_errors(json.dumps(document).encode())
+
+
+def test_a_param_holding_an_array_is_refused_with_minus_1130() -> None:
+    # Found by the property above: params are scalars, so a list is a bad value (-1130).
+    only_wire_errors(b'{"params": {"": []}, "method": ""}')
 
 
 @given(
