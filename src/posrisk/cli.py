@@ -47,6 +47,7 @@ from .client import (
 )
 from .engine import EngineError, parse_decimal
 from .engine.numbers import fmt_money
+from .errors import PosriskError
 from .gateway.server import GatewaySettings
 from .marks import BINANCE_MARK_STREAM
 from .protocol import LimitRules
@@ -239,7 +240,7 @@ def serve(
             _supervise(settings, workers, level)
     except EngineError as e:
         raise _fail(str(e), e.code) from None
-    except (ServiceError, StoreError) as e:
+    except PosriskError as e:  # the service's, the store's or the bus's (Redis)
         raise _fail(getattr(e, "msg", str(e))) from None
     except OSError as e:  # a file beside the database (the ports' errors name the port)
         raise _fail(f"{e.strerror or e}: {e.filename}" if e.filename else str(e)) from None

@@ -12,7 +12,17 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-__all__ = ["Confirmation", "RevocationWitnesses"]
+from ..errors import PosriskError
+
+__all__ = ["BusError", "Confirmation", "RevocationWitnesses"]
+
+
+class BusError(PosriskError):
+    """The bus cannot be used (Redis unreachable): says where and why."""
+
+    def __init__(self, msg: str) -> None:
+        super().__init__(msg)
+        self.msg = msg
 
 
 @dataclass(frozen=True, slots=True)

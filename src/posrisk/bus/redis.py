@@ -40,11 +40,10 @@ from redis.exceptions import RedisError
 
 from ..engine.numbers import fmt_exact, fmt_marks
 from ..protocol import LimitRules
-from ..service.errors import ServiceError
 from ..store import SetMarks, StoreError
 from ..urls import redacted
 from . import OnBan
-from .confirmation import Confirmation
+from .confirmation import BusError, Confirmation
 from .listen_keys import SharedListenKeys
 from .ports import Changed, Streams, Writer
 from .revocations import Revocations
@@ -170,7 +169,7 @@ class RedisBus:
         try:
             self.limit_sha = await self.redis.script_load(LIMIT_SCRIPT)
         except (RedisError, OSError) as e:
-            raise ServiceError(f"cannot reach Redis at {self!r}: {e}") from None
+            raise BusError(f"cannot reach Redis at {self!r}: {e}") from None
         self.up = True
 
     async def stop(self) -> None:

@@ -7,6 +7,8 @@ the CLI, the admin API and logs). ``str(e)`` gives both.
 
 from __future__ import annotations
 
+from ..errors import PosriskError
+
 __all__ = [
     "CrossBalanceInsufficient",
     "EngineError",
@@ -30,7 +32,7 @@ __all__ = [
 ]
 
 
-class EngineError(Exception):
+class EngineError(PosriskError):
     """An event the engine refuses; the account is left exactly as it was."""
 
     code: int = -1000

@@ -23,6 +23,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from ..errors import PosriskError
 from .errors import InvalidSymbol
 from .numbers import ZERO
 
@@ -32,7 +33,7 @@ __all__ = ["LeverageBracket", "Market", "MarketDataError", "Symbol"]
 _KNOWN_QUOTES = ("FDUSD", "USDT", "USDC", "BUSD", "BTC", "ETH", "BNB")
 
 
-class MarketDataError(ValueError):
+class MarketDataError(PosriskError, ValueError):
     """Exchange data that cannot be used: says which symbol and which field."""
 
 

@@ -17,7 +17,7 @@ from typing import Any
 import orjson
 from aiohttp import web
 
-from ..engine import EngineError
+from ..errors import PosriskError
 from ..service.errors import ServiceError
 from ..service.operations import Operations, as_body
 from ..store import StoreError
@@ -92,13 +92,8 @@ class AdminApi:
             return _json(_UNAUTHORIZED, 401)
         try:
             return await handler(request)
-        except EngineError as e:
-            return _json({"code": e.code, "msg": str(e)}, 400)
-        except ServiceError as e:
-            return _json({"code": e.code, "msg": e.msg}, e.status)
-        except StoreError as e:
-            log.error("admin API write refused by the database: %s", e)
-            return _json({"code": -1001, "msg": f"Database unavailable: {e}"}, 503)
+        except PosriskError as e:
+            return _refusal(e)
         except web.HTTPException as e:
             return _json({"code": -1000, "msg": e.reason}, e.status)
         except Exception:
@@ -165,3 +160,12 @@ class AdminApi:
 
     async def _scenario(self, request: web.Request) -> web.Response:
         return _json(await self.operations.load_scenario(await self._body(request)), 201)
+
+
+def _refusal(error: PosriskError) -> web.Response:
+    """The admin API's one translation of a refusal: ``{"code", "msg"}`` with its status
+    (the full text, detail included); a database that cannot be written is a 503."""
+    if isinstance(error, StoreError):
+        log.error("admin API write refused by the database: %s", error)
+        return _json({"code": error.code, "msg": f"Database unavailable: {error}"}, error.status)
+    return _json({"code": error.code, "msg": str(error)}, error.status)

@@ -22,6 +22,7 @@ import orjson
 from picows import WSError, WSFrame, WSListener, WSMsgType, WSTransport, ws_connect
 
 from ..engine import Market
+from ..errors import PosriskError
 
 __all__ = [
     "BINANCE_MARK_STREAM",
@@ -47,7 +48,7 @@ class MarkSource(Protocol):
     def batches(self) -> AsyncIterator[Batch]: ...
 
 
-class MarkFileError(ValueError):
+class MarkFileError(PosriskError, ValueError):
     """A replay file that cannot be read: says which line and why."""
 
 

@@ -15,6 +15,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
 
+from ..errors import PosriskError
+
 __all__ = [
     "ERROR_CATALOGUE",
     "ErrorTemplate",
@@ -111,7 +113,7 @@ def _row(constructor: str) -> ErrorTemplate:
     return _BY_CONSTRUCTOR[constructor]
 
 
-class WireError(Exception):
+class WireError(PosriskError):
     """A refusal to send back: HTTP-like ``status``, Binance ``code`` and ``msg``.
 
     ``data`` is ``{"serverTime": ms, "retryAfter": ms}`` for 429/418, else None.

@@ -3,10 +3,12 @@ malformed input. Each carries a Binance-style code and an HTTP status for the ad
 
 from __future__ import annotations
 
+from ..errors import PosriskError
+
 __all__ = ["AccountExists", "ServiceError", "UnknownAccount", "UnknownKey"]
 
 
-class ServiceError(Exception):
+class ServiceError(PosriskError):
     """``code``/``msg`` as on the wire; ``status`` for the admin API."""
 
     def __init__(self, msg: str, *, code: int = -1130, status: int = 400) -> None:

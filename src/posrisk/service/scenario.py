@@ -10,7 +10,7 @@ loaded completely or not at all. Its fills are checked for margin as an operator
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
@@ -170,6 +170,7 @@ def _plan_account(
     taken_keys: set[str] | frozenset[str],
 ) -> PlannedAccount:
     plan = PlannedAccount(name, Account())
+    plan.keys.extend(_plan_keys(name, raw, now, api_keys, taken_keys))
 
     def add(event: Event, entry: str, *, force: bool = False) -> None:
         # A fill needs its opening margin, as when it was made: positions marked at their
@@ -183,9 +184,25 @@ def _plan_account(
             raise _where(name, entry, e) from None
         plan.events.append(event)
 
+    _plan_settings(name, raw, market, now, plan, add)
+    _plan_money(name, raw, now, add)
+    return plan
+
+
+Add = Callable[..., None]
+
+
+def _plan_keys(
+    name: str,
+    raw: Mapping[str, Any],
+    now: int,
+    api_keys: set[str],
+    taken_keys: set[str] | frozenset[str],
+) -> list[KeyRecord]:
     keys = raw.get("keys", [])
     if not isinstance(keys, list):
         raise _where(name, "keys", ValueError("'keys' must be a list"))
+    records = []
     for index, spec in enumerate(keys):
         entry = f"keys[{index}]"
         try:
@@ -207,8 +224,13 @@ def _plan_account(
         if record.api_key in api_keys or record.api_key in taken_keys:
             raise _where(name, entry, ValueError(f"duplicate apiKey {record.api_key!r}"))
         api_keys.add(record.api_key)
-        plan.keys.append(record)
+        records.append(record)
+    return records
 
+
+def _plan_settings(
+    name: str, raw: Mapping[str, Any], market: Market, now: int, plan: PlannedAccount, add: Add
+) -> None:
     # Settings first. A scenario states what the account is, so stating a default
     # (oneway, cross) is not a change and is skipped rather than refused.
     if "positionMode" in raw:
@@ -234,6 +256,9 @@ def _plan_account(
                     continue
             add(event, entry)
 
+
+def _plan_money(name: str, raw: Mapping[str, Any], now: int, add: Add) -> None:
+    """Deposits, then fills and isolated margin transfers, in the document's order."""
     deposits = raw.get("deposits", {})
     if not isinstance(deposits, Mapping):
         raise _where(name, "deposits", ValueError("'deposits' must map an asset to an amount"))
@@ -260,4 +285,3 @@ def _plan_account(
             except EngineError as e:
                 raise _where(name, entry, e) from None
             add(event, entry, force=force)
-    return plan

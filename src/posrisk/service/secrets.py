@@ -20,13 +20,15 @@ from pathlib import Path
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
+from ..errors import PosriskError
+
 __all__ = ["MASTER_KEY_ENV", "SecretBox", "SecretError"]
 
 MASTER_KEY_ENV = "POSRISK_MASTER_KEY"
 _PREFIX = "enc:v1:"
 
 
-class SecretError(ValueError):
+class SecretError(PosriskError, ValueError):
     """A master key that cannot be used, or a secret it cannot open."""
 
 

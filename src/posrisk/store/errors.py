@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+from ..errors import PosriskError
+
 __all__ = ["DatabaseBusy", "StaleRevision", "StoreError"]
 
 
-class StoreError(RuntimeError):
+class StoreError(PosriskError, RuntimeError):
     """The database cannot be used: says which file and why."""
+
+    code = -1001
+    status = 503
 
 
 class StaleRevision(StoreError):
