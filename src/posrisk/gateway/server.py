@@ -31,7 +31,7 @@ from picows import (
 from picows.picows import WSProtocol  # type: ignore[attr-defined]
 
 from ..bus import Bus
-from ..protocol import Allow, WireError, server_shutdown
+from ..protocol import WireError, server_shutdown
 from ..service.api import ApiService, Connection
 from ..service.dashboard import Dashboard
 from ..service.rest import RestService
@@ -168,7 +168,7 @@ class Gateway:
     async def _expire_listen_keys(self) -> None:
         while True:
             await asyncio.sleep(self.settings.listen_key_check_s)
-            self.api.streams.expire(self.api.clock.now_ms())
+            self.api.expire_listen_keys()
 
     async def _keepalive(self) -> None:
         loop = asyncio.get_running_loop()
@@ -233,7 +233,7 @@ class Gateway:
             "status": "ok",
             "pid": os.getpid(),  # which gateway process answered (several share a port)
             "uptimeSeconds": round(time.monotonic() - self._started, 3),
-            "accounts": len(self.api.registry.accounts),
+            "accounts": self.api.figures()[0],
             "apiConnections": len(self.connections),
             "streamConnections": len(self.streams),
             "bus": "up" if self.bus is None or self.bus.up else "down",
@@ -246,16 +246,15 @@ class Gateway:
         return self.api.metrics.render(self.gauges())
 
     def gauges(self) -> dict[str, tuple[str, float]]:
-        now = self.api.clock.now_ms()
-        banned = sum(1 for until, _ in self.api.limiter.bans.values() if until > now)
+        accounts, banned, sent = self.api.figures()
         return {
             "posrisk_api_connections": ("Open WS API connections.", len(self.connections)),
             "posrisk_stream_connections": ("Open user data streams.", len(self.streams)),
             "posrisk_banned_ips": ("IPs banned right now.", banned),
-            "posrisk_accounts": ("Accounts served.", len(self.api.registry.accounts)),
+            "posrisk_accounts": ("Accounts served.", accounts),
             "posrisk_account_updates_sent": (
                 "ACCOUNT_UPDATE events sent to streams since start.",
-                self.api.streams.sent,
+                sent,
             ),
             "posrisk_bus_up": (
                 "1 while this gateway is connected to the others (always 1 alone).",
@@ -269,25 +268,21 @@ class Gateway:
 
     def _charge(self, ip: str, weight: int) -> WSUpgradeResponseWithListener | None:
         """Charge ``weight`` to ``ip``: None, or its 429/418 (the limiter refuses bans)."""
-        api = self.api
-        now = api.clock.now_ms()
-        decision = api.limiter.charge(ip, weight, now)
-        if isinstance(decision, Allow):
-            return None
-        return limit_refusal(api.limit_error(decision, now), now)
+        error = self.api.charge(ip, weight)
+        return None if error is None else limit_refusal(error, self.api.now())
 
     def _open_api(self, request: WSUpgradeRequest, ip: str, query: str) -> Any:
-        limited = self._charge(ip, self.api.rules.handshake_weight)
-        if limited is not None:
-            return limited
+        error = self.api.admit_handshake(ip)
+        if error is not None:
+            return limit_refusal(error, self.api.now())
         show = dict(parse_qsl(query)).get("returnRateLimits", "true").lower() != "false"
-        connection = Connection(ip, self.api.clock.now_ms(), show)
+        connection = Connection(ip, self.api.now(), show)
         return self.admission.room(ip) or ApiListener(self, connection)
 
     def _open_stream(self, listen_key: str, ip: str) -> Any:
         admission = self.admission
         refusal = admission.stream_attempt(ip)
-        if refusal is None and self.api.streams.get(listen_key, self.api.clock.now_ms()) is None:
+        if refusal is None and not self.api.listen_key_open(listen_key):
             error = WireError.invalid_listen_key()
             body = orjson.dumps({"code": error.code, "msg": error.msg})
             refusal = _http(400, body, {"Content-Type": "application/json"})
@@ -306,7 +301,7 @@ class Gateway:
             await self.shared_metrics.stop()
         for server in self.servers:
             server.close()
-        notice = server_shutdown(self.api.clock.now_ms())
+        notice = server_shutdown(self.api.now())
         for viewer in list(self.viewers):
             viewer.close()
         listeners = [*self.connections, *self.streams]

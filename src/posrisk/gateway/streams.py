@@ -69,14 +69,13 @@ class StreamListener(ReceivingListener):
 
     def on_ws_connected(self, transport: WSTransport) -> None:
         super().on_ws_connected(transport)
-        streams = self.gateway.api.streams
-        if not streams.attach(self.listen_key, self, self.gateway.api.clock.now_ms()):
+        if not self.gateway.api.attach_stream(self.listen_key, self):
             self.close()  # the key expired between handshake and now
             return
         self.gateway.streams.add(self)
 
     def on_ws_disconnected(self, transport: WSTransport) -> None:
-        self.gateway.api.streams.detach(self.listen_key, self)
+        self.gateway.api.detach_stream(self.listen_key, self)
         self.gateway.streams.discard(self)
         super().on_ws_disconnected(transport)
 

@@ -40,7 +40,7 @@ from .clock import Clock
 from .inputs import known_symbol
 from .metrics import Metrics
 from .registry import AccountEntry, KeyEntry, Registry
-from .streams import UserStreams
+from .streams import Sink, UserStreams
 from .views import position_rows
 
 __all__ = ["ApiService", "Connection"]
@@ -184,6 +184,40 @@ class ApiService:
             # A bug must cost one answer (-1001), never the connection or a silent client.
             log.exception("internal error answering %s (id %r)", method, request.id)
             return encode_error(request.id, WireError.internal(), limits), 500
+
+    # -- what the gateway asks (its one seam into the service) -------------------------
+
+    def now(self) -> int:
+        return self.clock.now_ms()
+
+    def charge(self, ip: str, weight: int) -> WireError | None:
+        """Charge ``weight`` to ``ip`` for a handshake or a GET: None, or its 429/418."""
+        now = self.clock.now_ms()
+        decision = self.limiter.charge(ip, weight, now)
+        return None if isinstance(decision, Allow) else self.limit_error(decision, now)
+
+    def admit_handshake(self, ip: str) -> WireError | None:
+        """A WS API handshake costs REQUEST_WEIGHT 5, as on Binance."""
+        return self.charge(ip, self.rules.handshake_weight)
+
+    def listen_key_open(self, key: str) -> bool:
+        return self.streams.get(key, self.clock.now_ms()) is not None
+
+    def attach_stream(self, key: str, sink: Sink) -> bool:
+        """Send ``key``'s events to ``sink``; False when the key has expired."""
+        return self.streams.attach(key, sink, self.clock.now_ms())
+
+    def detach_stream(self, key: str, sink: Sink) -> None:
+        self.streams.detach(key, sink)
+
+    def expire_listen_keys(self) -> None:
+        self.streams.expire(self.clock.now_ms())
+
+    def figures(self) -> tuple[int, int, int]:
+        """(accounts served, IPs banned now, ACCOUNT_UPDATEs sent) for /health and /metrics."""
+        now = self.clock.now_ms()
+        banned = sum(1 for until, _ in self.limiter.bans.values() if until > now)
+        return len(self.registry.accounts), banned, self.streams.sent
 
     def limit_error(self, decision: Throttle | Banned | Any, now: int) -> WireError:
         """The 429 or 418 for a request the limiter refused."""
