@@ -1,4 +1,4 @@
-"""The database an admin command works on, and the way to it.
+"""``posrisk db migrate|copy``, and the database an admin command works on.
 
 An admin command never creates a database by accident: a ``--db`` (or ``POSRISK_DB``)
 naming a file that does not exist is refused, saying so, before anything is written —
@@ -18,29 +18,32 @@ from typing import Annotated
 
 import typer
 
-from .app import is_postgres, open_store, server_info_path
-from .client.admin import RemoteOperations
-from .engine import Market
-from .service.admin import AdminService
-from .service.clock import SystemClock
-from .service.errors import ServiceError
-from .service.operations import AdminOperations, Operations
-from .service.registry import Registry
-from .service.secrets import SecretBox, SecretError
-from .store import (
+from ..app import is_postgres, load_admin, open_store, server_info_path
+from ..client.admin import RemoteOperations
+from ..engine import Market
+from ..service.clock import SystemClock
+from ..service.errors import ServiceError
+from ..service.operations import AdminOperations, Operations
+from ..store import (
     DatabaseBusy,
     DatabaseLock,
     DatabaseMissing,
+    Store,
     StoreError,
     check_database_file,
 )
+from ..store.copy import Copied, CopyRefused, copy_database
+from ..urls import past_credentials
+from .common import DEFAULT_DB, out, run
 
-__all__ = ["CreateOption", "operations", "require_database"]
+__all__ = ["CreateOption", "db_app", "operations", "require_database"]
 
 CreateOption = Annotated[
     bool,
     typer.Option("--create", help="Create the database when it does not exist (empty)."),
 ]
+
+db_app = typer.Typer(help="Migrate and copy databases.", no_args_is_help=True)
 
 
 def require_database(db: str, *, create: bool | None = None) -> None:
@@ -80,15 +83,21 @@ async def operations(
                 raise
             yield remote
             return
+    async with _opened(db, lock, locked=True) as store:
+        admin, _ = await load_admin(store, db, Market.default(), SystemClock())
+        yield AdminOperations(admin)
+
+
+@asynccontextmanager
+async def _opened(db: str, lock: DatabaseLock | None, *, locked: bool) -> AsyncIterator[Store]:
+    """``db``'s store, open, holding ``lock`` (acquired here unless ``locked``) until it
+    closes; a store that fails to close is let go (its error was not the command's)."""
+    if lock is not None and not locked:
+        lock.acquire()
     store = open_store(db)
     try:
         await store.open()
-        try:
-            box = SecretBox.for_database(":memory:" if lock is None else db)
-        except SecretError as e:
-            raise ServiceError(str(e)) from None
-        registry = Registry.from_snapshot(await store.load(), Market.default(), box)
-        yield AdminOperations(AdminService(store, registry, SystemClock()))
+        yield store
     finally:
         with suppress(StoreError):
             await store.close()
@@ -110,3 +119,56 @@ def _running_server(db: Path, token: str | None) -> RemoteOperations | None:
         except OSError:
             return None
     return RemoteOperations(url, token) if token else None
+
+
+def _where(db: str) -> str:
+    return past_credentials(db) if is_postgres(db) else db  # never a password
+
+
+@db_app.command("migrate")
+def db_migrate(
+    db: Annotated[
+        str, typer.Option("--db", envvar="POSRISK_DB", help="SQLite file or postgresql:// URL.")
+    ] = str(DEFAULT_DB),
+) -> None:
+    """Bring a database's schema up to this posrisk (servers also do it when they start)."""
+
+    async def migrate() -> int:
+        require_database(db)
+        local = not is_postgres(db) and db != ":memory:"
+        async with _opened(db, DatabaseLock(Path(db)) if local else None, locked=False) as store:
+            return await store.schema_version()
+
+    version = run(migrate())
+    out.print(f"{_where(db)} is at schema version {version}")
+
+
+@db_app.command("copy")
+def db_copy(
+    source: Annotated[str, typer.Option("--from", help="The database to copy (SQLite file).")],
+    target: Annotated[
+        str, typer.Option("--to", help="Where to (a postgresql:// URL or a new SQLite file).")
+    ],
+) -> None:
+    """Copy every account, key, ledger entry, mark and ban into an empty database, in one
+    transaction. HMAC secrets stay sealed: serve the copy with the same master key
+    (POSRISK_MASTER_KEY, or the source's <db stem>-master.key)."""
+
+    async def copy() -> Copied:
+        require_database(source)
+        require_database(target, create=True)
+        lock = None if is_postgres(source) else DatabaseLock(Path(source))
+        async with (
+            _opened(source, lock, locked=False) as origin,
+            _opened(target, None, locked=False) as destination,
+        ):
+            try:
+                return await copy_database(origin, destination, _where(target))
+            except CopyRefused as e:  # refused as it always was: -1130, like bad input
+                raise ServiceError(str(e)) from None
+
+    copied = run(copy())
+    out.print(
+        f"copied {copied.accounts} accounts, {copied.keys} keys and {copied.entries} ledger "
+        f"entries from {_where(source)} to {_where(target)}"
+    )
