@@ -7,6 +7,7 @@ serves the gateway. ``posrisk serve`` and the tests both start servers through t
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import json
 import logging
@@ -14,6 +15,7 @@ import os
 import secrets
 import socket
 import ssl
+from collections.abc import Awaitable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -41,7 +43,7 @@ from .service.rest import RestService
 from .service.scenario import ScenarioError, read_scenario_file
 from .service.secrets import SecretBox, SecretError
 from .service.streams import LISTEN_KEY_TTL_MS, UserStreams
-from .store import DatabaseLock, SQLiteStore, Store, StoreError, check_database_file
+from .store import DatabaseLock, Snapshot, SQLiteStore, Store, StoreError, check_database_file
 from .urls import redacted
 
 log = logging.getLogger("posrisk.server")
@@ -51,8 +53,11 @@ __all__ = [
     "PosriskServer",
     "ServerSettings",
     "is_postgres",
+    "load_admin",
+    "master_key",
     "open_store",
     "redacted",
+    "run_event_loop",
     "saved_bans",
     "server_info_path",
 ]
@@ -74,6 +79,39 @@ def open_store(db: str) -> Store:
 def server_info_path(db: Path) -> Path:
     """Where a running server says how to reach its admin API."""
     return db.with_name(db.name + ".server.json")
+
+
+def master_key(db: str) -> SecretBox:
+    """The box sealing ``db``'s HMAC secrets: POSRISK_MASTER_KEY, else the key file beside
+    a SQLite file (in the working directory for a PostgreSQL database)."""
+    try:
+        return SecretBox.for_database(":memory:" if is_postgres(db) else db)
+    except SecretError as e:
+        raise ServiceError(str(e)) from None
+
+
+async def load_admin(
+    store: Store, db: str | None, market: Market, clock: Clock
+) -> tuple[AdminService, Snapshot]:
+    """The open ``store``'s ledger folded into a registry under the admin service: what a
+    server does when it starts, and an admin command on the database itself. ``db`` names
+    the master key (``master_key``); None: a throwaway key, for a database nothing outlives."""
+    snapshot = await store.load()
+    if db is None:
+        box = SecretBox(secrets.token_bytes(32), "an in-memory database")
+    else:
+        box = master_key(db)
+    return AdminService(store, Registry.from_snapshot(snapshot, market, box), clock), snapshot
+
+
+def run_event_loop(coro: Awaitable[None]) -> None:
+    """Run ``coro`` on uvloop where it is installed (a server's and a worker's loop)."""
+    try:
+        import uvloop
+    except ImportError:  # pragma: no cover - uvloop is a dependency on Linux/macOS
+        asyncio.run(coro)  # type: ignore[arg-type]
+    else:
+        uvloop.run(coro)  # type: ignore[arg-type]
 
 
 @dataclass(slots=True)
@@ -294,17 +332,11 @@ class PosriskServer:
                     f"{settings.db} already holds accounts; --scenario loads into a new "
                     "database (add --reset to empty it first)"
                 )
-        snapshot = await self.store.load()
+        # Nothing outlives an in-memory database: nor does its master key.
+        key = None if settings.db == ":memory:" else settings.db
+        self.admin, snapshot = await load_admin(self.store, key, self.market, self.clock)
+        self.registry = self.admin.registry
         self._meta = dict(snapshot.meta)
-        try:
-            if settings.db == ":memory:":  # nothing outlives the process: nor does the key
-                box = SecretBox(secrets.token_bytes(32), "an in-memory database")
-            else:
-                box = SecretBox.for_database(settings.db if self._local else ":memory:")
-        except SecretError as e:
-            raise ServiceError(str(e)) from None
-        self.registry = Registry.from_snapshot(snapshot, self.market, box)
-        self.admin = AdminService(self.store, self.registry, self.clock)
         if scenario is not None:
             await self.admin.load_scenario(scenario)
         elif settings.demo and not self.registry.accounts:

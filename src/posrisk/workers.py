@@ -27,7 +27,7 @@ from dataclasses import dataclass, replace
 from multiprocessing.connection import Connection
 from typing import Any
 
-from .app import PosriskServer, ServerSettings, is_postgres
+from .app import PosriskServer, ServerSettings, is_postgres, run_event_loop
 from .preflight import bind_ports
 from .service.errors import ServiceError
 
@@ -66,7 +66,6 @@ def _worker(settings: ServerSettings, index: int, log_level: int, ready: Connect
     logging.basicConfig(
         level=log_level, format=f"%(asctime)s %(levelname)s worker-{index} %(name)s: %(message)s"
     )
-    from .cli import _event_loop_run
 
     async def serve() -> None:
         server = PosriskServer(settings)
@@ -81,7 +80,7 @@ def _worker(settings: ServerSettings, index: int, log_level: int, ready: Connect
         await stop.wait()
         await server.stop()
 
-    _event_loop_run(serve())
+    run_event_loop(serve())
 
 
 class Supervisor:

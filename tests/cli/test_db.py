@@ -13,10 +13,10 @@ from typer.testing import CliRunner
 
 from posrisk.cli import app
 
-from .gateway.conftest import make_server
-from .gateway.test_server import ask, signed
-from .service.conftest import HEDGE_KEY, HEDGE_SECRET, Keys, keys
-from .store.conftest import POSTGRES_DSN, postgres_schema
+from ..gateway.conftest import make_server
+from ..gateway.test_server import ask, signed
+from ..service.conftest import HEDGE_KEY, HEDGE_SECRET, Keys, keys
+from ..store.conftest import POSTGRES_DSN, postgres_schema
 
 __all__ = ["keys"]
 

@@ -13,11 +13,11 @@ import pytest
 import pytest_asyncio
 
 from posrisk.app import PosriskServer
-from posrisk.cli import URL_ALIASES
+from posrisk.cli.positions import URL_ALIASES
 from posrisk.client import BINANCE_MAINNET, BINANCE_TESTNET
 
-from .gateway.conftest import make_server
-from .service.conftest import ED_KEY, HEDGE_KEY, HEDGE_SECRET, HMAC_KEY, HMAC_SECRET, Keys, keys
+from ..gateway.conftest import make_server
+from ..service.conftest import ED_KEY, HEDGE_KEY, HEDGE_SECRET, HMAC_KEY, HMAC_SECRET, Keys, keys
 
 __all__ = ["keys"]
 
