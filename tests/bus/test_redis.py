@@ -60,6 +60,37 @@ async def test_a_fill_on_one_gateway_reaches_streams_and_rows_on_another(
     assert await rows(two.ws_url) == await rows(one.ws_url)
 
 
+async def test_a_stream_may_open_before_its_listen_key_reaches_the_gateway(
+    cluster: Cluster,
+) -> None:
+    one = await cluster.gateway()
+    two = await cluster.gateway()
+    async with websockets.connect(one.ws_url) as ws:
+        started = await ask(ws, "userDataStream.start", {"apiKey": HEDGE_KEY})
+    key = started["result"]["listenKey"]
+    assert two.streams is not None and one.streams is not None
+    await until(lambda: two.streams is not None and two.streams.get(key, 0) is not None)
+    two.streams.forget(key)  # as if the bus had not told gateway two yet
+    base = two.ws_url.removesuffix("/ws-fapi/v1")
+    async with websockets.connect(f"{base}/ws/{key}") as stream:
+        await until(lambda: two.gateway is not None and len(two.gateway.streams) == 1)
+        assert one.admin is not None
+        await one.admin.fill(
+            "bob",
+            Fill("BTCUSDT", Side.BUY, D("0.002"), D("21000"), PositionSide.LONG),
+            force=True,
+        )
+        update = json.loads(await stream.recv())
+    assert update["e"] == "ACCOUNT_UPDATE"
+    # A key no gateway has: the stream opens, then closes with 1008 (no handshake refusal
+    # can wait for Redis).
+    async with websockets.connect(f"{base}/ws/{'x' * 64}") as stream:
+        with pytest.raises(websockets.ConnectionClosed) as closed:
+            await stream.recv()
+    assert closed.value.rcvd is not None and closed.value.rcvd.code == 1008
+    assert closed.value.rcvd.reason == "Invalid listenKey."
+
+
 async def test_marks_moved_on_one_gateway_move_every_row(cluster: Cluster) -> None:
     one = await cluster.gateway()
     two = await cluster.gateway()

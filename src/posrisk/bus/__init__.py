@@ -45,6 +45,16 @@ class Bus(Protocol):
         """Wait (bounded) until every other gateway no longer accepts ``api_key``."""
         ...
 
+    @property
+    def shares_listen_keys(self) -> bool:
+        """Whether a listenKey may have been started on another gateway."""
+        ...
+
+    async def find_listen_key(self, key: str) -> bool:
+        """Whether ``key`` is a live listenKey of any gateway; found, it is served here too
+        (a stream may connect here before the bus has told this gateway of its key)."""
+        ...
+
 
 class LocalBus:
     """One process: nothing to share."""
@@ -65,6 +75,11 @@ class LocalBus:
 
     async def confirm_revoked(self, api_key: str, revision: int) -> Confirmation | None:
         return None  # no other gateway: revoke_key has applied it everywhere
+
+    shares_listen_keys = False
+
+    async def find_listen_key(self, key: str) -> bool:
+        return False  # every listenKey is this process's own
 
 
 class BusSettings(Protocol):

@@ -81,6 +81,16 @@ class SharedListenKeys:
                 key = name.decode()[len(self._name("")) :]
                 self.streams.mirror(key, data["apiKey"], data["account"], data["expiresAt"])
 
+    async def read_one(self, key: str) -> bool:
+        """Mirror ``key`` if Redis holds it (a stream came before the bus's word of it)."""
+        assert self.streams is not None
+        value = await self.bus.redis.get(self._name(key))
+        if value is None:
+            return False
+        data = orjson.loads(value)
+        self.streams.mirror(key, data["apiKey"], data["account"], data["expiresAt"])
+        return True
+
     def received(self, event: dict[str, Any]) -> None:
         """Another gateway's ``listenKey`` or ``listenKeyStopped``."""
         assert self.streams is not None

@@ -369,6 +369,17 @@ class RedisBus:
     async def confirm_revoked(self, api_key: str, revision: int) -> Confirmation | None:
         return await self.revocations.confirm(api_key, revision)
 
+    shares_listen_keys = True
+
+    async def find_listen_key(self, key: str) -> bool:
+        if self._streams is None:
+            return False
+        try:
+            return await self.listen_keys.read_one(key)
+        except (RedisError, OSError) as e:
+            log.warning("could not look listenKey up in Redis: %s", e)
+            return False
+
     def bans_here(self) -> dict[str, tuple[int, int]]:
         return self._limiter.bans if self._limiter is not None else {}
 

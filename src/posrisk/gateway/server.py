@@ -282,11 +282,16 @@ class Gateway:
     def _open_stream(self, listen_key: str, ip: str) -> Any:
         admission = self.admission
         refusal = admission.stream_attempt(ip)
-        if refusal is None and not self.api.listen_key_open(listen_key):
+        # A key started on another gateway may not have reached this one yet: with a bus
+        # that shares listenKeys, the stream is opened and the key looked up there first.
+        known = self.api.listen_key_open(listen_key)
+        shared = self.bus is not None and self.bus.shares_listen_keys
+        if refusal is None and not known and not shared:
             error = WireError.invalid_listen_key()
             body = orjson.dumps({"code": error.code, "msg": error.msg})
             refusal = _http(400, body, {"Content-Type": "application/json"})
-        return refusal or admission.room(ip) or StreamListener(self, listen_key, ip)
+        unconfirmed = not known
+        return refusal or admission.room(ip) or StreamListener(self, listen_key, ip, unconfirmed)
 
     def _open_viewer(self, ip: str) -> Any:
         admission = self.admission

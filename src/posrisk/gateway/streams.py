@@ -60,21 +60,45 @@ class ReceivingListener(GatewayListener):
 class StreamListener(ReceivingListener):
     """One user data stream connection (``/ws/<listenKey>``): events out, nothing in."""
 
-    def __init__(self, gateway: Gateway, listen_key: str, ip: str) -> None:
+    def __init__(
+        self, gateway: Gateway, listen_key: str, ip: str, unconfirmed: bool = False
+    ) -> None:
         super().__init__(gateway, ip)
         self.listen_key = listen_key
+        # The key was not known here at the handshake: the bus is asked for it once open.
+        self.unconfirmed = unconfirmed
+        self._lookup: asyncio.Task[None] | None = None
 
     def __repr__(self) -> str:
         return f"<StreamListener {self.listen_key[:8]}…>"
 
     def on_ws_connected(self, transport: WSTransport) -> None:
         super().on_ws_connected(transport)
+        if self.unconfirmed:
+            self._lookup = asyncio.get_running_loop().create_task(self._look_up())
+            return
+        self._attach()
+
+    def _attach(self) -> None:
         if not self.gateway.api.attach_stream(self.listen_key, self):
             self.close()  # the key expired between handshake and now
             return
         self.gateway.streams.add(self)
 
+    async def _look_up(self) -> None:
+        bus = self.gateway.bus
+        found = bus is not None and await bus.find_listen_key(self.listen_key)
+        if self.transport is None or self.transport.is_disconnected:
+            return
+        if found or self.gateway.api.listen_key_open(self.listen_key):
+            self._attach()
+        else:  # no gateway has it: refused as a handshake would have been, once open
+            self.transport.send_close(WSCloseCode.POLICY_VIOLATION, b"Invalid listenKey.")
+            self.transport.disconnect()
+
     def on_ws_disconnected(self, transport: WSTransport) -> None:
+        if self._lookup is not None:
+            self._lookup.cancel()
         self.gateway.api.detach_stream(self.listen_key, self)
         self.gateway.streams.discard(self)
         super().on_ws_disconnected(transport)
