@@ -373,11 +373,16 @@ class PosriskServer:
             return Path.cwd() / f"posrisk{suffix}"
         return db.with_name(db.stem + suffix)
 
+    @property
+    def admin_token_file(self) -> Path:
+        """Where the generated admin token is kept (next to the database)."""
+        return self._data_file("-admin.token")
+
     def _admin_token(self) -> str:
         """The configured token, or the one kept next to the database (made once, 0600)."""
         if self.settings.admin_token is not None:
             return self.settings.admin_token
-        path = self._data_file("-admin.token")
+        path = self.admin_token_file
         if path.exists():
             return path.read_text().strip()
         token = secrets.token_urlsafe(32)
@@ -394,7 +399,7 @@ class PosriskServer:
         info = {
             "pid": os.getpid(),
             "adminUrl": self.admin_url,
-            "tokenFile": str(self._data_file("-admin.token").resolve())
+            "tokenFile": str(self.admin_token_file.resolve())
             if self.settings.admin_token is None
             else None,
         }

@@ -27,6 +27,16 @@ async def rows(url: str, method: str = "v2/account.position", **params: Any) -> 
     return reply["result"]
 
 
+async def bob_buys(gateway: Any) -> None:
+    """A fill for bob through ``gateway``'s admin service."""
+    assert gateway.admin is not None
+    await gateway.admin.fill(
+        "bob",
+        Fill("BTCUSDT", Side.BUY, D("0.002"), D("21000"), PositionSide.LONG),
+        force=True,  # bob's wallet is the SPEC's 2.53: too little to open more
+    )
+
+
 async def test_two_gateways_serve_identical_rows(cluster: Cluster) -> None:
     one = await cluster.gateway()
     two = await cluster.gateway()
@@ -48,12 +58,7 @@ async def test_a_fill_on_one_gateway_reaches_streams_and_rows_on_another(
     await until(lambda: two.streams is not None and two.streams.get(key, 0) is not None)
     base = two.ws_url.removesuffix("/ws-fapi/v1")
     async with websockets.connect(f"{base}/ws/{key}") as stream:
-        assert one.admin is not None
-        await one.admin.fill(
-            "bob",
-            Fill("BTCUSDT", Side.BUY, D("0.002"), D("21000"), PositionSide.LONG),
-            force=True,  # bob's wallet is the SPEC's 2.53: too little to open more
-        )
+        await bob_buys(one)
         update = json.loads(await stream.recv())
     assert update["e"] == "ACCOUNT_UPDATE"
     assert update["a"]["P"][0]["s"] == "BTCUSDT" and update["a"]["P"][0]["pa"] == "0.003"
@@ -74,12 +79,7 @@ async def test_a_stream_may_open_before_its_listen_key_reaches_the_gateway(
     base = two.ws_url.removesuffix("/ws-fapi/v1")
     async with websockets.connect(f"{base}/ws/{key}") as stream:
         await until(lambda: two.gateway is not None and len(two.gateway.streams) == 1)
-        assert one.admin is not None
-        await one.admin.fill(
-            "bob",
-            Fill("BTCUSDT", Side.BUY, D("0.002"), D("21000"), PositionSide.LONG),
-            force=True,
-        )
+        await bob_buys(one)
         update = json.loads(await stream.recv())
     assert update["e"] == "ACCOUNT_UPDATE"
     # A key no gateway has: the stream opens, then closes with 1008 (no handshake refusal

@@ -156,7 +156,7 @@ def _announce(server: PosriskServer, workers: int = 1) -> None:
     if server.admin_url is not None:
         where = "the token you gave"
         if settings.admin_token is None:
-            where = f"token in {server._data_file('-admin.token').resolve()}"
+            where = f"token in {server.admin_token_file.resolve()}"
         out.print(f"  admin API      {server.admin_url} ({where})")
         if server.new_admin_token:
             out.print(f"  admin token    {server.admin_token} (shown only now)")

@@ -24,13 +24,14 @@ from ..engine import (
     Side,
     WalletTransfer,
 )
+from ..engine.numbers import fmt_exact
 
 __all__ = ["decode_decimal", "decode_event", "encode_decimal", "encode_event"]
 
 
 def encode_decimal(value: Decimal) -> str:
     """A decimal as plain digits (never ``1E-8``), as every reader of the ledger accepts."""
-    return format(value, "f")
+    return fmt_exact(value)
 
 
 def decode_decimal(text: str) -> Decimal:
