@@ -37,6 +37,17 @@ async def bob_buys(gateway: Any) -> None:
     )
 
 
+async def key_on_both(cluster: Cluster) -> tuple[Any, Any, str]:
+    """Two gateways, and a listenKey started on the first that the second has heard of."""
+    one = await cluster.gateway()
+    two = await cluster.gateway()
+    async with websockets.connect(one.ws_url) as ws:
+        started = await ask(ws, "userDataStream.start", {"apiKey": HEDGE_KEY})
+    key = str(started["result"]["listenKey"])
+    await until(lambda: two.streams is not None and two.streams.get(key, 0) is not None)
+    return one, two, key
+
+
 async def test_two_gateways_serve_identical_rows(cluster: Cluster) -> None:
     one = await cluster.gateway()
     two = await cluster.gateway()
@@ -48,14 +59,7 @@ async def test_two_gateways_serve_identical_rows(cluster: Cluster) -> None:
 async def test_a_fill_on_one_gateway_reaches_streams_and_rows_on_another(
     cluster: Cluster,
 ) -> None:
-    one = await cluster.gateway()
-    two = await cluster.gateway()
-    # The listenKey is started on one gateway and its stream opened on the other.
-    async with websockets.connect(one.ws_url) as ws:
-        started = await ask(ws, "userDataStream.start", {"apiKey": HEDGE_KEY})
-    key = started["result"]["listenKey"]
-    assert two.streams is not None
-    await until(lambda: two.streams is not None and two.streams.get(key, 0) is not None)
+    one, two, key = await key_on_both(cluster)
     base = two.ws_url.removesuffix("/ws-fapi/v1")
     async with websockets.connect(f"{base}/ws/{key}") as stream:
         await bob_buys(one)
@@ -68,13 +72,8 @@ async def test_a_fill_on_one_gateway_reaches_streams_and_rows_on_another(
 async def test_a_stream_may_open_before_its_listen_key_reaches_the_gateway(
     cluster: Cluster,
 ) -> None:
-    one = await cluster.gateway()
-    two = await cluster.gateway()
-    async with websockets.connect(one.ws_url) as ws:
-        started = await ask(ws, "userDataStream.start", {"apiKey": HEDGE_KEY})
-    key = started["result"]["listenKey"]
-    assert two.streams is not None and one.streams is not None
-    await until(lambda: two.streams is not None and two.streams.get(key, 0) is not None)
+    one, two, key = await key_on_both(cluster)
+    assert two.streams is not None
     two.streams.forget(key)  # as if the bus had not told gateway two yet
     base = two.ws_url.removesuffix("/ws-fapi/v1")
     async with websockets.connect(f"{base}/ws/{key}") as stream:

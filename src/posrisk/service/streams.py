@@ -197,14 +197,12 @@ class UserStreams:
         state: Account,
         change: AccountChange,
         time: int,
-        now: int | None = None,
-        marks: Mapping[str, Decimal] | None = None,
     ) -> None:
         """The ``ACCOUNT_UPDATE`` of one committed change, to every stream of ``account``."""
         sinks = [s for k in self._keys.values() if k.account == account for s in k.sinks]
         if not sinks:
             return
-        event = account_update(self.registry, state, change, time, now=now, marks=marks)
+        event = account_update(self.registry, state, change, time)
         if event is None:
             return
         message = orjson.dumps(event)
