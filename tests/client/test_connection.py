@@ -141,8 +141,10 @@ async def test_every_mapped_error(server: PosriskServer) -> None:
     async with client(server, HMAC_KEY, HMAC_SECRET) as c:
         with pytest.raises(InvalidSymbol):
             await c.positions("NOTASYMBOL")
-        with pytest.raises(MalformedRequest, match=re.escape("Unknown method 'account.balance'")):
-            await c.request("account.balance")
+        with pytest.raises(
+            MalformedRequest, match=re.escape("Unknown method 'account.nonexistent'")
+        ):
+            await c.request("account.nonexistent")
         stale = {"apiKey": HMAC_KEY, "timestamp": int(time.time() * 1000) - 60_000}
         stale["signature"] = hmac_signature(HMAC_SECRET, canonical_payload(stale))
         with pytest.raises(TimestampOutsideRecvWindow):
