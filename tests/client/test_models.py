@@ -135,7 +135,7 @@ def test_the_clients_enums_are_its_own_with_the_servers_values() -> None:
     )
 
 
-STATUS = {
+STATUS: dict[str, Any] = {
     "feeTier": 0,
     "totalInitialMargin": "9.20000000",
     "totalMaintMargin": "0.73600000",
@@ -252,7 +252,7 @@ def test_a_balance_item() -> None:
         ({**STATUS, "assets": None}, "assets is not a list"),
         ({k: v for k, v in STATUS.items() if k != "maxWithdrawAmount"}, "'maxWithdrawAmount'"),
         (
-            {**STATUS, "positions": [{**STATUS["positions"][0], "isolated": "false"}]},  # type: ignore[dict-item]
+            {**STATUS, "positions": [{**STATUS["positions"][0], "isolated": "false"}]},
             "isolated is not a boolean",
         ),
     ],
