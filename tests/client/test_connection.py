@@ -141,8 +141,10 @@ async def test_every_mapped_error(server: PosriskServer) -> None:
     async with client(server, HMAC_KEY, HMAC_SECRET) as c:
         with pytest.raises(InvalidSymbol):
             await c.positions("NOTASYMBOL")
-        with pytest.raises(MalformedRequest, match=re.escape("Unknown method 'account.balance'")):
-            await c.request("account.balance")
+        with pytest.raises(
+            MalformedRequest, match=re.escape("Unknown method 'account.nonexistent'")
+        ):
+            await c.request("account.nonexistent")
         stale = {"apiKey": HMAC_KEY, "timestamp": int(time.time() * 1000) - 60_000}
         stale["signature"] = hmac_signature(HMAC_SECRET, canonical_payload(stale))
         with pytest.raises(TimestampOutsideRecvWindow):
@@ -426,3 +428,40 @@ async def test_a_server_failure_is_a_server_internal_error(
             await c.positions_v2()
         assert (failed.value.code, failed.value.status) == (-1001, 500)
         assert (await c.positions("BTCUSDT"))[0].is_open  # the connection is still there
+
+
+async def test_account_status_and_balance(server: PosriskServer, keys: Keys) -> None:
+    async with client(server, HEDGE_KEY, HEDGE_SECRET) as c:
+        status = await c.account_status()
+        # Bob: 2.53267053 USDT; LONG 0.001 BTCUSDT @ 22185.2 at 21123.05052574, cross 20x.
+        assert status.total_wallet_balance == Decimal("2.53267053")
+        assert status.total_unrealized_profit == Decimal("-1.06214947")
+        assert status.available_balance == Decimal("0.41436852")
+        assert [a.asset for a in status.assets] == ["BTC", "USDC", "USDT"]
+        assert len(status.positions) == 2 * 345
+        long = next(p for p in status.positions if p.symbol == "BTCUSDT")
+        assert (long.position_side, long.leverage, long.isolated) == (PositionSide.LONG, 20, False)
+        assert long.notional is None  # a v2 field
+        v2 = await c.account_status(v2=True)
+        [row] = v2.positions
+        assert (row.notional, row.leverage) == (Decimal("21.12305052"), None)
+        [btc, _, usdt] = await c.balance()
+        assert (usdt.asset, usdt.balance, usdt.max_withdraw_amount) == (
+            "USDT",
+            Decimal("2.53267053"),
+            Decimal("0.41436852"),
+        )
+        assert usdt.account_alias == btc.account_alias == "ZaDI"
+        assert (btc.balance, btc.update_time_ms) == (0, 0)
+        usage = c.rate_limit
+        assert usage is not None and usage.count == 5 + 2 * 3 + 5 * 3
+
+    def script() -> tuple[Any, Any]:
+        with PositionClient.sync(server.ws_url, ED_KEY, keys.ed25519_private) as sync:
+            return sync.account_status().asset("USDT"), sync.balance()[2]
+
+    asset, balance = await asyncio.to_thread(script)
+    assert (asset.cross_wallet_balance, balance.available_balance) == (
+        Decimal("900"),
+        Decimal("900.66897999"),
+    )

@@ -499,3 +499,35 @@ def test_every_amount_an_event_carries_is_capped_alike(
     assert (info.value.code, info.value.field) == (-1130, field)
     assert info.value.msg == f"Data sent for parameter '{field}' is not valid."
     assert "is not below 1000000000000000" in info.value.detail
+
+
+def test_each_asset_remembers_when_its_wallet_last_changed(market: Market) -> None:
+    account = run([WalletTransfer("USDT", D("1000"), 100)], market)
+    assert (account.balance_update_time("USDT"), account.balance_update_time("BTC")) == (100, 0)
+    # Settings move no wallet; a fill without fee or PnL neither (cross).
+    account = run(
+        [
+            SetLeverage("BTCUSDT", 10, 150),
+            SetMarginType("ETHUSDT", MarginType.ISOLATED, 160),
+            Fill("BTCUSDT", BUY, D("0.010"), D("20000"), time=200),
+        ],
+        market,
+        account,
+    )
+    assert account.balance_update_time("USDT") == 100
+    # A fee, realized PnL, isolated margin posted, an isolated transfer, a withdrawal.
+    steps: list[tuple[Event, int]] = [
+        (Fill("BTCUSDT", BUY, D("0.010"), D("20000"), fee=D("0.1"), time=300), 300),
+        (Fill("BTCUSDT", SELL, D("0.010"), D("20100"), time=400), 400),
+        (Fill("ETHUSDT", BUY, D("0.100"), D("1000"), time=500), 500),
+        (IsolatedMarginTransfer("ETHUSDT", D("1"), time=600), 600),
+        (WalletTransfer("USDT", D("-1"), 700), 700),
+        # Without a time (0) the last one stays.
+        (WalletTransfer("USDT", D("1")), 700),
+        (WalletTransfer("BTC", D("1"), 800), 700),
+    ]
+    for event, expected in steps:
+        account = run([event], market, account)
+        assert account.balance_update_time("USDT") == expected, event
+    assert account.balance_update_time("BTC") == 800
+    assert dict(account.balance_times) == {"USDT": 700, "BTC": 800}

@@ -8,6 +8,7 @@ from posrisk.engine.numbers import (
     fmt_integer,
     fmt_money,
     fmt_money_or_zero,
+    fmt_normalized,
     fmt_price,
     fmt_quantity,
 )
@@ -26,6 +27,23 @@ from posrisk.engine.numbers import (
 )
 def test_money_is_cut_toward_zero_at_8_decimals(value: str, text: str) -> None:
     assert fmt_money(Decimal(value)) == text
+
+
+@pytest.mark.parametrize(
+    ("value", "text"),
+    [
+        ("0", "0"),
+        ("0E-8", "0"),
+        ("31", "31"),
+        ("310.000", "310"),
+        ("46.2600", "46.26"),
+        ("1.123456789", "1.12345678"),
+        ("-0.000000009", "0"),
+        ("-2.50", "-2.5"),
+    ],
+)
+def test_normalized_money_drops_trailing_zeros(value: str, text: str) -> None:
+    assert fmt_normalized(Decimal(value)) == text
 
 
 @pytest.mark.parametrize(

@@ -163,6 +163,18 @@ def test_v2_row_of_the_ada_example() -> None:
     }
 
 
+def test_v2_row_with_an_open_order_margin(market: Market) -> None:
+    account = run(
+        [WalletTransfer("USDT", D("1000")), Fill("BTCUSDT", Side.BUY, D("0.002"), D("90000"))],
+        market,
+    )
+    risk = AccountRisk(account, market, {"BTCUSDT": D("90000")}, {("BTCUSDT", BOTH): D("31")})
+    [row] = account_rows(risk, v2=True)
+    # positionInitialMargin 180 / 20 = 9; initialMargin 9 + 31.
+    assert (row["initialMargin"], row["positionInitialMargin"]) == ("40.00000000", "9.00000000")
+    assert row["openOrderInitialMargin"] == "31"
+
+
 def test_v2_lists_only_open_sides_in_market_order(market: Market) -> None:
     account = run(
         [

@@ -259,8 +259,8 @@ async def test_a_revoked_key_is_refused(services: Services) -> None:
         (b'{"id": "x"}', "Malformed request: 'method' is missing or not a string."),
         (b'{"id": 1.5, "method": "account.position"}', None),
         (
-            b'{"id": "7", "method": "account.balance", "params": {}}',
-            "Unknown method 'account.balance'.",
+            b'{"id": "7", "method": "account.nonexistent", "params": {}}',
+            "Unknown method 'account.nonexistent'.",
         ),
     ],
 )

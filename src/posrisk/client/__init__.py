@@ -3,6 +3,8 @@
 async with PositionClient(POSRISK_LOCAL, api_key, secret_or_private_key) as client:
     rows = await client.positions()          # account.position, typed rows
     rows = await client.positions_v2()       # v2/account.position
+    account = await client.account_status()  # account.status: totals, assets, positions
+    balances = await client.balance()        # account.balance
 
 with PositionClient.sync(BINANCE_TESTNET, api_key, Path("key.pem")) as client:
     rows = client.positions("BTCUSDT")
@@ -32,7 +34,16 @@ from .errors import (
 )
 from .keys import HmacSigner, KeySigner, Signer, load_signer
 from .limits import RateLimitUsage
-from .models import MarginType, Position, PositionSide, PositionV2
+from .models import (
+    AccountPosition,
+    AccountStatus,
+    AssetBalance,
+    Balance,
+    MarginType,
+    Position,
+    PositionSide,
+    PositionV2,
+)
 from .sync import SyncPositionClient
 from .urls import BINANCE_MAINNET, BINANCE_TESTNET, POSRISK_LOCAL
 
@@ -40,7 +51,11 @@ __all__ = [
     "BINANCE_MAINNET",
     "BINANCE_TESTNET",
     "POSRISK_LOCAL",
+    "AccountPosition",
+    "AccountStatus",
     "AdminError",
+    "AssetBalance",
+    "Balance",
     "BinanceError",
     "ClientError",
     "ConnectionLost",

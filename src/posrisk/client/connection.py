@@ -35,7 +35,16 @@ from .errors import (
 from .frames import MessageListener
 from .keys import Signer, canonical_payload, load_signer
 from .limits import WEIGHTS, RateLimitTracker, RateLimitUsage
-from .models import Position, PositionV2, parse_position, parse_position_v2
+from .models import (
+    AccountStatus,
+    Balance,
+    Position,
+    PositionV2,
+    parse_account_status,
+    parse_balance,
+    parse_position,
+    parse_position_v2,
+)
 
 if TYPE_CHECKING:
     from .sync import SyncPositionClient
@@ -416,6 +425,14 @@ class PositionClient:
         """``v2/account.position``: only the sides holding a position."""
         rows = await self.request("v2/account.position", {"symbol": symbol} if symbol else {})
         return [parse_position_v2(row) for row in _rows(rows)]
+
+    async def account_status(self, *, v2: bool = False) -> AccountStatus:
+        """``account.status`` (``v2``: ``v2/account.status``): totals, assets, positions."""
+        return parse_account_status(await self.request(f"{'v2/' if v2 else ''}account.status"))
+
+    async def balance(self) -> list[Balance]:
+        """``account.balance``: one item per margin asset."""
+        return [parse_balance(item) for item in _rows(await self.request("account.balance"))]
 
 
 def _expire(future: asyncio.Future[Any], what: str, client: PositionClient) -> None:

@@ -16,6 +16,10 @@ _UNITS = {"SECOND": 1000, "MINUTE": 60_000, "HOUR": 3_600_000, "DAY": 86_400_000
 WEIGHTS = {
     "account.position": 5,
     "v2/account.position": 5,
+    "account.status": 5,
+    "v2/account.status": 5,
+    "account.balance": 5,
+    "v2/account.balance": 5,
     "session.logon": 2,
     "session.status": 2,
     "session.logout": 2,

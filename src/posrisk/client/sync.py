@@ -12,7 +12,7 @@ from typing import Any, TypeVar
 
 from .connection import PositionClient
 from .limits import RateLimitUsage
-from .models import Position, PositionV2
+from .models import AccountStatus, Balance, Position, PositionV2
 
 __all__ = ["SyncPositionClient"]
 
@@ -69,6 +69,12 @@ class SyncPositionClient:
 
     def positions_v2(self, symbol: str | None = None) -> list[PositionV2]:
         return self._run(self._client.positions_v2(symbol))
+
+    def account_status(self, *, v2: bool = False) -> AccountStatus:
+        return self._run(self._client.account_status(v2=v2))
+
+    def balance(self) -> list[Balance]:
+        return self._run(self._client.balance())
 
     def request(
         self, method: str, params: dict[str, Any] | None = None, *, signed: bool = True

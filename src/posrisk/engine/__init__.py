@@ -6,10 +6,12 @@ Pure library: no I/O, no asyncio, ``decimal.Decimal`` only. Where things live:
 - ``events``   ledger events (fills, transfers, settings) and the enums they use
 - ``position`` one position and the fill formulas (entry, break-even, realized PnL)
 - ``account``  account state and ``apply(account, event, market)``
-- ``risk``     mark-to-market: uPnL, notional, margins, available balance, liquidation price
+- ``risk``     mark-to-market: uPnL, notional, margins, liquidation price
+- ``assets``   an account's figures per margin asset: wallet, margins, available, withdrawable
 - ``margin``   the margin an operator's fill needs (Binance's -2019)
 - ``liquidation`` crossed positions closed at their bankruptcy price
 - ``views``    the v1 / v2 / ACCOUNT_UPDATE rows in Binance's string formats
+- ``account_views`` ``account.status`` (v1, v2) and the balance array, likewise
 - ``numbers``  the decimal context, input parsing and the number formats
 """
 
@@ -24,6 +26,17 @@ from .account import (
     sides_for,
     split_fill,
 )
+from .account_views import (
+    account_alias,
+    account_balances,
+    account_information,
+    account_totals,
+    asset_item,
+    balance_item,
+    status_row_v1,
+    status_row_v2,
+)
+from .assets import AssetRisk, available_balance, max_withdraw_amount
 from .errors import (
     CrossBalanceInsufficient,
     EngineError,
@@ -68,10 +81,8 @@ from .numbers import AMOUNT_LIMIT, check_amount, parse_decimal
 from .position import Position, break_even_price, entry_price_after_increase, realized_pnl
 from .risk import (
     AccountRisk,
-    AssetRisk,
     LiquidationLeg,
     PositionRisk,
-    available_balance,
     initial_margin,
     liquidation_price,
     maintenance_margin,
@@ -140,12 +151,18 @@ __all__ = [
     "SymbolSettings",
     "UpdateReason",
     "WalletTransfer",
+    "account_alias",
+    "account_balances",
+    "account_information",
     "account_position_rows",
     "account_position_v2_rows",
     "account_rows",
+    "account_totals",
     "account_update_event",
     "apply",
+    "asset_item",
     "available_balance",
+    "balance_item",
     "bankruptcy_price",
     "break_even_price",
     "check_amount",
@@ -157,6 +174,7 @@ __all__ = [
     "liquidation_events",
     "liquidation_price",
     "maintenance_margin",
+    "max_withdraw_amount",
     "notional",
     "parse_decimal",
     "position_row_v1",
@@ -164,6 +182,8 @@ __all__ = [
     "realized_pnl",
     "sides_for",
     "split_fill",
+    "status_row_v1",
+    "status_row_v2",
     "unrealized_pnl",
     "update_balance_item",
     "update_position_item",

@@ -100,6 +100,8 @@ class Account:
     settings: Mapping[str, SymbolSettings] = field(default_factory=dict)
     # Every (symbol, side) ever traded, flat ones too (they keep cr and updateTime).
     positions: Mapping[PositionKey, Position] = field(default_factory=dict)
+    # When each margin asset's wallet last changed (ms): the balance's updateTime.
+    balance_times: Mapping[str, int] = field(default_factory=dict)
 
     def settings_for(self, symbol: Symbol) -> SymbolSettings:
         """This account's settings for ``symbol``: cross, default leverage, unless changed."""
@@ -112,6 +114,10 @@ class Account:
 
     def wallet_balance(self, asset: str) -> Decimal:
         return self.balances.get(asset, ZERO)
+
+    def balance_update_time(self, asset: str) -> int:
+        """When ``asset``'s wallet last changed (ms); 0 if it never did."""
+        return self.balance_times.get(asset, 0)
 
     def cross_wallet_balance(self, asset: str, market: Market) -> Decimal:
         """Wallet balance − every isolated wallet margined in ``asset``."""
@@ -177,6 +183,12 @@ def apply(account: Account, event: Event, market: Market) -> Applied:
             case SetPositionMode():
                 return _apply_position_mode(account, event)
     raise TypeError(f"not a ledger event: {event!r}")
+
+
+def _with_balance(account: Account, asset: str, balance: Decimal, time: int) -> Account:
+    # ``asset``'s new wallet balance, changed at ``time`` (an event without one keeps the last).
+    times = {**account.balance_times, asset: time} if time else account.balance_times
+    return replace(account, balances={**account.balances, asset: balance}, balance_times=times)
 
 
 def _with_settings(account: Account, symbol: Symbol, settings: SymbolSettings) -> Account:
@@ -299,9 +311,9 @@ def _apply_fill(account: Account, fill: Fill, market: Market) -> Applied:
                 position, isolated_wallet=position.isolated_wallet + initial_margin - open_fee
             )
     position = replace(position, update_time=fill.time)
+    moved = isolated or balance != account.wallet_balance(asset)  # fee, PnL, isolated margin
     account = replace(
-        account,
-        balances={**account.balances, asset: balance},
+        _with_balance(account, asset, balance, fill.time if moved else 0),
         positions={**account.positions, (symbol.name, side): position},
     )
     change = AccountChange(UpdateReason.ORDER, (BalanceChange(asset),), ((symbol.name, side),))
@@ -325,7 +337,7 @@ def _apply_wallet_transfer(account: Account, event: WalletTransfer, market: Mark
     balance = account.wallet_balance(event.asset) + event.amount
     reason = UpdateReason.DEPOSIT if event.amount > 0 else UpdateReason.WITHDRAW
     return Applied(
-        replace(account, balances={**account.balances, event.asset: balance}),
+        _with_balance(account, event.asset, balance, event.time),
         AccountChange(reason, (BalanceChange(event.asset, event.amount),)),
     )
 
@@ -338,7 +350,7 @@ def _apply_insurance_clear(account: Account, event: InsuranceClear, market: Mark
         raise InvalidValue("amount", "the insurance fund only adds")
     balance = account.wallet_balance(event.asset) + event.amount
     return Applied(
-        replace(account, balances={**account.balances, event.asset: balance}),
+        _with_balance(account, event.asset, balance, event.time),
         AccountChange(UpdateReason.INSURANCE_CLEAR, (BalanceChange(event.asset, event.amount),)),
     )
 
@@ -372,6 +384,8 @@ def _apply_isolated_transfer(
         isolated_wallet=position.isolated_wallet + event.amount,
         update_time=event.time or position.update_time,
     )
+    asset = symbol.margin_asset  # its cross wallet moved
+    account = _with_balance(account, asset, account.wallet_balance(asset), event.time)
     return Applied(
         replace(account, positions={**account.positions, (symbol.name, side): position}),
         AccountChange(

@@ -106,7 +106,7 @@ class Market:
             if symbol.name in self._symbols:
                 raise MarketDataError(f"{symbol.name}: listed twice")
             self._symbols[symbol.name] = symbol
-        # Every margin asset of the market, sorted (USDT, USDC, BTC with the shipped table).
+        # Every margin asset of the market, sorted by name (BTC, USDC, USDT with the shipped table).
         self.margin_assets: tuple[str, ...] = tuple(
             sorted({s.margin_asset for s in self._symbols.values()})
         )

@@ -34,6 +34,7 @@ __all__ = [
     "fmt_marks",
     "fmt_money",
     "fmt_money_or_zero",
+    "fmt_normalized",
     "fmt_price",
     "fmt_quantity",
     "parse_decimal",
@@ -140,6 +141,14 @@ def fmt_money_or_zero(value: Decimal) -> str:
     """As ``fmt_money``, but exactly ``"0"`` when the cut value is zero (notional, liq. price)."""
     cut = value.quantize(_Q8, ROUND_DOWN, CONTEXT)
     return _plain(cut) if cut else "0"
+
+
+def fmt_normalized(value: Decimal) -> str:
+    """Cut toward zero at 8 decimals, then written without trailing zeros, as Binance writes
+    openOrderInitialMargin, bidNotional and askNotional: ``31`` → ``"31"``,
+    ``46.2600`` → ``"46.26"``, 0 → ``"0"``."""
+    cut = value.quantize(_Q8, ROUND_DOWN, CONTEXT)
+    return _plain(cut.normalize(CONTEXT)) if cut else "0"
 
 
 def fmt_price(value: Decimal) -> str:

@@ -14,6 +14,7 @@ from decimal import Decimal, localcontext
 from itertools import product
 
 from .account import Account, SymbolSettings, sides_for
+from .assets import AssetRisk
 from .events import MarginType, PositionSide
 from .market import LeverageBracket, Market, Symbol
 from .numbers import CONTEXT, ZERO
@@ -21,10 +22,8 @@ from .position import Position
 
 __all__ = [
     "AccountRisk",
-    "AssetRisk",
     "LiquidationLeg",
     "PositionRisk",
-    "available_balance",
     "initial_margin",
     "liquidation_price",
     "maintenance_margin",
@@ -53,29 +52,6 @@ def maintenance_margin(bracket: LeverageBracket, position_notional: Decimal) -> 
 def initial_margin(position_notional: Decimal, leverage: int) -> Decimal:
     """positionInitialMargin = |notional| / leverage."""
     return abs(position_notional) / leverage
-
-
-def available_balance(
-    cross_wallet_balance: Decimal,
-    cross_unrealized_pnl: Decimal,
-    cross_initial_margin: Decimal,
-    open_order_initial_margin: Decimal = ZERO,
-) -> Decimal:
-    """availableBalance = crossWalletBalance + crossUnPnl − Σ_cross positionInitialMargin
-    − openOrderInitialMargin, per margin asset, as Binance defines it.
-
-    What an opening order or fill may use: unrealized PnL of cross positions counts, a
-    loss against it and a profit for it, as on Binance; isolated positions count only
-    through their wallets, which have left the cross wallet. It may be negative.
-    Worked example: deposit 1000 USDT; BUY 0.002 BTCUSDT @ 91739.90 paying 0.0917399,
-    cross 20x; mark 92000 → 999.9082601 + 0.5202 − 9.2 = 991.2284601.
-    """
-    return (
-        cross_wallet_balance
-        + cross_unrealized_pnl
-        - cross_initial_margin
-        - open_order_initial_margin
-    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -189,10 +165,18 @@ class PositionRisk:
     unrealized_pnl: Decimal
     notional: Decimal
     maint_margin: Decimal
-    initial_margin: Decimal
+    # |notional| / leverage at the mark.
+    position_initial_margin: Decimal
     max_notional: Decimal
     isolated_margin: Decimal
     liquidation_price: Decimal
+    # The margin this side's resting orders hold (an input of ``AccountRisk``).
+    open_order_initial_margin: Decimal = ZERO
+
+    @property
+    def initial_margin(self) -> Decimal:
+        """initialMargin = positionInitialMargin + openOrderInitialMargin."""
+        return self.position_initial_margin + self.open_order_initial_margin
 
     @property
     def isolated(self) -> bool:
@@ -205,43 +189,6 @@ class PositionRisk:
             return None
         with localcontext(CONTEXT):
             return abs(self.mark_price - self.liquidation_price) / self.mark_price
-
-
-@dataclass(frozen=True, slots=True)
-class AssetRisk:
-    """An account's totals in one margin asset."""
-
-    asset: str
-    wallet_balance: Decimal
-    cross_wallet_balance: Decimal
-    unrealized_pnl: Decimal
-    cross_unrealized_pnl: Decimal
-    maint_margin: Decimal
-    cross_maint_margin: Decimal
-    initial_margin: Decimal
-    # Σ positionInitialMargin of the cross positions only.
-    cross_initial_margin: Decimal
-
-    @property
-    def available_balance(self) -> Decimal:
-        """``available_balance`` of this asset (posrisk has no open orders here)."""
-        return available_balance(
-            self.cross_wallet_balance, self.cross_unrealized_pnl, self.cross_initial_margin
-        )
-
-    @property
-    def margin_balance(self) -> Decimal:
-        """wallet balance + unrealized PnL of every position in this asset."""
-        return self.wallet_balance + self.unrealized_pnl
-
-    @property
-    def cross_margin_ratio(self) -> Decimal:
-        """cross maintenance margin / cross margin balance (≥ 1 means liquidation)."""
-        balance = self.cross_wallet_balance + self.cross_unrealized_pnl
-        if balance <= 0:
-            return Decimal(1) if self.cross_maint_margin else ZERO
-        with localcontext(CONTEXT):
-            return self.cross_maint_margin / balance
 
 
 @dataclass(slots=True)
@@ -257,14 +204,37 @@ class _Marked:
 
 
 class AccountRisk:
-    """An account marked at ``marks`` (symbol → mark price), ready to answer rows."""
+    """An account marked at ``marks`` (symbol → mark price), ready to answer rows.
 
-    __slots__ = ("_assets", "_liquidation", "_marked", "account", "market", "marks")
+    ``open_order_margins``: the initial margin resting orders hold, by (symbol, side)
+    (openOrderInitialMargin); none by default. A side holding only that is an open row.
+    """
 
-    def __init__(self, account: Account, market: Market, marks: Mapping[str, Decimal]) -> None:
+    __slots__ = (
+        "_assets",
+        "_liquidation",
+        "_marked",
+        "account",
+        "market",
+        "marks",
+        "open_order_margins",
+    )
+
+    def __init__(
+        self,
+        account: Account,
+        market: Market,
+        marks: Mapping[str, Decimal],
+        open_order_margins: Mapping[tuple[str, PositionSide], Decimal] | None = None,
+    ) -> None:
         self.account = account
         self.market = market
         self.marks = marks
+        self.open_order_margins: Mapping[tuple[str, PositionSide], Decimal] = {
+            key: margin
+            for key, margin in (open_order_margins or {}).items()
+            if margin and key[0] in market
+        }
         # Open positions of the account's current mode, marked.
         self._marked: dict[tuple[str, PositionSide], _Marked] = {}
         # Liquidation prices computed so far, by (symbol, side); cross sides share one.
@@ -308,6 +278,10 @@ class AccountRisk:
                 if symbol is not None:
                     asset = symbol.margin_asset
                     isolated[asset] = isolated.get(asset, ZERO) + position.isolated_wallet
+        orders: dict[str, Decimal] = {}
+        for (name, _side), margin in self.open_order_margins.items():
+            asset = self.market[name].margin_asset
+            orders[asset] = orders.get(asset, ZERO) + margin
         for asset in self.market.margin_assets:
             upnl, cross_upnl, mm, cross_mm, im, cross_im = totals.get(asset, [ZERO] * 6)
             wallet = self.account.wallet_balance(asset)
@@ -321,6 +295,8 @@ class AccountRisk:
                 cross_mm,
                 im,
                 cross_im,
+                orders.get(asset, ZERO),
+                self.account.balance_update_time(asset),
             )
 
     def asset(self, asset: str) -> AssetRisk:
@@ -335,6 +311,7 @@ class AccountRisk:
         symbol = self.market[name]
         marked = self._marked.get((name, side))
         mark = self.marks.get(name, ZERO)
+        orders = self.open_order_margins.get((name, side), ZERO)
         if marked is None:
             settings = self.account.settings_for(symbol)
             return PositionRisk(
@@ -349,6 +326,7 @@ class AccountRisk:
                 symbol.max_notional(settings.leverage),
                 ZERO,
                 ZERO,
+                orders,
             )
         settings = marked.settings
         with localcontext(CONTEXT):
@@ -366,6 +344,7 @@ class AccountRisk:
                 symbol.max_notional(settings.leverage),
                 wallet + marked.unrealized_pnl if isolated else ZERO,
                 self._liquidation_price(marked, side),
+                orders,
             )
 
     def rows(self, symbols: Iterable[str] | None = None) -> list[PositionRisk]:
@@ -375,11 +354,14 @@ class AccountRisk:
         return [self.position(name, side) for name in names for side in sides]
 
     def open_rows(self, symbols: Iterable[str] | None = None) -> list[PositionRisk]:
-        """The non-zero sides only, in market order (``v2/account.position``)."""
+        """The sides holding a position or an open order's margin, in market order
+        (``v2/account.position``, ``v2/account.status``)."""
         wanted = None if symbols is None else set(symbols)
         order = {name: i for i, name in enumerate(self.market.names)}
+        sides = sides_for(self.account.position_mode)
+        held = self._marked.keys() | {k for k in self.open_order_margins if k[1] in sides}
         keys = sorted(
-            (key for key in self._marked if wanted is None or key[0] in wanted),
+            (key for key in held if wanted is None or key[0] in wanted),
             key=lambda key: (order[key[0]], key[1] is PositionSide.SHORT),
         )
         return [self.position(name, side) for name, side in keys]

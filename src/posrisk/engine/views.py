@@ -16,6 +16,7 @@ from .numbers import (
     fmt_integer,
     fmt_money,
     fmt_money_or_zero,
+    fmt_normalized,
     fmt_price,
     fmt_quantity,
 )
@@ -64,7 +65,6 @@ def position_row_v2(risk: PositionRisk) -> Row:
     """One ``v2/account.position`` row (no leverage, maxNotionalValue, marginType...)."""
     position = risk.position
     isolated = risk.isolated
-    initial = fmt_money_or_zero(risk.initial_margin)
     return {
         "symbol": risk.symbol.name,
         "positionSide": position.side.value,
@@ -78,10 +78,10 @@ def position_row_v2(risk: PositionRisk) -> Row:
         "notional": fmt_money_or_zero(risk.notional),
         "marginAsset": risk.symbol.margin_asset,
         "isolatedWallet": fmt_money_or_zero(position.isolated_wallet if isolated else Decimal(0)),
-        "initialMargin": initial,
+        "initialMargin": fmt_money_or_zero(risk.initial_margin),
         "maintMargin": fmt_money_or_zero(risk.maint_margin),
-        "positionInitialMargin": initial,
-        "openOrderInitialMargin": "0",
+        "positionInitialMargin": fmt_money_or_zero(risk.position_initial_margin),
+        "openOrderInitialMargin": fmt_normalized(risk.open_order_initial_margin),
         # ADL quantile needs the whole exchange's ranking; a single venue has none: 0.
         "adl": 0,
         "bidNotional": "0",

@@ -14,9 +14,10 @@ Rules, all configurable through ``LimitRules``:
   over.
 - A ban lasts ``ban_base_ms`` (2 minutes), doubling with each repeat offence, capped at
   ``ban_max_ms`` (3 days).
-- Weights: ``account.position`` and ``v2/account.position`` 5, ``session.*`` 2,
-  ``userDataStream.*`` 1, the WebSocket handshake 5; a method not in the table
-  (unknown methods, malformed frames) weighs ``default_weight``, 1.
+- Weights: ``account.position``, ``account.status``, ``account.balance`` and their
+  ``v2/`` variants 5, ``session.*`` 2, ``userDataStream.*`` 1, the WebSocket handshake 5;
+  a method not in the table (unknown methods, malformed frames) weighs
+  ``default_weight``, 1.
 """
 
 from __future__ import annotations
@@ -47,6 +48,10 @@ DEFAULT_METHOD_WEIGHTS: Mapping[str, int] = MappingProxyType(
     {
         "account.position": 5,
         "v2/account.position": 5,
+        "account.status": 5,
+        "v2/account.status": 5,
+        "account.balance": 5,
+        "v2/account.balance": 5,
         "session.logon": 2,
         "session.status": 2,
         "session.logout": 2,

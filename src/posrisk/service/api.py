@@ -36,6 +36,7 @@ from ..protocol import (
     read_recv_window,
     read_signature,
 )
+from .accounts import ACCOUNT_METHODS
 from .clock import Clock
 from .inputs import known_symbol
 from .metrics import Metrics
@@ -355,4 +356,6 @@ METHODS: dict[str, Handler] = {
     "userDataStream.start": _stream_start,
     "userDataStream.ping": _stream_ping,
     "userDataStream.stop": _stream_stop,
+    # account.status, v2/account.status, account.balance, v2/account.balance
+    **ACCOUNT_METHODS,
 }

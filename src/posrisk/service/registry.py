@@ -57,7 +57,7 @@ class AccountEntry:
     keys: list[str] = field(default_factory=list)
     # Serialised rows served for this account (see ``service.views``), valid while
     # (version, marks version) equals ``rows_key``.
-    rows: dict[tuple[bool, str | None], Any] = field(default_factory=dict)
+    rows: dict[tuple[object, ...], Any] = field(default_factory=dict)
     rows_key: tuple[int, int] = (-1, -1)
     risk: AccountRisk | None = None
 
