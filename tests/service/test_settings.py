@@ -33,6 +33,8 @@ from posrisk.protocol import WireError
 from posrisk.service.admin import AdminService
 from posrisk.service.operations import AdminOperations
 from posrisk.service.settings import (
+    SERVICE_ROUTES,
+    VIEW_ROUTES,
     WEIGHTS,
     account_config,
     change_leverage,
@@ -507,6 +509,8 @@ async def test_the_weights_are_binances() -> None:
     assert WEIGHTS[("GET", "/fapi/v1/commissionRate")] == 20
     assert WEIGHTS[("GET", "/fapi/v1/symbolConfig")] == 5
     assert len(WEIGHTS) == 11
+    assert set(WEIGHTS) == set(SERVICE_ROUTES) | set(VIEW_ROUTES)
+    assert not set(SERVICE_ROUTES) & set(VIEW_ROUTES)
 
 
 # -- commission, persistence ------------------------------------------------------------

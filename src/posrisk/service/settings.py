@@ -12,12 +12,13 @@ before the answer, told once to the streams (a leverage set sends
 
 Call them as ``await change_leverage(admin, account, params)`` (writes and the margin
 history, which reads the store) or ``symbol_config(registry, entry, params)`` (reads).
-``WEIGHTS`` lists each route's REQUEST_WEIGHT.
+``SERVICE_ROUTES`` and ``VIEW_ROUTES`` map each route to its operation, ``WEIGHTS`` to its
+REQUEST_WEIGHT.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from decimal import Decimal
 from typing import Any
 
@@ -45,6 +46,8 @@ from .registry import AccountEntry, Registry
 
 __all__ = [
     "DEFAULT_HISTORY_LIMIT",
+    "SERVICE_ROUTES",
+    "VIEW_ROUTES",
     "WEIGHTS",
     "account_config",
     "change_leverage",
@@ -284,3 +287,25 @@ def commission_rate(registry: Registry, entry: AccountEntry, params: Params) -> 
         "makerCommissionRate": fmt_rate(rates.maker),
         "takerCommissionRate": fmt_rate(rates.taker),
     }
+
+
+# (method, path) -> ``await op(admin, account, params)``: the writes, and the margin history
+# (it reads the store).
+ServiceOperation = Callable[[AdminService, str, Params], Awaitable[Any]]
+SERVICE_ROUTES: Mapping[tuple[str, str], ServiceOperation] = {
+    ("POST", "/fapi/v1/leverage"): change_leverage,
+    ("POST", "/fapi/v1/marginType"): change_margin_type,
+    ("POST", "/fapi/v1/positionSide/dual"): change_position_mode,
+    ("POST", "/fapi/v1/multiAssetsMargin"): change_multi_assets,
+    ("POST", "/fapi/v1/positionMargin"): change_position_margin,
+    ("GET", "/fapi/v1/positionMargin/history"): position_margin_history,
+}
+# (method, path) -> ``op(registry, entry, params)``: reads of the served state.
+ViewOperation = Callable[[Registry, AccountEntry, Params], Any]
+VIEW_ROUTES: Mapping[tuple[str, str], ViewOperation] = {
+    ("GET", "/fapi/v1/positionSide/dual"): position_mode,
+    ("GET", "/fapi/v1/multiAssetsMargin"): multi_assets,
+    ("GET", "/fapi/v1/symbolConfig"): symbol_config,
+    ("GET", "/fapi/v1/accountConfig"): account_config,
+    ("GET", "/fapi/v1/commissionRate"): commission_rate,
+}
