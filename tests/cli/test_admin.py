@@ -342,6 +342,26 @@ def test_setting_refusals(alice: Path) -> None:
     )
 
 
+def test_setting_commission(alice: Path) -> None:
+    assert ok(
+        alice,
+        "setting",
+        "commission",
+        "alice",
+        "--maker",
+        "0.0001",
+        "--symbol-taker",
+        "ETHUSDC=0.0004",
+        "--symbol-maker",
+        "ETHUSDC=0",
+    ) == ("alice: maker 0.0001, taker 0.0005\n  ETHUSDC: maker 0, taker 0.0004\n")
+    assert [row[3] for row in ledger_rows(alice)][-1] == "commission"
+    assert refused(alice, "setting", "commission", "alice", "--taker", "1") == (
+        "error -1130: Data sent for parameter 'taker' is not valid. (1 is not a rate above -1 "
+        "and below 1 with at most 8 decimals)"
+    )
+
+
 def test_setting_set_is_all_or_nothing(alice: Path) -> None:
     before, rows = show(alice), dump(alice)
     assert (

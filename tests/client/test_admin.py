@@ -69,6 +69,7 @@ async def test_each_operation_is_its_method_and_path_with_a_json_body(admin_url:
         (ops.settings("bob", {}), "POST", "/accounts/bob/settings", {}),
         (ops.fill("bob", {"qty": "1"}), "POST", "/accounts/bob/fills", {"qty": "1"}),
         (ops.isolated_margin("bob", {}), "POST", "/accounts/bob/isolated-margin", {}),
+        (ops.commission("bob", {"maker": "0"}), "PUT", "/accounts/bob/commission", {"maker": "0"}),
         (ops.set_marks({"BTCUSDT": "1"}), "PUT", "/marks", {"BTCUSDT": "1"}),
     ]
     for call, method, path, body in calls:

@@ -6,6 +6,7 @@ import pytest
 from posrisk.engine import (
     Account,
     AccountChange,
+    AmountNotPositive,
     BalanceChange,
     CrossBalanceInsufficient,
     EngineError,
@@ -24,6 +25,7 @@ from posrisk.engine import (
     MarginTypeUnchanged,
     Market,
     NotIsolatedPosition,
+    PositionIsZero,
     PositionMode,
     PositionModeLocked,
     PositionModeUnchanged,
@@ -42,6 +44,7 @@ from posrisk.engine import (
     UpdateReason,
     WalletTransfer,
     apply,
+    has_open_orders,
 )
 
 from .conftest import D, run
@@ -342,7 +345,7 @@ def test_isolated_transfers_move_money_both_ways(market: Market) -> None:
     [
         ("90.01", CrossBalanceInsufficient, -4050),
         ("-10.01", IsolatedBalanceInsufficient, -4051),
-        ("0", InvalidValue, -1130),
+        ("0", AmountNotPositive, -4055),
     ],
 )
 def test_an_isolated_transfer_that_would_make_a_wallet_negative_is_refused(
@@ -355,12 +358,16 @@ def test_an_isolated_transfer_that_would_make_a_wallet_negative_is_refused(
 
 
 def test_isolated_transfers_need_an_isolated_open_position(market: Market) -> None:
-    with pytest.raises(NotIsolatedPosition):
+    with pytest.raises(NotIsolatedPosition) as cross:
         apply(funded(market), IsolatedMarginTransfer("BTCUSDT", D("1")), market)
+    assert cross.value.code == -4049
     account = run([SetMarginType("BTCUSDT", MarginType.ISOLATED)], market, funded(market))
-    with pytest.raises(NotIsolatedPosition) as info:
+    with pytest.raises(PositionIsZero) as info:
         apply(account, IsolatedMarginTransfer("BTCUSDT", D("1")), market)
-    assert info.value.code == -4049
+    assert (info.value.code, info.value.msg) == (
+        -4054,
+        "Cannot add position margin: position is 0.",
+    )
 
 
 # --- settings -------------------------------------------------------------------------
@@ -531,3 +538,28 @@ def test_each_asset_remembers_when_its_wallet_last_changed(market: Market) -> No
         assert account.balance_update_time("USDT") == expected, event
     assert account.balance_update_time("BTC") == 800
     assert dict(account.balance_times) == {"USDT": 700, "BTC": 800}
+
+
+def test_a_leverage_set_names_itself_even_when_it_changes_nothing(market: Market) -> None:
+    applied = apply(Account(), SetLeverage("BTCUSDT", 20), market)  # the default already
+    assert applied.change == AccountChange(None, leverage=("BTCUSDT", 20))
+    assert applied.account.settings_for(market["BTCUSDT"]).leverage == 20
+
+
+def test_open_orders_are_checked_after_no_change_and_before_positions(
+    market: Market, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import posrisk.engine.account as engine_account
+
+    assert not has_open_orders(Account())
+    monkeypatch.setattr(engine_account, "has_open_orders", lambda account, symbol=None: True)
+    account = run([fill(BUY, "1", "100")], market, funded(market))
+    for event, code in (
+        (SetMarginType("BTCUSDT", MarginType.CROSS), -4046),
+        (SetMarginType("BTCUSDT", MarginType.ISOLATED), -4047),
+        (SetPositionMode(PositionMode.ONE_WAY), -4059),
+        (SetPositionMode(PositionMode.HEDGE), -4067),
+    ):
+        with pytest.raises(EngineError) as info:
+            apply(account, event, market)
+        assert info.value.code == code

@@ -1,5 +1,7 @@
 """check_opening_margin: a fill's opening part needs initial margin + its fee within
-availableBalance before the fill (Binance's -2019); closing parts need nothing."""
+availableBalance before the fill (Binance's -2019); closing parts need nothing. check_margin:
+a lower leverage's extra initial margin (-2028), isolated margin added (-4050) or removed
+(-4051) at the marks."""
 
 from collections.abc import Mapping
 from decimal import Decimal
@@ -8,9 +10,13 @@ import pytest
 
 from posrisk.engine import (
     Account,
+    CrossBalanceInsufficient,
     EngineError,
     Event,
     Fill,
+    IsolatedBalanceInsufficient,
+    IsolatedMarginTransfer,
+    LeverageMarginInsufficient,
     MarginInsufficient,
     MarginType,
     Market,
@@ -21,7 +27,9 @@ from posrisk.engine import (
     Side,
     WalletTransfer,
     apply,
+    check_margin,
     check_opening_margin,
+    removable_margin,
 )
 
 from .conftest import D, run
@@ -154,3 +162,88 @@ def test_each_margin_asset_stands_alone(market: Market) -> None:
     with pytest.raises(EngineError) as info:
         check_opening_margin(account, fill(BUY, "0.001", "20000"), market, NO_MARKS)
     assert info.value.code == -2019
+
+
+# -- check_margin: leverage (-2028) and isolated margin moved (-4050, -4051) --------------
+
+
+def test_a_lower_leverage_needs_its_extra_initial_margin_available(market: Market) -> None:
+    # 0.1 BTCUSDT @ 20000 cross 20x, marked at 19000: notional 1900, PIM 95, uPnL −100.
+    account = run([deposit("300"), fill(BUY, "0.1", "20000")], market)
+    marks = {"BTCUSDT": D("19000")}
+    # available = 300 − 100 − 95 = 105; at 10x: 190 − 95 = 95 more (fits); at 9x:
+    # 211.11 − 95 = 116.11 more (does not).
+    check_margin(account, SetLeverage("BTCUSDT", 10), market, marks)
+    with pytest.raises(LeverageMarginInsufficient) as info:
+        check_margin(account, SetLeverage("BTCUSDT", 9), market, marks)
+    assert (info.value.code, info.value.msg) == (
+        -2028,
+        "Leverage is smaller than permitted: insufficient margin balance.",
+    )
+    assert info.value.detail == (
+        "BTCUSDT at 9x needs 116.11111111 USDT more initial margin; availableBalance is "
+        "105.00000000"
+    )
+    # Raising the leverage, or a flat symbol, needs nothing.
+    check_margin(account, SetLeverage("BTCUSDT", 125), market, marks)
+    check_margin(account, SetLeverage("ETHUSDT", 1), market, marks)
+
+
+def test_both_hedge_sides_count_toward_the_extra_margin(market: Market) -> None:
+    account = run(
+        [deposit("150"), fill(BUY, "0.1", "20000", ps=LONG), fill(SELL, "0.1", "20000", ps=SHORT)],
+        market,
+        Account(position_mode=PositionMode.HEDGE),
+    )
+    # available = 150 − 100 − 100 = −50 < 0: any lower leverage is refused.
+    with pytest.raises(LeverageMarginInsufficient):
+        check_margin(account, SetLeverage("BTCUSDT", 19), market, NO_MARKS)
+
+
+def isolated_short(market: Market) -> Account:
+    """ETHUSDT isolated 10x short 1 @ 1000: isolated wallet 100, cross wallet 900."""
+    return run(
+        [
+            deposit("1000"),
+            SetMarginType("ETHUSDT", MarginType.ISOLATED),
+            SetLeverage("ETHUSDT", 10),
+            Fill("ETHUSDT", SELL, D("1"), D("1000"), BOTH, D("0"), 1),
+        ],
+        market,
+    )
+
+
+@pytest.mark.parametrize(
+    ("mark", "removable"),
+    [
+        ("950", "5"),  # 100 + min(0, +50) − 95
+        ("1000", "0"),  # 100 + 0 − 100
+        ("900", "10"),  # 100 + 0 − 90: a profit is not removable
+        ("1050", "0"),  # 100 − 50 − 105 < 0
+    ],
+)
+def test_removable_margin(market: Market, mark: str, removable: str) -> None:
+    account = isolated_short(market)
+    marks = {"ETHUSDT": D(mark)}
+    assert removable_margin(account, "ETHUSDT", BOTH, market, marks) == D(removable)
+
+
+def test_isolated_margin_moved_within_what_the_marks_allow(market: Market) -> None:
+    account = isolated_short(market)
+    marks = {"ETHUSDT": D("950")}
+
+    def moved(amount: str) -> IsolatedMarginTransfer:
+        return IsolatedMarginTransfer("ETHUSDT", D(amount), BOTH, 2)
+
+    check_margin(account, moved("-5"), market, marks)
+    with pytest.raises(IsolatedBalanceInsufficient) as removed:
+        check_margin(account, moved("-5.00000001"), market, marks)
+    assert removed.value.code == -4051
+    # A cross loss lowers what may be added: BTCUSDT long 0.01 @ 20000 marked at 10000.
+    crossed = run([fill(BUY, "0.01", "20000")], market, account)
+    both = {**marks, "BTCUSDT": D("10000")}
+    # available = 900 − 100 − 5 = 795
+    check_margin(crossed, moved("795"), market, both)
+    with pytest.raises(CrossBalanceInsufficient) as added:
+        check_margin(crossed, moved("795.00000001"), market, both)
+    assert added.value.code == -4050

@@ -4,6 +4,7 @@ import pytest
 
 from posrisk.engine import (
     Account,
+    AccountChange,
     AccountRisk,
     Fill,
     InvalidSymbol,
@@ -16,6 +17,7 @@ from posrisk.engine import (
     SetMarginType,
     Side,
     WalletTransfer,
+    account_config_update_event,
     account_position_rows,
     account_position_v2_rows,
     account_rows,
@@ -324,3 +326,16 @@ def test_settings_send_no_account_update(market: Market) -> None:
 def test_cross_rows_write_isolated_fields_as_zero(market: Market) -> None:
     risk = AccountRisk(hedge_example(market), market, MARKS)
     assert risk.position("BTCUSDT", LONG).isolated_margin == 0
+
+
+def test_a_leverage_set_sends_account_config_update_and_nothing_else_does() -> None:
+    change = AccountChange(None, leverage=("BTCUSDT", 25))
+    assert account_config_update_event(change, event_time=7, transaction_time=6) == {
+        "e": "ACCOUNT_CONFIG_UPDATE",
+        "E": 7,
+        "T": 6,
+        "ac": {"s": "BTCUSDT", "l": 25},
+    }
+    assert (
+        account_config_update_event(AccountChange(None), event_time=7, transaction_time=6) is None
+    )

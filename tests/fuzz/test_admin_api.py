@@ -2,8 +2,9 @@
 
 What is thrown (Hypothesis): to every endpoint — ``POST accounts``,
 ``accounts/{name}/keys``, ``/wallet``, ``/settings``, ``/fills``, ``/isolated-margin``,
-``PUT marks``, ``POST scenarios``, the GETs, ``DELETE accounts/{name}/keys/{apiKey}``
-and methods an endpoint does not take — bodies of the endpoint's own shape with hostile
+``PUT accounts/{name}/commission``, ``PUT marks``, ``POST scenarios``, the GETs,
+``DELETE accounts/{name}/keys/{apiKey}`` and methods an endpoint does not take — bodies
+of the endpoint's own shape with hostile
 field values (numbers as strings, integers, floats and huge integers; unicode; nested
 values; unknown fields), arbitrary JSON documents, JSON written by hand (NaN/Infinity,
 duplicate keys, integers wider than 64 bits, 5000-level nesting), bytes that are not
@@ -292,6 +293,13 @@ BODIES: dict[str, st.SearchStrategy[Any]] = {
         {"symbol": symbol, "amount": number}, optional={"positionSide": position_side}
     ),
     "marks": st.dictionaries(symbol, price, max_size=4),
+    "commission": maybe(
+        {
+            "maker": number,
+            "taker": number,
+            "symbols": st.dictionaries(symbol, maybe({"maker": number, "taker": number})),
+        }
+    ),
     "scenarios": maybe(
         {
             "accounts": st.lists(scenario_account, max_size=2),
@@ -351,6 +359,16 @@ SANE: dict[str, st.SearchStrategy[Any]] = {
     ),
     "marks": st.dictionaries(
         sane_symbol, st.sampled_from(["900", "20500", "21123.05052574", "25000"]), min_size=1
+    ),
+    "commission": st.fixed_dictionaries(
+        {},
+        optional={
+            "maker": st.sampled_from(["0", "0.0002", "-0.0001"]),
+            "taker": st.sampled_from(["0.0005", "0.0004"]),
+            "symbols": st.dictionaries(
+                sane_symbol, st.fixed_dictionaries({}, optional={"maker": st.just("0")})
+            ),
+        },
     ),
     "scenarios": st.fixed_dictionaries(
         {
@@ -436,7 +454,7 @@ def requests(draw: st.DrawFn) -> Request:
     kind = draw(
         st.sampled_from(
             ["accounts", "keys", "wallet", "settings", "fills", "isolated-margin"] * 2
-            + ["marks", "scenarios", "account", "revoke", "account-keys"]
+            + ["marks", "scenarios", "account", "revoke", "account-keys", "commission"]
         )
     )
     name = draw(name_segment)
@@ -459,7 +477,7 @@ def requests(draw: st.DrawFn) -> Request:
             endpoint_path(kind, name, key),
         )
     else:
-        method = "PUT" if kind == "marks" else "POST"
+        method = "PUT" if kind in ("marks", "commission") else "POST"
         if draw(st.integers(0, 9)) == 0:  # a method the endpoint does not take
             method = draw(st.sampled_from(["GET", "PUT", "PATCH", "DELETE", "POST"]))
         path = endpoint_path(kind, name)

@@ -6,6 +6,7 @@ import asyncio
 import json
 import time
 from collections.abc import AsyncIterator
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -116,6 +117,30 @@ async def test_accounts_keys_and_ledger_operations(server: PosriskServer) -> Non
     status, revoked = await call(server, "DELETE", f"/accounts/carol/keys/{key['apiKey']}")
     assert (status, revoked) == (200, {"apiKey": key["apiKey"], "revoked": True})
     assert (await call(server, "DELETE", "/accounts/carol/keys/nope"))[1]["code"] == -2015
+
+
+async def test_commission_is_put_per_account(server: PosriskServer) -> None:
+    rates = {"maker": "0.0001", "symbols": {"ETHUSDT": {"taker": "0.0004"}}}
+    assert await call(server, "PUT", "/accounts/alice/commission", rates) == (
+        200,
+        {
+            "name": "alice",
+            "commission": {
+                "maker": "0.0001",
+                "taker": "0.0005",
+                "symbols": {"ETHUSDT": {"taker": "0.0004"}},
+            },
+        },
+    )
+    status, body = await call(server, "PUT", "/accounts/alice/commission", {"maker": "2"})
+    assert (status, body["code"]) == (400, -1130)
+    status, body = await call(server, "PUT", "/accounts/nobody/commission", {})
+    assert (status, body["code"]) == (404, -1130)
+    entry = server.registry.accounts["alice"]
+    assert (entry.account.commission.maker, entry.account.commission.symbols[0][0]) == (
+        Decimal("0.0001"),
+        "ETHUSDT",
+    )
 
 
 async def test_refusals(server: PosriskServer) -> None:

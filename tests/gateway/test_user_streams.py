@@ -133,10 +133,13 @@ async def test_every_stream_of_the_account_gets_each_update(server: PosriskServe
         assert transfer["a"]["P"][0]["iw"] == "105.00000000"
         await next_event(two)
 
-        # Settings that move nothing send nothing; a margin-type change sends its rows.
+        # A leverage set sends ACCOUNT_CONFIG_UPDATE; a margin-type change sends its rows.
         await server.admin.apply_events(
             "alice", [SetLeverage("BTCUSDT", 5), SetMarginType("SOLUSDT", MarginType.ISOLATED)]
         )
+        config = await next_event(one)
+        assert config["e"] == "ACCOUNT_CONFIG_UPDATE" and config["E"] == config["T"]
+        assert config["ac"] == {"s": "BTCUSDT", "l": 5}
         change = await next_event(one)
         assert change["a"]["m"] == "MARGIN_TYPE_CHANGE"
         assert change["a"]["P"][0]["s"] == "SOLUSDT" and change["a"]["P"][0]["mt"] == "isolated"

@@ -123,6 +123,7 @@ def test_catalogue_lists_every_code_once_with_its_variants() -> None:
         -1001,
         -1002,
         -1003,
+        -1020,
         -1021,
         -1022,
         -1100,
@@ -136,6 +137,7 @@ def test_catalogue_lists_every_code_once_with_its_variants() -> None:
         -2015,
         -4056,
         -4057,
+        -4171,
     ]
     assert [row.status for row in ERROR_CATALOGUE[-1003]] == [429, 418]
     assert WireError.too_many_params(100, 101).msg == (

@@ -5,6 +5,7 @@ from posrisk.protocol import (
     check_timestamp,
     read_api_key,
     read_bool,
+    read_decimal,
     read_long,
     read_recv_window,
     read_signature,
@@ -230,3 +231,30 @@ def test_check_timestamp_outside() -> None:
             "Timestamp for this request is outside of the recvWindow.",
         )
     check_timestamp(NOW - 100, 100, NOW)
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [("100", "100"), ("0.00000001", "0.00000001"), ("100.50", "100.50"), (7, "7"), ("0", "0")],
+)
+def test_read_decimal_keeps_the_digits_sent(value: object, expected: str) -> None:
+    read = read_decimal({"amount": value}, "amount", required=True)
+    assert read is not None and format(read, "f") == expected
+
+
+@pytest.mark.parametrize("value", ["-1", "1e-05", "1.", ".5", " 1", "1,5", True, -1, 1.5])
+def test_read_decimal_refuses_what_is_not_binances_decimal(value: object) -> None:
+    with pytest.raises(WireError) as info:
+        read_decimal({"amount": value}, "amount", required=True)
+    assert (info.value.code, info.value.msg) == (
+        -1100,
+        "Illegal characters found in parameter 'amount'; legal range is "
+        "'^([0-9]{1,20})(\\.[0-9]{1,20})?$'.",
+    )
+
+
+def test_read_decimal_not_sent() -> None:
+    assert read_decimal({"amount": ""}, "amount", required=False) is None
+    with pytest.raises(WireError) as info:
+        read_decimal({}, "amount", required=True)
+    assert info.value.code == -1102

@@ -543,7 +543,7 @@ async def test_isolated_margin_moves_both_ways_and_persists(env: Env) -> None:
 
 @pytest.mark.asyncio
 @pytest.mark.parametrize(
-    ("amount", "code"), [("-20.00000001", -4051), ("980.00000001", -4050), ("0", -1130)]
+    ("amount", "code"), [("-20.00000001", -4051), ("980.00000001", -4050), ("0", -4055)]
 )
 async def test_a_refused_isolated_transfer_changes_nothing(
     env: Env, amount: str, code: int

@@ -441,8 +441,8 @@ REFUSALS: list[tuple[str, Any, str]] = [
         "an unknown account field",
         after_bob({"balance": "1"}),
         "accounts[1]: Data sent for parameter 'balance' is not valid. (accounts[1]: unknown "
-        "field 'balance' (expected ['deposits', 'fills', 'isolatedMarginTransfers', 'keys', "
-        "'name', 'positionMode', 'symbols']))",
+        "field 'balance' (expected ['commission', 'deposits', 'fills', "
+        "'isolatedMarginTransfers', 'keys', 'name', 'positionMode', 'symbols']))",
     ),
     (
         "an unknown fill field",

@@ -9,7 +9,7 @@ from typing import Any
 import orjson
 import pytest
 
-from posrisk.engine import Fill, PositionSide, SetLeverage, Side, account_update_event
+from posrisk.engine import Fill, PositionSide, SetAutoAddMargin, Side, account_update_event
 from posrisk.service.dashboard import Dashboard
 from posrisk.service.streams import ListenKey, UserStreams, account_update
 
@@ -142,8 +142,8 @@ async def test_a_change_that_sends_nothing_is_not_sent(services: Services) -> No
     services.registry.subscribe(lambda changed: published.extend(changed.applied))
     sink = FakeSink()
     streams.attach(streams.start(HMAC_KEY, "alice", NOW), sink, NOW)
-    # A leverage change is published, but moves no balance and no position: no event.
-    await services.admin.settings("alice", None, [SetLeverage("BTCUSDT", 5, NOW)])
+    # Auto-add-margin is published, but moves no balance, no position, no leverage.
+    await services.admin.settings("alice", None, [SetAutoAddMargin("BTCUSDT", True, NOW)])
     assert len(published) == 1
     assert sink.messages == [] and streams.sent == 0
 

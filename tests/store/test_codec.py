@@ -12,11 +12,13 @@ from hypothesis import strategies as st
 from posrisk.engine import (
     Event,
     Fill,
+    InsuranceClear,
     IsolatedMarginTransfer,
     MarginType,
     PositionMode,
     PositionSide,
     SetAutoAddMargin,
+    SetCommission,
     SetLeverage,
     SetMarginType,
     SetPositionMode,
@@ -75,6 +77,18 @@ EXAMPLES: list[tuple[Event, str, str]] = [
     ),
     (SetPositionMode(PositionMode.HEDGE, 21), "position_mode", '{"positionMode":"hedge"}'),
     (SetPositionMode(PositionMode.ONE_WAY, 22), "position_mode", '{"positionMode":"oneway"}'),
+    # A liquidation's cover: stored like any other event.
+    (
+        InsuranceClear("USDT", D("12.34567891"), 23),
+        "insurance_clear",
+        '{"asset":"USDT","amount":"12.34567891"}',
+    ),
+    (
+        SetCommission(D("0.00010"), None, (("ETHUSDC", D("0"), None),), 24),
+        "commission",
+        '{"maker":"0.00010","taker":null,"symbols":[["ETHUSDC","0",null]]}',
+    ),
+    (SetCommission(time=25), "commission", '{"maker":null,"taker":null,"symbols":[]}'),
 ]
 
 
@@ -96,6 +110,8 @@ def test_every_event_type_has_an_example() -> None:
     covered = {type(event) for event, _, _ in EXAMPLES}
     assert covered == {
         WalletTransfer,
+        InsuranceClear,
+        SetCommission,
         Fill,
         IsolatedMarginTransfer,
         SetLeverage,
@@ -163,17 +179,24 @@ events: st.SearchStrategy[Event] = st.one_of(
     st.builds(SetMarginType, symbols, st.sampled_from(list(MarginType)), times),
     st.builds(SetAutoAddMargin, symbols, st.booleans(), times),
     st.builds(SetPositionMode, st.sampled_from(list(PositionMode)), times),
+    st.builds(InsuranceClear, st.sampled_from(["USDT", "USDC"]), positive, times),
+    st.builds(
+        SetCommission,
+        st.none() | money,
+        st.none() | money,
+        st.lists(st.tuples(symbols, st.none() | money, st.none() | money), max_size=3).map(tuple),
+        times,
+    ),
 )
 
 
 def _decimals(event: Event) -> list[object]:
     """The exact digits and exponents of every Decimal field (equality ignores "0.010" vs
-    "0.01"; the ledger must not)."""
-    return [
-        getattr(event, name).as_tuple()
-        for name in type(event).__slots__
-        if isinstance(getattr(event, name), Decimal)
-    ]
+    "0.01"; the ledger must not), commission overrides included."""
+    values = [getattr(event, name) for name in type(event).__slots__]
+    if isinstance(event, SetCommission):
+        values += [rate for override in event.symbols for rate in override[1:]]
+    return [value.as_tuple() for value in values if isinstance(value, Decimal)]
 
 
 @given(events)

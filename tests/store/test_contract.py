@@ -7,7 +7,14 @@ from typing import Any
 
 import pytest
 
-from posrisk.engine import Fill, PositionSide, SetPositionMode, Side, WalletTransfer
+from posrisk.engine import (
+    Fill,
+    IsolatedMarginTransfer,
+    PositionSide,
+    SetPositionMode,
+    Side,
+    WalletTransfer,
+)
 from posrisk.engine.events import PositionMode
 from posrisk.store import (
     AccountRecord,
@@ -149,3 +156,33 @@ async def test_changes_since_holds_exactly_what_was_committed_after(any_store: A
         (),
         (),
     )
+
+
+async def test_account_events_reads_one_accounts_entries_of_one_kind_in_a_window(
+    any_store: Any,
+) -> None:
+    def moved(amount: str, time: int) -> IsolatedMarginTransfer:
+        return IsolatedMarginTransfer("ETHUSDT", D(amount), PositionSide.BOTH, time)
+
+    await any_store.commit(
+        [
+            NewAccount("alice", 1),
+            NewAccount("bob", 1),
+            AppendEvent("alice", WalletTransfer("USDT", D("100"), 10), 10),
+            AppendEvent("alice", moved("5", 30), 30),
+            AppendEvent("bob", moved("7", 20), 20),
+            AppendEvent("alice", moved("-2", 20), 20),
+            AppendEvent("alice", moved("1", 40), 40),
+        ]
+    )
+    found = await any_store.account_events("alice", IsolatedMarginTransfer, 0, 2**62)
+    assert [(r.account, r.time, r.event) for r in found] == [
+        ("alice", 20, moved("-2", 20)),
+        ("alice", 30, moved("5", 30)),
+        ("alice", 40, moved("1", 40)),
+    ]
+    window = await any_store.account_events("alice", IsolatedMarginTransfer, 20, 30)
+    assert [r.time for r in window] == [20, 30]
+    assert await any_store.account_events("carol", IsolatedMarginTransfer, 0, 2**62) == ()
+    deposits = await any_store.account_events("alice", WalletTransfer, 0, 2**62)
+    assert [r.event.amount for r in deposits] == [D("100")]

@@ -28,7 +28,9 @@ T = TypeVar("T")
 account_app = typer.Typer(help="Create, list and show accounts.", no_args_is_help=True)
 key_app = typer.Typer(help="Create, revoke and list API keys.", no_args_is_help=True)
 wallet_app = typer.Typer(help="Deposit into and withdraw from wallets.", no_args_is_help=True)
-setting_app = typer.Typer(help="Position mode, leverage and margin type.", no_args_is_help=True)
+setting_app = typer.Typer(
+    help="Position mode, leverage, margin type and commission.", no_args_is_help=True
+)
 fill_app = typer.Typer(help="Record fills (trades).", no_args_is_help=True)
 margin_app = typer.Typer(help="Move isolated margin.", no_args_is_help=True)
 mark_app = typer.Typer(help="Set and list mark prices.", no_args_is_help=True)
@@ -252,6 +254,34 @@ def setting_set(
         body["positionMode"] = position_mode
     result = _admin(db, admin_url, admin_token, lambda ops: ops.settings(account, body))
     out.print(f"{account}: position mode {result['positionMode']}, settings saved")
+
+
+@setting_app.command("commission")
+def setting_commission(
+    account: str,
+    maker: Annotated[str | None, typer.Option(help="Maker rate, e.g. 0.0002.")] = None,
+    taker: Annotated[str | None, typer.Option(help="Taker rate, e.g. 0.0005.")] = None,
+    symbol_maker: Annotated[list[str] | None, typer.Option(help="SYMBOL=RATE, repeatable.")] = None,
+    symbol_taker: Annotated[list[str] | None, typer.Option(help="SYMBOL=RATE, repeatable.")] = None,
+    db: DbOption = DEFAULT_DB,
+    admin_url: AdminUrlOption = None,
+    admin_token: AdminTokenOption = None,
+) -> None:
+    """Set the account's commission rates; what is not given is the default (0.0002/0.0005)."""
+    symbols: dict[str, dict[str, str]] = {}
+    for symbol, value in _pairs(symbol_maker or [], "--symbol-maker").items():
+        symbols.setdefault(symbol, {})["maker"] = value
+    for symbol, value in _pairs(symbol_taker or [], "--symbol-taker").items():
+        symbols.setdefault(symbol, {})["taker"] = value
+    body: dict[str, Any] = {"symbols": symbols}
+    for name, rate in (("maker", maker), ("taker", taker)):
+        if rate is not None:
+            body[name] = rate
+    result = _admin(db, admin_url, admin_token, lambda ops: ops.commission(account, body))
+    rates = result["commission"]
+    out.print(f"{account}: maker {rates['maker']}, taker {rates['taker']}")
+    for symbol, given in rates["symbols"].items():
+        out.print(f"  {symbol}: " + ", ".join(f"{k} {v}" for k, v in given.items()))
 
 
 @fill_app.command("add")

@@ -78,6 +78,10 @@ class RemoteOperations:
         path = f"/accounts/{name}/isolated-margin"
         return await self._call("POST", path, body)  # type: ignore[no-any-return]
 
+    async def commission(self, name: str, body: Json) -> Json:
+        path = f"/accounts/{name}/commission"
+        return await self._call("PUT", path, body)  # type: ignore[no-any-return]
+
     async def marks(self) -> Json:
         return await self._call("GET", "/marks")  # type: ignore[no-any-return]
 

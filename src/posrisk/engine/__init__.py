@@ -8,7 +8,8 @@ Pure library: no I/O, no asyncio, ``decimal.Decimal`` only. Where things live:
 - ``account``  account state and ``apply(account, event, market)``
 - ``risk``     mark-to-market: uPnL, notional, margins, liquidation price
 - ``assets``   an account's figures per margin asset: wallet, margins, available, withdrawable
-- ``margin``   the margin an operator's fill needs (Binance's -2019)
+- ``margin``   the margin a write needs at the marks (-2019, -2028, -4050, -4051)
+- ``commission`` commission rates per account and symbol (defaults, overrides)
 - ``liquidation`` crossed positions closed at their bankruptcy price
 - ``views``    the v1 / v2 / ACCOUNT_UPDATE rows in Binance's string formats
 - ``account_views`` ``account.status`` (v1, v2) and the balance array, likewise
@@ -23,6 +24,7 @@ from .account import (
     FillParts,
     SymbolSettings,
     apply,
+    has_open_orders,
     sides_for,
     split_fill,
 )
@@ -37,7 +39,9 @@ from .account_views import (
     status_row_v2,
 )
 from .assets import AssetRisk, available_balance, max_withdraw_amount
+from .commission import DEFAULT_MAKER, DEFAULT_TAKER, CommissionRates, rates_for
 from .errors import (
+    AmountNotPositive,
     CrossBalanceInsufficient,
     EngineError,
     ExceedsMaxPosition,
@@ -45,12 +49,16 @@ from .errors import (
     InvalidSymbol,
     InvalidValue,
     IsolatedBalanceInsufficient,
+    LeverageMarginInsufficient,
     LeverageReductionIsolated,
     MarginInsufficient,
     MarginTypeLocked,
+    MarginTypeOpenOrders,
     MarginTypeUnchanged,
     NotIsolatedPosition,
+    PositionIsZero,
     PositionModeLocked,
+    PositionModeOpenOrders,
     PositionModeUnchanged,
     PositionSideMismatch,
     PrecisionOverMaximum,
@@ -67,6 +75,7 @@ from .events import (
     PositionMode,
     PositionSide,
     SetAutoAddMargin,
+    SetCommission,
     SetLeverage,
     SetMarginType,
     SetPositionMode,
@@ -75,7 +84,7 @@ from .events import (
     WalletTransfer,
 )
 from .liquidation import bankruptcy_price, is_crossed, liquidation_events
-from .margin import check_opening_margin
+from .margin import check_margin, check_opening_margin, removable_margin
 from .market import LeverageBracket, Market, MarketDataError, Symbol
 from .numbers import AMOUNT_LIMIT, check_amount, parse_decimal
 from .position import Position, break_even_price, entry_price_after_increase, realized_pnl
@@ -90,6 +99,7 @@ from .risk import (
     unrealized_pnl,
 )
 from .views import (
+    account_config_update_event,
     account_position_rows,
     account_position_v2_rows,
     account_rows,
@@ -103,12 +113,16 @@ from .views import (
 
 __all__ = [
     "AMOUNT_LIMIT",
+    "DEFAULT_MAKER",
+    "DEFAULT_TAKER",
     "Account",
     "AccountChange",
     "AccountRisk",
+    "AmountNotPositive",
     "Applied",
     "AssetRisk",
     "BalanceChange",
+    "CommissionRates",
     "CrossBalanceInsufficient",
     "EngineError",
     "Event",
@@ -122,18 +136,22 @@ __all__ = [
     "IsolatedBalanceInsufficient",
     "IsolatedMarginTransfer",
     "LeverageBracket",
+    "LeverageMarginInsufficient",
     "LeverageReductionIsolated",
     "LiquidationLeg",
     "MarginInsufficient",
     "MarginType",
     "MarginTypeLocked",
+    "MarginTypeOpenOrders",
     "MarginTypeUnchanged",
     "Market",
     "MarketDataError",
     "NotIsolatedPosition",
     "Position",
+    "PositionIsZero",
     "PositionMode",
     "PositionModeLocked",
+    "PositionModeOpenOrders",
     "PositionModeUnchanged",
     "PositionRisk",
     "PositionSide",
@@ -143,6 +161,7 @@ __all__ = [
     "QuantityNotPositive",
     "ReduceOnlyRejected",
     "SetAutoAddMargin",
+    "SetCommission",
     "SetLeverage",
     "SetMarginType",
     "SetPositionMode",
@@ -153,6 +172,7 @@ __all__ = [
     "WalletTransfer",
     "account_alias",
     "account_balances",
+    "account_config_update_event",
     "account_information",
     "account_position_rows",
     "account_position_v2_rows",
@@ -166,9 +186,11 @@ __all__ = [
     "bankruptcy_price",
     "break_even_price",
     "check_amount",
+    "check_margin",
     "check_opening_margin",
     "describe_account",
     "entry_price_after_increase",
+    "has_open_orders",
     "initial_margin",
     "is_crossed",
     "liquidation_events",
@@ -179,7 +201,9 @@ __all__ = [
     "parse_decimal",
     "position_row_v1",
     "position_row_v2",
+    "rates_for",
     "realized_pnl",
+    "removable_margin",
     "sides_for",
     "split_fill",
     "status_row_v1",

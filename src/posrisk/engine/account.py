@@ -15,7 +15,10 @@ from decimal import Decimal, localcontext
 from functools import cache
 from typing import NamedTuple
 
+from .changes import AccountChange, Applied, BalanceChange
+from .commission import check_commission
 from .errors import (
+    AmountNotPositive,
     CrossBalanceInsufficient,
     ExceedsMaxPosition,
     InvalidLeverage,
@@ -24,9 +27,12 @@ from .errors import (
     LeverageReductionIsolated,
     MarginInsufficient,
     MarginTypeLocked,
+    MarginTypeOpenOrders,
     MarginTypeUnchanged,
     NotIsolatedPosition,
+    PositionIsZero,
     PositionModeLocked,
+    PositionModeOpenOrders,
     PositionModeUnchanged,
     PositionSideMismatch,
     PrecisionOverMaximum,
@@ -43,6 +49,7 @@ from .events import (
     PositionMode,
     PositionSide,
     SetAutoAddMargin,
+    SetCommission,
     SetLeverage,
     SetMarginType,
     SetPositionMode,
@@ -62,6 +69,7 @@ __all__ = [
     "FillParts",
     "SymbolSettings",
     "apply",
+    "has_open_orders",
     "sides_for",
     "split_fill",
 ]
@@ -102,6 +110,8 @@ class Account:
     positions: Mapping[PositionKey, Position] = field(default_factory=dict)
     # When each margin asset's wallet last changed (ms): the balance's updateTime.
     balance_times: Mapping[str, int] = field(default_factory=dict)
+    # The last commission rates set (``commission.rates_for``); none: the defaults.
+    commission: SetCommission = field(default_factory=SetCommission)
 
     def settings_for(self, symbol: Symbol) -> SymbolSettings:
         """This account's settings for ``symbol``: cross, default leverage, unless changed."""
@@ -133,29 +143,6 @@ class Account:
         return [p for p in self.positions.values() if p.amount]
 
 
-@dataclass(frozen=True, slots=True)
-class BalanceChange:
-    """A balance that moved; ``change`` is ``bc``: the move other than PnL and fees."""
-
-    asset: str
-    change: Decimal = ZERO
-
-
-@dataclass(frozen=True, slots=True)
-class AccountChange:
-    """What an event moved; ``reason`` is None for settings that send no ACCOUNT_UPDATE."""
-
-    reason: UpdateReason | None
-    balances: tuple[BalanceChange, ...] = ()
-    positions: tuple[PositionKey, ...] = ()
-
-
-@dataclass(frozen=True, slots=True)
-class Applied:
-    account: Account
-    change: AccountChange
-
-
 def apply(account: Account, event: Event, market: Market) -> Applied:
     """Validate ``event`` against ``account`` and return the account after it.
 
@@ -182,6 +169,9 @@ def apply(account: Account, event: Event, market: Market) -> Applied:
                 return Applied(_with_settings(account, symbol, settings), AccountChange(None))
             case SetPositionMode():
                 return _apply_position_mode(account, event)
+            case SetCommission():
+                check_commission(event, market)
+                return Applied(replace(account, commission=event), AccountChange(None))
     raise TypeError(f"not a ledger event: {event!r}")
 
 
@@ -189,6 +179,12 @@ def _with_balance(account: Account, asset: str, balance: Decimal, time: int) -> 
     # ``asset``'s new wallet balance, changed at ``time`` (an event without one keeps the last).
     times = {**account.balance_times, asset: time} if time else account.balance_times
     return replace(account, balances={**account.balances, asset: balance}, balance_times=times)
+
+
+def has_open_orders(account: Account, symbol: str | None = None) -> bool:
+    """Whether ``account`` has open orders (on ``symbol``), which keep margin type (-4047)
+    and position mode (-4067) as they are. No orders are kept yet: never."""
+    return False
 
 
 def _with_settings(account: Account, symbol: Symbol, settings: SymbolSettings) -> Account:
@@ -363,12 +359,12 @@ def _apply_isolated_transfer(
     _check_side(account, side)
     _money(event.amount, "amount")
     if not event.amount:
-        raise InvalidValue("amount", "a transfer of 0")
+        raise AmountNotPositive("a transfer of 0")
     if account.settings_for(symbol).margin_type is not MarginType.ISOLATED:
         raise NotIsolatedPosition(f"{symbol.name} is cross margined")
     position = account.position(symbol.name, side)
     if not position.amount:
-        raise NotIsolatedPosition(f"{symbol.name} {side.value} has no open position")
+        raise PositionIsZero(f"{symbol.name} {side.value} has no open position")
     if event.amount > 0:
         cross = account.cross_wallet_balance(symbol.margin_asset, market)
         if event.amount > cross:
@@ -417,7 +413,7 @@ def _apply_leverage(account: Account, event: SetLeverage, market: Market) -> App
             )
     return Applied(
         _with_settings(account, symbol, replace(settings, leverage=leverage)),
-        AccountChange(None),
+        AccountChange(None, leverage=(symbol.name, leverage)),
     )
 
 
@@ -427,6 +423,8 @@ def _apply_margin_type(account: Account, event: SetMarginType, market: Market) -
     settings = account.settings_for(symbol)
     if settings.margin_type is margin_type:
         raise MarginTypeUnchanged(f"{symbol.name} is already {margin_type.value}")
+    if has_open_orders(account, symbol.name):
+        raise MarginTypeOpenOrders(f"{symbol.name} has open orders")
     if any(account.position(symbol.name, s).amount for s in PositionSide):
         raise MarginTypeLocked(f"{symbol.name} has an open position")
     sides = sides_for(account.position_mode)
@@ -440,6 +438,8 @@ def _apply_position_mode(account: Account, event: SetPositionMode) -> Applied:
     mode = PositionMode(event.mode)
     if mode is account.position_mode:
         raise PositionModeUnchanged(f"the account is already in {mode.value} mode")
+    if has_open_orders(account):
+        raise PositionModeOpenOrders("the account has open orders")
     if account.open_positions():
         raise PositionModeLocked(
             "open: " + ", ".join(f"{p.symbol} {p.side.value}" for p in account.open_positions())

@@ -10,6 +10,7 @@ from __future__ import annotations
 from ..errors import PosriskError
 
 __all__ = [
+    "AmountNotPositive",
     "CrossBalanceInsufficient",
     "EngineError",
     "ExceedsMaxPosition",
@@ -17,12 +18,16 @@ __all__ = [
     "InvalidSymbol",
     "InvalidValue",
     "IsolatedBalanceInsufficient",
+    "LeverageMarginInsufficient",
     "LeverageReductionIsolated",
     "MarginInsufficient",
     "MarginTypeLocked",
+    "MarginTypeOpenOrders",
     "MarginTypeUnchanged",
     "NotIsolatedPosition",
+    "PositionIsZero",
     "PositionModeLocked",
+    "PositionModeOpenOrders",
     "PositionModeUnchanged",
     "PositionSideMismatch",
     "PrecisionOverMaximum",
@@ -95,6 +100,13 @@ class ExceedsMaxPosition(EngineError):
     msg = "Exceeded the maximum allowable position at current leverage."
 
 
+class LeverageMarginInsufficient(EngineError):
+    """Lowering leverage needs more initial margin than the account has available."""
+
+    code = -2028
+    msg = "Leverage is smaller than permitted: insufficient margin balance."
+
+
 class InvalidLeverage(EngineError):
     code = -4028
 
@@ -105,6 +117,11 @@ class InvalidLeverage(EngineError):
 class MarginTypeUnchanged(EngineError):
     code = -4046
     msg = "No need to change margin type."
+
+
+class MarginTypeOpenOrders(EngineError):
+    code = -4047
+    msg = "Margin type cannot be changed if there exists open orders."
 
 
 class MarginTypeLocked(EngineError):
@@ -127,6 +144,18 @@ class IsolatedBalanceInsufficient(EngineError):
     msg = "Isolated balance insufficient."
 
 
+class PositionIsZero(EngineError):
+    """Margin moved into or out of an isolated side that holds no position."""
+
+    code = -4054
+    msg = "Cannot add position margin: position is 0."
+
+
+class AmountNotPositive(EngineError):
+    code = -4055
+    msg = "Amount must be positive."
+
+
 class PositionModeUnchanged(EngineError):
     code = -4059
     msg = "No need to change position side."
@@ -135,6 +164,11 @@ class PositionModeUnchanged(EngineError):
 class PositionSideMismatch(EngineError):
     code = -4061
     msg = "Order's position side does not match user's setting."
+
+
+class PositionModeOpenOrders(EngineError):
+    code = -4067
+    msg = "Position side cannot be changed if there exists open orders."
 
 
 class PositionModeLocked(EngineError):

@@ -19,6 +19,7 @@ __all__ = [
     "PositionMode",
     "PositionSide",
     "SetAutoAddMargin",
+    "SetCommission",
     "SetLeverage",
     "SetMarginType",
     "SetPositionMode",
@@ -132,6 +133,18 @@ class SetPositionMode:
     time: int = 0
 
 
+@dataclass(frozen=True, slots=True)
+class SetCommission:
+    """The account's commission rates, replacing what was set before: ``maker`` and
+    ``taker`` for every symbol (None: the default), then per symbol ``(symbol, maker,
+    taker)`` overrides (None: the account's rate)."""
+
+    maker: Decimal | None = None
+    taker: Decimal | None = None
+    symbols: tuple[tuple[str, Decimal | None, Decimal | None], ...] = ()
+    time: int = 0
+
+
 Event = (
     WalletTransfer
     | InsuranceClear
@@ -141,4 +154,5 @@ Event = (
     | SetMarginType
     | SetAutoAddMargin
     | SetPositionMode
+    | SetCommission
 )

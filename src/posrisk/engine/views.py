@@ -23,6 +23,7 @@ from .numbers import (
 from .risk import AccountRisk, PositionRisk
 
 __all__ = [
+    "account_config_update_event",
     "account_position_rows",
     "account_position_v2_rows",
     "account_rows",
@@ -170,6 +171,22 @@ def account_update_event(
                 update_position_item(risk.position(name, side)) for name, side in change.positions
             ],
         },
+    }
+
+
+def account_config_update_event(
+    change: AccountChange, *, event_time: int, transaction_time: int
+) -> Row | None:
+    """The ``ACCOUNT_CONFIG_UPDATE`` a leverage set sends (every time, same leverage too),
+    or None: ``{"e", "E", "T", "ac": {"s", "l"}}`` (``ai``/``j`` never sent)."""
+    if change.leverage is None:
+        return None
+    symbol, leverage = change.leverage
+    return {
+        "e": "ACCOUNT_CONFIG_UPDATE",
+        "E": event_time,
+        "T": transaction_time,
+        "ac": {"s": symbol, "l": leverage},
     }
 
 

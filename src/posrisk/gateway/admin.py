@@ -64,6 +64,7 @@ class AdminApi:
                 web.post(f"{p}/accounts/{{name}}/settings", self._settings),
                 web.post(f"{p}/accounts/{{name}}/fills", self._fill),
                 web.post(f"{p}/accounts/{{name}}/isolated-margin", self._isolated_margin),
+                web.put(f"{p}/accounts/{{name}}/commission", self._commission),
                 web.get(f"{p}/marks", self._marks),
                 web.put(f"{p}/marks", self._set_marks),
                 web.post(f"{p}/scenarios", self._scenario),
@@ -151,6 +152,10 @@ class AdminApi:
     async def _isolated_margin(self, request: web.Request) -> web.Response:
         name = request.match_info["name"]
         return _json(await self.operations.isolated_margin(name, await self._object(request)))
+
+    async def _commission(self, request: web.Request) -> web.Response:
+        name = request.match_info["name"]
+        return _json(await self.operations.commission(name, await self._object(request)))
 
     async def _marks(self, request: web.Request) -> web.Response:
         return _json(await self.operations.marks())

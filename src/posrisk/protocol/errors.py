@@ -56,6 +56,7 @@ _ROWS = (
         " to avoid bans.",
         "ip_banned",
     ),
+    ErrorTemplate(-1020, 400, "This operation is not supported.", "unsupported_operation"),
     ErrorTemplate(
         -1021,
         400,
@@ -97,6 +98,13 @@ _ROWS = (
     # session.logon takes Ed25519 keys only (SPEC §4); Binance's codes for the others.
     ErrorTemplate(-4056, 400, "HMAC_SHA256 API key is not supported.", "hmac_not_supported"),
     ErrorTemplate(-4057, 400, "RSA API key is not supported.", "rsa_not_supported"),
+    # POST multiAssetsMargin false, which is what every account already is (SPEC §16).
+    ErrorTemplate(
+        -4171,
+        400,
+        "Adjusted asset mode is currently set and does not need to be adjusted repeatedly.",
+        "multi_assets_unchanged",
+    ),
 )
 
 # code -> its variants (two for -1003: 429 and 418; two for -1021: outside and ahead).
@@ -217,6 +225,16 @@ class WireError(PosriskError):
         return cls._from(
             "ip_banned", until_ms, data={"serverTime": server_time, "retryAfter": until_ms}
         )
+
+    @classmethod
+    def unsupported_operation(cls) -> WireError:
+        """-1020: enabling multi-assets mode (posrisk never converts margin assets)."""
+        return cls._from("unsupported_operation")
+
+    @classmethod
+    def multi_assets_unchanged(cls) -> WireError:
+        """-4171: disabling multi-assets mode, which is never on."""
+        return cls._from("multi_assets_unchanged")
 
     @classmethod
     def timestamp_outside_window(cls) -> WireError:

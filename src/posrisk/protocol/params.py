@@ -1,4 +1,4 @@
-"""Typed reading of request params, each failure with Binance's code (SPEC §2, §5, §12).
+r"""Typed reading of request params, each failure with Binance's code (SPEC §2, §5, §12).
 
 Real clients send numbers and booleans either as JSON values or as strings (Binance's
 SDK sends every value as a string, ccxt sends JSON), so every reader takes both forms.
@@ -10,6 +10,8 @@ Decisions:
   answers. A negative number is therefore -1100, not -1130.
 - Missing, ``null`` and ``""`` all mean "not sent": -1102 for a mandatory param, the
   default for an optional one.
+- A DECIMAL is a string (or JSON integer) matching ``^([0-9]{1,20})(\.[0-9]{1,20})?$``;
+  anything else (sign, exponent, float) is -1100 with that legal range.
 - A symbol must match ``^[A-Z0-9-_.]{1,20}$`` (-1100); whether it exists is the
   service's question (-1121).
 - An API key is 1–128 characters of ``[A-Za-z0-9]``; anything else, the empty string
@@ -20,10 +22,12 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
+from decimal import Decimal
 
 from .errors import WireError
 
 __all__ = [
+    "DECIMAL_RANGE",
     "DEFAULT_RECV_WINDOW",
     "LONG_RANGE",
     "MAX_RECV_WINDOW",
@@ -31,6 +35,7 @@ __all__ = [
     "check_timestamp",
     "read_api_key",
     "read_bool",
+    "read_decimal",
     "read_long",
     "read_recv_window",
     "read_signature",
@@ -38,6 +43,7 @@ __all__ = [
 ]
 
 LONG_RANGE = "^[0-9]{1,20}$"
+DECIMAL_RANGE = "^([0-9]{1,20})(\\.[0-9]{1,20})?$"
 SYMBOL_RANGE = "^[A-Z0-9-_.]{1,20}$"
 DEFAULT_RECV_WINDOW = 5000
 MAX_RECV_WINDOW = 60_000
@@ -45,6 +51,7 @@ MAX_RECV_WINDOW = 60_000
 _AHEAD_MS = 1000
 
 _LONG = re.compile(r"[0-9]{1,20}")
+_DECIMAL = re.compile(r"[0-9]{1,20}(\.[0-9]{1,20})?")
 _SYMBOL = re.compile(r"[A-Z0-9\-_.]{1,20}")
 _API_KEY = re.compile(r"[A-Za-z0-9]{1,128}")
 _LONG_LIMIT = 2**63  # a signed 64-bit integer
@@ -71,6 +78,20 @@ def read_long(params: Mapping[str, object], name: str, *, required: bool) -> int
         if number < _LONG_LIMIT:
             return number
     raise WireError.illegal_chars(name, LONG_RANGE)
+
+
+def read_decimal(params: Mapping[str, object], name: str, *, required: bool) -> Decimal | None:
+    """A DECIMAL param as its exact digits; None if optional and not sent."""
+    value = _sent(params, name)
+    if value is None:
+        if required:
+            raise WireError.mandatory_param(name)
+        return None
+    if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
+        value = str(value)
+    if isinstance(value, str) and _DECIMAL.fullmatch(value):
+        return Decimal(value)
+    raise WireError.illegal_chars(name, DECIMAL_RANGE)
 
 
 def read_bool(params: Mapping[str, object], name: str, default: bool) -> bool:

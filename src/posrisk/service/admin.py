@@ -29,7 +29,7 @@ from ..engine import (
     SetPositionMode,
     WalletTransfer,
     apply,
-    check_opening_margin,
+    check_margin,
     describe_account,
     liquidation_events,
 )
@@ -198,7 +198,8 @@ class AdminService:
         self, account: str, events: Sequence[Event], *, force: bool = False
     ) -> list[Applied]:
         """Apply ``events`` to ``account`` all-or-nothing; return each step's result.
-        Fills need their opening margin at the current marks unless ``force``d."""
+        Each needs its margin at the current marks (``engine.check_margin``: a fill's
+        opening margin, a lower leverage's, isolated margin moved) unless ``force``d."""
         return await self._write(lambda: self._commit_events(account, events, not force))
 
     async def liquidate(self, account: str) -> list[Applied]:
@@ -213,18 +214,18 @@ class AdminService:
         return await self._write(plan)
 
     async def _commit_events(
-        self, account: str, events: Sequence[Event], check_margin: bool
+        self, account: str, events: Sequence[Event], margins: bool
     ) -> list[Applied]:
-        # Under the write lock: validate every event (and fills' margin at the served
-        # marks) on a copy of the state, then commit them together.
+        # Under the write lock: validate every event (and its margin at the served marks)
+        # on a copy of the state, then commit them together.
         state = self.registry.account(account).account
         now = self.clock.now_ms()
         # An event without a time happens now (and replays with that same time).
         events = [event if event.time else replace(event, time=now) for event in events]
         for event in events:
             after = apply(state, event, self.market).account
-            if check_margin:
-                check_opening_margin(state, event, self.market, self.registry.marks)
+            if margins:
+                check_margin(state, event, self.market, self.registry.marks)
             state = after
         if not events:
             return []
@@ -239,7 +240,9 @@ class AdminService:
         return (await self.apply_events(account, [fill], force=force))[-1].account
 
     async def isolated_margin(self, account: str, transfer: IsolatedMarginTransfer) -> Account:
-        return (await self.apply_events(account, [transfer]))[-1].account
+        """The operator moves isolated margin within the wallets (the engine's bounds); the
+        account owner's ``positionMargin`` is held to the marks too (``service.settings``)."""
+        return (await self.apply_events(account, [transfer], force=True))[-1].account
 
     async def settings(
         self,

@@ -23,18 +23,23 @@ from ..engine import (
     PositionMode,
     PositionSide,
     SetAutoAddMargin,
+    SetCommission,
     SetLeverage,
     SetMarginType,
     Side,
     parse_decimal,
+    rates_for,
 )
 from ..protocol import WireError, read_symbol
 
 __all__ = [
     "ACCOUNT_NAME",
     "check_fields",
+    "commission_json",
+    "fmt_rate",
     "known_symbol",
     "parse_account_name",
+    "parse_commission",
     "parse_fill",
     "parse_force",
     "parse_isolated_transfer",
@@ -209,6 +214,44 @@ def parse_symbol_settings(symbols: object, *, time: int) -> list[Event]:
             flag = _flag(settings["isAutoAddMargin"], "isAutoAddMargin")
             events.append(SetAutoAddMargin(symbol, flag, time))
     return events
+
+
+def _rate(data: Mapping[str, Any], name: str, field: str) -> Decimal | None:
+    return parse_decimal(data[name], field) if data.get(name) is not None else None
+
+
+def parse_commission(data: object, *, time: int) -> SetCommission:
+    """``{"maker": "0.0002", "taker": "0.0005", "symbols": {"ETHUSDC": {"maker": "0"}}}``:
+    every part optional (what is left out keeps the default, 0.0002 / 0.0005)."""
+    check_fields(data, "commission", {"maker", "taker", "symbols"}, set())
+    assert isinstance(data, Mapping)
+    symbols = data.get("symbols") or {}
+    if not isinstance(symbols, Mapping):
+        raise InvalidValue("symbols", "symbols must map a symbol to its maker and taker rates")
+    overrides = []
+    for name, rates in symbols.items():
+        symbol = _symbol(name)
+        check_fields(rates, f"symbols.{symbol}", {"maker", "taker"}, set())
+        assert isinstance(rates, Mapping)
+        maker = _rate(rates, "maker", f"symbols.{symbol}.maker")
+        overrides.append((symbol, maker, _rate(rates, "taker", f"symbols.{symbol}.taker")))
+    maker, taker = _rate(data, "maker", "maker"), _rate(data, "taker", "taker")
+    return SetCommission(maker, taker, tuple(overrides), time)
+
+
+def commission_json(commission: SetCommission) -> dict[str, Any]:
+    """An account's commission as ``parse_commission`` reads it, the defaults filled in."""
+    rates = rates_for(commission, "")
+    symbols: dict[str, dict[str, str]] = {}
+    for name, maker, taker in commission.symbols:
+        given = {"maker": maker, "taker": taker}
+        symbols[name] = {k: fmt_rate(v) for k, v in given.items() if v is not None}
+    return {"maker": fmt_rate(rates.maker), "taker": fmt_rate(rates.taker), "symbols": symbols}
+
+
+def fmt_rate(rate: Decimal) -> str:
+    """A rate (or an amount) as its shortest plain text: ``0.00020`` → ``"0.0002"``."""
+    return format(rate.normalize(), "f") if rate else "0"
 
 
 def parse_marks(data: object) -> dict[str, Decimal]:

@@ -17,6 +17,8 @@ from ..engine.numbers import fmt_marks
 from .admin import AdminService
 from .inputs import (
     check_fields,
+    commission_json,
+    parse_commission,
     parse_fill,
     parse_force,
     parse_isolated_transfer,
@@ -43,6 +45,7 @@ class Operations(Protocol):
     async def settings(self, name: str, body: Json) -> Json: ...
     async def fill(self, name: str, body: Json) -> Json: ...
     async def isolated_margin(self, name: str, body: Json) -> Json: ...
+    async def commission(self, name: str, body: Json) -> Json: ...
     async def marks(self) -> Json: ...
     async def set_marks(self, body: Json) -> Json: ...
     async def load_scenario(self, document: object) -> Json: ...
@@ -118,6 +121,12 @@ class AdminOperations:
     async def isolated_margin(self, name: str, body: Json) -> Json:
         await self.admin.isolated_margin(name, parse_isolated_transfer(body, default_time=0))
         return self.admin.describe(name)
+
+    async def commission(self, name: str, body: Json) -> Json:
+        """Replace the account's commission rates (what the body leaves out: the defaults)."""
+        await self.admin.apply_events(name, [parse_commission(body, time=0)])
+        commission = self.admin.registry.account(name).account.commission
+        return {"name": name, "commission": commission_json(commission)}
 
     async def marks(self) -> Json:
         return fmt_marks(self.admin.registry.marks)

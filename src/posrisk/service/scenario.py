@@ -1,4 +1,5 @@
-"""Scenario files (SPEC §10): accounts, keys, deposits, settings, fills, transfers, marks.
+"""Scenario files (SPEC §10): accounts, keys, deposits, settings, commission, fills,
+transfers, marks.
 
 ``plan_scenario`` reads and validates a whole document against the engine before anything
 is written; a problem raises ``ScenarioError`` naming the account, the entry and what is
@@ -32,6 +33,7 @@ from .errors import ServiceError
 from .inputs import (
     check_fields,
     parse_account_name,
+    parse_commission,
     parse_fill,
     parse_force,
     parse_isolated_transfer,
@@ -52,6 +54,7 @@ _ACCOUNT_FIELDS = {
     "symbols",
     "fills",
     "isolatedMarginTransfers",
+    "commission",
 }
 
 
@@ -255,6 +258,12 @@ def _plan_settings(
                 if current is event.margin_type:
                     continue
             add(event, entry)
+    if "commission" in raw:
+        try:
+            commission = parse_commission(raw["commission"], time=now)
+        except EngineError as e:
+            raise _where(name, "commission", e) from None
+        add(commission, "commission")
 
 
 def _plan_money(name: str, raw: Mapping[str, Any], now: int, add: Add) -> None:

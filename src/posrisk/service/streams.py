@@ -3,8 +3,9 @@
 Transport-free: a stream is a ``Sink`` (send bytes, close) registered under a listenKey;
 the gateway supplies real connections. ``UserStreams.publish`` is the admin service's
 account listener: each committed change that moves a balance or a position becomes one
-``ACCOUNT_UPDATE`` (``account_update``, which the dashboard's feed shows too), encoded once
-and sent, in commit order, to every open stream of the account. A listenKey lives
+``ACCOUNT_UPDATE`` (``account_update``, which the dashboard's feed shows too), and each
+leverage set one ``ACCOUNT_CONFIG_UPDATE``, encoded once and sent, in commit order, to
+every open stream of the account. A listenKey lives
 ``ttl_ms`` (60 minutes) after its start or last ping; ``expire(now)`` sends
 ``listenKeyExpired`` to its streams and closes them.
 """
@@ -20,7 +21,7 @@ from typing import Any, Protocol
 
 import orjson
 
-from ..engine import Account, AccountChange, account_update_event
+from ..engine import Account, AccountChange, account_config_update_event, account_update_event
 from .registry import Registry, StateChanged
 
 __all__ = ["LISTEN_KEY_TTL_MS", "ListenKey", "Sink", "UserStreams", "account_update"]
@@ -198,14 +199,17 @@ class UserStreams:
         change: AccountChange,
         time: int,
     ) -> None:
-        """The ``ACCOUNT_UPDATE`` of one committed change, to every stream of ``account``."""
+        """The ``ACCOUNT_UPDATE`` (or ``ACCOUNT_CONFIG_UPDATE``) of one committed change, to
+        every stream of ``account``."""
         sinks = [s for k in self._keys.values() if k.account == account for s in k.sinks]
         if not sinks:
             return
-        event = account_update(self.registry, state, change, time)
-        if event is None:
-            return
-        message = orjson.dumps(event)
-        for sink in sinks:
-            sink.send(message)
-            self.sent += 1
+        update = account_update(self.registry, state, change, time)
+        config = account_config_update_event(change, event_time=time, transaction_time=time)
+        for event in (update, config):
+            if event is None:
+                continue
+            message = orjson.dumps(event)
+            for sink in sinks:
+                sink.send(message)
+                self.sent += 1

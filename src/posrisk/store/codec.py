@@ -18,6 +18,7 @@ from ..engine import (
     PositionMode,
     PositionSide,
     SetAutoAddMargin,
+    SetCommission,
     SetLeverage,
     SetMarginType,
     SetPositionMode,
@@ -26,7 +27,33 @@ from ..engine import (
 )
 from ..engine.numbers import fmt_exact
 
-__all__ = ["decode_decimal", "decode_event", "encode_decimal", "encode_event"]
+__all__ = ["decode_decimal", "decode_event", "encode_decimal", "encode_event", "kind_of"]
+
+# The ``ledger.kind`` each event type is stored under.
+_KINDS: dict[type, str] = {
+    WalletTransfer: "wallet",
+    InsuranceClear: "insurance_clear",
+    Fill: "fill",
+    IsolatedMarginTransfer: "isolated_margin",
+    SetLeverage: "leverage",
+    SetMarginType: "margin_type",
+    SetAutoAddMargin: "auto_add_margin",
+    SetPositionMode: "position_mode",
+    SetCommission: "commission",
+}
+
+
+def kind_of(event_type: type) -> str:
+    """The ``ledger.kind`` of an event type (``IsolatedMarginTransfer`` → ``isolated_margin``)."""
+    return _KINDS[event_type]
+
+
+def _optional(value: Decimal | None) -> str | None:
+    return None if value is None else encode_decimal(value)
+
+
+def _decode_optional(value: str | None) -> Decimal | None:
+    return None if value is None else decode_decimal(value)
 
 
 def encode_decimal(value: Decimal) -> str:
@@ -46,6 +73,9 @@ def encode_event(event: Event) -> tuple[str, str]:
     match event:
         case WalletTransfer():
             kind, body = "wallet", {"asset": event.asset, "amount": encode_decimal(event.amount)}
+        case InsuranceClear():
+            kind = "insurance_clear"
+            body = {"asset": event.asset, "amount": encode_decimal(event.amount)}
         case Fill():
             kind, body = (
                 "fill",
@@ -81,6 +111,15 @@ def encode_event(event: Event) -> tuple[str, str]:
             kind, body = "auto_add_margin", {"symbol": event.symbol, "enabled": event.enabled}
         case SetPositionMode():
             kind, body = "position_mode", {"positionMode": event.mode.value}
+        case SetCommission():
+            kind, body = (
+                "commission",
+                {
+                    "maker": _optional(event.maker),
+                    "taker": _optional(event.taker),
+                    "symbols": [[s, _optional(m), _optional(t)] for s, m, t in event.symbols],
+                },
+            )
         case _:
             raise TypeError(f"not a ledger event: {event!r}")
     return kind, json.dumps(body, separators=(",", ":"))
@@ -118,4 +157,14 @@ def decode_event(kind: str, body: str, time: int) -> Event:
             return SetAutoAddMargin(data["symbol"], bool(data["enabled"]), time)
         case "position_mode":
             return SetPositionMode(PositionMode(data["positionMode"]), time)
+        case "commission":
+            return SetCommission(
+                _decode_optional(data["maker"]),
+                _decode_optional(data["taker"]),
+                tuple(
+                    (str(s), _decode_optional(m), _decode_optional(t))
+                    for s, m, t in data["symbols"]
+                ),
+                time,
+            )
     raise ValueError(f"unknown ledger entry kind {kind!r}")

@@ -16,8 +16,8 @@ import asyncpg
 
 from .errors import StoreError
 from .plan import POSTGRES, Batch, Plan, Rows
-from .reads import read_delta, read_snapshot
-from .records import Change, Delta, Snapshot
+from .reads import read_account_events, read_delta, read_snapshot
+from .records import Change, Delta, LedgerRecord, Snapshot
 from .schema import migrations, statements
 from .writes import write_changes
 
@@ -127,6 +127,14 @@ class PostgresStore:
         """Accounts, keys and ledger entries committed after ``revision``."""
         async with self._connection() as db, db.transaction(isolation="repeatable_read"):
             return await _run_plan(db, read_delta(POSTGRES, revision))
+
+    async def account_events(
+        self, account: str, event_type: type, start: int, end: int
+    ) -> tuple[LedgerRecord, ...]:
+        """``account``'s ledger entries of ``event_type`` timed in ``[start, end]``."""
+        async with self._connection() as db:
+            plan = read_account_events(POSTGRES, account, event_type, start, end)
+            return await _run_plan(db, plan)
 
     async def has_accounts(self) -> bool:
         async with self._connection() as db:

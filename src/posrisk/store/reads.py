@@ -10,11 +10,11 @@ from collections.abc import Callable
 from decimal import Decimal
 
 from ..engine import Event
-from .codec import decode_decimal, decode_event
+from .codec import decode_decimal, decode_event, kind_of
 from .plan import Dialect, Plan
 from .records import AccountRecord, Delta, KeyRecord, LedgerRecord, Snapshot
 
-__all__ = ["EventDecoder", "PriceDecoder", "read_delta", "read_snapshot"]
+__all__ = ["EventDecoder", "PriceDecoder", "read_account_events", "read_delta", "read_snapshot"]
 
 # (seq, kind, body, time) of a ledger row -> its event.
 EventDecoder = Callable[[int, str, str, int], Event]
@@ -73,4 +73,30 @@ def read_snapshot(
         {symbol: price(symbol, text) for symbol, text in marks},
         {key: value for key, value in meta},
         revision=delta.revision,
+    )
+
+
+def read_account_events(
+    dialect: Dialect,
+    account: str,
+    event_type: type,
+    start: int,
+    end: int,
+    event: EventDecoder = _event,
+) -> Plan[tuple[LedgerRecord, ...]]:
+    """``account``'s ledger entries of ``event_type`` whose time is in ``[start, end]``,
+    by time (then commit order)."""
+    rows = yield dialect.query(
+        "SELECT l.seq, a.name, l.time, l.kind, l.body FROM ledger l "
+        "JOIN accounts a ON a.id = l.account_id "
+        "WHERE a.name = ? AND l.kind = ? AND l.time >= ? AND l.time <= ? "
+        "ORDER BY l.time, l.seq",
+        account,
+        kind_of(event_type),
+        start,
+        end,
+    )
+    return tuple(
+        LedgerRecord(seq, name, time, event(seq, kind, body, time))
+        for seq, name, time, kind, body in rows
     )

@@ -31,8 +31,8 @@ from ..engine import Event
 from .codec import decode_decimal, decode_event
 from .errors import DatabaseBusy, StaleRevision, StoreError
 from .plan import SQLITE, Batch, Plan, Rows
-from .reads import read_delta, read_snapshot
-from .records import Change, Delta, Snapshot
+from .reads import read_account_events, read_delta, read_snapshot
+from .records import Change, Delta, LedgerRecord, Snapshot
 from .schema import migrations, statements
 from .writes import write_changes
 
@@ -277,6 +277,14 @@ class SQLiteStore:
 
     def _changes_since(self, revision: int) -> Delta:
         return self._read(read_delta(SQLITE, revision, self._event))
+
+    async def account_events(
+        self, account: str, event_type: type, start: int, end: int
+    ) -> tuple[LedgerRecord, ...]:
+        """``account``'s ledger entries of ``event_type`` timed in ``[start, end]``."""
+        plan = read_account_events(SQLITE, account, event_type, start, end, self._event)
+        result: tuple[LedgerRecord, ...] = await self._run(self._read, plan)
+        return result
 
     def _read(self, plan: Plan[T]) -> T:
         db = self._conn()
