@@ -2,13 +2,15 @@
 
 ccxt (``fetch_positions_ws``, both methods, HMAC and Ed25519 keys, and REST
 ``fetch_positions``), Binance's own SDK (``position_information`` and ``_v2``, HMAC and
-Ed25519) and python-binance (``ws_futures_account_position``, HMAC and Ed25519), each
-against the known scenario, asserting the values they parse. None of them may reach the
+Ed25519, and ``user_data`` on its subscribed ``/private/stream``) and python-binance
+(``ws_futures_account_position``, HMAC and Ed25519), each against the known scenario,
+asserting the values they parse. None of them may reach the
 internet: every URL they use is pointed at the loopback server.
 """
 
 from __future__ import annotations
 
+import asyncio
 import re
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -264,3 +266,39 @@ async def test_python_binance_raises_our_error_codes(server: PosriskServer) -> N
         assert rows[0]["positionAmt"] == "0.010"
     finally:
         await close_python_binance(client)
+
+
+async def test_binance_sdk_user_data_subscribes_on_the_private_stream(
+    server: PosriskServer,
+) -> None:
+    from binance_common.configuration import ConfigurationWebSocketStreams
+    from binance_sdk_derivatives_trading_usds_futures.derivatives_trading_usds_futures import (
+        DerivativesTradingUsdsFutures,
+    )
+
+    from .test_stream_routes import attached, base, deposit
+    from .test_user_streams import listen_key
+
+    key = await listen_key(server)
+    config = ConfigurationWebSocketStreams(stream_url=base(server))
+    client = DerivativesTradingUsdsFutures(config_ws_streams=config)
+    # Three bare /market, /public and /private /stream connections, then SUBSCRIBE [key].
+    connection = await client.websocket_streams.create_connection()  # type: ignore[no-untyped-call]
+    try:
+        events: asyncio.Queue[Any] = asyncio.Queue()
+        stream = await connection.user_data(key)
+        stream.on("message", events.put_nowait)
+        await attached(server, key)
+        await deposit(server, "25")
+        update = (await asyncio.wait_for(events.get(), 5)).actual_instance
+        assert type(update).__name__ == "AccountUpdate"
+        assert update.a.m == "DEPOSIT"
+        [balance] = update.a.B
+        assert (balance.a, balance.wb, balance.cw, balance.bc) == (
+            "USDT",
+            "1025.00000000",
+            "925.00000000",
+            "25.00000000",
+        )
+    finally:
+        await connection.close_connection(close_session=True)
