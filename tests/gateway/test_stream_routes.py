@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
 import uuid
 from collections.abc import AsyncIterator
 from decimal import Decimal
@@ -18,6 +19,7 @@ import websockets
 
 from posrisk.app import PosriskServer
 from posrisk.gateway.server import GatewaySettings
+from posrisk.service.clock import ManualClock
 from posrisk.service.streams import Sink
 
 from ..service.conftest import HEDGE_KEY, HMAC_KEY, Keys
@@ -29,6 +31,7 @@ pytestmark = [pytest.mark.asyncio, pytest.mark.timeout(60)]
 
 D = Decimal
 UNKNOWN_KEY = "x" * 64
+HOUR_MS = 60 * 60 * 1000
 
 
 @pytest_asyncio.fixture
@@ -300,5 +303,40 @@ async def test_strict_routes_keep_binances_silence(tmp_path: Path, keys: Keys) -
                 "result": [UNKNOWN_KEY],
                 "id": 2,
             }
+    finally:
+        await running.stop()
+
+
+async def test_an_expired_key_leaves_a_combined_connection(tmp_path: Path, keys: Keys) -> None:
+    clock = ManualClock(int(time.time() * 1000))
+    settings = GatewaySettings(ping_interval_s=3600, pong_timeout_s=3600, listen_key_check_s=0.01)
+    running = await make_server(
+        tmp_path, keys, clock=clock, listen_key_ttl_ms=HOUR_MS, gateway=settings
+    )
+    try:
+        alice = await listen_key(running)
+        async with websockets.connect(
+            f"{base(running)}/private/stream?listenKey={alice}"
+        ) as stream:
+            await attached(running, alice)
+            clock.advance(HOUR_MS // 2)
+            bob = await listen_key(running, HEDGE_KEY)  # outlives alice's by half an hour
+            assert await ask(stream, "SUBSCRIBE", [bob], 1) == {"result": None, "id": 1}
+            await attached(running, bob)
+            clock.advance(HOUR_MS // 2)
+            assert await next_event(stream) == {
+                "stream": alice,
+                "data": {"e": "listenKeyExpired", "E": clock.now, "listenKey": alice},
+            }
+            assert await ask(stream, "LIST_SUBSCRIPTIONS", None, 2) == {"result": [bob], "id": 2}
+            await deposit(running, "5", "bob")
+            update = await next_event(stream)
+            assert update["stream"] == bob
+            assert_deposit(update["data"], "5")
+            clock.advance(HOUR_MS // 2)
+            assert (await next_event(stream))["data"]["listenKey"] == bob
+            with pytest.raises(websockets.ConnectionClosed) as closed:
+                await asyncio.wait_for(stream.recv(), 5)
+            assert closed.value.rcvd is not None and closed.value.rcvd.code == 1000
     finally:
         await running.stop()

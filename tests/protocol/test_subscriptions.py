@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import orjson
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from posrisk.protocol.subscriptions import Subscriptions
 
@@ -163,3 +166,34 @@ def test_at_most_1024_streams() -> None:
     # names already there do not count twice
     again = subs.handle(orjson.dumps({"method": "SUBSCRIBE", "params": ["s0", "t0"], "id": 11}))
     assert orjson.loads(again.reply) == {"result": None, "id": 11} and again.added == ()
+
+
+def encode(value: Any) -> bytes:
+    return json.dumps(value).encode()  # integers of any width, which orjson cannot write
+
+
+JSON = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(), inner, max_size=4),
+    max_leaves=12,
+)
+
+
+@given(
+    st.one_of(
+        st.binary(max_size=64),
+        JSON.map(encode),
+        st.fixed_dictionaries(
+            {"method": st.sampled_from(["SUBSCRIBE", "UNSUBSCRIBE", "SET_PROPERTY"]) | JSON},
+            optional={"params": JSON, "id": JSON},
+        ).map(encode),
+    )
+)
+def test_any_message_gets_a_result_or_a_flat_error(message: bytes) -> None:
+    subs = Subscriptions(["a"])
+    reply = orjson.loads(subs.handle(message).reply)
+    assert isinstance(reply, dict) and "id" in reply
+    assert set(reply) in ({"result", "id"}, {"code", "msg", "id"})
+    if "code" in reply:
+        assert reply["code"] in (0, 1, 2, 3) and isinstance(reply["msg"], str)
+    assert len(subs.names) <= 1024

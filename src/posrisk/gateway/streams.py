@@ -206,9 +206,7 @@ class StreamListener(ReceivingListener):
         outcome = self.subscriptions.handle(message)
         self.send_bounded(outcome.reply)
         for name in outcome.removed:
-            sink = self.sinks.pop(name, None)
-            if sink is not None:
-                self.gateway.api.detach_stream(name, sink)
+            self.stop_stream(name)
         for name in outcome.added:
             self.start_stream(name, required=False)
 
@@ -229,8 +227,22 @@ class StreamListener(ReceivingListener):
         elif required:
             self.close()  # the key expired between the handshake and now
 
+    def stop_stream(self, name: str) -> None:
+        """Stop delivering ``name`` (unsubscribed)."""
+        sink = self.sinks.pop(name, None)
+        if sink is not None:
+            self.gateway.api.detach_stream(name, sink)
+        elif not is_listen_key(name):
+            self.close_market(name)
+
+    # A market-data source plugs in here: open a market stream on subscription, close it
+    # on unsubscription (and on disconnection). Until one does, a market stream is
+    # acknowledged and delivers nothing, as Binance does for a name it does not serve.
     def open_market(self, name: str) -> None:
-        """A market stream: acknowledged, delivers nothing yet (no market-data source)."""
+        """A market stream subscribed: nothing to deliver yet."""
+
+    def close_market(self, name: str) -> None:
+        """A market stream unsubscribed: nothing to stop yet."""
 
     def _attach(self, name: str, required: bool) -> None:
         if name in self.sinks:
