@@ -77,7 +77,7 @@ async def test_a_stream_may_open_before_its_listen_key_reaches_the_gateway(
     two.streams.forget(key)  # as if the bus had not told gateway two yet
     base = two.ws_url.removesuffix("/ws-fapi/v1")
     async with websockets.connect(f"{base}/ws/{key}") as stream:
-        await until(lambda: two.gateway is not None and len(two.gateway.streams) == 1)
+        await until(lambda: attached(two, key))
         await bob_buys(one)
         update = json.loads(await stream.recv())
     assert update["e"] == "ACCOUNT_UPDATE"
@@ -88,6 +88,29 @@ async def test_a_stream_may_open_before_its_listen_key_reaches_the_gateway(
             await stream.recv()
     assert closed.value.rcvd is not None and closed.value.rcvd.code == 1008
     assert closed.value.rcvd.reason == "Invalid listenKey."
+
+
+def attached(gateway: Any, key: str) -> bool:
+    """Whether a stream connection of ``gateway`` receives listenKey ``key``."""
+    listen = gateway.streams.get(key, 0)
+    return listen is not None and len(listen.sinks) == 1
+
+
+async def test_a_subscription_looks_up_a_listen_key_the_gateway_has_not_heard_of(
+    cluster: Cluster,
+) -> None:
+    one, two, key = await key_on_both(cluster)
+    assert two.streams is not None
+    two.streams.forget(key)  # as if the bus had not told gateway two yet
+    base = two.ws_url.removesuffix("/ws-fapi/v1")
+    async with websockets.connect(f"{base}/private/stream") as stream:
+        frame = {"method": "SUBSCRIBE", "params": [key, "y" * 64], "id": "a-uuid"}
+        await stream.send(json.dumps(frame))
+        assert json.loads(await stream.recv()) == {"result": None, "id": "a-uuid"}
+        await until(lambda: attached(two, key))
+        await bob_buys(one)
+        update = json.loads(await stream.recv())
+    assert update["stream"] == key and update["data"]["e"] == "ACCOUNT_UPDATE"
 
 
 async def test_marks_moved_on_one_gateway_move_every_row(cluster: Cluster) -> None:

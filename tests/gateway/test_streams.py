@@ -1,5 +1,5 @@
-"""Connections that only receive (user data streams, dashboard viewers), issue 13 A.3/A.4:
-bounded output when the client never reads, and at most 10 frames a second from it."""
+"""Connections that mostly receive (streams, dashboard viewers): bounded output when the
+client never reads, at most 10 frames a second from it, events known by their type."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ import websockets
 
 from posrisk.app import PosriskServer
 from posrisk.gateway.server import GatewaySettings
+from posrisk.gateway.streams import event_type
 
 from ..service.conftest import HMAC_KEY, Keys
 from .conftest import make_server
@@ -121,3 +122,26 @@ async def test_more_than_ten_frames_a_second_close_the_connection(
         assert int.from_bytes(payload[:2], "big") == 1008
     finally:
         sock.close()
+
+
+async def test_the_event_type_of_an_encoded_event() -> None:
+    assert event_type(b'{"e":"ACCOUNT_UPDATE","E":1}') == "ACCOUNT_UPDATE"
+    assert event_type(b'{"E":1,"e":"listenKeyExpired"}') == "listenKeyExpired"
+    assert event_type(b'{"E":1}') is None
+    assert event_type(b'{"e":5}') is None
+    assert event_type(b"[1]") is None
+    assert event_type(b"not json") is None
+
+
+async def test_subscription_frames_count_against_the_ten_a_second(server: PosriskServer) -> None:
+    base = server.ws_url.replace("/ws-fapi/v1", "")
+    async with websockets.connect(f"{base}/market/ws/0") as stream:
+        frame = b'{"method":"LIST_SUBSCRIPTIONS","id":1}'
+        for _ in range(11):
+            await stream.send(frame.decode())
+        replies = []
+        with pytest.raises(websockets.ConnectionClosed) as closed:
+            while True:
+                replies.append(await asyncio.wait_for(stream.recv(), 5))
+        assert replies == ['{"result":["0"],"id":1}'] * 10
+        assert closed.value.rcvd is not None and closed.value.rcvd.code == 1008

@@ -2,13 +2,16 @@
 
 ccxt (``fetch_positions_ws``, both methods, HMAC and Ed25519 keys, and REST
 ``fetch_positions``), Binance's own SDK (``position_information`` and ``_v2``, HMAC and
-Ed25519) and python-binance (``ws_futures_account_position``, HMAC and Ed25519), each
-against the known scenario, asserting the values they parse. None of them may reach the
-internet: every URL they use is pointed at the loopback server.
+Ed25519, and ``user_data`` on its subscribed ``/private/stream``) and python-binance
+(``ws_futures_account_position``, HMAC and Ed25519, and ``futures_user_socket`` on
+``/private/ws?listenKey=``, handed a listenKey started over the WS API), each against the
+known scenario, asserting the values they parse. None of them may reach the internet:
+every URL they use is pointed at the loopback server.
 """
 
 from __future__ import annotations
 
+import asyncio
 import re
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -262,5 +265,76 @@ async def test_python_binance_raises_our_error_codes(server: PosriskServer) -> N
         # The connection survives an error reply.
         rows = await client.ws_futures_account_position(symbol="BTCUSDT")
         assert rows[0]["positionAmt"] == "0.010"
+    finally:
+        await close_python_binance(client)
+
+
+async def test_binance_sdk_user_data_subscribes_on_the_private_stream(
+    server: PosriskServer,
+) -> None:
+    from binance_common.configuration import ConfigurationWebSocketStreams
+    from binance_sdk_derivatives_trading_usds_futures.derivatives_trading_usds_futures import (
+        DerivativesTradingUsdsFutures,
+    )
+
+    from .test_stream_routes import attached, base, deposit
+    from .test_user_streams import listen_key
+
+    key = await listen_key(server)
+    config = ConfigurationWebSocketStreams(stream_url=base(server))
+    client = DerivativesTradingUsdsFutures(config_ws_streams=config)
+    # Three bare /market, /public and /private /stream connections, then SUBSCRIBE [key].
+    connection = await client.websocket_streams.create_connection()  # type: ignore[no-untyped-call]
+    try:
+        events: asyncio.Queue[Any] = asyncio.Queue()
+        stream = await connection.user_data(key)
+        stream.on("message", events.put_nowait)
+        await attached(server, key)
+        await deposit(server, "25")
+        update = (await asyncio.wait_for(events.get(), 5)).actual_instance
+        assert type(update).__name__ == "AccountUpdate"
+        assert update.a.m == "DEPOSIT"
+        [balance] = update.a.B
+        assert (balance.a, balance.wb, balance.cw, balance.bc) == (
+            "USDT",
+            "1025.00000000",
+            "925.00000000",
+            "25.00000000",
+        )
+    finally:
+        await connection.close_connection(close_session=True)
+
+
+async def test_python_binance_futures_user_socket(server: PosriskServer) -> None:
+    from binance.ws.streams import BinanceSocketManager
+
+    from posrisk.protocol.streams import StreamTarget
+
+    from .test_stream_routes import attached, base, deposit
+    from .test_user_streams import listen_key
+
+    key = await listen_key(server)
+    client = python_binance(server, HMAC_KEY, api_secret=HMAC_SECRET)
+
+    async def started_over_the_ws_api() -> str:  # REST listenKey is not served yet
+        return key
+
+    client.futures_stream_get_listen_key = started_over_the_ws_api
+    try:
+        manager = BinanceSocketManager(client)
+        manager.FSTREAM_URL = base(server) + "/"  # it appends private/ws?listenKey=K
+        socket = manager.futures_user_socket()
+        socket.TIMEOUT = 1  # its exit waits for the read loop's recv timeout
+        async with socket:
+            await attached(server, key)
+            assert server.gateway is not None
+            [listener] = server.gateway.streams
+            assert listener.target == StreamTarget("raw", "private", (key,))
+            await deposit(server, "25")
+            event = await asyncio.wait_for(socket.recv(), 5)
+        assert event["e"] == "ACCOUNT_UPDATE" and event["a"]["m"] == "DEPOSIT"
+        assert event["a"]["B"] == [
+            {"a": "USDT", "wb": "1025.00000000", "cw": "925.00000000", "bc": "25.00000000"}
+        ]
     finally:
         await close_python_binance(client)

@@ -40,6 +40,7 @@ from .serve_options import (
     RedisPrefix,
     Reset,
     Scenario,
+    StrictStreamRoutes,
     WeightLimit,
     Workers,
     server_settings,
@@ -75,6 +76,7 @@ def serve(
     redis_prefix: RedisPrefix = "posrisk:",
     dashboard: Dashboard = "loopback",
     monitoring: Monitoring = "loopback",
+    strict_stream_routes: StrictStreamRoutes = False,
     workers: Workers = 1,
 ) -> None:
     """Serve the WS API on ws://HOST:PORT/ws-fapi/v1 (and REST GETs on the same port)."""

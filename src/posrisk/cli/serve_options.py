@@ -87,6 +87,14 @@ Monitoring = Annotated[
         "(probes and scrapers on other hosts), or off."
     ),
 ]
+StrictStreamRoutes = Annotated[
+    bool,
+    typer.Option(
+        "--strict-stream-routes",
+        help="Serve each stream only on Binance's path for it (/public, /market, /private), "
+        "silent elsewhere, as Binance is (default: every stream on every path).",
+    ),
+]
 Workers = Annotated[
     int,
     typer.Option(
@@ -113,6 +121,10 @@ def server_settings(options: Mapping[str, Any]) -> ServerSettings:
         limits=LimitRules(request_weight=options["weight_limit"]),
         enforce_limits=not options["no_ip_limits"],
         admin_port=None if options["no_admin"] else options["admin_port"],
-        gateway=GatewaySettings(dashboard=options["dashboard"], monitoring=options["monitoring"]),
+        gateway=GatewaySettings(
+            dashboard=options["dashboard"],
+            monitoring=options["monitoring"],
+            strict_stream_routes=options["strict_stream_routes"],
+        ),
         **same,
     )

@@ -31,7 +31,8 @@ from picows import (
 from picows.picows import WSProtocol  # type: ignore[attr-defined]
 
 from ..bus import Bus
-from ..protocol import WireError, server_shutdown
+from ..protocol import server_shutdown
+from ..protocol.streams import parse_stream_target
 from ..service.api import ApiService, Connection
 from ..service.dashboard import Dashboard
 from ..service.rest import RestService
@@ -43,6 +44,7 @@ from .logs import ClientLog, limit_client_logs
 from .page import DashboardPage
 from .settings import GatewaySettings
 from .shared_metrics import SharedMetrics
+from .stream_routes import open_stream
 from .streams import DashboardListener, StreamListener
 
 __all__ = ["WS_API_PATH", "Gateway", "GatewaySettings"]
@@ -50,8 +52,6 @@ __all__ = ["WS_API_PATH", "Gateway", "GatewaySettings"]
 log = logging.getLogger("posrisk.gateway")
 
 WS_API_PATH = "/ws-fapi/v1"
-# User data streams: /ws/<listenKey> and /private/ws/<listenKey> (SPEC §8).
-STREAM_PREFIXES = ("/ws/", "/private/ws/")
 # What a GET of the page, /health, /metrics or an unknown path costs its IP.
 PLAIN_GET_WEIGHT = 1
 
@@ -192,9 +192,9 @@ class Gateway:
         banned = self.admission.banned(ip)
         if banned is not None:
             return banned
-        for prefix in STREAM_PREFIXES:
-            if path.startswith(prefix):
-                return self._open_stream(path[len(prefix) :], ip)
+        stream = parse_stream_target(path, query)
+        if stream is not None:  # every stream URL form (``stream_routes``)
+            return open_stream(self, stream, ip)
         if path != "/dashboard/ws" and not self.rest.handles(path):
             # The page, /health, /metrics and unknown paths cost weight 1, as any GET.
             limited = self._charge(ip, PLAIN_GET_WEIGHT)
@@ -249,7 +249,7 @@ class Gateway:
         accounts, banned, sent = self.api.figures()
         return {
             "posrisk_api_connections": ("Open WS API connections.", len(self.connections)),
-            "posrisk_stream_connections": ("Open user data streams.", len(self.streams)),
+            "posrisk_stream_connections": ("Open stream connections.", len(self.streams)),
             "posrisk_banned_ips": ("IPs banned right now.", banned),
             "posrisk_accounts": ("Accounts served.", accounts),
             "posrisk_account_updates_sent": (
@@ -278,20 +278,6 @@ class Gateway:
         show = dict(parse_qsl(query)).get("returnRateLimits", "true").lower() != "false"
         connection = Connection(ip, self.api.now(), show)
         return self.admission.room(ip) or ApiListener(self, connection)
-
-    def _open_stream(self, listen_key: str, ip: str) -> Any:
-        admission = self.admission
-        refusal = admission.stream_attempt(ip)
-        # A key started on another gateway may not have reached this one yet: with a bus
-        # that shares listenKeys, the stream is opened and the key looked up there first.
-        known = self.api.listen_key_open(listen_key)
-        shared = self.bus is not None and self.bus.shares_listen_keys
-        if refusal is None and not known and not shared:
-            error = WireError.invalid_listen_key()
-            body = orjson.dumps({"code": error.code, "msg": error.msg})
-            refusal = _http(400, body, {"Content-Type": "application/json"})
-        unconfirmed = not known
-        return refusal or admission.room(ip) or StreamListener(self, listen_key, ip, unconfirmed)
 
     def _open_viewer(self, ip: str) -> Any:
         admission = self.admission

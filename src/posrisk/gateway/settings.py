@@ -36,6 +36,10 @@ class GatewaySettings:
     stream_attempts: int = 300
     stream_attempts_window_s: float = 300.0
     stream_messages_per_s: int = 10
+    # Binance serves each market stream on one path category only (/public or /market)
+    # and user data on /private, silent elsewhere; by default every stream is served on
+    # every path. True reproduces the silence (``serve --strict-stream-routes``).
+    strict_stream_routes: bool = False
     # Unsent output of one connection (bytes). Above ``output_pause_bytes`` a WS API
     # connection is neither read nor answered until it drains below ``output_resume_bytes``
     # (an all-symbol hedge-mode account.position answer is ~250 kB); above

@@ -1,11 +1,18 @@
-"""Connections that only receive: user data streams and dashboard viewers.
+"""Connections that mostly receive: streams and dashboard viewers.
 
-Both are ``Sink``s the services send through. Neither can be paused (an event must reach
+Both send through ``Sink``s the services hold. Neither can be paused (an event must reach
 every stream, in order), so one whose client stops reading is dropped once its unsent
-output passes ``output_max_bytes``. What such a client sends is not read for meaning,
-but it is bounded like Binance bounds its streams: more than ``stream_messages_per_s``
-frames (pings, pongs, closes, anything) in a second closes the connection with 1008.
-Pings are answered here (``control``); their pongs count against the output bound.
+output passes ``output_max_bytes``. What such a client sends is bounded like Binance
+bounds its streams: more than ``stream_messages_per_s`` frames (pings, pongs, closes,
+anything) in a second closes the connection with 1008. Pings are answered here
+(``control``); their pongs count against the output bound. A stream connection reads
+one thing: its subscription frames (``protocol.subscriptions``); a viewer reads nothing.
+
+A stream connection (``StreamListener``) carries the streams its URL named and those it
+subscribed to since (``protocol.streams``): each listenKey among them is attached to its
+user data stream through a ``StreamSink``, which frames the events (raw or combined) and
+keeps those ``events=`` allows. Any other name is acknowledged and delivers nothing
+(market streams plug in at ``StreamListener.open_market``).
 """
 
 from __future__ import annotations
@@ -13,14 +20,28 @@ from __future__ import annotations
 import asyncio
 from typing import TYPE_CHECKING
 
-from picows import WSCloseCode, WSFrame, WSTransport
+import orjson
+from picows import WSCloseCode, WSFrame, WSMsgType, WSTransport
 
+from ..protocol import BINARY, Fail, MessageAssembler
+from ..protocol.streams import StreamTarget, is_listen_key
+from ..protocol.subscriptions import Subscriptions, stream_error
+from .control import fail
 from .listener import GatewayListener
 
 if TYPE_CHECKING:
     from .server import Gateway
 
-__all__ = ["DashboardListener", "ReceivingListener", "StreamListener"]
+__all__ = [
+    "DashboardListener",
+    "ReceivingListener",
+    "StreamListener",
+    "StreamSink",
+    "event_type",
+]
+
+_DATA = (WSMsgType.TEXT, WSMsgType.BINARY, WSMsgType.CONTINUATION)
+_BINARY_REFUSED = stream_error(3, "Invalid JSON: expected value at line 1 column 1")
 
 
 class ReceivingListener(GatewayListener):
@@ -41,8 +62,15 @@ class ReceivingListener(GatewayListener):
         if self._frames > self.gateway.settings.stream_messages_per_s:
             transport.send_close(WSCloseCode.POLICY_VIOLATION, b"too many messages")
             transport.disconnect()
-        else:  # data frames: nothing is read here
+        elif frame.msg_type in _DATA:
+            self.on_data_frame(transport, frame)
+        else:
             self.on_control_frame(transport, frame)
+
+    def on_data_frame(self, transport: WSTransport, frame: WSFrame) -> None:
+        """A text, binary or continuation frame: not read here (see ``StreamListener``);
+        its reserved bits are checked as a control frame's are."""
+        self.on_control_frame(transport, frame)
 
     # The transport's buffer crossing its marks: nothing to pause here (see ``send``).
     def pause_writing(self) -> None:
@@ -55,53 +83,6 @@ class ReceivingListener(GatewayListener):
 
     def send(self, message: bytes) -> None:
         self.send_bounded(message)
-
-
-class StreamListener(ReceivingListener):
-    """One user data stream connection (``/ws/<listenKey>``): events out, nothing in."""
-
-    def __init__(
-        self, gateway: Gateway, listen_key: str, ip: str, unconfirmed: bool = False
-    ) -> None:
-        super().__init__(gateway, ip)
-        self.listen_key = listen_key
-        # The key was not known here at the handshake: the bus is asked for it once open.
-        self.unconfirmed = unconfirmed
-        self._lookup: asyncio.Task[None] | None = None
-
-    def __repr__(self) -> str:
-        return f"<StreamListener {self.listen_key[:8]}…>"
-
-    def on_ws_connected(self, transport: WSTransport) -> None:
-        super().on_ws_connected(transport)
-        if self.unconfirmed:
-            self._lookup = asyncio.get_running_loop().create_task(self._look_up())
-            return
-        self._attach()
-
-    def _attach(self) -> None:
-        if not self.gateway.api.attach_stream(self.listen_key, self):
-            self.close()  # the key expired between handshake and now
-            return
-        self.gateway.streams.add(self)
-
-    async def _look_up(self) -> None:
-        bus = self.gateway.bus
-        found = bus is not None and await bus.find_listen_key(self.listen_key)
-        if self.transport is None or self.transport.is_disconnected:
-            return
-        if found or self.gateway.api.listen_key_open(self.listen_key):
-            self._attach()
-        else:  # no gateway has it: refused as a handshake would have been, once open
-            self.transport.send_close(WSCloseCode.POLICY_VIOLATION, b"Invalid listenKey.")
-            self.transport.disconnect()
-
-    def on_ws_disconnected(self, transport: WSTransport) -> None:
-        if self._lookup is not None:
-            self._lookup.cancel()
-        self.gateway.api.detach_stream(self.listen_key, self)
-        self.gateway.streams.discard(self)
-        super().on_ws_disconnected(transport)
 
 
 class DashboardListener(ReceivingListener):
@@ -121,3 +102,174 @@ class DashboardListener(ReceivingListener):
         if self.gateway.dashboard is not None:
             self.gateway.dashboard.detach(self)
         super().on_ws_disconnected(transport)
+
+
+class StreamSink:
+    """One user data stream as one connection receives it: the ``Sink`` the user
+    streams service sends the events of ``name`` (a listenKey) through."""
+
+    __slots__ = ("listener", "name", "prefix")
+
+    def __init__(self, listener: StreamListener, name: str) -> None:
+        self.listener = listener
+        self.name = name
+        # The start of a combined frame of this stream: ``{"stream":name,"data":``.
+        self.prefix = b'{"stream":' + orjson.dumps(name) + b',"data":'
+
+    def __repr__(self) -> str:
+        return f"<StreamSink {self.name[:8]}… of {self.listener!r}>"
+
+    def send(self, message: bytes) -> None:
+        listener = self.listener
+        events = listener.target.events
+        if events is not None and event_type(message) not in events:
+            return
+        if listener.subscriptions.combined:
+            message = self.prefix + message + b"}"
+        listener.send_bounded(message)
+
+    def close(self) -> None:
+        """The stream ended on the server's side (expired, stopped, revoked)."""
+        self.listener.stream_ended(self.name)
+
+
+def event_type(message: bytes) -> str | None:
+    """The ``e`` of an encoded event (the services write it first)."""
+    if message.startswith(b'{"e":"'):
+        end = message.find(b'"', 6)
+        if end > 0:
+            return message[6:end].decode("utf-8", "replace")
+    try:
+        decoded = orjson.loads(message)
+    except orjson.JSONDecodeError:
+        return None
+    found = decoded.get("e") if isinstance(decoded, dict) else None
+    return found if isinstance(found, str) else None
+
+
+class StreamListener(ReceivingListener):
+    """One stream connection: the streams its URL named and those it subscribes to.
+
+    Each listenKey among them is attached to its user data stream while both last; the
+    connection closes (1000) when the last listenKey it carried ends on the server's side
+    (expired, stopped, its API key revoked), as a single-key stream always has. A
+    listenKey named in the URL must exist (the handshake refuses it otherwise, or — when
+    the bus shares listenKeys and this gateway has not heard of it yet — the bus is asked
+    once open, and the connection closed with 1008 if no gateway has it); one subscribed
+    to that nobody knows is acknowledged and delivers nothing.
+    """
+
+    def __init__(self, gateway: Gateway, target: StreamTarget, ip: str) -> None:
+        super().__init__(gateway, ip)
+        self.target = target
+        settings = gateway.settings
+        self.subscriptions = Subscriptions(target.names, combined=target.form == "combined")
+        self.messages = MessageAssembler(settings.max_frame_size, settings.max_fragments)
+        # The listenKeys attached to their user data streams, by key.
+        self.sinks: dict[str, StreamSink] = {}
+        self._lookups: set[asyncio.Task[None]] = set()
+
+    def __repr__(self) -> str:
+        return f"<StreamListener {self.ip} {len(self.sinks)} user streams {self.subscriptions!r}>"
+
+    def on_ws_connected(self, transport: WSTransport) -> None:
+        super().on_ws_connected(transport)
+        self.gateway.streams.add(self)
+        for name in self.target.names:
+            self.start_stream(name, required=True)
+
+    def on_ws_disconnected(self, transport: WSTransport) -> None:
+        for task in self._lookups:
+            task.cancel()
+        for name, sink in self.sinks.items():
+            self.gateway.api.detach_stream(name, sink)
+        self.sinks.clear()
+        self.gateway.streams.discard(self)
+        super().on_ws_disconnected(transport)
+
+    # -- what the client sends --
+
+    def on_data_frame(self, transport: WSTransport, frame: WSFrame) -> None:
+        reserved = frame.rsv1 or frame.rsv2 or frame.rsv3
+        payload = frame.get_payload_as_bytes()
+        # picows's WSMsgType is an IntEnum at run time (its stub says Enum): the opcode.
+        verdict = self.messages.feed(frame.msg_type, frame.fin, reserved, payload)  # type: ignore[arg-type]
+        if isinstance(verdict, Fail):
+            fail(transport, verdict.code, verdict.reason)
+        elif type(verdict) is bytes:
+            self.on_request(verdict)
+        elif verdict is BINARY:
+            self.send_bounded(_BINARY_REFUSED)
+
+    def on_request(self, message: bytes) -> None:
+        """Answer one subscription frame, then open and close the streams it changed."""
+        outcome = self.subscriptions.handle(message)
+        self.send_bounded(outcome.reply)
+        for name in outcome.removed:
+            self.stop_stream(name)
+        for name in outcome.added:
+            self.start_stream(name, required=False)
+
+    # -- the streams --
+
+    def start_stream(self, name: str, *, required: bool) -> None:
+        """Start delivering ``name`` (named in the URL when ``required``)."""
+        if not self.target.serves(name, self.gateway.settings.strict_stream_routes):
+            return  # Binance's silence for a stream on another path's category
+        if not is_listen_key(name):
+            self.open_market(name)
+        elif self.gateway.api.listen_key_open(name):
+            self._attach(name, required)
+        elif self.gateway.bus is not None and self.gateway.bus.shares_listen_keys:
+            task = asyncio.get_running_loop().create_task(self._look_up(name, required))
+            self._lookups.add(task)
+            task.add_done_callback(self._lookups.discard)
+        elif required:
+            self.close()  # the key expired between the handshake and now
+
+    def stop_stream(self, name: str) -> None:
+        """Stop delivering ``name`` (unsubscribed)."""
+        sink = self.sinks.pop(name, None)
+        if sink is not None:
+            self.gateway.api.detach_stream(name, sink)
+        elif not is_listen_key(name):
+            self.close_market(name)
+
+    # A market-data source plugs in here: open a market stream on subscription, close it
+    # on unsubscription (and on disconnection). Until one does, a market stream is
+    # acknowledged and delivers nothing, as Binance does for a name it does not serve.
+    def open_market(self, name: str) -> None:
+        """A market stream subscribed: nothing to deliver yet."""
+
+    def close_market(self, name: str) -> None:
+        """A market stream unsubscribed: nothing to stop yet."""
+
+    def _attach(self, name: str, required: bool) -> None:
+        if name in self.sinks:
+            return  # subscribed again while a look-up was under way: attached once
+        sink = StreamSink(self, name)
+        if self.gateway.api.attach_stream(name, sink):
+            self.sinks[name] = sink
+        elif required:
+            self.close()
+
+    async def _look_up(self, name: str, required: bool) -> None:
+        bus = self.gateway.bus
+        found = bus is not None and await bus.find_listen_key(name)
+        transport = self.transport
+        if transport is None or transport.is_disconnected or name not in self.subscriptions:
+            return
+        if found or self.gateway.api.listen_key_open(name):
+            self._attach(name, required)
+        elif required:  # no gateway has it: refused as a handshake would have been
+            transport.send_close(WSCloseCode.POLICY_VIOLATION, b"Invalid listenKey.")
+            transport.disconnect()
+
+    def stream_ended(self, name: str) -> None:
+        """User data stream ``name`` ended on the server's side: forgotten here, and the
+        connection closed once it carries no user data stream."""
+        if self.sinks.pop(name, None) is None:
+            return
+        self.subscriptions.discard(name)
+        if not self.sinks:
+            self.close()

@@ -18,6 +18,9 @@ milliseconds. Where each rule lives:
                 credentials (SPEC §3)
 - ``ratelimit`` clock-aligned request-weight windows, 429 → 418 decisions and the ban
                 ladder (SPEC §7, §12)
+- ``streams``   stream URLs: the forms, names, listenKeys, ``events=``, path categories
+- ``subscriptions`` a stream connection's frames: SUBSCRIBE, UNSUBSCRIBE,
+                LIST_SUBSCRIPTIONS, SET_PROPERTY, GET_PROPERTY and their errors
 """
 
 from .envelope import (
