@@ -1,12 +1,14 @@
-"""The network edge: one picows server on one port for the WS API and the REST GETs.
+"""The network edge: one port for the WS API, the streams, the dashboard and REST.
 
-It only moves bytes: a WS API connection is an ``ApiListener`` (``api``), a stream or a
-dashboard viewer a ``ReceivingListener`` (``streams``), a plain GET goes to
-``RestService.handle``. The handshake costs REQUEST_WEIGHT 5 for the client's IP, like
-Binance's, and any other GET (the page, /health, /metrics) 1; who else may connect is
-``admission``'s, who may see the dashboard and the monitoring endpoints ``audience``'s,
-and answers wait for a client that reads slowly (``backpressure``). picows does not
-negotiate permessage-deflate (clients that offer it get it declined, which is legal).
+Each connection's first request head is read by ``sniff``: a WebSocket upgrade goes to
+picows, where a WS API connection is an ``ApiListener`` (``api``) and a stream or a
+dashboard viewer a ``ReceivingListener`` (``streams``); any other request to an HTTP/1.1
+connection (``http``) whose requests go to ``Gateway.http_request``: the page, /health and
+/metrics here, everything else ``RestService.handle``. The handshake costs REQUEST_WEIGHT 5
+for the client's IP, like Binance's, and a GET of the page, /health or /metrics 1; who else
+may connect is ``admission``'s, who may see the dashboard and the monitoring endpoints
+``audience``'s, and answers wait for a client that reads slowly (``backpressure``). picows
+does not negotiate permessage-deflate (clients that offer it get it declined, which is legal).
 """
 
 from __future__ import annotations
@@ -58,7 +60,7 @@ STREAM_PREFIXES = ("/ws/", "/private/ws/")
 
 
 class Gateway:
-    """Serves ``ApiService`` and ``RestService`` over picows on one port."""
+    """Serves ``ApiService`` (picows) and ``RestService`` (HTTP/1.1) on one port."""
 
     def __init__(
         self,
