@@ -264,3 +264,20 @@ async def test_python_binance_raises_our_error_codes(server: PosriskServer) -> N
         assert rows[0]["positionAmt"] == "0.010"
     finally:
         await close_python_binance(client)
+
+
+async def test_ccxt_loads_currencies_and_keeps_a_listen_key_over_rest(
+    server: PosriskServer,
+) -> None:
+    # ccxt's defaults: with a key, load_markets also asks the wallet and margin routes.
+    exchange = ccxt_client(server, HMAC_KEY, HMAC_SECRET)
+    exchange.options["fetchCurrencies"] = True
+    try:
+        await exchange.load_markets()
+        assert exchange.currencies["USDT"]["name"] == "TetherUS"
+        started = await exchange.fapiPrivatePostListenKey()
+        kept = await exchange.fapiPrivatePutListenKey()
+        assert kept == started and len(started["listenKey"]) == 64
+        assert await exchange.fapiPrivateDeleteListenKey() == {}
+    finally:
+        await exchange.close()
