@@ -101,6 +101,7 @@ class HttpConnection(asyncio.Protocol):
         self.closing = False
         self.lost = False
         self._idle: asyncio.TimerHandle | None = None
+        self._idle_deadline = 0.0
         # The request being read: target, headers, body, head size.
         self._target = bytearray()
         self._headers: dict[str, str] = {}
@@ -231,9 +232,6 @@ class HttpConnection(asyncio.Protocol):
             parser.get_http_version(),
         )
         self.slots.append(slot)
-        if self._idle is not None:
-            self._idle.cancel()
-            self._idle = None
         if not keep_alive:
             self.closing = True  # nothing after it is read (httptools refuses it too)
 
@@ -255,10 +253,12 @@ class HttpConnection(asyncio.Protocol):
             if slot.upgrade is None:
                 self._dispatch(slot)
         transport = self.transport
+        wrote = False
         while slots and (answer := slots[0].answer) is not None:
             slot = slots.popleft()
             self.dispatched -= 1
             transport.write(answer)
+            wrote = True
             if not slot.keep_alive:
                 self.closing = True
                 slots.clear()
@@ -272,8 +272,8 @@ class HttpConnection(asyncio.Protocol):
             transport.close()
             return
         self._set_reading(not (self.write_paused or len(slots) >= self.settings.http_max_pipelined))
-        if not slots:
-            self._arm_idle()
+        if wrote and not slots:
+            self._arm_idle()  # idle from the last answer on (not from the last bytes read)
 
     def _hand_over(self, transport: asyncio.Transport, received: bytes) -> None:
         """Give the connection to picows, as the sniffer does for a first request."""
@@ -297,7 +297,9 @@ class HttpConnection(asyncio.Protocol):
         except Exception:  # a bug must cost one answer, never the connection
             log.exception("internal error answering %s %s", slot.method, slot.target)
             result = error_response(WireError.internal())
-        if inspect.isawaitable(result):
+        if type(result) is HttpResponse:
+            slot.answer = self._encode(slot, result)
+        elif inspect.isawaitable(result):
             task = asyncio.ensure_future(result)
             task.add_done_callback(lambda done: self._finished(slot, done))
         else:
@@ -327,13 +329,24 @@ class HttpConnection(asyncio.Protocol):
             self.transport.pause_reading()
 
     def _arm_idle(self) -> None:
+        """From now, a request must arrive whole within the idle timeout. One timer per
+        connection, moved on lazily: arming costs a clock read per answer."""
+        loop = asyncio.get_running_loop()
+        timeout = self.settings.http_idle_timeout_s
+        self._idle_deadline = loop.time() + timeout
         if self._idle is None and not self.closing:
-            loop = asyncio.get_running_loop()
-            self._idle = loop.call_later(self.settings.http_idle_timeout_s, self._idle_out)
+            self._idle = loop.call_at(self._idle_deadline, self._idle_out)
 
     def _idle_out(self) -> None:
         self._idle = None
-        if not self.slots and self.transport is not None:
+        if self.closing or self.transport is None:
+            return
+        loop = asyncio.get_running_loop()
+        if self.slots:  # answering: idle again only once answered
+            self._idle = loop.call_later(self.settings.http_idle_timeout_s, self._idle_out)
+        elif loop.time() < self._idle_deadline:
+            self._idle = loop.call_at(self._idle_deadline, self._idle_out)
+        else:
             self.closing = True
             self.transport.close()
 

@@ -28,7 +28,7 @@ import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import parse_qsl
+from urllib.parse import unquote_plus
 
 import orjson
 
@@ -63,6 +63,8 @@ log = logging.getLogger("posrisk.rest")
 # The methods a route may have; any other is answered 404 -5000.
 METHODS = ("GET", "POST", "PUT", "DELETE")
 _FORM = "application/x-www-form-urlencoded"
+# What a route returns that cannot be awaited (checked first: it is most answers).
+_PLAIN = (bytes, dict, list)
 
 
 @dataclass(frozen=True, slots=True)
@@ -134,7 +136,7 @@ class RestService:
             result = route(self, request, now)
         except Exception as error:
             return self._done(label, started, found, _failure(error, now, used, label))
-        if inspect.isawaitable(result):
+        if type(result) not in _PLAIN and inspect.isawaitable(result):
             return self._later(result, label, started, now, used)
         return self._done(label, started, found, _success(result, used))
 
@@ -209,12 +211,18 @@ def request_params(
 
 
 def _part_params(part: str) -> dict[str, str]:
-    try:
-        pairs = parse_qsl(part, keep_blank_values=True, strict_parsing=False, errors="strict")
-    except (UnicodeDecodeError, ValueError):
-        raise WireError.malformed_request("the parameters are not valid") from None
+    """``name=value`` pairs, percent-decoded once (``+`` a space) where they need it."""
     params: dict[str, str] = {}
-    for name, value in pairs:
+    for pair in part.split("&"):
+        if not pair:
+            continue
+        name, _, value = pair.partition("=")
+        if "%" in pair or "+" in pair:
+            try:
+                name = unquote_plus(name, errors="strict")
+                value = unquote_plus(value, errors="strict")
+            except UnicodeDecodeError:
+                raise WireError.malformed_request("the parameters are not valid UTF-8") from None
         if name in params:
             raise WireError.duplicate_param()
         params[name] = value
