@@ -186,6 +186,17 @@ async def test_connection_close_and_http_1_0_end_after_their_answer(
     await kept.close()
 
 
+async def test_a_client_that_half_closes_after_its_requests_gets_its_answers(
+    server: PosriskServer,
+) -> None:
+    client = await Client.open(server)
+    client.writer.write(request("GET", "/fapi/v1/ping") + request("GET", "/fapi/v1/ping"))
+    client.writer.write_eof()
+    answers = [await read_answer(client.reader) for _ in range(2)]
+    assert [(status, body) for status, _, body in answers] == [(200, b"{}"), (200, b"{}")]
+    assert await client.closed()
+
+
 @pytest.mark.parametrize("first", [True, False])
 async def test_an_oversize_head_is_431_and_closes(server: PosriskServer, first: bool) -> None:
     client = await Client.open(server)

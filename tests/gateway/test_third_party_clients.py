@@ -281,3 +281,15 @@ async def test_ccxt_loads_currencies_and_keeps_a_listen_key_over_rest(
         assert await exchange.fapiPrivateDeleteListenKey() == {}
     finally:
         await exchange.close()
+
+
+async def test_python_binance_keeps_a_listen_key_and_pings_over_rest(server: PosriskServer) -> None:
+    client = python_binance(server, HMAC_KEY, api_secret=HMAC_SECRET)
+    try:
+        assert await client.ping() == {}
+        listen_key = await client.futures_stream_get_listen_key()
+        assert len(listen_key) == 64
+        assert await client.futures_stream_keepalive(listen_key) == {"listenKey": listen_key}
+        assert await client.futures_stream_close(listen_key) == {}
+    finally:
+        await close_python_binance(client)

@@ -150,8 +150,10 @@ class HttpConnection(asyncio.Protocol):
 
     def eof_received(self) -> bool:
         self.closing = True
-        # Answer what was asked (a client may half-close after its last request).
-        return bool(self.slots)
+        # Answer what was asked (a client may half-close after its last request); a TLS
+        # transport cannot stay half-open and says so if asked.
+        tls = self.transport is not None and self.transport.get_extra_info("sslcontext")
+        return bool(self.slots) and not tls
 
     def connection_lost(self, exc: Exception | None) -> None:
         self.lost = self.closing = True
