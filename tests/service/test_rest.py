@@ -369,3 +369,24 @@ async def test_the_spot_routes_clients_ask_for_at_start(services: Services) -> N
     assert [entry["coin"] for entry in entries] == list(services.registry.market.margin_assets)
     parsed = ccxt.binanceusdm().parse_currencies_custom(entries, None)
     assert parsed["USDT"]["name"] == "TetherUS" and parsed["USDT"]["active"] is True
+
+
+async def test_a_route_adds_headers_to_its_answer_and_its_refusal(
+    services: Services, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async def placing(rest: RestService, request: RestRequest, now: int) -> Any:
+        request.reply_headers["X-MBX-ORDER-COUNT-10S"] = "1"
+        if request.params.get("fail"):
+            raise WireError.invalid_symbol()
+        return {}
+
+    monkeypatch.setitem(ROUTES, ("POST", "/test/order"), (placing, 0))
+    rest = rest_of(services)
+    ok = await answer(rest, "POST", "/test/order")
+    assert ok.headers == {
+        "X-MBX-USED-WEIGHT-1M": "0",
+        "X-MBX-ORDER-COUNT-10S": "1",
+        "Content-Type": "application/json",
+    }
+    refused = await answer(rest, "POST", "/test/order", "fail=1")
+    assert (refused.status, refused.headers["X-MBX-ORDER-COUNT-10S"]) == (400, "1")

@@ -86,6 +86,9 @@ class RestRequest:
     ip: str
     # Query and form body merged, percent-decoded once; the query wins.
     params: dict[str, str]
+    # Headers the route adds to its answer, success or refusal alike (a placing route's
+    # X-MBX-ORDER-COUNT-10S and -1M); the answer's weight header is already in it.
+    reply_headers: dict[str, str] = field(default_factory=dict)
 
 
 Route = Callable[["RestService", RestRequest, int], Any]
@@ -132,7 +135,7 @@ class RestService:
         try:
             lowered = {name.lower(): value for name, value in headers.items()}
             params = request_params(method, query, body, lowered.get("content-type"))
-            request = RestRequest(method, path, query, body, lowered, ip, params)
+            request = RestRequest(method, path, query, body, lowered, ip, params, used)
             result = route(self, request, now)
         except Exception as error:
             return self._done(label, started, found, _failure(error, now, used, label))
