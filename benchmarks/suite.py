@@ -47,6 +47,9 @@ Targets (SQLite, and PostgreSQL when measured): (a) HMAC account.position, 10 po
 one-way, with symbol, 16 connections: ratio >= 0.60, p99 <= 5 ms and no errors; (b) the same after
 ``session.logon``; (c) memory <= 50 KiB per idle connection.
 
+Then, unless ``--no-rest``, signed REST GETs over keep-alive HTTP/1.1 at the reference
+count of connections, against a bare asyncio + httptools server (``benchmarks.rest``).
+
 ``--json`` writes every row (with each round's figures), the memory figures, the targets
 and the machine (cpu count, python, platform, date); ``--plot`` a PNG: req/s and p50/p99
 vs connections for the sweep case, one line per db and auth, and the bare server.
@@ -72,6 +75,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from benchmarks import rest
 from benchmarks.scaleout import run_sql, with_search_path
 from benchmarks.server import (
     AUTHS,
@@ -404,6 +408,9 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--seconds", type=float, help="measured per run (default 3)")
     parser.add_argument("--rounds", type=int, help="interleaved rounds (default 1)")
     parser.add_argument("--memory", type=int, help="idle connections (default 5000; 0: skip)")
+    parser.add_argument(
+        "--no-rest", action="store_true", help="skip signed REST GETs (benchmarks.rest)"
+    )
     parser.add_argument("--json", type=Path, help="write the results here")
     parser.add_argument("--plot", type=Path, help="write a PNG plot here")
     parser.add_argument("--pg", default="postgresql://postgres@127.0.0.1:5432/test")
@@ -552,6 +559,13 @@ def main() -> None:
             asyncio.run(run_sql(args.pg, [f'DROP SCHEMA IF EXISTS "{schema}" CASCADE']))
         shutil.rmtree(workdir, ignore_errors=True)
 
+    rest_rows: list[dict[str, Any]] = []
+    if not args.no_rest:
+        print(
+            "\nREST over keep-alive HTTP/1.1 (SQLite), ratio to a bare asyncio + httptools server"
+        )
+        rest_rows = rest.run(ref, args.seconds, args.rounds)
+
     found = targets(rows, mem)
     print("\ntargets")
     for t in found:
@@ -572,6 +586,7 @@ def main() -> None:
                     "settings": {**settings, "dbs_measured": dbs},
                     "rows": rows,
                     "memory": mem,
+                    "rest": rest_rows,
                     "targets": found,
                 },
                 indent=2,

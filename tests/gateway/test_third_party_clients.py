@@ -311,16 +311,10 @@ async def test_python_binance_futures_user_socket(server: PosriskServer) -> None
     from posrisk.protocol.streams import StreamTarget
 
     from .test_stream_routes import attached, base, deposit
-    from .test_user_streams import listen_key
 
-    key = await listen_key(server)
     client = python_binance(server, HMAC_KEY, api_secret=HMAC_SECRET)
-
-    async def started_over_the_ws_api() -> str:  # REST listenKey is not served yet
-        return key
-
-    client.futures_stream_get_listen_key = started_over_the_ws_api
     try:
+        key = await client.futures_stream_get_listen_key()  # POST /fapi/v1/listenKey
         manager = BinanceSocketManager(client)
         manager.FSTREAM_URL = base(server) + "/"  # it appends private/ws?listenKey=K
         socket = manager.futures_user_socket()
@@ -336,5 +330,34 @@ async def test_python_binance_futures_user_socket(server: PosriskServer) -> None
         assert event["a"]["B"] == [
             {"a": "USDT", "wb": "1025.00000000", "cw": "925.00000000", "bc": "25.00000000"}
         ]
+    finally:
+        await close_python_binance(client)
+
+
+async def test_ccxt_loads_currencies_and_keeps_a_listen_key_over_rest(
+    server: PosriskServer,
+) -> None:
+    # ccxt's defaults: with a key, load_markets also asks the wallet and margin routes.
+    exchange = ccxt_client(server, HMAC_KEY, HMAC_SECRET)
+    exchange.options["fetchCurrencies"] = True
+    try:
+        await exchange.load_markets()
+        assert exchange.currencies["USDT"]["name"] == "TetherUS"
+        started = await exchange.fapiPrivatePostListenKey()
+        kept = await exchange.fapiPrivatePutListenKey()
+        assert kept == started and len(started["listenKey"]) == 64
+        assert await exchange.fapiPrivateDeleteListenKey() == {}
+    finally:
+        await exchange.close()
+
+
+async def test_python_binance_keeps_a_listen_key_and_pings_over_rest(server: PosriskServer) -> None:
+    client = python_binance(server, HMAC_KEY, api_secret=HMAC_SECRET)
+    try:
+        assert await client.ping() == {}
+        listen_key = await client.futures_stream_get_listen_key()
+        assert len(listen_key) == 64
+        assert await client.futures_stream_keepalive(listen_key) == {"listenKey": listen_key}
+        assert await client.futures_stream_close(listen_key) == {}
     finally:
         await close_python_binance(client)

@@ -138,6 +138,7 @@ def test_catalogue_lists_every_code_once_with_its_variants() -> None:
         -4056,
         -4057,
         -4171,
+        -5000,
     ]
     assert [row.status for row in ERROR_CATALOGUE[-1003]] == [429, 418]
     assert WireError.too_many_params(100, 101).msg == (

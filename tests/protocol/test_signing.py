@@ -26,6 +26,7 @@ from posrisk.protocol import (
     load_public_key,
     rsa_sign,
     signature_payloads,
+    total_params_payloads,
     verify_ed25519,
     verify_hmac,
     verify_rsa,
@@ -367,3 +368,43 @@ def test_the_precomputed_hmac_is_hmac_sha256(key: bytes, payload: bytes) -> None
     assert credential.verify_payload(payload, expected)
     assert credential.verify_payload(payload, expected.upper())
     assert not credential.verify_payload(payload + b"x", expected)
+
+
+# REST totalParams vectors (Binance's authentication examples 1 and 3).
+REST_SECRET = "2b5eb11e18796d12d88f13dc27dbbd02c2cc51ff7059765ed9821957d82bb4d9"
+ONE_PART = (
+    "symbol=BTCUSDT&side=BUY&type=LIMIT&quantity=1&price=9000&timeInForce=GTC"
+    "&recvWindow=5000&timestamp=1591702613943"
+)
+ONE_PART_SIGNATURE = "3c661234138461fcc7a7d8746c6558c9842d4e10870d2ecbedf7777cad694af9"
+QUERY = "symbol=BTCUSDT&side=BUY&type=LIMIT&timeInForce=GTC"
+BODY = "quantity=1&price=9000&recvWindow=5000&timestamp=1591702613943"
+MIXED_SIGNATURE = "30baaf0fab549bbeda7f5ef201898b34122da25fd23c646cac2c529aebe670a4"
+
+
+def test_total_params_vectors_in_the_query_or_the_body_or_both() -> None:
+    key = HmacCredential(REST_SECRET)
+    assert hmac_signature(REST_SECRET, ONE_PART.encode()) == ONE_PART_SIGNATURE
+    assert hmac_signature(REST_SECRET, (QUERY + BODY).encode()) == MIXED_SIGNATURE
+    signed = f"{ONE_PART}&signature={ONE_PART_SIGNATURE}"
+    assert key.verify_payloads(total_params_payloads(signed, ""), ONE_PART_SIGNATURE)
+    assert key.verify_payloads(total_params_payloads("", signed), ONE_PART_SIGNATURE)
+    assert key.verify_payloads(
+        total_params_payloads(QUERY, f"{BODY}&signature={MIXED_SIGNATURE}"),
+        MIXED_SIGNATURE.upper(),
+    )
+    # The two parts joined with "&" sign another payload: a client may have signed that.
+    assert next(iter(total_params_payloads(QUERY, BODY))) == (QUERY + BODY).encode()
+    # Same params in another order: another payload, refused (totalParams is not sorted).
+    assert not key.verify_payloads(total_params_payloads(QUERY, BODY), ONE_PART_SIGNATURE)
+
+
+def test_total_params_forms_exact_then_joined_then_decoded() -> None:
+    forms = list(total_params_payloads("a=1&signature=x", "b=%2F+c&signature=y"))
+    assert forms == [b"a=1b=%2F+c", b"a=1&b=%2F+c", b"a=1&b=/ c"]
+    assert list(total_params_payloads("a=1", "")) == [b"a=1"]
+    ed_private, ed_public = generate_ed25519()
+    signature = load_private_key(ed_private).sign(b"a=1&b=/ c")
+    assert PublicKeyCredential(ed_public).verify_payloads(
+        total_params_payloads("a=1", "b=%2F+c"), quote(signature, safe="")
+    )

@@ -5,7 +5,8 @@
   connections: ``stream_attempts`` attempts per IP per ``stream_attempts_window_s``
   (300 per 5 minutes), then 429 (-1003). The WS API handshake costs REQUEST_WEIGHT 5
   instead (``ApiService``'s limiter).
-- Open WS connections of every kind are capped per IP (429, -1003). By default the cap
+- Open connections of every kind (WS API, streams, dashboard, plain HTTP) are capped per
+  IP (429, -1003). By default the cap
   is a quarter of the file descriptors the process may open, so one IP can never take
   them all; ``open_file_limit`` first raises the soft RLIMIT_NOFILE to the hard one.
 """
@@ -93,10 +94,16 @@ class Admission:
     def room(self, ip: str) -> Refusal | None:
         """429 if ``ip`` holds its cap of open connections (checked at the handshake,
         counted once connected: a handshake that fails never holds a place)."""
+        msg = self.full(ip)
+        if msg is None:
+            return None
+        return http_response(429, orjson.dumps({"code": -1003, "msg": msg}), _JSON)
+
+    def full(self, ip: str) -> str | None:
+        """Why ``ip`` may open no other connection (its cap is reached), or None."""
         if self.per_ip.get(ip, 0) < self.cap:
             return None
-        msg = f"Too many connections; current limit is {self.cap} per IP."
-        return http_response(429, orjson.dumps({"code": -1003, "msg": msg}), _JSON)
+        return f"Too many connections; current limit is {self.cap} per IP."
 
     def count(self, ip: str) -> None:
         self.per_ip[ip] = self.per_ip.get(ip, 0) + 1

@@ -1,23 +1,26 @@
-"""The network edge: one picows server on one port for the WS API and the REST GETs.
+"""The network edge: one port for the WS API, the streams, the dashboard and REST.
 
-It only moves bytes: a WS API connection is an ``ApiListener`` (``api``), a stream or a
-dashboard viewer a ``ReceivingListener`` (``streams``), a plain GET goes to
-``RestService.handle``. The handshake costs REQUEST_WEIGHT 5 for the client's IP, like
-Binance's, and any other GET (the page, /health, /metrics) 1; who else may connect is
-``admission``'s, who may see the dashboard and the monitoring endpoints ``audience``'s,
-and answers wait for a client that reads slowly (``backpressure``). picows does not
-negotiate permessage-deflate (clients that offer it get it declined, which is legal).
+Each connection's first request head is read by ``sniff``: a WebSocket upgrade goes to
+picows, where a WS API connection is an ``ApiListener`` (``api``) and a stream or a
+dashboard viewer a ``ReceivingListener`` (``streams``); any other request to an HTTP/1.1
+connection (``http``) whose requests go to ``Gateway.http_request``: the page, /health and
+/metrics here, everything else ``RestService.handle``. The handshake costs REQUEST_WEIGHT 5
+for the client's IP, like Binance's, and a GET of the page, /health or /metrics 1; who else
+may connect is ``admission``'s, who may see the dashboard and the monitoring endpoints
+``audience``'s, and answers wait for a client that reads slowly (``backpressure``). picows
+does not negotiate permessage-deflate (clients that offer it get it declined, which is legal).
 """
 
 from __future__ import annotations
 
 import asyncio
+import inspect
 import logging
 import os
 import socket
 import ssl
 import time
-from collections.abc import Sequence
+from collections.abc import Awaitable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl
@@ -31,19 +34,21 @@ from picows import (
 from picows.picows import WSProtocol  # type: ignore[attr-defined]
 
 from ..bus import Bus
-from ..protocol import server_shutdown
+from ..protocol import WireError, server_shutdown
 from ..protocol.streams import parse_stream_target
 from ..service.api import ApiService, Connection
 from ..service.dashboard import Dashboard
-from ..service.rest import RestService
+from ..service.rest import HttpResponse, RestService
 from .admission import Admission, limit_refusal
 from .admission import http_response as _http
 from .api import ApiListener
 from .audience import admits, browser_refusal
+from .http import error_response
 from .logs import ClientLog, limit_client_logs
 from .page import DashboardPage
 from .settings import GatewaySettings
 from .shared_metrics import SharedMetrics
+from .sniff import Sniffer
 from .stream_routes import open_stream
 from .streams import DashboardListener, StreamListener
 
@@ -52,12 +57,12 @@ __all__ = ["WS_API_PATH", "Gateway", "GatewaySettings"]
 log = logging.getLogger("posrisk.gateway")
 
 WS_API_PATH = "/ws-fapi/v1"
-# What a GET of the page, /health, /metrics or an unknown path costs its IP.
+# What a GET of the page, /health or /metrics costs its IP.
 PLAIN_GET_WEIGHT = 1
 
 
 class Gateway:
-    """Serves ``ApiService`` and ``RestService`` over picows on one port."""
+    """Serves ``ApiService`` (picows) and ``RestService`` (HTTP/1.1) on one port."""
 
     def __init__(
         self,
@@ -74,7 +79,7 @@ class Gateway:
         # The live page at ``/`` and its viewers (None: no dashboard).
         self.dashboard = dashboard
         self.viewers: set[DashboardListener] = set()
-        self._page = DashboardPage.load()
+        self._page_html = DashboardPage.load()
         self.rest = rest
         self.settings = settings or GatewaySettings()
         folder = self.settings.metrics_folder
@@ -113,7 +118,7 @@ class Gateway:
         picows_log = ClientLog(logging.getLogger("posrisk.gateway.picows"))
         self.admission.start()
 
-        def protocol_factory() -> Any:
+        def websocket() -> Any:
             # picows's listener factory sees the request but not the peer; a protocol
             # of our own per connection lets the router know the client's IP.
             holder: list[Any] = []
@@ -141,6 +146,11 @@ class Gateway:
             )
             holder.append(protocol)
             return protocol
+
+        def protocol_factory() -> Sniffer:
+            # Each connection's first request head says whether it is a WebSocket
+            # (picows) or plain HTTP (``http``): one port serves both.
+            return Sniffer(self, websocket)
 
         for sock in sockets:
             server = await loop.create_server(
@@ -184,7 +194,8 @@ class Gateway:
             listener.keepalive(now)
 
     def route(self, request: WSUpgradeRequest, ip: str) -> Any:
-        """A WS API listener, or the HTTP response to a plain GET."""
+        """A listener for a WebSocket upgrade request, or its HTTP refusal; an upgrade
+        request for any other path gets the answer a plain GET of it gets."""
         target = request.path.decode("latin-1")
         path, _, query = target.partition("?")
         if path == WS_API_PATH:
@@ -195,34 +206,51 @@ class Gateway:
         stream = parse_stream_target(path, query)
         if stream is not None:  # every stream URL form (``stream_routes``)
             return open_stream(self, stream, ip)
-        if path != "/dashboard/ws" and not self.rest.handles(path):
-            # The page, /health, /metrics and unknown paths cost weight 1, as any GET.
-            limited = self._charge(ip, PLAIN_GET_WEIGHT)
-            if limited is not None:
-                return limited
-        if path in ("/", "/dashboard/ws") and self._shows_dashboard(ip):
+        if path == "/dashboard/ws" and self._shows_dashboard(ip):
             if refusal := browser_refusal(request.headers, self.settings.dashboard):
                 return _forbidden(refusal)
-            if path == "/":
-                return _http(200, self._page.body, self._page.headers)
             return self._open_viewer(ip)
-        if path in ("/health", "/metrics") and admits(self.settings.monitoring, ip):
-            if refusal := browser_refusal(request.headers, self.settings.monitoring):
-                return _forbidden(refusal)
-            if path == "/health":
-                return _http(200, orjson.dumps(self.health()), {"Content-Type": "application/json"})
-            text = self.metrics_text().encode()
-            return _http(200, text, {"Content-Type": "text/plain; version=0.0.4"})
-        if self.rest.handles(path):
-            headers = {k: v for k, v in request.headers.items()}
-            upper = {k.upper(): v for k, v in headers.items()}
-            if "X-MBX-APIKEY" in upper:
-                headers["X-MBX-APIKEY"] = upper["X-MBX-APIKEY"]
-            reply = self.rest.handle(path, query, headers, ip)
-            return _http(reply.status, reply.body, reply.headers)
-        return _http(
-            404, b'{"code":-1000,"msg":"Not found."}', {"Content-Type": "application/json"}
-        )
+        answer = self.http_request("GET", target, request.headers, b"", ip)
+        if not isinstance(answer, HttpResponse):
+            _discard(answer)
+            error = WireError.malformed_request("send this request without a WebSocket upgrade")
+            answer = error_response(error)
+        return _http(answer.status, answer.body, answer.headers)
+
+    def http_request(
+        self, method: str, target: str, headers: Mapping[str, str], body: bytes, ip: str
+    ) -> HttpResponse | Awaitable[HttpResponse]:
+        """The answer to one plain HTTP request: the page, /health, /metrics for their
+        audience, every other request is the REST API's (an unknown path: 404 -5000)."""
+        path, _, query = target.partition("?")
+        if method == "GET":
+            page = self._page(path, headers, ip)
+            if page is not None:
+                return page
+        return self.rest.handle(method, path, query, headers, body, ip)
+
+    def _page(self, path: str, headers: Mapping[str, str], ip: str) -> HttpResponse | None:
+        """GET of the page, /health or /metrics by a client of its audience (weight 1);
+        None for anyone else, who is answered as for an unknown path."""
+        if path == "/" and self._shows_dashboard(ip):
+            audience = self.settings.dashboard
+        elif path in ("/health", "/metrics") and admits(self.settings.monitoring, ip):
+            audience = self.settings.monitoring
+        else:
+            return None
+        error = self.api.charge(ip, PLAIN_GET_WEIGHT)  # the limiter refuses a banned IP (418)
+        if error is not None:
+            retry = str(error.retry_after_s(self.api.now()))
+            return error_response(error, {"Retry-After": retry})
+        seen = {name: headers.get(name.lower()) or "" for name in ("Host", "Origin")}
+        if refusal := browser_refusal({k: v for k, v in seen.items() if v}, audience):
+            return error_response(WireError(403, -1000, refusal))
+        if path == "/":
+            return HttpResponse(200, self._page_html.body, self._page_html.headers)
+        if path == "/health":
+            return HttpResponse(200, orjson.dumps(self.health()), _JSON)
+        text = self.metrics_text().encode()
+        return HttpResponse(200, text, {"Content-Type": "text/plain; version=0.0.4"})
 
     def _shows_dashboard(self, ip: str) -> bool:
         return self.dashboard is not None and admits(self.settings.dashboard, ip)
@@ -265,11 +293,6 @@ class Gateway:
                 time.monotonic() - self._started,
             ),
         }
-
-    def _charge(self, ip: str, weight: int) -> WSUpgradeResponseWithListener | None:
-        """Charge ``weight`` to ``ip``: None, or its 429/418 (the limiter refuses bans)."""
-        error = self.api.charge(ip, weight)
-        return None if error is None else limit_refusal(error, self.api.now())
 
     def _open_api(self, request: WSUpgradeRequest, ip: str, query: str) -> Any:
         error = self.api.admit_handshake(ip)
@@ -314,6 +337,14 @@ class Gateway:
                 task.cancel()
         for server in self.servers:
             await server.wait_closed()
+
+
+def _discard(answer: Awaitable[HttpResponse]) -> None:
+    if inspect.iscoroutine(answer):
+        answer.close()
+
+
+_JSON = {"Content-Type": "application/json"}
 
 
 def _forbidden(msg: str) -> WSUpgradeResponseWithListener:

@@ -51,6 +51,13 @@ class GatewaySettings:
     # requests read but held back while its output drains.
     max_requests_in_flight: int = 8
     max_waiting_bytes: int = 1 << 20
+    # Plain HTTP (REST) connections: the largest request head and body (bytes), the
+    # requests one connection may have read and not yet answered, and how long one with
+    # nothing to answer stays open (a request must arrive whole within that time).
+    http_max_head_bytes: int = 16 << 10
+    http_max_body_bytes: int = 64 << 10
+    http_max_pipelined: int = 16
+    http_idle_timeout_s: float = 60.0
     # Log lines clients can cause: this many per message per interval, then a count.
     client_log_lines: int = 10
     client_log_interval_s: float = 60.0
@@ -75,6 +82,8 @@ class GatewaySettings:
             "stream_messages_per_s",
             "max_requests_in_flight",
             "max_fragments",
+            "http_max_head_bytes",
+            "http_max_pipelined",
         ):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be at least 1, got {getattr(self, name)}")

@@ -58,7 +58,7 @@ from .params import (
     read_signature,
     read_symbol,
 )
-from .payload import MAX_URLENCODED, canonical_payload, signature_payloads
+from .payload import MAX_URLENCODED, canonical_payload, signature_payloads, total_params_payloads
 from .ratelimit import (
     DEFAULT_METHOD_WEIGHTS,
     Allow,
@@ -161,6 +161,7 @@ __all__ = [
     "rsa_sign",
     "server_shutdown",
     "signature_payloads",
+    "total_params_payloads",
     "verify_ed25519",
     "verify_hmac",
     "verify_rsa",

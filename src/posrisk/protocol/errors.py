@@ -95,6 +95,7 @@ _ROWS = (
     ErrorTemplate(-1130, 400, "Data sent for parameter '%s' is not valid.", "invalid_value"),
     ErrorTemplate(-2014, 401, "API-key format invalid.", "api_key_format"),
     ErrorTemplate(-2015, 401, "Invalid API-key, IP, or permissions for action.", "invalid_api_key"),
+    ErrorTemplate(-5000, 404, "Path %s, Method %s is invalid", "invalid_path"),
     # session.logon takes Ed25519 keys only (SPEC §4); Binance's codes for the others.
     ErrorTemplate(-4056, 400, "HMAC_SHA256 API key is not supported.", "hmac_not_supported"),
     ErrorTemplate(-4057, 400, "RSA API key is not supported.", "rsa_not_supported"),
@@ -201,6 +202,23 @@ class WireError(PosriskError):
         return cls.unknown_error(f"Unknown method '{method}'.")
 
     # the rest of §6, in code order ------------------------------------------------
+
+    @classmethod
+    def oversized(cls, status: int, what: str, most: int) -> WireError:
+        """-1000 with HTTP ``status`` (431, 413): a request head or body past its bound."""
+        row = _row("unknown_error")
+        return cls(status, row.code, f"Malformed request: the {what} is over {most} bytes.")
+
+    @classmethod
+    def length_required(cls) -> WireError:
+        """-1000, 411: a body sent without Content-Length (chunked is not taken)."""
+        msg = "Malformed request: send the body with a Content-Length, not chunked."
+        return cls(411, _row("unknown_error").code, msg)
+
+    @classmethod
+    def invalid_path(cls, path: str, method: str) -> WireError:
+        """-5000, 404: no such REST path, or not with this method."""
+        return cls._from("invalid_path", path, method)
 
     @classmethod
     def internal(cls) -> WireError:

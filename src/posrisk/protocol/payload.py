@@ -20,11 +20,11 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterator, Mapping
-from urllib.parse import urlencode
+from urllib.parse import unquote_plus, urlencode
 
 import orjson
 
-__all__ = ["MAX_URLENCODED", "canonical_payload", "signature_payloads"]
+__all__ = ["MAX_URLENCODED", "canonical_payload", "signature_payloads", "total_params_payloads"]
 
 # Text that urlencode() leaves as it is (its separators included).
 _URL_SAFE = re.compile(r"[A-Za-z0-9_.~=&-]*")
@@ -103,3 +103,34 @@ def signature_payloads(params: Mapping[str, object]) -> Iterator[bytes]:
             if encoded not in forms:
                 forms.append(encoded)
                 yield encoded
+
+
+def _unsigned(part: str) -> list[str]:
+    """A query or body's ``name=value`` pairs as sent, without ``signature`` ones."""
+    return [pair for pair in part.split("&") if pair and not pair.startswith("signature=")]
+
+
+def total_params_payloads(query: str, body: str) -> Iterator[bytes]:
+    """Every accepted form of a REST request's signed bytes, the exact one first.
+
+    REST signs ``totalParams``: the raw query followed by the raw body, each without its
+    ``signature`` pair, joined with no ``&``. Also accepted, in this order: the two parts
+    joined with ``&``, and every pair percent-decoded (python-binance signs raw values
+    and sends them encoded). Made one at a time: most requests cost one form."""
+    query_pairs, body_pairs = _unsigned(query), _unsigned(body)
+    raw_query, raw_body = "&".join(query_pairs), "&".join(body_pairs)
+    exact = _utf8(raw_query + raw_body)
+    yield exact
+    forms = [exact]
+    if raw_query and raw_body:
+        joined = _utf8(f"{raw_query}&{raw_body}")
+        forms.append(joined)
+        yield joined
+    decoded = _utf8("&".join(_decoded(pair) for pair in (*query_pairs, *body_pairs)))
+    if decoded not in forms:
+        yield decoded
+
+
+def _decoded(pair: str) -> str:
+    name, sep, value = pair.partition("=")
+    return f"{unquote_plus(name)}{sep}{unquote_plus(value)}"

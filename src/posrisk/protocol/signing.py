@@ -322,6 +322,8 @@ class Credential(Protocol):
 
     def verify_payload(self, payload: bytes, signature: str) -> bool: ...
 
+    def verify_payloads(self, payloads: Iterable[bytes], signature: str) -> bool: ...
+
 
 class HmacCredential:
     """An HMAC key: verifies hex signatures over every payload form, in constant time.
@@ -388,6 +390,10 @@ class PublicKeyCredential:
     def verify_payload(self, payload: bytes, signature: str) -> bool:
         """One exact payload (REST signs the query string as sent, not sorted)."""
         return self.public_key.verify([payload], signature)
+
+    def verify_payloads(self, payloads: Iterable[bytes], signature: str) -> bool:
+        """Any of ``payloads``, in order (REST's totalParams forms)."""
+        return self.public_key.verify(payloads, signature)
 
     def __repr__(self) -> str:
         return f"PublicKeyCredential(kind={self.kind!r})"

@@ -1,22 +1,34 @@
-"""The REST GETs served on the WS port: what ccxt needs to load markets (exchangeInfo) and
-to fetch positions over REST (leverageBracket), the server time,
-and the REST twins of the WS method (``/fapi/v2/positionRisk`` = ``account.position``
-rows, ``/fapi/v3/positionRisk`` = ``v2/account.position`` rows), from the same engine.
+"""The REST API served on the WS port, keyed by (method, path): the routes ccxt,
+python-binance and Binance's SDK need, from the same engine as the WS API.
 
-Binance's REST rules: the API key comes in the ``X-MBX-APIKEY`` header; the signature is
-over the query string exactly as sent (not sorted), without the ``signature`` pair. REST
-and WS share one per-IP REQUEST_WEIGHT counter. Errors are ``{"code", "msg"}`` with the
-HTTP status of the code; every response carries ``X-MBX-USED-WEIGHT-1M``.
+Binance's REST rules, kept here for every route:
+
+- Params: a GET's come from its query; a POST, PUT or DELETE's from its query and its
+  ``application/x-www-form-urlencoded`` body (a body of another Content-Type is ignored).
+  A name in both parts: the query's value wins; a name twice in one part: -1101; at most
+  ``MAX_PARAMS`` in all. Values are percent-decoded once.
+- The API key comes in the ``X-MBX-APIKEY`` header. A signed request (USER_DATA, TRADE)
+  signs totalParams: the query as sent followed by the body as sent, each without its
+  ``signature`` pair (``protocol.total_params_payloads`` lists the accepted forms).
+- REST and WS share one per-IP REQUEST_WEIGHT counter, charged before the route runs.
+- Every answer is JSON with ``X-MBX-USED-WEIGHT-1M``; a refusal is ``{"code", "msg"}`` with
+  the status of its code, 429 -1003 and 418 also carry ``Retry-After``. An unknown path, or
+  a method the path lacks: 404 -5000.
+
+A route is ``handler(rest, request, now_ms)``; it returns bytes (sent as they are) or a
+value orjson writes, or an awaitable of either (a route that writes answers once the
+store has its change). Other modules add their routes to ``ROUTES``.
 """
 
 from __future__ import annotations
 
+import inspect
 import logging
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import parse_qsl
+from urllib.parse import unquote_plus
 
 import orjson
 
@@ -26,16 +38,33 @@ from ..protocol import (
     Allow,
     WireError,
     read_api_key,
+    total_params_payloads,
 )
 from .api import ApiService
 from .exchange_info import ExchangeInfo
 from .inputs import known_symbol
-from .registry import AccountEntry
+from .registry import AccountEntry, KeyEntry
+from .spot import all_coins, margin_pairs
 from .views import position_rows
 
-__all__ = ["HttpResponse", "RestService"]
+__all__ = [
+    "METHODS",
+    "ROUTES",
+    "HttpResponse",
+    "RestRequest",
+    "RestService",
+    "Route",
+    "leverage_bracket_json",
+    "request_params",
+]
 
 log = logging.getLogger("posrisk.rest")
+
+# The methods a route may have; any other is answered 404 -5000.
+METHODS = ("GET", "POST", "PUT", "DELETE")
+_FORM = "application/x-www-form-urlencoded"
+# What a route returns that cannot be awaited (checked first: it is most answers).
+_PLAIN = (bytes, dict, list)
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,11 +74,28 @@ class HttpResponse:
     headers: dict[str, str] = field(default_factory=dict)
 
 
-Route = Callable[["RestService", dict[str, str], str, Mapping[str, str], int], Any]
+@dataclass(frozen=True, slots=True)
+class RestRequest:
+    """One REST request as a route sees it."""
+
+    method: str  # GET POST PUT DELETE
+    path: str
+    query: str  # raw, as sent
+    body: bytes  # raw, as sent
+    headers: Mapping[str, str]  # header names lower-cased
+    ip: str
+    # Query and form body merged, percent-decoded once; the query wins.
+    params: dict[str, str]
+    # Headers the route adds to its answer, success or refusal alike (a placing route's
+    # X-MBX-ORDER-COUNT-10S and -1M); the answer's weight header is already in it.
+    reply_headers: dict[str, str] = field(default_factory=dict)
+
+
+Route = Callable[["RestService", RestRequest, int], Any]
 
 
 class RestService:
-    """Answers the REST GETs; shares the WS API's registry, limiter and clock."""
+    """Answers REST requests; shares the WS API's registry, limiter and clock."""
 
     def __init__(self, api: ApiService, exchange_info: ExchangeInfo) -> None:
         self.api = api
@@ -60,89 +106,168 @@ class RestService:
     def __repr__(self) -> str:
         return f"<RestService {len(ROUTES)} routes>"
 
-    def handles(self, path: str) -> bool:
-        return path in ROUTES
+    def handles(self, method: str, path: str) -> bool:
+        return (method, path) in ROUTES
 
-    def handle(self, path: str, query: str, headers: Mapping[str, str], ip: str) -> HttpResponse:
-        """Answer one GET of a REST path; counted in the metrics as WS API requests are
-        (the path is the method label)."""
+    def handle(
+        self,
+        method: str,
+        path: str,
+        query: str,
+        headers: Mapping[str, str],
+        body: bytes,
+        ip: str,
+    ) -> HttpResponse | Awaitable[HttpResponse]:
+        """Answer one request (an awaitable when its route is async); counted in the
+        metrics as WS API requests are (the label is the path, after the method if not
+        GET). An unknown route costs weight 1 and is answered 404 -5000."""
         started = time.perf_counter()
-        response = self._answer(path, query, headers, ip)
-        self.api.metrics.observe(path, response.status, time.perf_counter() - started)
-        return response
-
-    def _answer(self, path: str, query: str, headers: Mapping[str, str], ip: str) -> HttpResponse:
-        route, weight = ROUTES[path]
+        found = ROUTES.get((method, path))
+        label = path if method == "GET" else f"{method} {path}"
+        route, weight = found if found is not None else (_invalid_path, 1)
         api = self.api
         now = api.clock.now_ms()
         decision = api.limiter.charge(ip, weight, now)
         used = {"X-MBX-USED-WEIGHT-1M": str(decision.count)}
         if not isinstance(decision, Allow):
             error = api.limit_error(decision, now)
-            return _error(error, {**used, "Retry-After": str(error.retry_after_s(now))})
+            return self._done(label, started, found, _error(error, now, used))
         try:
-            params = _query_params(query)
-            result = route(self, params, query, headers, now)
-        except WireError as error:
-            return _error(error, used)
-        except EngineError as error:
-            return _error(WireError.from_engine(error.code, error.msg), used)
-        except Exception:
-            log.exception("internal error answering GET %s", path)
-            return _error(WireError.internal(), used)
-        body = result if isinstance(result, bytes) else orjson.dumps(result)
-        return HttpResponse(200, body, {**used, "Content-Type": "application/json"})
+            lowered = {name.lower(): value for name, value in headers.items()}
+            params = request_params(method, query, body, lowered.get("content-type"))
+            request = RestRequest(method, path, query, body, lowered, ip, params, used)
+            result = route(self, request, now)
+        except Exception as error:
+            return self._done(label, started, found, _failure(error, now, used, label))
+        if type(result) not in _PLAIN and inspect.isawaitable(result):
+            return self._later(result, label, started, now, used)
+        return self._done(label, started, found, _success(result, used))
 
-    def authenticate(
-        self, params: dict[str, str], query: str, headers: Mapping[str, str], now: int
-    ) -> AccountEntry:
-        """REST rules: the key in ``X-MBX-APIKEY``, the signature over the query as sent."""
-        api_key = read_api_key({"apiKey": headers.get("X-MBX-APIKEY") or ""})
-        if api_key is None:
-            raise WireError.api_key_format()
-        payload = "&".join(p for p in query.split("&") if not p.startswith("signature="))
+    async def _later(
+        self, result: Awaitable[Any], label: str, started: float, now: int, used: dict[str, str]
+    ) -> HttpResponse:
+        try:
+            response = _success(await result, used)
+        except Exception as error:
+            response = _failure(error, now, used, label)
+        return self._done(label, started, True, response)
+
+    def _done(
+        self, label: str, started: float, counted: object, response: HttpResponse
+    ) -> HttpResponse:
+        if counted is not None:  # unknown paths are not metric labels
+            self.api.metrics.observe(label, response.status, time.perf_counter() - started)
+        return response
+
+    def authenticate(self, request: RestRequest, now: int) -> AccountEntry:
+        """A USER_DATA or TRADE request's account: the key in ``X-MBX-APIKEY`` (401 -2014
+        without one), then the WS API's checks with the signature over totalParams."""
+        api_key = _header_key(request)
+        body = request.body.decode("utf-8", "replace") if _is_form(request) else ""
+        payloads = total_params_payloads(request.query, body)
         return self.api.check_signed(
-            api_key, params, now, lambda key, sig: key.verify_payload(payload.encode(), sig)
+            api_key, request.params, now, lambda key, sig: key.verify_payloads(payloads, sig)
         )
 
+    def stream_key(self, request: RestRequest) -> KeyEntry:
+        """A USER_STREAM request's key: ``X-MBX-APIKEY`` only (401 -2014 / -2015)."""
+        api_key = _header_key(request)
+        key = self.api.registry.keys.get(api_key)
+        if key is None or key.revoked_at is not None:
+            raise WireError.invalid_api_key()
+        return key
 
-def _query_params(query: str) -> dict[str, str]:
-    """The query's params (at most ``MAX_PARAMS``, as over the WS API: -1101)."""
-    received = query.count("&") + 1
+
+def _header_key(request: RestRequest) -> str:
+    api_key = read_api_key({"apiKey": request.headers.get("x-mbx-apikey") or ""})
+    if api_key is None:
+        raise WireError.api_key_format()
+    return api_key
+
+
+def _is_form(request: RestRequest) -> bool:
+    return request.method != "GET" and _form_type(request.headers.get("content-type"))
+
+
+def _form_type(content_type: str | None) -> bool:
+    """A body is form params when sent as such, or with no Content-Type at all."""
+    if content_type is None:
+        return True
+    return content_type.split(";", 1)[0].strip().lower() == _FORM
+
+
+def request_params(
+    method: str, query: str, body: bytes, content_type: str | None
+) -> dict[str, str]:
+    """The params of a request: the query's, and for other methods than GET a form body's
+    too (the query wins); -1101 for a name twice in one part or too many in all."""
+    parts = [query]
+    if method != "GET" and body and _form_type(content_type):
+        parts.append(body.decode("utf-8", "replace"))
+    received = sum(part.count("&") + 1 for part in parts if part)
     if received > MAX_PARAMS:
         raise WireError.too_many_params(MAX_PARAMS, received)
-    try:
-        pairs = parse_qsl(query, keep_blank_values=True, strict_parsing=False, errors="strict")
-    except (UnicodeDecodeError, ValueError):
-        raise WireError.malformed_request("the query string is not valid") from None
     params: dict[str, str] = {}
-    for name, value in pairs:
+    for part in reversed(parts):  # the body first: the query's values then replace its own
+        params.update(_part_params(part))
+    return params
+
+
+def _part_params(part: str) -> dict[str, str]:
+    """``name=value`` pairs, percent-decoded once (``+`` a space) where they need it."""
+    params: dict[str, str] = {}
+    for pair in part.split("&"):
+        if not pair:
+            continue
+        name, _, value = pair.partition("=")
+        if "%" in pair or "+" in pair:
+            try:
+                name = unquote_plus(name, errors="strict")
+                value = unquote_plus(value, errors="strict")
+            except UnicodeDecodeError:
+                raise WireError.malformed_request("the parameters are not valid UTF-8") from None
         if name in params:
             raise WireError.duplicate_param()
         params[name] = value
     return params
 
 
-def _error(error: WireError, headers: dict[str, str]) -> HttpResponse:
-    body: dict[str, Any] = {"code": error.code, "msg": error.msg}
-    if error.data:
-        body["data"] = error.data
-    return HttpResponse(
-        error.status, orjson.dumps(body), {**headers, "Content-Type": "application/json"}
-    )
+def _success(result: Any, used: dict[str, str]) -> HttpResponse:
+    body = result if isinstance(result, bytes) else orjson.dumps(result)
+    return HttpResponse(200, body, {**used, "Content-Type": "application/json"})
 
 
-def _ping(rest: RestService, params: dict[str, str], query: str, headers: Any, now: int) -> Any:
+def _failure(error: Exception, now: int, used: dict[str, str], label: str) -> HttpResponse:
+    if isinstance(error, WireError):
+        return _error(error, now, used)
+    if isinstance(error, EngineError):
+        return _error(WireError.from_engine(error.code, error.msg), now, used)
+    log.error("internal error answering %s", label, exc_info=error)
+    return _error(WireError.internal(), now, used)
+
+
+def _error(error: WireError, now: int, headers: dict[str, str]) -> HttpResponse:
+    """``{"code", "msg"}`` only; 429 -1003 and 418 say when to retry."""
+    body = orjson.dumps({"code": error.code, "msg": error.msg})
+    sent = {**headers, "Content-Type": "application/json"}
+    if error.code == -1003 and error.status in (418, 429):
+        sent["Retry-After"] = str(error.retry_after_s(now))
+    return HttpResponse(error.status, body, sent)
+
+
+def _invalid_path(rest: RestService, request: RestRequest, now: int) -> Any:
+    raise WireError.invalid_path(request.path, request.method)
+
+
+def _ping(rest: RestService, request: RestRequest, now: int) -> Any:
     return b"{}"
 
 
-def _time(rest: RestService, params: dict[str, str], query: str, headers: Any, now: int) -> Any:
+def _time(rest: RestService, request: RestRequest, now: int) -> Any:
     return {"serverTime": now}
 
 
-def _exchange_info(
-    rest: RestService, params: dict[str, str], query: str, headers: Any, now: int
-) -> Any:
+def _exchange_info(rest: RestService, request: RestRequest, now: int) -> Any:
     return rest.exchange_info.at(now)
 
 
@@ -157,41 +282,62 @@ def leverage_bracket_json(symbol: Symbol) -> bytes:
     return f'{{"symbol":"{symbol.name}","notionalCoef":1.0,"brackets":[{brackets}]}}'.encode()
 
 
-def _leverage_bracket(
-    rest: RestService, params: dict[str, str], query: str, headers: Mapping[str, str], now: int
-) -> Any:
-    rest.authenticate(params, query, headers, now)
-    symbol = known_symbol(params, rest.api.market)
+def _leverage_bracket(rest: RestService, request: RestRequest, now: int) -> Any:
+    rest.authenticate(request, now)
+    symbol = known_symbol(request.params, rest.api.market)
     if symbol is not None:
         return rest.brackets[symbol]
     return b"[" + b",".join(rest.brackets.values()) + b"]"
 
 
-def _position_risk_v2(
-    rest: RestService, params: dict[str, str], query: str, headers: Mapping[str, str], now: int
-) -> Any:
-    entry = rest.authenticate(params, query, headers, now)
-    symbol = known_symbol(params, rest.api.market)
+def _position_risk_v2(rest: RestService, request: RestRequest, now: int) -> Any:
+    entry = rest.authenticate(request, now)
+    symbol = known_symbol(request.params, rest.api.market)
     return orjson.dumps(position_rows(rest.api.registry, entry, False, symbol))
 
 
-def _position_risk_v3(
-    rest: RestService, params: dict[str, str], query: str, headers: Mapping[str, str], now: int
-) -> Any:
-    entry = rest.authenticate(params, query, headers, now)
-    symbol = known_symbol(params, rest.api.market)
+def _position_risk_v3(rest: RestService, request: RestRequest, now: int) -> Any:
+    entry = rest.authenticate(request, now)
+    symbol = known_symbol(request.params, rest.api.market)
     return orjson.dumps(position_rows(rest.api.registry, entry, True, symbol))
 
 
-# path → (handler, REQUEST_WEIGHT)
-ROUTES: dict[str, tuple[Route, int]] = {
-    "/fapi/v1/ping": (_ping, 1),
-    "/fapi/v1/time": (_time, 1),
-    # python-binance's AsyncClient.create() asks the spot API for these two.
-    "/api/v3/ping": (_ping, 1),
-    "/api/v3/time": (_time, 1),
-    "/fapi/v1/leverageBracket": (_leverage_bracket, 1),
-    "/fapi/v1/exchangeInfo": (_exchange_info, 1),
-    "/fapi/v2/positionRisk": (_position_risk_v2, 5),
-    "/fapi/v3/positionRisk": (_position_risk_v3, 5),
+def _listen_key_start(rest: RestService, request: RestRequest, now: int) -> Any:
+    """POST: the key's active listenKey, extended, or a new one (one registry with the
+    WS API's ``userDataStream.*``)."""
+    key = rest.stream_key(request)
+    return {"listenKey": rest.api.streams.start(key.api_key, key.account, now)}
+
+
+def _listen_key_keepalive(rest: RestService, request: RestRequest, now: int) -> Any:
+    key = rest.stream_key(request)
+    listen_key = rest.api.streams.ping(key.api_key, now)
+    if listen_key is None:
+        raise WireError.invalid_listen_key()
+    return {"listenKey": listen_key}
+
+
+def _listen_key_close(rest: RestService, request: RestRequest, now: int) -> Any:
+    key = rest.stream_key(request)
+    rest.api.streams.stop(key.api_key)
+    return b"{}"
+
+
+# (method, path) → (handler, REQUEST_WEIGHT)
+ROUTES: dict[tuple[str, str], tuple[Route, int]] = {
+    ("GET", "/fapi/v1/ping"): (_ping, 1),
+    ("GET", "/fapi/v1/time"): (_time, 1),
+    # python-binance's constructor asks the spot API for these two.
+    ("GET", "/api/v3/ping"): (_ping, 1),
+    ("GET", "/api/v3/time"): (_time, 1),
+    ("GET", "/fapi/v1/leverageBracket"): (_leverage_bracket, 1),
+    ("GET", "/fapi/v1/exchangeInfo"): (_exchange_info, 1),
+    ("GET", "/fapi/v2/positionRisk"): (_position_risk_v2, 5),
+    ("GET", "/fapi/v3/positionRisk"): (_position_risk_v3, 5),
+    ("POST", "/fapi/v1/listenKey"): (_listen_key_start, 1),
+    ("PUT", "/fapi/v1/listenKey"): (_listen_key_keepalive, 1),
+    ("DELETE", "/fapi/v1/listenKey"): (_listen_key_close, 1),
+    # ccxt's load_markets asks for both when it has a key.
+    ("GET", "/sapi/v1/capital/config/getall"): (all_coins, 10),
+    ("GET", "/sapi/v1/margin/allPairs"): (margin_pairs, 1),
 }
