@@ -263,7 +263,9 @@ class PosriskServer:
             self.registry.subscribe(self.streams.on_state_changed)
             await self.bus.start(self.admin, self.streams)
             api = ApiService(self.registry, limiter, self.clock, self.streams)
-            rest = RestService(api, ExchangeInfo(self.market, settings.limits.request_weight))
+            rest = RestService(
+                api, ExchangeInfo(self.market, settings.limits.request_weight), self.admin
+            )
             dashboard = None
             if settings.gateway.dashboard != "off":
                 dashboard = Dashboard(self.admin, self.clock)

@@ -40,6 +40,8 @@ from ..protocol import (
     read_api_key,
     total_params_payloads,
 )
+from .account_routes import ACCOUNT_ROUTES
+from .admin import AdminService
 from .api import ApiService
 from .exchange_info import ExchangeInfo
 from .inputs import known_symbol
@@ -97,9 +99,13 @@ Route = Callable[["RestService", RestRequest, int], Any]
 class RestService:
     """Answers REST requests; shares the WS API's registry, limiter and clock."""
 
-    def __init__(self, api: ApiService, exchange_info: ExchangeInfo) -> None:
+    def __init__(
+        self, api: ApiService, exchange_info: ExchangeInfo, admin: AdminService | None = None
+    ) -> None:
         self.api = api
         self.exchange_info = exchange_info
+        # The one write path, for the account owner's settings (None: a read-only server).
+        self.admin = admin
         # /fapi/v1/leverageBracket bodies, per symbol, as Binance writes them (JSON numbers).
         self.brackets = {symbol.name: leverage_bracket_json(symbol) for symbol in api.market}
 
@@ -168,6 +174,12 @@ class RestService:
         return self.api.check_signed(
             api_key, request.params, now, lambda key, sig: key.verify_payloads(payloads, sig)
         )
+
+    def writer(self) -> AdminService:
+        """The write path the settings routes commit through."""
+        if self.admin is None:
+            raise WireError.unsupported_operation()
+        return self.admin
 
     def stream_key(self, request: RestRequest) -> KeyEntry:
         """A USER_STREAM request's key: ``X-MBX-APIKEY`` only (401 -2014 / -2015)."""
@@ -340,4 +352,6 @@ ROUTES: dict[tuple[str, str], tuple[Route, int]] = {
     # ccxt's load_markets asks for both when it has a key.
     ("GET", "/sapi/v1/capital/config/getall"): (all_coins, 10),
     ("GET", "/sapi/v1/margin/allPairs"): (margin_pairs, 1),
+    # The account, its balance and its settings (``account_routes``).
+    **ACCOUNT_ROUTES,
 }
