@@ -28,7 +28,7 @@ def rest_client(api_key: str, secret: str, origin: str | None = None) -> Any:
     return DerivativesTradingUsdsFutures(config_rest_api=ConfigurationRestAPI(**options)).rest_api
 
 
-def startup(rest: Any, symbol: str = SYMBOL, leverage: int = 10) -> list[str]:
+def startup(rest: Any, symbol: str = SYMBOL, leverage: int = 20) -> list[str]:
     """What the bot learns at startup, one line each; sets ``leverage`` on ``symbol``."""
     account = rest.account_information_v3().data()
     [usdt] = [b for b in rest.futures_account_balance_v3().data() if b.asset == "USDT"]

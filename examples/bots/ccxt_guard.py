@@ -1,38 +1,30 @@
 """A liquidation guard on ccxt: which positions are within 2 % of their liquidation price?
 
-    POSRISK_WS_URL=ws://127.0.0.1:8765/ws-fapi/v1 POSRISK_HTTP_URL=http://127.0.0.1:8765 \\
-    POSRISK_API_KEY=... POSRISK_API_SECRET=... python -m examples.bots.ccxt_guard
+    POSRISK_URL=http://127.0.0.1:8765 POSRISK_API_KEY=... POSRISK_API_SECRET=... \\
+    python -m examples.bots.ccxt_guard
 
-Against posrisk, every ccxt URL is pointed at the server (and ``fetchCurrencies`` is off,
-or ccxt asks api.binance.com for currencies first). Against Binance, leave the two URL
-variables unset: the same code then talks to the exchange.
+Against posrisk, every Binance URL ccxt holds has its scheme and host replaced by the
+server's (``pointing.point_ccxt``); ccxt's options stay its defaults. Against Binance,
+leave ``POSRISK_URL`` unset: the same code then talks to the exchange.
 """
 
 from __future__ import annotations
 
 import asyncio
 import os
-import re
 from typing import Any
+
+from .pointing import point_ccxt
 
 THRESHOLD = 0.02  # flag a position whose mark is within 2 % of its liquidation price
 
 
-def exchange_for(
-    api_key: str, secret: str, ws_url: str | None = None, http_url: str | None = None
-) -> Any:
+def exchange_for(api_key: str, secret: str, origin: str | None = None) -> Any:
+    """ccxt's USDⓈ-M client with its default options; pointed at ``origin`` if given."""
     import ccxt.pro
 
-    exchange = ccxt.pro.binanceusdm(
-        {"apiKey": api_key, "secret": secret, "options": {"fetchCurrencies": False}}
-    )
-    if http_url is not None:
-        for name, url in list(exchange.urls["api"].items()):
-            if isinstance(url, str):
-                exchange.urls["api"][name] = re.sub(r"^https?://[^/]+", http_url, url)
-    if ws_url is not None:
-        exchange.urls["api"]["ws"]["ws-api"]["linear"] = ws_url
-    return exchange
+    exchange = ccxt.pro.binanceusdm({"apiKey": api_key, "secret": secret})
+    return exchange if origin is None else point_ccxt(exchange, origin)
 
 
 async def at_risk(exchange: Any, threshold: float = THRESHOLD) -> list[str]:
@@ -49,8 +41,7 @@ async def main() -> None:
     exchange = exchange_for(
         os.environ["POSRISK_API_KEY"],
         os.environ["POSRISK_API_SECRET"],
-        os.environ.get("POSRISK_WS_URL"),
-        os.environ.get("POSRISK_HTTP_URL"),
+        os.environ.get("POSRISK_URL"),
     )
     try:
         risky = await at_risk(exchange)

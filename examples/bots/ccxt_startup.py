@@ -15,19 +15,12 @@ import asyncio
 import os
 from typing import Any
 
-from .pointing import point_ccxt
+from .ccxt_guard import exchange_for
 
 SYMBOL = "BTC/USDT:USDT"
 
 
-def exchange_for(api_key: str, secret: str, origin: str | None = None) -> Any:
-    import ccxt.pro
-
-    exchange = ccxt.pro.binanceusdm({"apiKey": api_key, "secret": secret})
-    return exchange if origin is None else point_ccxt(exchange, origin)
-
-
-async def startup(exchange: Any, symbol: str = SYMBOL, leverage: int = 10) -> list[str]:
+async def startup(exchange: Any, symbol: str = SYMBOL, leverage: int = 20) -> list[str]:
     """What the bot learns at startup, one line each; sets ``leverage`` on ``symbol``."""
     markets = await exchange.load_markets()
     balance = await exchange.fetch_balance()

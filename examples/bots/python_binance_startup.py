@@ -29,7 +29,7 @@ async def client_for(api_key: str, secret: str, origin: str | None = None) -> An
     return await python_binance_class(origin).create(api_key, secret)
 
 
-async def startup(client: Any, symbol: str = SYMBOL, leverage: int = 10) -> list[str]:
+async def startup(client: Any, symbol: str = SYMBOL, leverage: int = 20) -> list[str]:
     """What the bot learns at startup, one line each; sets ``leverage`` on ``symbol``."""
     account = await client.futures_account()
     [usdt] = [b for b in await client.futures_account_balance() if b["asset"] == "USDT"]

@@ -24,9 +24,7 @@ def credentials(server: PosriskTestServer) -> tuple[str, str]:
 async def test_ccxt_guard_flags_the_account_near_liquidation(
     posrisk_server: PosriskTestServer,
 ) -> None:
-    exchange = ccxt_guard.exchange_for(
-        *credentials(posrisk_server), posrisk_server.url, posrisk_server.http_url
-    )
+    exchange = ccxt_guard.exchange_for(*credentials(posrisk_server), posrisk_server.http_url)
     try:
         assert await ccxt_guard.at_risk(exchange) == [
             "BTC/USDT:USDT",
@@ -72,6 +70,33 @@ async def test_python_binance_guard_leaves_a_safe_account_alone(
 @pytest.mark.posrisk(scenario=NEAR)
 @pytest.mark.parametrize("bot", ["ccxt_guard", "binance_sdk_guard", "python_binance_guard"])
 async def test_each_bot_runs_as_a_program(posrisk_server: PosriskTestServer, bot: str) -> None:
+    out = await run_program(posrisk_server, bot)
+    assert out.startswith("reduce: BTC")
+
+
+@pytest.mark.posrisk(scenario=SAFE)
+@pytest.mark.parametrize(
+    ("bot", "balance"),
+    [
+        ("ccxt_startup", "USDT: total 5146.6, free 4291.6, used 855.0"),
+        ("python_binance_startup", "USDT: balance 4996.60000000, available 4291.60000000"),
+        ("binance_sdk_startup", "USDT: balance 4996.60000000, available 4291.60000000"),
+    ],
+)
+async def test_each_startup_check_runs_as_a_program(
+    posrisk_server: PosriskTestServer, bot: str, balance: str
+) -> None:
+    # The one-way account: wallet 5000 − fees 3.4, uPnL 150, 10x on 8550 of notional
+    # (read before the bot sets its 20x).
+    lines = (await run_program(posrisk_server, bot)).splitlines()
+    assert lines[1] == balance
+    assert lines[2] == "position mode: one-way"
+    assert lines[3].endswith("leverage 20x, margin " + ("cross" if bot[0] == "c" else "CROSSED"))
+
+
+async def run_program(posrisk_server: PosriskTestServer, bot: str) -> str:
+    """``python -m examples.bots.<bot>`` against the server, given its URLs and key in the
+    environment as a user would; its output."""
     import asyncio
     import os
     import sys
@@ -82,6 +107,7 @@ async def test_each_bot_runs_as_a_program(posrisk_server: PosriskTestServer, bot
         **os.environ,
         "POSRISK_WS_URL": posrisk_server.url,
         "POSRISK_HTTP_URL": posrisk_server.http_url,
+        "POSRISK_URL": posrisk_server.http_url,
         "POSRISK_API_KEY": api_key,
         "POSRISK_API_SECRET": secret,
     }
@@ -95,4 +121,4 @@ async def test_each_bot_runs_as_a_program(posrisk_server: PosriskTestServer, bot
     )
     out, _ = await asyncio.wait_for(process.communicate(), 50)
     assert process.returncode == 0
-    assert out.decode().strip().startswith("reduce: BTC")
+    return out.decode().strip()

@@ -62,7 +62,7 @@ async def test_ccxt_startup_with_default_options(server: PosriskServer) -> None:
     exchange = ccxt_startup.exchange_for(HMAC_KEY, HMAC_SECRET, server.http_url)
     try:
         assert "fetchCurrencies" not in exchange.options or exchange.options["fetchCurrencies"]
-        lines = await ccxt_startup.startup(exchange)
+        lines = await ccxt_startup.startup(exchange, leverage=10)
         assert lines == [
             "markets: 345",
             # used: totalInitialMargin, 211.23050525 / 20 + the isolated ETHUSDT side's 95

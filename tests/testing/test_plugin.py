@@ -14,6 +14,7 @@ import websockets
 import websockets.sync.client
 
 from posrisk.client import PositionClient
+from posrisk.errors import PosriskError
 from posrisk.protocol import canonical_payload, hmac_signature
 from posrisk.testing import PosriskTestServer
 
@@ -179,3 +180,26 @@ def test_a_plain_async_test_gets_the_server_in_either_asyncio_mode(
     )
     result = pytester.runpytest_subprocess("-p", "asyncio", "-p", "no:cacheprovider")
     result.assert_outcomes(passed=4)
+
+
+@pytest.mark.posrisk(scenario=SMALL)
+def test_the_balance_and_the_owners_settings(posrisk_server: PosriskTestServer) -> None:
+    # 100 USDT; long 0.1 ETHUSDT from 2000 at mark 2100: uPnL 10, at 20x PIM 10.5.
+    [usdt] = [b for b in posrisk_server.balance("carol") if b["asset"] == "USDT"]
+    assert (usdt["balance"], usdt["crossUnPnl"]) == ("100.00000000", "10.00000000")
+    assert (usdt["availableBalance"], usdt["maxWithdrawAmount"]) == ("99.50000000", "89.50000000")
+    answer = posrisk_server.set_leverage("carol", "ETHUSDT", 10)
+    assert answer == {"leverage": 10, "maxNotionalValue": "150000000", "symbol": "ETHUSDT"}
+    status = posrisk_server.account_status("carol")
+    assert (status["availableBalance"], status["totalPositionInitialMargin"]) == (
+        "89.00000000",
+        "21.00000000",
+    )
+    assert posrisk_server.account_status("carol", v2=False)["positions"][0]["leverage"]
+    with pytest.raises(PosriskError) as refused:  # an open position keeps its margin type
+        posrisk_server.set_margin_type("carol", "ETHUSDT", "ISOLATED")
+    assert refused.value.code == -4048
+    with pytest.raises(PosriskError) as refused:
+        posrisk_server.set_position_mode("carol", hedge=True)
+    assert refused.value.code == -4068
+    assert posrisk_server.set_margin_type("carol", "BTCUSDT", "isolated")["code"] == 200

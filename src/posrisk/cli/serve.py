@@ -143,7 +143,8 @@ def _announce(server: PosriskServer, workers: int = 1) -> None:
     processes = f" in {workers} processes" if workers > 1 else ""
     out.print(f"posrisk {__version__} serving{processes}")
     out.print(f"  WebSocket API  {server.ws_url}")
-    out.print(f"  REST           {server.http_url}/fapi/v2/positionRisk (and v3, exchangeInfo)")
+    rest = "account, balance, positionRisk, settings, listenKey"
+    out.print(f"  REST           {server.http_url}/fapi ({rest})")
     out.print(f"  database       {server.database} ({accounts} accounts)")
     who, gateway = {"loopback": "loopback clients", "any": "any client"}, settings.gateway
     if gateway.dashboard != "off":

@@ -37,10 +37,14 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any, TypeVar
 
+import orjson
+
 from ..app import PosriskServer, ServerSettings
 from ..engine import Fill
 from ..gateway.server import GatewaySettings
 from ..protocol import LimitRules, generate_api_key, generate_ed25519, generate_hmac_secret
+from ..service import settings as owner_settings
+from ..service.accounts import account_balance, account_status
 from ..service.demo import DEMO_SCENARIO
 from ..service.inputs import parse_fill, parse_marks
 from ..service.scenario import read_scenario_file
@@ -321,6 +325,57 @@ class PosriskTestServer:
             return admin.describe(name)
 
         return self._call(describe())
+
+    # -- what the account owner sees and sets (the same answers as over REST) ----------
+
+    def balance(self, account: str) -> list[dict[str, Any]]:
+        """The account's balance array, one item per margin asset, as ``GET
+        /fapi/v3/balance`` answers it (``balance``, ``availableBalance``, ... as strings)."""
+        items: list[dict[str, Any]] = self._read(account, account_balance)
+        return items
+
+    def account_status(self, account: str, *, v2: bool = True) -> dict[str, Any]:
+        """The account's totals, assets and rows as ``GET /fapi/v3/account`` answers them
+        (``v2=False``: ``/fapi/v2/account``)."""
+        status: dict[str, Any] = self._read(
+            account, lambda registry, entry: account_status(registry, entry, v2=v2, rest=True)
+        )
+        return status
+
+    def set_leverage(self, account: str, symbol: str, leverage: int) -> dict[str, Any]:
+        """``POST /fapi/v1/leverage`` as the account owner: Binance's refusals raise."""
+        params = {"symbol": symbol, "leverage": str(leverage)}
+        return self._owner(owner_settings.change_leverage, account, params)
+
+    def set_margin_type(self, account: str, symbol: str, margin_type: str) -> dict[str, Any]:
+        """``POST /fapi/v1/marginType`` (``ISOLATED`` or ``CROSSED``) as the account owner."""
+        params = {"symbol": symbol, "marginType": margin_type}
+        return self._owner(owner_settings.change_margin_type, account, params)
+
+    def set_position_mode(self, account: str, *, hedge: bool) -> dict[str, Any]:
+        """``POST /fapi/v1/positionSide/dual`` as the account owner."""
+        params = {"dualSidePosition": "true" if hedge else "false"}
+        return self._owner(owner_settings.change_position_mode, account, params)
+
+    def _owner(
+        self, operation: owner_settings.ServiceOperation, account: str, params: dict[str, str]
+    ) -> dict[str, Any]:
+        admin = self._running().admin
+        assert admin is not None
+
+        async def run() -> Any:
+            return await operation(admin, account, params)
+
+        answer: dict[str, Any] = orjson.loads(orjson.dumps(self._call(run())))
+        return answer
+
+    def _read(self, account: str, build: Any) -> Any:
+        registry = self._running().registry
+
+        async def read() -> Any:  # on the server's own thread
+            return orjson.loads(orjson.dumps(build(registry, registry.account(account))))
+
+        return self._call(read())
 
 
 def serve(
