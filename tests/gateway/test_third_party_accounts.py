@@ -101,5 +101,8 @@ async def test_python_binance_ws_futures_account_status(server: PosriskServer, k
             ("USDC", "0.00000000"),
             ("USDT", AVAILABLE),
         ]
+        assert await client.ws_futures_account_balance() == balances  # account.balance
+        v2 = await client.ws_futures_v2_account_status()
+        assert (v2["availableBalance"], len(v2["positions"])) == (AVAILABLE, 2)
     finally:
         await close_python_binance(client)
