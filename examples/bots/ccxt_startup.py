@@ -17,6 +17,8 @@ from typing import Any
 
 from .ccxt_guard import exchange_for
 
+__all__ = ["exchange_for", "startup"]
+
 SYMBOL = "BTC/USDT:USDT"
 
 

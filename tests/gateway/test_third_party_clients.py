@@ -12,6 +12,7 @@ every URL they use is pointed at the loopback server.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import re
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -269,27 +270,38 @@ async def test_python_binance_raises_our_error_codes(server: PosriskServer) -> N
         await close_python_binance(client)
 
 
-async def test_binance_sdk_user_data_subscribes_on_the_private_stream(
-    server: PosriskServer,
-) -> None:
+@contextlib.asynccontextmanager
+async def sdk_user_events(server: PosriskServer, key: str) -> AsyncIterator[asyncio.Queue[Any]]:
+    """Binance's SDK on ``key``'s user stream, as it connects (three bare ``/market``,
+    ``/public`` and ``/private`` ``/stream`` connections, then SUBSCRIBE [key]): the queue
+    of the events it parses, once the server has the key attached."""
     from binance_common.configuration import ConfigurationWebSocketStreams
     from binance_sdk_derivatives_trading_usds_futures.derivatives_trading_usds_futures import (
         DerivativesTradingUsdsFutures,
     )
 
-    from .test_stream_routes import attached, base, deposit
-    from .test_user_streams import listen_key
+    from .test_stream_routes import attached, base
 
-    key = await listen_key(server)
     config = ConfigurationWebSocketStreams(stream_url=base(server))
     client = DerivativesTradingUsdsFutures(config_ws_streams=config)
-    # Three bare /market, /public and /private /stream connections, then SUBSCRIBE [key].
     connection = await client.websocket_streams.create_connection()  # type: ignore[no-untyped-call]
     try:
         events: asyncio.Queue[Any] = asyncio.Queue()
         stream = await connection.user_data(key)
         stream.on("message", events.put_nowait)
         await attached(server, key)
+        yield events
+    finally:
+        await connection.close_connection(close_session=True)
+
+
+async def test_binance_sdk_user_data_subscribes_on_the_private_stream(
+    server: PosriskServer,
+) -> None:
+    from .test_stream_routes import deposit
+    from .test_user_streams import listen_key
+
+    async with sdk_user_events(server, await listen_key(server)) as events:
         await deposit(server, "25")
         update = (await asyncio.wait_for(events.get(), 5)).actual_instance
         assert type(update).__name__ == "AccountUpdate"
@@ -301,8 +313,6 @@ async def test_binance_sdk_user_data_subscribes_on_the_private_stream(
             "925.00000000",
             "25.00000000",
         )
-    finally:
-        await connection.close_connection(close_session=True)
 
 
 async def test_python_binance_futures_user_socket(server: PosriskServer) -> None:

@@ -23,6 +23,7 @@ from posrisk.engine import Fill, Side
 from ..service.conftest import HMAC_KEY, HMAC_SECRET, Keys
 from .conftest import make_server
 from .test_stream_routes import attached
+from .test_third_party_clients import sdk_user_events
 
 pytestmark = [pytest.mark.asyncio, pytest.mark.timeout(60)]
 
@@ -221,26 +222,10 @@ async def test_binance_sdk_rest_startup_and_settings(server: PosriskServer) -> N
 
 
 async def test_binance_sdk_user_data_hears_a_leverage_change(server: PosriskServer) -> None:
-    from binance_common.configuration import ConfigurationWebSocketStreams
-    from binance_sdk_derivatives_trading_usds_futures.derivatives_trading_usds_futures import (
-        DerivativesTradingUsdsFutures,
-    )
-
-    from .test_stream_routes import base
-
     rest = binance_sdk_startup.rest_client(HMAC_KEY, HMAC_SECRET, server.http_url)
     key = (await asyncio.to_thread(rest.start_user_data_stream)).data().listen_key
-    config = ConfigurationWebSocketStreams(stream_url=base(server))
-    client = DerivativesTradingUsdsFutures(config_ws_streams=config)
-    connection = await client.websocket_streams.create_connection()  # type: ignore[no-untyped-call]
-    try:
-        events: asyncio.Queue[Any] = asyncio.Queue()
-        stream = await connection.user_data(key)
-        stream.on("message", events.put_nowait)
-        await attached(server, key)
+    async with sdk_user_events(server, key) as events:
         await asyncio.to_thread(rest.change_initial_leverage, symbol="BTCUSDT", leverage=15)
         update = (await asyncio.wait_for(events.get(), 5)).actual_instance
-        assert type(update).__name__ == "AccountConfigUpdate"
-        assert (update.ac.s, update.ac.l) == ("BTCUSDT", 15)
-    finally:
-        await connection.close_connection(close_session=True)
+    assert type(update).__name__ == "AccountConfigUpdate"
+    assert (update.ac.s, update.ac.l) == ("BTCUSDT", 15)

@@ -188,7 +188,8 @@ async def test_a_bug_in_a_route_costs_one_500_and_is_counted(
 
 async def answer(rest: RestService, method: str, path: str, *args: Any) -> HttpResponse:
     """Any request: ``args`` are query, headers, body (as far as given); awaited if async."""
-    query, headers, sent = (*args, *("", {}, b"")[len(args) :])
+    defaults: tuple[Any, ...] = ("", {}, b"")
+    query, headers, sent = (*args, *defaults[len(args) :])
     response = rest.handle(method, path, query, headers, sent, IP)
     if not isinstance(response, HttpResponse):
         response = await response
