@@ -31,6 +31,7 @@ from typing import Any
 from benchmarks.server import (
     API_KEY,
     SECRET,
+    drive,
     free_port,
     median_run,
     scenario,
@@ -158,24 +159,7 @@ def load(port: int, path: str, connections: int, seconds: float, out_path: str) 
         clients = [
             (await loop.create_connection(Client, "127.0.0.1", port))[1] for _ in range(connections)
         ]
-        for client in clients:
-            client.fire()
-        await asyncio.sleep(1.0)  # warm up, then measure
-        latencies.clear()
-        per_second.clear()
-        start = time.perf_counter()
-        await asyncio.sleep(seconds)
-        elapsed = time.perf_counter() - start
-        for client in clients:
-            client.running = False
-        figures = {
-            "requests": len(latencies),
-            "elapsed": elapsed,
-            "errors": errors[0],
-            "latencies": latencies,
-            "per_second": sorted(per_second.items())[1:-1],
-        }
-        Path(out_path).write_text(json.dumps(figures))
+        await drive(clients, seconds, latencies, per_second, errors, out_path)
         for client in clients:
             client.transport.close()
 

@@ -276,32 +276,42 @@ def load(
                 if b'"status":200' not in answer[:80]:
                     raise RuntimeError(f"session.logon refused: {answer[:300]!r}")
         await asyncio.sleep(0.5)  # settle
-        for client in clients:
-            client.fire()
-        await asyncio.sleep(1.0)  # warm up, then measure
-        latencies.clear()
-        per_second.clear()
-        start = time.perf_counter()
-        await asyncio.sleep(seconds)
-        elapsed = time.perf_counter() - start
-        for client in clients:
-            client.running = False
-        count = len(latencies)
-        Path(out_path).write_text(
-            json.dumps(
-                {
-                    "requests": count,
-                    "elapsed": elapsed,
-                    "errors": errors[0],
-                    "latencies": latencies,
-                    "per_second": sorted(per_second.items())[1:-1],
-                }
-            )
-        )
+        await drive(clients, seconds, latencies, per_second, errors, out_path)
         for client in clients:
             client.transport.disconnect()
 
     uvloop.run(main())
+
+
+async def drive(
+    clients: Sequence[Any],
+    seconds: float,
+    latencies: list[float],
+    per_second: dict[int, int],
+    errors: list[int],
+    out_path: str,
+) -> None:
+    """The measuring loop every load generator shares: fire each client (each fires again
+    on its answer while ``running``), warm up 1 s, measure ``seconds``, stop the clients
+    and write the figures to ``out_path`` as JSON."""
+    for client in clients:
+        client.fire()
+    await asyncio.sleep(1.0)  # warm up, then measure
+    latencies.clear()
+    per_second.clear()
+    start = time.perf_counter()
+    await asyncio.sleep(seconds)
+    elapsed = time.perf_counter() - start
+    for client in clients:
+        client.running = False
+    figures = {
+        "requests": len(latencies),
+        "elapsed": elapsed,
+        "errors": errors[0],
+        "latencies": latencies,
+        "per_second": sorted(per_second.items())[1:-1],
+    }
+    Path(out_path).write_text(json.dumps(figures))
 
 
 def measure(
