@@ -229,3 +229,38 @@ async def test_binance_sdk_user_data_hears_a_leverage_change(server: PosriskServ
         update = (await asyncio.wait_for(events.get(), 5)).actual_instance
     assert type(update).__name__ == "AccountConfigUpdate"
     assert (update.ac.s, update.ac.l) == ("BTCUSDT", 15)
+
+
+async def test_isolated_margin_and_fees_from_ccxt_and_python_binance(
+    server: PosriskServer,
+) -> None:
+    # alice's ETHUSDT isolated short: 1 @ 1000, mark 950, wallet 100, 10x: PIM 95, so
+    # at most 100 + min(0, 50) − 95 = 5 may be taken out.
+    exchange = ccxt_startup.exchange_for(HMAC_KEY, HMAC_SECRET, server.http_url)
+    client = await python_binance_startup.client_for(HMAC_KEY, HMAC_SECRET, server.http_url)
+    try:
+        added = await exchange.add_margin("ETH/USDT:USDT", 20)  # POST positionMargin
+        assert (added["type"], added["amount"], added["status"]) == ("add", 20.0, "ok")
+        with pytest.raises(Exception, match="-4051"):
+            await exchange.reduce_margin("ETH/USDT:USDT", 26)
+        taken = await client.futures_change_position_margin(symbol="ETHUSDT", amount=25, type=2)
+        assert taken == {
+            "amount": 25.0,
+            "code": 200,
+            "msg": "Successfully modify position margin.",
+            "type": 2,
+        }
+        history = await exchange.fetch_margin_adjustment_history("ETH/USDT:USDT")
+        assert [(h["type"], h["amount"]) for h in history] == [("add", 20.0), ("reduce", 25.0)]
+        rows = await client.futures_position_margin_history(symbol="ETHUSDT")
+        assert [(r["type"], r["amount"]) for r in rows] == [(1, "20"), (2, "25")]
+        fee = await exchange.fetch_trading_fee("BTC/USDT:USDT")  # GET commissionRate
+        assert (fee["maker"], fee["taker"]) == (0.0002, 0.0005)
+        assert await client.futures_commission_rate(symbol="ETHUSDT") == {
+            "symbol": "ETHUSDT",
+            "makerCommissionRate": "0.0002",
+            "takerCommissionRate": "0.0005",
+        }
+    finally:
+        await exchange.close()
+        await python_binance_startup.close(client)
