@@ -227,6 +227,24 @@ async def test_params_merge_query_and_form_body_with_the_query_winning() -> None
     assert too_many.value.msg == "Too many parameters; expected '100' and received '101'."
 
 
+async def test_param_names_match_in_any_case() -> None:
+    # Binance matches names in any case (ccxt sends ``orderidlist``); each keeps its case.
+    form = "application/x-www-form-urlencoded"
+    params = request_params("POST", "SYMBOL=BTCUSDT", b"symbol=ETHUSDT&Leverage=5", form)
+    assert params == {"SYMBOL": "BTCUSDT", "Leverage": "5"}  # the query wins, in any case
+    assert (params["symbol"], params.get("leverage"), params.get("LEVERAGE")) == (
+        "BTCUSDT",
+        "5",
+        "5",
+    )
+    assert ("symbol" in params, "side" in params, params.get("side", "-")) == (True, False, "-")
+    with pytest.raises(KeyError):
+        params["side"]
+    with pytest.raises(WireError) as twice:
+        request_params("GET", "symbol=BTCUSDT&Symbol=ETHUSDT", b"", None)
+    assert twice.value.code == -1101
+
+
 async def signed_route(rest: RestService, request: RestRequest, now: int) -> Any:
     """A TRADE-like async route for the tests: who signed, and what it was told."""
     entry = rest.authenticate(request, now)

@@ -6,7 +6,8 @@ Binance's REST rules, kept here for every route:
 - Params: a GET's come from its query; a POST, PUT or DELETE's from its query and its
   ``application/x-www-form-urlencoded`` body (a body of another Content-Type is ignored).
   A name in both parts: the query's value wins; a name twice in one part: -1101; at most
-  ``MAX_PARAMS`` in all. Values are percent-decoded once.
+  ``MAX_PARAMS`` in all. Values are percent-decoded once. Names match in any case, as
+  Binance's do (``SYMBOL`` is ``symbol``; ccxt sends ``orderidlist``).
 - The API key comes in the ``X-MBX-APIKEY`` header. A signed request (USER_DATA, TRADE)
   signs totalParams: the query as sent followed by the body as sent, each without its
   ``signature`` pair (``protocol.total_params_payloads`` lists the accepted forms).
@@ -27,7 +28,7 @@ import logging
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar, overload
 from urllib.parse import unquote_plus
 
 import orjson
@@ -53,6 +54,7 @@ __all__ = [
     "METHODS",
     "ROUTES",
     "HttpResponse",
+    "Params",
     "RestRequest",
     "RestService",
     "Route",
@@ -67,6 +69,50 @@ METHODS = ("GET", "POST", "PUT", "DELETE")
 _FORM = "application/x-www-form-urlencoded"
 # What a route returns that cannot be awaited (checked first: it is most answers).
 _PLAIN = (bytes, dict, list)
+_T = TypeVar("_T")
+
+
+class Params(dict[str, str]):
+    """A request's params, each name as sent, looked up in any case: the name as asked
+    first, else the one sent in another case (``get("orderIdList")`` finds
+    ``orderidlist``). ``put`` replaces a value sent under the name in another case."""
+
+    __slots__ = ("_names",)
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._names: dict[str, str] = {}  # lower-cased name -> the name as sent
+
+    def put(self, name: str, value: str) -> None:
+        sent = self._names.get(name.lower())
+        if sent is not None and sent != name:
+            dict.__delitem__(self, sent)
+        self._names[name.lower()] = name
+        dict.__setitem__(self, name, value)
+
+    def _sent(self, name: object) -> str | None:
+        if not isinstance(name, str):
+            return None
+        return name if dict.__contains__(self, name) else self._names.get(name.lower())
+
+    def __contains__(self, name: object) -> bool:
+        return self._sent(name) is not None
+
+    def __getitem__(self, name: str) -> str:
+        sent = self._sent(name)
+        if sent is None:
+            raise KeyError(name)
+        return dict.__getitem__(self, sent)
+
+    @overload
+    def get(self, name: str, default: None = None, /) -> str | None: ...
+    @overload
+    def get(self, name: str, default: str, /) -> str: ...
+    @overload
+    def get(self, name: str, default: _T, /) -> str | _T: ...
+    def get(self, name: str, default: object = None, /) -> object:
+        sent = self._sent(name)
+        return default if sent is None else dict.__getitem__(self, sent)
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,8 +132,8 @@ class RestRequest:
     body: bytes  # raw, as sent
     headers: Mapping[str, str]  # header names lower-cased
     ip: str
-    # Query and form body merged, percent-decoded once; the query wins.
-    params: dict[str, str]
+    # Query and form body merged, percent-decoded once; the query wins; names in any case.
+    params: Params
     # Headers the route adds to its answer, success or refusal alike (a placing route's
     # X-MBX-ORDER-COUNT-10S and -1M); the answer's weight header is already in it.
     reply_headers: dict[str, str] = field(default_factory=dict)
@@ -208,26 +254,26 @@ def _form_type(content_type: str | None) -> bool:
     return content_type.split(";", 1)[0].strip().lower() == _FORM
 
 
-def request_params(
-    method: str, query: str, body: bytes, content_type: str | None
-) -> dict[str, str]:
+def request_params(method: str, query: str, body: bytes, content_type: str | None) -> Params:
     """The params of a request: the query's, and for other methods than GET a form body's
-    too (the query wins); -1101 for a name twice in one part or too many in all."""
+    too (the query wins); -1101 for a name twice in one part (in any case) or too many in
+    all."""
     parts = [query]
     if method != "GET" and body and _form_type(content_type):
         parts.append(body.decode("utf-8", "replace"))
     received = sum(part.count("&") + 1 for part in parts if part)
     if received > MAX_PARAMS:
         raise WireError.too_many_params(MAX_PARAMS, received)
-    params: dict[str, str] = {}
+    params = Params()
     for part in reversed(parts):  # the body first: the query's values then replace its own
-        params.update(_part_params(part))
+        for name, value in _part_params(part).items():
+            params.put(name, value)
     return params
 
 
-def _part_params(part: str) -> dict[str, str]:
+def _part_params(part: str) -> Params:
     """``name=value`` pairs, percent-decoded once (``+`` a space) where they need it."""
-    params: dict[str, str] = {}
+    params = Params()
     for pair in part.split("&"):
         if not pair:
             continue
@@ -240,7 +286,7 @@ def _part_params(part: str) -> dict[str, str]:
                 raise WireError.malformed_request("the parameters are not valid UTF-8") from None
         if name in params:
             raise WireError.duplicate_param()
-        params[name] = value
+        params.put(name, value)
     return params
 
 
