@@ -318,6 +318,8 @@ class FakeTransport(asyncio.Transport):
         self.written: list[bytes] = []
         self.reading = True
         self.is_closed = False
+        self.aborted = False
+        self.buffered = 0  # bytes the client has not read
         self.protocol: Any = None
 
     def write(self, data: Any) -> None:
@@ -331,6 +333,12 @@ class FakeTransport(asyncio.Transport):
 
     def close(self) -> None:
         self.is_closed = True
+
+    def abort(self) -> None:
+        self.is_closed = self.aborted = True
+
+    def get_write_buffer_size(self) -> int:
+        return self.buffered
 
     def set_write_buffer_limits(self, high: int | None = None, low: int | None = None) -> None:
         pass
@@ -386,3 +394,85 @@ async def test_too_many_pipelined_requests_answer_the_first_then_close() -> None
     assert transport.is_closed
     conn.connection_lost(None)
     assert closed == ["released"]
+
+
+async def test_a_head_growing_inside_one_header_is_431_on_a_kept_connection() -> None:
+    # httptools keeps a header's name and value until the header ends: the bound must hold
+    # on the bytes read, not only on the headers handed over.
+    conn, transport, _ = connection(http_max_head_bytes=1024)
+    conn.data_received(request("GET", "/a"))
+    conn.data_received(b"GET /b HTTP/1.1\r\nX-Long: ")
+    for _ in range(4):
+        conn.data_received(b"a" * 600)
+    answers = [answer.rsplit(b"\r\n\r\n", 1)[1] for answer in transport.written]
+    assert answers == [
+        b"/a",
+        b'{"code":-1000,"msg":"Malformed request: the request head is over 1024 bytes."}',
+    ]
+    assert transport.is_closed
+
+
+async def test_a_head_split_over_reads_within_the_bound_is_answered() -> None:
+    conn, transport, _ = connection(http_max_head_bytes=1024)
+    head = request("GET", "/a", "X-Long: " + "a" * 900)
+    for start in range(0, len(head), 100):
+        conn.data_received(head[start : start + 100])
+    assert [answer.rsplit(b"\r\n\r\n", 1)[1] for answer in transport.written] == [b"/a"]
+    assert not transport.is_closed
+
+
+async def test_a_client_that_never_reads_its_answers_is_dropped_after_the_idle_timeout() -> None:
+    conn, transport, _ = connection(http_idle_timeout_s=0.0)
+    conn.pause_writing()  # the client reads nothing
+    conn.data_received(request("GET", "/a") + request("GET", "/b"))
+    for _ in range(5):
+        await asyncio.sleep(0)
+    assert transport.aborted
+
+
+async def test_a_closing_connection_whose_answer_is_never_read_is_aborted() -> None:
+    # close() waits for the client to read what is buffered: one that never does would
+    # hold its place and its descriptor for ever.
+    conn, transport, _ = connection(http_idle_timeout_s=0.0)
+    transport.buffered = 100
+    conn.data_received(request("GET", "/a", "Connection: close"))
+    assert transport.is_closed and not transport.aborted
+    for _ in range(5):
+        await asyncio.sleep(0)
+    assert transport.aborted
+
+
+async def test_an_idle_connection_with_unread_answers_is_aborted() -> None:
+    conn, transport, _ = connection(http_idle_timeout_s=0.0)
+    conn.data_received(request("GET", "/a"))
+    transport.buffered = 100
+    for _ in range(5):
+        await asyncio.sleep(0)
+    assert transport.aborted
+
+
+async def test_connections_that_send_nothing_hold_their_ips_place(
+    tmp_path: Path, keys: Keys
+) -> None:
+    # A connection counts from its accept, not from its first request: one IP cannot
+    # take every descriptor with connections that never say anything.
+    settings = GatewaySettings(max_connections_per_ip=2, **QUIET)  # type: ignore[arg-type]
+    running = await make_server(tmp_path, keys, gateway=settings)
+    try:
+        silent = [await Client.open(running) for _ in range(2)]
+        third = await Client.open(running)
+        status, headers, body = await read_answer(third.reader)
+        assert (status, orjson.loads(body)) == (
+            429,
+            {"code": -1003, "msg": "Too many connections; current limit is 2 per IP."},
+        )
+        assert headers["connection"] == "close"
+        assert await third.closed()
+        await silent[0].close()
+        assert await silent[0].closed()
+        fourth = await Client.open(running)
+        assert (await fourth.ask(request("GET", "/fapi/v1/ping")))[0][0] == 200
+        assert running.gateway is not None
+        assert running.gateway.admission.per_ip == {"127.0.0.1": 2}
+    finally:
+        await running.stop()

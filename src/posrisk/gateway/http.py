@@ -14,7 +14,8 @@ and ``Connection: close`` end it after their answer). The bounds:
 - while the client does not read its answers (the transport's buffer is over
   ``output_pause_bytes``) no request is answered and the socket is not read;
 - a connection with nothing to answer is closed after ``http_idle_timeout_s`` (a request
-  must arrive whole within that time).
+  must arrive whole within that time); one whose client has read none of its answers for
+  that long is aborted, as is one closing whose last answer is still unread by then.
 """
 
 from __future__ import annotations
@@ -102,12 +103,18 @@ class HttpConnection(asyncio.Protocol):
         self.lost = False
         self._idle: asyncio.TimerHandle | None = None
         self._idle_deadline = 0.0
+        # Loop time output last passed the high-water mark (the client stopped reading).
+        self._paused_at = 0.0
         # The request being read: target, headers, body, head size.
         self._target = bytearray()
         self._headers: dict[str, str] = {}
         self._raw_head: list[bytes] = []
         self._body = bytearray()
         self._head_bytes = 0
+        # A head is being read, and the bytes of the reads that were all head: httptools
+        # holds a header until it ends, so the bound is checked on what was read too.
+        self._in_head = False
+        self._head_read = 0
 
     def __repr__(self) -> str:
         return f"<HttpConnection {self.ip} {len(self.slots)} requests>"
@@ -129,6 +136,7 @@ class HttpConnection(asyncio.Protocol):
     def data_received(self, data: bytes) -> None:
         if self.closing:
             return
+        in_head = self._in_head
         try:
             self.parser.feed_data(data)
         except httptools.HttpParserCallbackError as error:
@@ -146,6 +154,12 @@ class HttpConnection(asyncio.Protocol):
                 slot.upgrade += data[upgrade.args[0] :]
         except httptools.HttpParserError as error:
             self._refuse(WireError.malformed_request(f"not valid HTTP/1.1 ({error})"))
+        else:
+            if in_head and self._in_head:  # all of ``data`` was head
+                self._head_read += len(data)
+                if self._head_read > self.settings.http_max_head_bytes:
+                    most = self.settings.http_max_head_bytes
+                    self._refuse(WireError.oversized(431, "request head", most))
         self._pump()
 
     def eof_received(self) -> bool:
@@ -163,6 +177,7 @@ class HttpConnection(asyncio.Protocol):
 
     def pause_writing(self) -> None:
         self.write_paused = True
+        self._paused_at = asyncio.get_running_loop().time()
 
     def resume_writing(self) -> None:
         self.write_paused = False
@@ -175,7 +190,8 @@ class HttpConnection(asyncio.Protocol):
         self._headers = {}
         self._raw_head = []
         self._body.clear()
-        self._head_bytes = 0
+        self._head_bytes = self._head_read = 0
+        self._in_head = True
 
     def on_url(self, url: bytes) -> None:
         self._target += url
@@ -196,6 +212,7 @@ class HttpConnection(asyncio.Protocol):
             raise _Refused(WireError.oversized(431, "request head", most))
 
     def on_headers_complete(self) -> None:
+        self._in_head = False
         headers = self._headers
         if "chunked" in headers.get("transfer-encoding", "").lower():
             raise _Refused(WireError.length_required())
@@ -262,16 +279,15 @@ class HttpConnection(asyncio.Protocol):
             transport.write(answer)
             wrote = True
             if not slot.keep_alive:
-                self.closing = True
                 slots.clear()
                 self.dispatched = 0
-                transport.close()
+                self._close()
                 return
         if slots and (upgrade := slots[0].upgrade) is not None:
             self._hand_over(transport, upgrade)
             return
         if self.closing and not slots:
-            transport.close()
+            self._close()
             return
         self._set_reading(not (self.write_paused or len(slots) >= self.settings.http_max_pipelined))
         if wrote and not slots:
@@ -341,16 +357,36 @@ class HttpConnection(asyncio.Protocol):
 
     def _idle_out(self) -> None:
         self._idle = None
-        if self.closing or self.transport is None:
+        transport = self.transport
+        if self.lost or transport is None:
             return
         loop = asyncio.get_running_loop()
-        if self.slots:  # answering: idle again only once answered
-            self._idle = loop.call_later(self.settings.http_idle_timeout_s, self._idle_out)
-        elif loop.time() < self._idle_deadline:
-            self._idle = loop.call_at(self._idle_deadline, self._idle_out)
+        timeout = self.settings.http_idle_timeout_s
+        if self.write_paused:  # the client reads nothing: dropped once that lasts
+            deadline = self._paused_at + timeout
+        elif self.slots:  # answering: idle again only once answered
+            self._idle = loop.call_later(timeout, self._idle_out)
+            return
         else:
-            self.closing = True
-            self.transport.close()
+            deadline = self._idle_deadline
+        if loop.time() < deadline:
+            self._idle = loop.call_at(deadline, self._idle_out)
+        elif self.write_paused or transport.get_write_buffer_size():
+            transport.abort()  # close() would wait for the client to read
+        else:
+            self._close()
+
+    def _close(self) -> None:
+        """Close once what is written is out; abort if the client has not read it within
+        the idle timeout (close() alone waits for the client for ever)."""
+        transport = self.transport
+        assert transport is not None
+        self.closing = True
+        transport.close()
+        if self._idle is not None:
+            self._idle.cancel()
+        loop = asyncio.get_running_loop()
+        self._idle = loop.call_later(self.settings.http_idle_timeout_s, transport.abort)
 
 
 _REASONS = {status.value: status.phrase for status in HTTPStatus}
