@@ -35,6 +35,7 @@ import orjson
 from ..protocol import WireError
 from ..service.rest import HttpResponse
 from .settings import GatewaySettings
+from .upgrade import handshake_problem, is_upgrade, picows_head
 
 __all__ = [
     "Dispatch",
@@ -42,7 +43,6 @@ __all__ = [
     "encode_response",
     "error_response",
     "feed_buffered",
-    "is_upgrade",
 ]
 
 log = logging.getLogger("posrisk.gateway.http")
@@ -235,11 +235,15 @@ class HttpConnection(asyncio.Protocol):
             raise _Refused(WireError.malformed_request("too many requests unanswered"))
         method = parser.get_method().decode("ascii", "replace")
         if parser.should_upgrade():
-            head = [f"{method} ".encode() + bytes(self._target) + b" HTTP/1.1", *self._raw_head]
-            raw = b"\r\n".join(head) + b"\r\n\r\n"
-            if not is_upgrade(raw):
+            line = f"{method} ".encode() + bytes(self._target)
+            line += f" HTTP/{parser.get_http_version()}".encode()
+            head = b"\r\n".join([line, *self._raw_head])
+            if not is_upgrade(head):
                 raise _Refused(WireError.malformed_request("only WebSocket upgrades are taken"))
+            if problem := handshake_problem(head):
+                raise _Refused(WireError.malformed_request(problem))
             self.closing = True  # what follows is the WebSocket's
+            raw = picows_head(head) + b"\r\n\r\n"
             self.slots.append(_Slot(method, "", {}, b"", True, "1.1", upgrade=raw))
             return
         slot = _Slot(
@@ -411,24 +415,6 @@ def encode_response(response: HttpResponse, keep_alive: bool, http10: bool = Fal
         lines.append("Connection: keep-alive")
     head = "\r\n".join(lines) + "\r\n\r\n"
     return head.encode("latin-1") + response.body
-
-
-def is_upgrade(head: bytes) -> bool:
-    """Whether a request head asks for a WebSocket: GET, ``Upgrade: websocket`` and an
-    ``upgrade`` token in ``Connection`` (names and tokens in any case)."""
-    lines = head.split(b"\r\n")
-    if not lines[0].startswith(b"GET "):
-        return False
-    upgrade = connection = False
-    for line in lines[1:]:
-        name, _, value = line.partition(b":")
-        name = name.strip().lower()
-        tokens = [token.strip().lower() for token in value.split(b",")]
-        if name == b"upgrade" and b"websocket" in tokens:
-            upgrade = True
-        elif name == b"connection" and b"upgrade" in tokens:
-            connection = True
-    return upgrade and connection
 
 
 def feed_buffered(protocol: Any, data: bytes) -> None:

@@ -18,7 +18,8 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, cast
 
 from ..protocol import WireError
-from .http import HttpConnection, encode_response, error_response, feed_buffered, is_upgrade
+from .http import HttpConnection, encode_response, error_response, feed_buffered
+from .upgrade import handshake_problem, is_upgrade, picows_head
 
 if TYPE_CHECKING:
     from .server import Gateway
@@ -88,12 +89,19 @@ class Sniffer(asyncio.Protocol):
             return
         received = bytes(buffer)
         self.buffer = bytearray()
-        if is_upgrade(received[:end]):
+        head = received[:end]
+        if is_upgrade(head):
+            problem = handshake_problem(head)
+            if problem is not None:
+                error = WireError.malformed_request(problem)
+                transport.write(encode_response(error_response(error), keep_alive=False))
+                transport.close()
+                return
             self._release()  # picows's handshake takes the place (or refuses)
             protocol = self.websocket()
             protocol.connection_made(transport)
             transport.set_protocol(protocol)
-            feed_buffered(protocol, received)
+            feed_buffered(protocol, picows_head(head) + received[end:])
         else:
             self._serve_http(transport, received)
 
