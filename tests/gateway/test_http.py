@@ -476,3 +476,112 @@ async def test_connections_that_send_nothing_hold_their_ips_place(
         assert running.gateway.admission.per_ip == {"127.0.0.1": 2}
     finally:
         await running.stop()
+
+
+async def test_one_ips_burst_of_writes_does_not_queue_ahead_of_another_ips(
+    server: PosriskServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The write path is one lock, first come first served: 2400 writes sent at once from
+    # one IP made another IP's write wait ~1.8 s behind them on loopback.
+    store = asyncio.Lock()
+    dispatched: list[str] = []
+    waiting: list[str] = []
+    order: list[str] = []
+    ready = asyncio.Event()
+
+    def write(rest: RestService, request: RestRequest, now: int) -> Any:
+        who = request.params["who"]
+        dispatched.append(who)
+
+        async def commit() -> Any:
+            waiting.append(who)
+            if who == "honest":
+                ready.set()
+            async with store:
+                order.append(who)
+            return {"who": who}
+
+        return commit()
+
+    monkeypatch.setitem(ROUTES, ("POST", "/test/write"), (write, 1))
+    assert server.gateway is not None
+    port = server.gateway.port
+    await store.acquire()
+    hostile = Client(*await asyncio.open_connection("127.0.0.1", port, local_addr=("127.0.0.2", 0)))
+    hostile.writer.write(b"".join(request("POST", "/test/write?who=a") for _ in range(4)))
+    honest = Client(*await asyncio.open_connection("127.0.0.1", port, local_addr=("127.0.0.3", 0)))
+    while len(dispatched) < 4:
+        await asyncio.sleep(0.01)
+    honest.writer.write(request("POST", "/test/write?who=honest"))
+    await asyncio.wait_for(ready.wait(), 5)
+    store.release()
+    assert orjson.loads((await read_answer(honest.reader))[2]) == {"who": "honest"}
+    assert [status for status, _, _ in [await read_answer(hostile.reader) for _ in range(4)]] == [
+        200
+    ] * 4
+    assert order == ["a", "honest", "a", "a", "a"]
+    assert waiting == ["a", "honest", "a", "a", "a"]
+    await hostile.close()
+    await honest.close()
+
+
+def upgrade(path: str, *headers: str) -> bytes:
+    return request("GET", path, "Upgrade: websocket", *headers)
+
+
+KEY = "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ=="
+
+
+@pytest.mark.parametrize("first", [True, False])
+@pytest.mark.parametrize(
+    ("head", "problem"),
+    [
+        (
+            upgrade("/ws-fapi/v1", "Connection: Upgrade", KEY),
+            "the WebSocket upgrade has no Sec-WebSocket-Version 13",
+        ),
+        (
+            upgrade("/ws-fapi/v1", "Connection: Upgrade", "Sec-WebSocket-Version: 13"),
+            "the WebSocket upgrade's Sec-WebSocket-Key is not 16 bytes in base64",
+        ),
+        (
+            upgrade(
+                "/ws-fapi/v1",
+                "Connection: Upgrade",
+                "Sec-WebSocket-Version: 13",
+                "Sec-WebSocket-Key: a",
+            ),
+            "the WebSocket upgrade's Sec-WebSocket-Key is not 16 bytes in base64",
+        ),
+    ],
+)
+async def test_a_websocket_upgrade_picows_would_refuse_is_a_json_400(
+    server: PosriskServer, head: bytes, problem: str, first: bool
+) -> None:
+    client = await Client.open(server)
+    if not first:
+        assert (await client.ask(request("GET", "/fapi/v1/ping")))[0][0] == 200
+    ((status, headers, body),) = await client.ask(head)
+    assert (status, orjson.loads(body)) == (
+        400,
+        {"code": -1000, "msg": f"Malformed request: {problem}."},
+    )
+    assert headers["content-type"] == "application/json"
+    assert await client.closed()
+
+
+@pytest.mark.parametrize("first", [True, False])
+async def test_an_upgrade_with_more_connection_tokens_is_taken(
+    server: PosriskServer, first: bool
+) -> None:
+    # Firefox sends "Connection: keep-alive, Upgrade"; picows takes "Upgrade" alone.
+    client = await Client.open(server)
+    if not first:
+        assert (await client.ask(request("GET", "/fapi/v1/ping")))[0][0] == 200
+    head = upgrade(
+        "/ws-fapi/v1", "Connection: keep-alive, Upgrade", "Sec-WebSocket-Version: 13", KEY
+    )
+    client.writer.write(head)
+    answer = await asyncio.wait_for(client.reader.readuntil(b"\r\n\r\n"), 5)
+    assert answer.startswith(b"HTTP/1.1 101 ")
+    await client.close()
