@@ -110,7 +110,7 @@ async def longhead(url: str, ip: str, seconds: float, counts: Counts) -> None:
             await asyncio.wait_for(writer.drain(), 10)
             _bump(counts, "kB sent", 64)
     except (TimeoutError, OSError):
-        pass
+        _bump(counts, "closed by the server")
     got = await _until_closed(reader, min(end, time.perf_counter() + 1))
     if b" 431 " in got:
         _bump(counts, "refused 431")

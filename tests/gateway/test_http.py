@@ -320,10 +320,17 @@ class FakeTransport(asyncio.Transport):
         self.is_closed = False
         self.aborted = False
         self.buffered = 0  # bytes the client has not read
+        # The high-water mark, when writing past it pauses the protocol (else never).
+        self.high: int | None = None
+        self.paused = False
         self.protocol: Any = None
 
     def write(self, data: Any) -> None:
         self.written.append(bytes(data))
+        self.buffered += len(data)
+        if self.high is not None and self.buffered > self.high and not self.paused:
+            self.paused = True
+            self.protocol.pause_writing()
 
     def pause_reading(self) -> None:
         self.reading = False
@@ -585,3 +592,22 @@ async def test_an_upgrade_with_more_connection_tokens_is_taken(
     answer = await asyncio.wait_for(client.reader.readuntil(b"\r\n\r\n"), 5)
     assert answer.startswith(b"HTTP/1.1 101 ")
     await client.close()
+
+
+async def test_answers_are_made_no_faster_than_the_client_reads_them() -> None:
+    # Made at once, 16 pipelined answers of a never-reading client all went to the
+    # transport's buffer, past its bound (~4 MiB a connection for exchangeInfo).
+    conn, transport, _ = connection()
+    transport.high = 10
+    conn.data_received(request("GET", "/a") + request("GET", "/b") + request("GET", "/c"))
+    assert [answer.rsplit(b"\r\n\r\n", 1)[1] for answer in transport.written] == [b"/a"]
+    assert not transport.reading
+    transport.buffered, transport.paused = 0, False
+    conn.resume_writing()
+    assert [answer.rsplit(b"\r\n\r\n", 1)[1] for answer in transport.written] == [b"/a", b"/b"]
+    transport.high = None
+    transport.paused = False
+    conn.resume_writing()
+    bodies = [answer.rsplit(b"\r\n\r\n", 1)[1] for answer in transport.written]
+    assert bodies == [b"/a", b"/b", b"/c"]
+    assert transport.reading

@@ -12,7 +12,9 @@ and ``Connection: close`` end it after their answer). The bounds:
   longer read until answers go out; a client that sends more in one go gets the first
   ones answered, then the connection closes;
 - while the client does not read its answers (the transport's buffer is over
-  ``output_pause_bytes``) no request is answered and the socket is not read;
+  ``output_pause_bytes``) no request is answered and the socket is not read; answers are
+  made one at a time as they go out, so at most ``output_pause_bytes`` of them wait
+  unwritten (beyond the one that passed it);
 - a connection with nothing to answer is closed after ``http_idle_timeout_s`` (a request
   must arrive whole within that time); one whose client has read none of its answers for
   that long is aborted, as is one closing whose last answer is still unread by then.
@@ -96,6 +98,8 @@ class HttpConnection(asyncio.Protocol):
         # Requests read, in order; ``dispatched`` of them (from the left) are under way.
         self.slots: deque[_Slot] = deque()
         self.dispatched = 0
+        # Bytes of answers made and not yet written (behind one still awaited).
+        self.held = 0
         self.write_paused = False
         self.reading_paused = False
         # No more requests are read (a refusal, Connection: close, too many at once).
@@ -270,23 +274,27 @@ class HttpConnection(asyncio.Protocol):
         if self.lost or self.transport is None:
             return
         slots = self.slots
-        while self.dispatched < len(slots) and not self.write_paused:
+        transport = self.transport
+        wrote = False
+        most = self.settings.output_pause_bytes
+        while True:
+            while slots and (answer := slots[0].answer) is not None:
+                slot = slots.popleft()
+                self.dispatched -= 1
+                self.held -= len(answer)
+                transport.write(answer)  # may pause writing: then nothing more is made
+                wrote = True
+                if not slot.keep_alive:
+                    slots.clear()
+                    self.dispatched = 0
+                    self._close()
+                    return
+            if self.dispatched >= len(slots) or self.write_paused or self.held >= most:
+                break
             slot = slots[self.dispatched]
             self.dispatched += 1
             if slot.upgrade is None:
                 self._dispatch(slot)
-        transport = self.transport
-        wrote = False
-        while slots and (answer := slots[0].answer) is not None:
-            slot = slots.popleft()
-            self.dispatched -= 1
-            transport.write(answer)
-            wrote = True
-            if not slot.keep_alive:
-                slots.clear()
-                self.dispatched = 0
-                self._close()
-                return
         if slots and (upgrade := slots[0].upgrade) is not None:
             self._hand_over(transport, upgrade)
             return
@@ -313,19 +321,19 @@ class HttpConnection(asyncio.Protocol):
     def _dispatch(self, slot: _Slot) -> None:
         if slot.refusal is not None:
             slot.answer = encode_response(error_response(slot.refusal), keep_alive=False)
+            self.held += len(slot.answer)
             return
         try:
             result = self.dispatch(slot.method, slot.target, slot.headers, slot.body, self.ip)
         except Exception:  # a bug must cost one answer, never the connection
             log.exception("internal error answering %s %s", slot.method, slot.target)
             result = error_response(WireError.internal())
-        if type(result) is HttpResponse:
-            slot.answer = self._encode(slot, result)
-        elif inspect.isawaitable(result):
+        if type(result) is not HttpResponse and inspect.isawaitable(result):
             task = asyncio.ensure_future(result)
             task.add_done_callback(lambda done: self._finished(slot, done))
         else:
             slot.answer = self._encode(slot, result)
+            self.held += len(slot.answer)
 
     def _finished(self, slot: _Slot, task: asyncio.Future[HttpResponse]) -> None:
         if task.cancelled() or task.exception() is not None:
@@ -335,6 +343,7 @@ class HttpConnection(asyncio.Protocol):
         else:
             response = task.result()
         slot.answer = self._encode(slot, response)
+        self.held += len(slot.answer)
         self._pump()
 
     @staticmethod
