@@ -17,7 +17,10 @@ IP to the server; one per pattern, so a ban earned by one does not hide the next
   continuation frames (``00 80 00 00 00 00``), reconnecting when closed;
 - ``unread`` (A.3): one connection pipelining all-symbol ``account.position`` requests
   (hedge mode, ~250 kB each; 47 a second, ~470 in all) and never reading;
-- ``streams`` (A.4): 1,000 user-stream connections opened within a second, held open.
+- ``streams`` (A.4): 1,000 user-stream connections opened within a second, held open;
+- ``silent``, ``slowloris``, ``longhead``, ``httpunread``: plain HTTP on the same port
+  (``abuse_http``): connections that say nothing, heads a byte at a time, a head growing
+  inside one header, pipelined REST requests never read.
 
 Prints one table: the honest client's p50/p99 and the ratio of its p50 to the unloaded
 one, the server's RSS (VmRSS) before each pattern and at the end of its measurement (the
@@ -47,6 +50,7 @@ from typing import Any
 
 import websockets
 
+from benchmarks.abuse_http import HTTP_PATTERNS
 from benchmarks.server import API_KEY, SECRET, free_port, scenario, wait_port
 
 Counts = dict[str, int]
@@ -290,6 +294,7 @@ PATTERNS: dict[str, Callable[[str, str, float, Counts], Any]] = {
     "fragments": fragments,
     "unread": unread,
     "streams": streams,
+    **HTTP_PATTERNS,  # plain HTTP on the same port (``abuse_http``)
 }
 
 

@@ -46,6 +46,10 @@ def test_every_pattern_of_the_issue_is_there() -> None:
         "fragments",
         "unread",
         "streams",
+        "silent",
+        "slowloris",
+        "longhead",
+        "httpunread",
     }
 
 

@@ -318,10 +318,19 @@ class FakeTransport(asyncio.Transport):
         self.written: list[bytes] = []
         self.reading = True
         self.is_closed = False
+        self.aborted = False
+        self.buffered = 0  # bytes the client has not read
+        # The high-water mark, when writing past it pauses the protocol (else never).
+        self.high: int | None = None
+        self.paused = False
         self.protocol: Any = None
 
     def write(self, data: Any) -> None:
         self.written.append(bytes(data))
+        self.buffered += len(data)
+        if self.high is not None and self.buffered > self.high and not self.paused:
+            self.paused = True
+            self.protocol.pause_writing()
 
     def pause_reading(self) -> None:
         self.reading = False
@@ -331,6 +340,12 @@ class FakeTransport(asyncio.Transport):
 
     def close(self) -> None:
         self.is_closed = True
+
+    def abort(self) -> None:
+        self.is_closed = self.aborted = True
+
+    def get_write_buffer_size(self) -> int:
+        return self.buffered
 
     def set_write_buffer_limits(self, high: int | None = None, low: int | None = None) -> None:
         pass
@@ -386,3 +401,213 @@ async def test_too_many_pipelined_requests_answer_the_first_then_close() -> None
     assert transport.is_closed
     conn.connection_lost(None)
     assert closed == ["released"]
+
+
+async def test_a_head_growing_inside_one_header_is_431_on_a_kept_connection() -> None:
+    # httptools keeps a header's name and value until the header ends: the bound must hold
+    # on the bytes read, not only on the headers handed over.
+    conn, transport, _ = connection(http_max_head_bytes=1024)
+    conn.data_received(request("GET", "/a"))
+    conn.data_received(b"GET /b HTTP/1.1\r\nX-Long: ")
+    for _ in range(4):
+        conn.data_received(b"a" * 600)
+    answers = [answer.rsplit(b"\r\n\r\n", 1)[1] for answer in transport.written]
+    assert answers == [
+        b"/a",
+        b'{"code":-1000,"msg":"Malformed request: the request head is over 1024 bytes."}',
+    ]
+    assert transport.is_closed
+
+
+async def test_a_head_split_over_reads_within_the_bound_is_answered() -> None:
+    conn, transport, _ = connection(http_max_head_bytes=1024)
+    head = request("GET", "/a", "X-Long: " + "a" * 900)
+    for start in range(0, len(head), 100):
+        conn.data_received(head[start : start + 100])
+    assert [answer.rsplit(b"\r\n\r\n", 1)[1] for answer in transport.written] == [b"/a"]
+    assert not transport.is_closed
+
+
+async def test_a_client_that_never_reads_its_answers_is_dropped_after_the_idle_timeout() -> None:
+    conn, transport, _ = connection(http_idle_timeout_s=0.0)
+    conn.pause_writing()  # the client reads nothing
+    conn.data_received(request("GET", "/a") + request("GET", "/b"))
+    for _ in range(5):
+        await asyncio.sleep(0)
+    assert transport.aborted
+
+
+async def test_a_closing_connection_whose_answer_is_never_read_is_aborted() -> None:
+    # close() waits for the client to read what is buffered: one that never does would
+    # hold its place and its descriptor for ever.
+    conn, transport, _ = connection(http_idle_timeout_s=0.0)
+    transport.buffered = 100
+    conn.data_received(request("GET", "/a", "Connection: close"))
+    assert transport.is_closed and not transport.aborted
+    for _ in range(5):
+        await asyncio.sleep(0)
+    assert transport.aborted
+
+
+async def test_an_idle_connection_with_unread_answers_is_aborted() -> None:
+    conn, transport, _ = connection(http_idle_timeout_s=0.0)
+    conn.data_received(request("GET", "/a"))
+    transport.buffered = 100
+    for _ in range(5):
+        await asyncio.sleep(0)
+    assert transport.aborted
+
+
+async def test_connections_that_send_nothing_hold_their_ips_place(
+    tmp_path: Path, keys: Keys
+) -> None:
+    # A connection counts from its accept, not from its first request: one IP cannot
+    # take every descriptor with connections that never say anything.
+    settings = GatewaySettings(max_connections_per_ip=2, **QUIET)  # type: ignore[arg-type]
+    running = await make_server(tmp_path, keys, gateway=settings)
+    try:
+        silent = [await Client.open(running) for _ in range(2)]
+        third = await Client.open(running)
+        status, headers, body = await read_answer(third.reader)
+        assert (status, orjson.loads(body)) == (
+            429,
+            {"code": -1003, "msg": "Too many connections; current limit is 2 per IP."},
+        )
+        assert headers["connection"] == "close"
+        assert await third.closed()
+        await silent[0].close()
+        assert await silent[0].closed()
+        fourth = await Client.open(running)
+        assert (await fourth.ask(request("GET", "/fapi/v1/ping")))[0][0] == 200
+        assert running.gateway is not None
+        assert running.gateway.admission.per_ip == {"127.0.0.1": 2}
+    finally:
+        await running.stop()
+
+
+async def test_one_ips_burst_of_writes_does_not_queue_ahead_of_another_ips(
+    server: PosriskServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The write path is one lock, first come first served: 2400 writes sent at once from
+    # one IP made another IP's write wait ~1.8 s behind them on loopback.
+    store = asyncio.Lock()
+    dispatched: list[str] = []
+    waiting: list[str] = []
+    order: list[str] = []
+    ready = asyncio.Event()
+
+    def write(rest: RestService, request: RestRequest, now: int) -> Any:
+        who = request.params["who"]
+        dispatched.append(who)
+
+        async def commit() -> Any:
+            waiting.append(who)
+            if who == "honest":
+                ready.set()
+            async with store:
+                order.append(who)
+            return {"who": who}
+
+        return commit()
+
+    monkeypatch.setitem(ROUTES, ("POST", "/test/write"), (write, 1))
+    assert server.gateway is not None
+    port = server.gateway.port
+    await store.acquire()
+    hostile = Client(*await asyncio.open_connection("127.0.0.1", port, local_addr=("127.0.0.2", 0)))
+    hostile.writer.write(b"".join(request("POST", "/test/write?who=a") for _ in range(4)))
+    honest = Client(*await asyncio.open_connection("127.0.0.1", port, local_addr=("127.0.0.3", 0)))
+    while len(dispatched) < 4:
+        await asyncio.sleep(0.01)
+    honest.writer.write(request("POST", "/test/write?who=honest"))
+    await asyncio.wait_for(ready.wait(), 5)
+    store.release()
+    assert orjson.loads((await read_answer(honest.reader))[2]) == {"who": "honest"}
+    assert [status for status, _, _ in [await read_answer(hostile.reader) for _ in range(4)]] == [
+        200
+    ] * 4
+    assert order == ["a", "honest", "a", "a", "a"]
+    assert waiting == ["a", "honest", "a", "a", "a"]
+    await hostile.close()
+    await honest.close()
+
+
+def upgrade(path: str, *headers: str) -> bytes:
+    return request("GET", path, "Upgrade: websocket", *headers)
+
+
+KEY = "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ=="
+
+
+@pytest.mark.parametrize("first", [True, False])
+@pytest.mark.parametrize(
+    ("head", "problem"),
+    [
+        (
+            upgrade("/ws-fapi/v1", "Connection: Upgrade", KEY),
+            "the WebSocket upgrade has no Sec-WebSocket-Version 13",
+        ),
+        (
+            upgrade("/ws-fapi/v1", "Connection: Upgrade", "Sec-WebSocket-Version: 13"),
+            "the WebSocket upgrade's Sec-WebSocket-Key is not 16 bytes in base64",
+        ),
+        (
+            upgrade(
+                "/ws-fapi/v1",
+                "Connection: Upgrade",
+                "Sec-WebSocket-Version: 13",
+                "Sec-WebSocket-Key: a",
+            ),
+            "the WebSocket upgrade's Sec-WebSocket-Key is not 16 bytes in base64",
+        ),
+    ],
+)
+async def test_a_websocket_upgrade_picows_would_refuse_is_a_json_400(
+    server: PosriskServer, head: bytes, problem: str, first: bool
+) -> None:
+    client = await Client.open(server)
+    if not first:
+        assert (await client.ask(request("GET", "/fapi/v1/ping")))[0][0] == 200
+    ((status, headers, body),) = await client.ask(head)
+    assert (status, orjson.loads(body)) == (
+        400,
+        {"code": -1000, "msg": f"Malformed request: {problem}."},
+    )
+    assert headers["content-type"] == "application/json"
+    assert await client.closed()
+
+
+@pytest.mark.parametrize("first", [True, False])
+async def test_an_upgrade_with_more_connection_tokens_is_taken(
+    server: PosriskServer, first: bool
+) -> None:
+    # Firefox sends "Connection: keep-alive, Upgrade"; picows takes "Upgrade" alone.
+    client = await Client.open(server)
+    if not first:
+        assert (await client.ask(request("GET", "/fapi/v1/ping")))[0][0] == 200
+    head = upgrade(
+        "/ws-fapi/v1", "Connection: keep-alive, Upgrade", "Sec-WebSocket-Version: 13", KEY
+    )
+    client.writer.write(head)
+    answer = await asyncio.wait_for(client.reader.readuntil(b"\r\n\r\n"), 5)
+    assert answer.startswith(b"HTTP/1.1 101 ")
+    await client.close()
+
+
+async def test_answers_are_made_no_faster_than_the_client_reads_them() -> None:
+    # Made at once, 16 pipelined answers of a never-reading client all went to the
+    # transport's buffer, past its bound (~4 MiB a connection for exchangeInfo).
+    conn, transport, _ = connection()
+    transport.high = 10
+    conn.data_received(request("GET", "/a") + request("GET", "/b") + request("GET", "/c"))
+    assert [answer.rsplit(b"\r\n\r\n", 1)[1] for answer in transport.written] == [b"/a"]
+    assert not transport.reading
+    transport.buffered, transport.paused = 0, False
+    conn.resume_writing()
+    assert [answer.rsplit(b"\r\n\r\n", 1)[1] for answer in transport.written] == [b"/a", b"/b"]
+    transport.high = None
+    transport.paused = False
+    conn.resume_writing()
+    bodies = [answer.rsplit(b"\r\n\r\n", 1)[1] for answer in transport.written]
+    assert bodies == [b"/a", b"/b", b"/c"]
+    assert transport.reading

@@ -12,9 +12,12 @@ and ``Connection: close`` end it after their answer). The bounds:
   longer read until answers go out; a client that sends more in one go gets the first
   ones answered, then the connection closes;
 - while the client does not read its answers (the transport's buffer is over
-  ``output_pause_bytes``) no request is answered and the socket is not read;
+  ``output_pause_bytes``) no request is answered and the socket is not read; answers are
+  made one at a time as they go out, so at most ``output_pause_bytes`` of them wait
+  unwritten (beyond the one that passed it);
 - a connection with nothing to answer is closed after ``http_idle_timeout_s`` (a request
-  must arrive whole within that time).
+  must arrive whole within that time); one whose client has read none of its answers for
+  that long is aborted, as is one closing whose last answer is still unread by then.
 """
 
 from __future__ import annotations
@@ -34,6 +37,7 @@ import orjson
 from ..protocol import WireError
 from ..service.rest import HttpResponse
 from .settings import GatewaySettings
+from .upgrade import handshake_problem, is_upgrade, picows_head
 
 __all__ = [
     "Dispatch",
@@ -41,7 +45,6 @@ __all__ = [
     "encode_response",
     "error_response",
     "feed_buffered",
-    "is_upgrade",
 ]
 
 log = logging.getLogger("posrisk.gateway.http")
@@ -95,6 +98,8 @@ class HttpConnection(asyncio.Protocol):
         # Requests read, in order; ``dispatched`` of them (from the left) are under way.
         self.slots: deque[_Slot] = deque()
         self.dispatched = 0
+        # Bytes of answers made and not yet written (behind one still awaited).
+        self.held = 0
         self.write_paused = False
         self.reading_paused = False
         # No more requests are read (a refusal, Connection: close, too many at once).
@@ -102,12 +107,18 @@ class HttpConnection(asyncio.Protocol):
         self.lost = False
         self._idle: asyncio.TimerHandle | None = None
         self._idle_deadline = 0.0
+        # Loop time output last passed the high-water mark (the client stopped reading).
+        self._paused_at = 0.0
         # The request being read: target, headers, body, head size.
         self._target = bytearray()
         self._headers: dict[str, str] = {}
         self._raw_head: list[bytes] = []
         self._body = bytearray()
         self._head_bytes = 0
+        # A head is being read, and the bytes of the reads that were all head: httptools
+        # holds a header until it ends, so the bound is checked on what was read too.
+        self._in_head = False
+        self._head_read = 0
 
     def __repr__(self) -> str:
         return f"<HttpConnection {self.ip} {len(self.slots)} requests>"
@@ -129,6 +140,7 @@ class HttpConnection(asyncio.Protocol):
     def data_received(self, data: bytes) -> None:
         if self.closing:
             return
+        in_head = self._in_head
         try:
             self.parser.feed_data(data)
         except httptools.HttpParserCallbackError as error:
@@ -146,6 +158,12 @@ class HttpConnection(asyncio.Protocol):
                 slot.upgrade += data[upgrade.args[0] :]
         except httptools.HttpParserError as error:
             self._refuse(WireError.malformed_request(f"not valid HTTP/1.1 ({error})"))
+        else:
+            if in_head and self._in_head:  # all of ``data`` was head
+                self._head_read += len(data)
+                if self._head_read > self.settings.http_max_head_bytes:
+                    most = self.settings.http_max_head_bytes
+                    self._refuse(WireError.oversized(431, "request head", most))
         self._pump()
 
     def eof_received(self) -> bool:
@@ -163,6 +181,7 @@ class HttpConnection(asyncio.Protocol):
 
     def pause_writing(self) -> None:
         self.write_paused = True
+        self._paused_at = asyncio.get_running_loop().time()
 
     def resume_writing(self) -> None:
         self.write_paused = False
@@ -175,7 +194,8 @@ class HttpConnection(asyncio.Protocol):
         self._headers = {}
         self._raw_head = []
         self._body.clear()
-        self._head_bytes = 0
+        self._head_bytes = self._head_read = 0
+        self._in_head = True
 
     def on_url(self, url: bytes) -> None:
         self._target += url
@@ -196,6 +216,7 @@ class HttpConnection(asyncio.Protocol):
             raise _Refused(WireError.oversized(431, "request head", most))
 
     def on_headers_complete(self) -> None:
+        self._in_head = False
         headers = self._headers
         if "chunked" in headers.get("transfer-encoding", "").lower():
             raise _Refused(WireError.length_required())
@@ -218,11 +239,15 @@ class HttpConnection(asyncio.Protocol):
             raise _Refused(WireError.malformed_request("too many requests unanswered"))
         method = parser.get_method().decode("ascii", "replace")
         if parser.should_upgrade():
-            head = [f"{method} ".encode() + bytes(self._target) + b" HTTP/1.1", *self._raw_head]
-            raw = b"\r\n".join(head) + b"\r\n\r\n"
-            if not is_upgrade(raw):
+            line = f"{method} ".encode() + bytes(self._target)
+            line += f" HTTP/{parser.get_http_version()}".encode()
+            head = b"\r\n".join([line, *self._raw_head])
+            if not is_upgrade(head):
                 raise _Refused(WireError.malformed_request("only WebSocket upgrades are taken"))
+            if problem := handshake_problem(head):
+                raise _Refused(WireError.malformed_request(problem))
             self.closing = True  # what follows is the WebSocket's
+            raw = picows_head(head) + b"\r\n\r\n"
             self.slots.append(_Slot(method, "", {}, b"", True, "1.1", upgrade=raw))
             return
         slot = _Slot(
@@ -249,29 +274,32 @@ class HttpConnection(asyncio.Protocol):
         if self.lost or self.transport is None:
             return
         slots = self.slots
-        while self.dispatched < len(slots) and not self.write_paused:
+        transport = self.transport
+        wrote = False
+        most = self.settings.output_pause_bytes
+        while True:
+            while slots and (answer := slots[0].answer) is not None:
+                slot = slots.popleft()
+                self.dispatched -= 1
+                self.held -= len(answer)
+                transport.write(answer)  # may pause writing: then nothing more is made
+                wrote = True
+                if not slot.keep_alive:
+                    slots.clear()
+                    self.dispatched = 0
+                    self._close()
+                    return
+            if self.dispatched >= len(slots) or self.write_paused or self.held >= most:
+                break
             slot = slots[self.dispatched]
             self.dispatched += 1
             if slot.upgrade is None:
                 self._dispatch(slot)
-        transport = self.transport
-        wrote = False
-        while slots and (answer := slots[0].answer) is not None:
-            slot = slots.popleft()
-            self.dispatched -= 1
-            transport.write(answer)
-            wrote = True
-            if not slot.keep_alive:
-                self.closing = True
-                slots.clear()
-                self.dispatched = 0
-                transport.close()
-                return
         if slots and (upgrade := slots[0].upgrade) is not None:
             self._hand_over(transport, upgrade)
             return
         if self.closing and not slots:
-            transport.close()
+            self._close()
             return
         self._set_reading(not (self.write_paused or len(slots) >= self.settings.http_max_pipelined))
         if wrote and not slots:
@@ -293,19 +321,19 @@ class HttpConnection(asyncio.Protocol):
     def _dispatch(self, slot: _Slot) -> None:
         if slot.refusal is not None:
             slot.answer = encode_response(error_response(slot.refusal), keep_alive=False)
+            self.held += len(slot.answer)
             return
         try:
             result = self.dispatch(slot.method, slot.target, slot.headers, slot.body, self.ip)
         except Exception:  # a bug must cost one answer, never the connection
             log.exception("internal error answering %s %s", slot.method, slot.target)
             result = error_response(WireError.internal())
-        if type(result) is HttpResponse:
-            slot.answer = self._encode(slot, result)
-        elif inspect.isawaitable(result):
+        if type(result) is not HttpResponse and inspect.isawaitable(result):
             task = asyncio.ensure_future(result)
             task.add_done_callback(lambda done: self._finished(slot, done))
         else:
             slot.answer = self._encode(slot, result)
+            self.held += len(slot.answer)
 
     def _finished(self, slot: _Slot, task: asyncio.Future[HttpResponse]) -> None:
         if task.cancelled() or task.exception() is not None:
@@ -315,6 +343,7 @@ class HttpConnection(asyncio.Protocol):
         else:
             response = task.result()
         slot.answer = self._encode(slot, response)
+        self.held += len(slot.answer)
         self._pump()
 
     @staticmethod
@@ -341,16 +370,36 @@ class HttpConnection(asyncio.Protocol):
 
     def _idle_out(self) -> None:
         self._idle = None
-        if self.closing or self.transport is None:
+        transport = self.transport
+        if self.lost or transport is None:
             return
         loop = asyncio.get_running_loop()
-        if self.slots:  # answering: idle again only once answered
-            self._idle = loop.call_later(self.settings.http_idle_timeout_s, self._idle_out)
-        elif loop.time() < self._idle_deadline:
-            self._idle = loop.call_at(self._idle_deadline, self._idle_out)
+        timeout = self.settings.http_idle_timeout_s
+        if self.write_paused:  # the client reads nothing: dropped once that lasts
+            deadline = self._paused_at + timeout
+        elif self.slots:  # answering: idle again only once answered
+            self._idle = loop.call_later(timeout, self._idle_out)
+            return
         else:
-            self.closing = True
-            self.transport.close()
+            deadline = self._idle_deadline
+        if loop.time() < deadline:
+            self._idle = loop.call_at(deadline, self._idle_out)
+        elif self.write_paused or transport.get_write_buffer_size():
+            transport.abort()  # close() would wait for the client to read
+        else:
+            self._close()
+
+    def _close(self) -> None:
+        """Close once what is written is out; abort if the client has not read it within
+        the idle timeout (close() alone waits for the client for ever)."""
+        transport = self.transport
+        assert transport is not None
+        self.closing = True
+        transport.close()
+        if self._idle is not None:
+            self._idle.cancel()
+        loop = asyncio.get_running_loop()
+        self._idle = loop.call_later(self.settings.http_idle_timeout_s, transport.abort)
 
 
 _REASONS = {status.value: status.phrase for status in HTTPStatus}
@@ -375,24 +424,6 @@ def encode_response(response: HttpResponse, keep_alive: bool, http10: bool = Fal
         lines.append("Connection: keep-alive")
     head = "\r\n".join(lines) + "\r\n\r\n"
     return head.encode("latin-1") + response.body
-
-
-def is_upgrade(head: bytes) -> bool:
-    """Whether a request head asks for a WebSocket: GET, ``Upgrade: websocket`` and an
-    ``upgrade`` token in ``Connection`` (names and tokens in any case)."""
-    lines = head.split(b"\r\n")
-    if not lines[0].startswith(b"GET "):
-        return False
-    upgrade = connection = False
-    for line in lines[1:]:
-        name, _, value = line.partition(b":")
-        name = name.strip().lower()
-        tokens = [token.strip().lower() for token in value.split(b",")]
-        if name == b"upgrade" and b"websocket" in tokens:
-            upgrade = True
-        elif name == b"connection" and b"upgrade" in tokens:
-            connection = True
-    return upgrade and connection
 
 
 def feed_buffered(protocol: Any, data: bytes) -> None:

@@ -5,6 +5,10 @@ It reads the first request's head (at most ``http_max_head_bytes``, within
 ``Connection: upgrade``) is handed to picows's protocol, which reads the same bytes as if
 it had read them itself; any other request to an ``HttpConnection``, which holds the IP's
 place in ``admission`` while open, as a WebSocket connection does.
+
+A connection holds its IP's place from its accept on (one that would pass the IP's cap is
+answered 429 at once): connections that never send a head cannot take every descriptor.
+The place passes to the ``HttpConnection``; picows's handshake checks and takes its own.
 """
 
 from __future__ import annotations
@@ -14,7 +18,8 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, cast
 
 from ..protocol import WireError
-from .http import HttpConnection, encode_response, error_response, feed_buffered, is_upgrade
+from .http import HttpConnection, encode_response, error_response, feed_buffered
+from .upgrade import handshake_problem, is_upgrade, picows_head
 
 if TYPE_CHECKING:
     from .server import Gateway
@@ -30,6 +35,8 @@ class Sniffer(asyncio.Protocol):
         self.websocket = websocket
         self.transport: asyncio.Transport | None = None
         self.buffer = bytearray()
+        # The peer's IP, while this sniffer holds its place in ``admission``.
+        self.ip: str | None = None
         self._timeout: asyncio.TimerHandle | None = None
 
     def __repr__(self) -> str:
@@ -39,11 +46,28 @@ class Sniffer(asyncio.Protocol):
         # uvloop's transports are not asyncio.Transport subclasses; they do the same.
         stream = cast(asyncio.Transport, transport)
         self.transport = stream
+        peer = stream.get_extra_info("peername")
+        ip = str(peer[0]) if peer else "unknown"
+        admission = self.gateway.admission
+        full = admission.full(ip)
+        if full is not None:
+            answer = error_response(WireError(429, -1003, full))
+            stream.write(encode_response(answer, keep_alive=False))
+            stream.close()
+            return
+        admission.count(ip)
+        self.ip = ip
         loop = asyncio.get_running_loop()
         self._timeout = loop.call_later(self.gateway.settings.handshake_timeout_s, stream.abort)
 
     def connection_lost(self, exc: Exception | None) -> None:
         self._stop_timer()
+        self._release()
+
+    def _release(self) -> None:
+        if self.ip is not None:
+            self.gateway.admission.release(self.ip)
+            self.ip = None
 
     def eof_received(self) -> bool:
         return False
@@ -65,26 +89,27 @@ class Sniffer(asyncio.Protocol):
             return
         received = bytes(buffer)
         self.buffer = bytearray()
-        if is_upgrade(received[:end]):
+        head = received[:end]
+        if is_upgrade(head):
+            problem = handshake_problem(head)
+            if problem is not None:
+                error = WireError.malformed_request(problem)
+                transport.write(encode_response(error_response(error), keep_alive=False))
+                transport.close()
+                return
+            self._release()  # picows's handshake takes the place (or refuses)
             protocol = self.websocket()
             protocol.connection_made(transport)
             transport.set_protocol(protocol)
-            feed_buffered(protocol, received)
+            feed_buffered(protocol, picows_head(head) + received[end:])
         else:
             self._serve_http(transport, received)
 
     def _serve_http(self, transport: asyncio.Transport, received: bytes) -> None:
         gateway = self.gateway
-        peer = transport.get_extra_info("peername")
-        ip = str(peer[0]) if peer else "unknown"
+        ip, self.ip = self.ip, None  # the place passes to the connection
+        assert ip is not None
         admission = gateway.admission
-        full = admission.full(ip)
-        if full is not None:
-            answer = error_response(WireError(429, -1003, full))
-            transport.write(encode_response(answer, keep_alive=False))
-            transport.close()
-            return
-        admission.count(ip)
         connection = HttpConnection(
             gateway.http_request,
             ip,

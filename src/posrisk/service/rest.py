@@ -12,6 +12,9 @@ Binance's REST rules, kept here for every route:
   signs totalParams: the query as sent followed by the body as sent, each without its
   ``signature`` pair (``protocol.total_params_payloads`` lists the accepted forms).
 - REST and WS share one per-IP REQUEST_WEIGHT counter, charged before the route runs.
+- A route that awaits (a settings write: the store) runs after the same IP's earlier
+  ones are done: one IP's burst waits in its own queue, never in the one write path's
+  ahead of every other IP's writes.
 - Every answer is JSON with ``X-MBX-USED-WEIGHT-1M``; a refusal is ``{"code", "msg"}`` with
   the status of its code, 429 -1003 and 418 also carry ``Retry-After``. An unknown path, or
   a method the path lacks: 404 -5000.
@@ -23,6 +26,7 @@ store has its change). Other modules add their routes to ``ROUTES``.
 
 from __future__ import annotations
 
+import asyncio
 import inspect
 import logging
 import time
@@ -154,6 +158,8 @@ class RestService:
         self.admin = admin
         # /fapi/v1/leverageBracket bodies, per symbol, as Binance writes them (JSON numbers).
         self.brackets = {symbol.name: leverage_bracket_json(symbol) for symbol in api.market}
+        # Per IP with an awaiting route under way: (its turn, how many hold or await it).
+        self._turns: dict[str, tuple[asyncio.Lock, list[int]]] = {}
 
     def __repr__(self) -> str:
         return f"<RestService {len(ROUTES)} routes>"
@@ -192,16 +198,29 @@ class RestService:
         except Exception as error:
             return self._done(label, started, found, _failure(error, now, used, label))
         if type(result) not in _PLAIN and inspect.isawaitable(result):
-            return self._later(result, label, started, now, used)
+            return self._later(result, label, started, now, used, ip)
         return self._done(label, started, found, _success(result, used))
 
     async def _later(
-        self, result: Awaitable[Any], label: str, started: float, now: int, used: dict[str, str]
+        self,
+        result: Awaitable[Any],
+        label: str,
+        started: float,
+        now: int,
+        used: dict[str, str],
+        ip: str,
     ) -> HttpResponse:
+        turn, users = self._turns.setdefault(ip, (asyncio.Lock(), [0]))
+        users[0] += 1
         try:
-            response = _success(await result, used)
+            async with turn:  # the IP's earlier awaiting routes first
+                response = _success(await result, used)
         except Exception as error:
             response = _failure(error, now, used, label)
+        finally:
+            users[0] -= 1
+            if not users[0]:
+                del self._turns[ip]
         return self._done(label, started, True, response)
 
     def _done(
