@@ -448,6 +448,7 @@ async def test_position_margin_history_reads_the_ledger(services: Services) -> N
         ({"symbol": "NOPEUSDT"}, -1121),
         ({"symbol": "ETHUSDT", "type": "3"}, -1130),
         ({"symbol": "ETHUSDT", "limit": "0"}, -1130),
+        ({"symbol": "ETHUSDT", "limit": "501"}, -1130),
         ({"symbol": "ETHUSDT", "startTime": "2", "endTime": "1"}, -1130),
     ):
         with pytest.raises(WireError) as info:

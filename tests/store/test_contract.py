@@ -175,14 +175,21 @@ async def test_account_events_reads_one_accounts_entries_of_one_kind_in_a_window
             AppendEvent("alice", moved("1", 40), 40),
         ]
     )
-    found = await any_store.account_events("alice", IsolatedMarginTransfer, 0, 2**62)
+    found = await any_store.account_events("alice", IsolatedMarginTransfer, 0, 2**62, limit=10)
     assert [(r.account, r.time, r.event) for r in found] == [
         ("alice", 20, moved("-2", 20)),
         ("alice", 30, moved("5", 30)),
         ("alice", 40, moved("1", 40)),
     ]
-    window = await any_store.account_events("alice", IsolatedMarginTransfer, 20, 30)
+    window = await any_store.account_events("alice", IsolatedMarginTransfer, 20, 30, limit=10)
     assert [r.time for r in window] == [20, 30]
-    assert await any_store.account_events("carol", IsolatedMarginTransfer, 0, 2**62) == ()
-    deposits = await any_store.account_events("alice", WalletTransfer, 0, 2**62)
+    assert await any_store.account_events("carol", IsolatedMarginTransfer, 0, 99, limit=10) == ()
+    deposits = await any_store.account_events("alice", WalletTransfer, 0, 2**62, limit=10)
     assert [r.event.amount for r in deposits] == [D("100")]
+    # At most ``limit`` are read: the oldest, or the newest; by time either way.
+    oldest = await any_store.account_events("alice", IsolatedMarginTransfer, 0, 99, limit=2)
+    assert [r.time for r in oldest] == [20, 30]
+    newest = await any_store.account_events(
+        "alice", IsolatedMarginTransfer, 0, 99, limit=2, newest_first=True
+    )
+    assert [r.time for r in newest] == [30, 40]

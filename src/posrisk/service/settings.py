@@ -81,6 +81,9 @@ WEIGHTS: Mapping[tuple[str, str], int] = {
 }
 
 DEFAULT_HISTORY_LIMIT = 500
+MAX_HISTORY_LIMIT = 500
+# How many of an account's isolated margin transfers one history request reads at most.
+HISTORY_SCAN = 5_000
 _SUCCESS: Body = {"code": 200, "msg": "success"}
 _MARGIN_TYPES = {"ISOLATED": MarginType.ISOLATED, "CROSSED": MarginType.CROSS}
 _ADD, _REDUCE = 1, 2
@@ -206,12 +209,19 @@ async def position_margin_history(admin: AdminService, account: str, params: Par
     end = admin.clock.now_ms() if end is None else end
     limit = read_long(params, "limit", required=False)
     limit = DEFAULT_HISTORY_LIMIT if limit is None else limit
-    if limit < 1:
+    if not 1 <= limit <= MAX_HISTORY_LIMIT:
         raise WireError.invalid_value("limit")
     if start is not None and start > end:
         raise WireError.invalid_value("startTime")
+    # The work is bounded: at most HISTORY_SCAN transfers of the account are read (the
+    # oldest from startTime, else the newest up to endTime), then filtered.
     records = await admin.store.account_events(
-        account, IsolatedMarginTransfer, 0 if start is None else start, end
+        account,
+        IsolatedMarginTransfer,
+        0 if start is None else start,
+        end,
+        limit=HISTORY_SCAN,
+        newest_first=start is None,
     )
     rows = []
     for record in records:

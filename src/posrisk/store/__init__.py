@@ -61,7 +61,14 @@ class Store(Protocol):
     async def has_accounts(self) -> bool: ...
     async def changes_since(self, revision: int) -> Delta: ...
     async def account_events(
-        self, account: str, event_type: type, start: int, end: int
+        self,
+        account: str,
+        event_type: type,
+        start: int,
+        end: int,
+        *,
+        limit: int,
+        newest_first: bool = False,
     ) -> tuple[LedgerRecord, ...]: ...
     async def commit(
         self, changes: Sequence[Change], *, expect: int | None = None

@@ -129,11 +129,21 @@ class PostgresStore:
             return await _run_plan(db, read_delta(POSTGRES, revision))
 
     async def account_events(
-        self, account: str, event_type: type, start: int, end: int
+        self,
+        account: str,
+        event_type: type,
+        start: int,
+        end: int,
+        *,
+        limit: int,
+        newest_first: bool = False,
     ) -> tuple[LedgerRecord, ...]:
-        """``account``'s ledger entries of ``event_type`` timed in ``[start, end]``."""
+        """At most ``limit`` of ``account``'s ledger entries of ``event_type`` timed in
+        ``[start, end]`` (``reads.read_account_events``)."""
         async with self._connection() as db:
-            plan = read_account_events(POSTGRES, account, event_type, start, end)
+            plan = read_account_events(
+                POSTGRES, account, event_type, start, end, limit=limit, newest_first=newest_first
+            )
             return await _run_plan(db, plan)
 
     async def has_accounts(self) -> bool:

@@ -83,20 +83,27 @@ def read_account_events(
     start: int,
     end: int,
     event: EventDecoder = _event,
+    *,
+    limit: int,
+    newest_first: bool = False,
 ) -> Plan[tuple[LedgerRecord, ...]]:
-    """``account``'s ledger entries of ``event_type`` whose time is in ``[start, end]``,
-    by time (then commit order)."""
+    """At most ``limit`` of ``account``'s ledger entries of ``event_type`` whose time is in
+    ``[start, end]``: the oldest ones, or the newest with ``newest_first``; returned by
+    time (then commit order) either way."""
+    order = "DESC" if newest_first else "ASC"
     rows = yield dialect.query(
         "SELECT l.seq, a.name, l.time, l.kind, l.body FROM ledger l "
         "JOIN accounts a ON a.id = l.account_id "
         "WHERE a.name = ? AND l.kind = ? AND l.time >= ? AND l.time <= ? "
-        "ORDER BY l.time, l.seq",
+        f"ORDER BY l.time {order}, l.seq {order} LIMIT ?",
         account,
         kind_of(event_type),
         start,
         end,
+        limit,
     )
-    return tuple(
+    records = [
         LedgerRecord(seq, name, time, event(seq, kind, body, time))
         for seq, name, time, kind, body in rows
-    )
+    ]
+    return tuple(reversed(records) if newest_first else records)

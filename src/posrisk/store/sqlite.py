@@ -279,10 +279,27 @@ class SQLiteStore:
         return self._read(read_delta(SQLITE, revision, self._event))
 
     async def account_events(
-        self, account: str, event_type: type, start: int, end: int
+        self,
+        account: str,
+        event_type: type,
+        start: int,
+        end: int,
+        *,
+        limit: int,
+        newest_first: bool = False,
     ) -> tuple[LedgerRecord, ...]:
-        """``account``'s ledger entries of ``event_type`` timed in ``[start, end]``."""
-        plan = read_account_events(SQLITE, account, event_type, start, end, self._event)
+        """At most ``limit`` of ``account``'s ledger entries of ``event_type`` timed in
+        ``[start, end]`` (``reads.read_account_events``)."""
+        plan = read_account_events(
+            SQLITE,
+            account,
+            event_type,
+            start,
+            end,
+            self._event,
+            limit=limit,
+            newest_first=newest_first,
+        )
         result: tuple[LedgerRecord, ...] = await self._run(self._read, plan)
         return result
 
