@@ -38,7 +38,6 @@ import hashlib
 import hmac
 import json
 import os
-import socket
 import statistics
 import subprocess
 import sys
@@ -50,7 +49,7 @@ from typing import Any
 
 import websockets
 
-from benchmarks.abuse_http import HTTP_PATTERNS
+from benchmarks.abuse_http import HTTP_PATTERNS, open_from
 from benchmarks.server import API_KEY, SECRET, free_port, scenario, wait_port
 
 Counts = dict[str, int]
@@ -179,14 +178,7 @@ async def wide(url: str, ip: str, seconds: float, counts: Counts) -> None:
 async def _raw(url: str, ip: str, path: str, rcvbuf: int | None = None) -> Any:
     """A WS handshake by hand from ``ip``: (reader, writer, head). With ``rcvbuf``, a
     small receive buffer, and the reader takes at most 2 kB before it stops reading."""
-    port = int(url.split(":")[2].split("/")[0])
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    if rcvbuf is not None:
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, rcvbuf)
-    sock.bind((ip, 0))
-    sock.setblocking(False)
-    await asyncio.wait_for(asyncio.get_running_loop().sock_connect(sock, ("127.0.0.1", port)), 10)
-    reader, writer = await asyncio.open_connection(sock=sock, limit=1024 if rcvbuf else 1 << 16)
+    reader, writer = await open_from(url, ip, rcvbuf, 1024 if rcvbuf else 1 << 16)
     key = base64.b64encode(os.urandom(16)).decode()
     writer.write(
         f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade"

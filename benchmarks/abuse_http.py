@@ -29,8 +29,9 @@ def _bump(counts: Counts, key: str, by: int = 1) -> None:
     counts[key] = counts.get(key, 0) + by
 
 
-async def _open(url: str, ip: str, rcvbuf: int | None = None) -> Any:
-    """A TCP connection from ``ip`` to the server's port: (reader, writer)."""
+async def open_from(url: str, ip: str, rcvbuf: int | None = None, limit: int = 1024) -> Any:
+    """A TCP connection from ``ip`` to the server's port: (reader, writer); ``rcvbuf``, a
+    small receive buffer."""
     port = int(url.split(":")[2].split("/")[0])
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     if rcvbuf is not None:
@@ -38,7 +39,7 @@ async def _open(url: str, ip: str, rcvbuf: int | None = None) -> Any:
     sock.bind((ip, 0))
     sock.setblocking(False)
     await asyncio.wait_for(asyncio.get_running_loop().sock_connect(sock, ("127.0.0.1", port)), 10)
-    return await asyncio.open_connection(sock=sock, limit=1024)
+    return await asyncio.open_connection(sock=sock, limit=limit)
 
 
 async def _until_closed(reader: asyncio.StreamReader, end: float) -> bytes:
@@ -61,7 +62,7 @@ async def silent(url: str, ip: str, seconds: float, counts: Counts) -> None:
     async def one() -> None:
         while time.perf_counter() < end:
             try:
-                reader, writer = await _open(url, ip)
+                reader, writer = await open_from(url, ip)
             except (TimeoutError, OSError):
                 _bump(counts, "connect failed")
                 await asyncio.sleep(0.01)
@@ -80,7 +81,7 @@ async def slowloris(url: str, ip: str, seconds: float, counts: Counts) -> None:
 
     async def one() -> None:
         try:
-            reader, writer = await _open(url, ip)
+            reader, writer = await open_from(url, ip)
         except (TimeoutError, OSError):
             _bump(counts, "connect failed")
             return
@@ -101,7 +102,7 @@ async def slowloris(url: str, ip: str, seconds: float, counts: Counts) -> None:
 
 async def longhead(url: str, ip: str, seconds: float, counts: Counts) -> None:
     end = time.perf_counter() + seconds
-    reader, writer = await _open(url, ip)
+    reader, writer = await open_from(url, ip)
     writer.write(_PING + b"GET /fapi/v1/ping HTTP/1.1\r\nX-Long: ")
     chunk = b"a" * 65536
     try:
@@ -121,7 +122,7 @@ async def httpunread(url: str, ip: str, seconds: float, counts: Counts) -> None:
     end = time.perf_counter() + seconds
 
     async def one() -> None:
-        _, writer = await _open(url, ip, rcvbuf=4096)
+        _, writer = await open_from(url, ip, rcvbuf=4096)
         try:
             while time.perf_counter() < end:
                 writer.write(_INFO * 16)
