@@ -18,18 +18,18 @@ import resource
 from collections.abc import Callable
 from http import HTTPStatus
 
-import orjson
 from picows import WSUpgradeResponse, WSUpgradeResponseWithListener
 
 from ..protocol import ConnectionAttempts, Limiter, WireError
 from ..service.clock import Clock
+from ..service.rest import error_response
 from .settings import GatewaySettings
 
 __all__ = [
     "Admission",
     "connections_per_ip",
+    "error_refusal",
     "http_response",
-    "limit_refusal",
     "open_file_limit",
 ]
 
@@ -78,7 +78,7 @@ class Admission:
         until = self.limiter.banned_until(ip, now)
         if until is None:
             return None
-        return limit_refusal(WireError.ip_banned(until, now), now)
+        return error_refusal(WireError.ip_banned(until, now), now)
 
     def stream_attempt(self, ip: str) -> Refusal | None:
         """Count a stream (or dashboard) connection attempt: 429 past the allowance."""
@@ -89,7 +89,7 @@ class Admission:
             return None
         window = _duration(attempts.interval_ms)
         msg = f"Too many new connections; current limit is {attempts.limit} per {window} per IP."
-        return limit_refusal(WireError(429, -1003, msg, {"retryAfter": retry_at}), now)
+        return error_refusal(WireError(429, -1003, msg, {"retryAfter": retry_at}), now)
 
     def room(self, ip: str) -> Refusal | None:
         """429 if ``ip`` holds its cap of open connections (checked at the handshake,
@@ -97,7 +97,7 @@ class Admission:
         msg = self.full(ip)
         if msg is None:
             return None
-        return http_response(429, orjson.dumps({"code": -1003, "msg": msg}), _JSON)
+        return error_refusal(WireError(429, -1003, msg))
 
     def full(self, ip: str) -> str | None:
         """Why ``ip`` may open no other connection (its cap is reached), or None."""
@@ -141,9 +141,6 @@ def connections_per_ip(open_files: int) -> int:
     return max(1, open_files // 4)
 
 
-_JSON = {"Content-Type": "application/json"}
-
-
 def http_response(status: int, body: bytes, headers: dict[str, str]) -> Refusal:
     """A plain HTTP answer on the WS port (no listener: picows closes after it)."""
     if status == 200:
@@ -153,12 +150,11 @@ def http_response(status: int, body: bytes, headers: dict[str, str]) -> Refusal:
     return WSUpgradeResponseWithListener(response, None)
 
 
-def limit_refusal(error: WireError, now: int) -> Refusal:
-    """A 429 or 418 handshake refusal: Binance's code and message, and ``Retry-After``."""
-    body = orjson.dumps({"code": error.code, "msg": error.msg})
-    return http_response(
-        error.status, body, {**_JSON, "Retry-After": str(error.retry_after_s(now))}
-    )
+def error_refusal(error: WireError, now: int | None = None) -> Refusal:
+    """A handshake refused as every HTTP refusal is (``rest.error_response``): Binance's
+    code and message; given ``now``, a 429 or 418 with ``Retry-After``."""
+    answer = error_response(error, now=now)
+    return http_response(answer.status, answer.body, answer.headers)
 
 
 def _duration(ms: int) -> str:

@@ -32,10 +32,9 @@ from http import HTTPStatus
 from typing import Any
 
 import httptools  # type: ignore[import-untyped]
-import orjson
 
 from ..protocol import WireError
-from ..service.rest import HttpResponse
+from ..service.rest import HttpResponse, error_response
 from .settings import GatewaySettings
 from .upgrade import handshake_problem, is_upgrade, picows_head
 
@@ -43,7 +42,6 @@ __all__ = [
     "Dispatch",
     "HttpConnection",
     "encode_response",
-    "error_response",
     "feed_buffered",
 ]
 
@@ -403,12 +401,6 @@ class HttpConnection(asyncio.Protocol):
 
 
 _REASONS = {status.value: status.phrase for status in HTTPStatus}
-
-
-def error_response(error: WireError, headers: dict[str, str] | None = None) -> HttpResponse:
-    """A refusal as JSON ``{"code", "msg"}`` with the error's status."""
-    body = orjson.dumps({"code": error.code, "msg": error.msg})
-    return HttpResponse(error.status, body, {**(headers or {}), "Content-Type": "application/json"})
 
 
 def encode_response(response: HttpResponse, keep_alive: bool, http10: bool = False) -> bytes:

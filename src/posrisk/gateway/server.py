@@ -29,7 +29,6 @@ import orjson
 from picows import (
     WSAutoPingStrategy,
     WSUpgradeRequest,
-    WSUpgradeResponseWithListener,
 )
 from picows.picows import WSProtocol  # type: ignore[attr-defined]
 
@@ -38,12 +37,11 @@ from ..protocol import WireError, server_shutdown
 from ..protocol.streams import parse_stream_target
 from ..service.api import ApiService, Connection
 from ..service.dashboard import Dashboard
-from ..service.rest import HttpResponse, RestService
-from .admission import Admission, limit_refusal
+from ..service.rest import HttpResponse, RestService, error_response
+from .admission import Admission, error_refusal
 from .admission import http_response as _http
 from .api import ApiListener
 from .audience import admits, browser_refusal
-from .http import error_response
 from .logs import ClientLog, limit_client_logs
 from .page import DashboardPage
 from .settings import GatewaySettings
@@ -208,7 +206,7 @@ class Gateway:
             return open_stream(self, stream, ip)
         if path == "/dashboard/ws" and self._shows_dashboard(ip):
             if refusal := browser_refusal(request.headers, self.settings.dashboard):
-                return _forbidden(refusal)
+                return error_refusal(WireError(403, -1000, refusal))
             return self._open_viewer(ip)
         answer = self.http_request("GET", target, request.headers, b"", ip)
         if not isinstance(answer, HttpResponse):
@@ -240,8 +238,7 @@ class Gateway:
             return None
         error = self.api.charge(ip, PLAIN_GET_WEIGHT)  # the limiter refuses a banned IP (418)
         if error is not None:
-            retry = str(error.retry_after_s(self.api.now()))
-            return error_response(error, {"Retry-After": retry})
+            return error_response(error, now=self.api.now())
         seen = {name: headers.get(name.lower()) or "" for name in ("Host", "Origin")}
         if refusal := browser_refusal({k: v for k, v in seen.items() if v}, audience):
             return error_response(WireError(403, -1000, refusal))
@@ -297,7 +294,7 @@ class Gateway:
     def _open_api(self, request: WSUpgradeRequest, ip: str, query: str) -> Any:
         error = self.api.admit_handshake(ip)
         if error is not None:
-            return limit_refusal(error, self.api.now())
+            return error_refusal(error, self.api.now())
         show = dict(parse_qsl(query)).get("returnRateLimits", "true").lower() != "false"
         connection = Connection(ip, self.api.now(), show)
         return self.admission.room(ip) or ApiListener(self, connection)
@@ -345,10 +342,3 @@ def _discard(answer: Awaitable[HttpResponse]) -> None:
 
 
 _JSON = {"Content-Type": "application/json"}
-
-
-def _forbidden(msg: str) -> WSUpgradeResponseWithListener:
-    """403: a client of the audience, but its request came from a page of another site."""
-    return _http(
-        403, orjson.dumps({"code": -1000, "msg": msg}), {"Content-Type": "application/json"}
-    )

@@ -18,7 +18,8 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, cast
 
 from ..protocol import WireError
-from .http import HttpConnection, encode_response, error_response, feed_buffered
+from ..service.rest import error_response
+from .http import HttpConnection, encode_response, feed_buffered
 from .upgrade import handshake_problem, is_upgrade, picows_head
 
 if TYPE_CHECKING:

@@ -12,12 +12,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-import orjson
-
 from ..protocol import WireError
 from ..protocol.streams import MAX_STREAMS, StreamTarget
 from ..protocol.subscriptions import TOO_MANY
-from .admission import Refusal, http_response
+from .admission import Refusal, error_refusal
 from .streams import StreamListener
 
 if TYPE_CHECKING:
@@ -37,17 +35,12 @@ def open_stream(gateway: Gateway, target: StreamTarget, ip: str) -> Any:
 
 def _refusal(gateway: Gateway, target: StreamTarget) -> Refusal | None:
     if len(target.names) > MAX_STREAMS:
-        code, msg = TOO_MANY
-        return _json_400({"code": code, "msg": msg})
+        return error_refusal(WireError(400, *TOO_MANY))
     strict = gateway.settings.strict_stream_routes
     shared = gateway.bus is not None and gateway.bus.shares_listen_keys
     api = gateway.api
     for key in target.listen_keys:
         if target.serves(key, strict) and not shared and not api.listen_key_open(key):
             error = WireError.invalid_listen_key()
-            return _json_400({"code": error.code, "msg": error.msg})
+            return error_refusal(WireError(400, error.code, error.msg))
     return None
-
-
-def _json_400(body: dict[str, Any]) -> Refusal:
-    return http_response(400, orjson.dumps(body), {"Content-Type": "application/json"})

@@ -62,6 +62,7 @@ __all__ = [
     "RestRequest",
     "RestService",
     "Route",
+    "error_response",
     "leverage_bracket_json",
     "request_params",
 ]
@@ -189,7 +190,7 @@ class RestService:
         used = {"X-MBX-USED-WEIGHT-1M": str(decision.count)}
         if not isinstance(decision, Allow):
             error = api.limit_error(decision, now)
-            return self._done(label, started, found, _error(error, now, used))
+            return self._done(label, started, found, error_response(error, used, now=now))
         try:
             lowered = {name.lower(): value for name, value in headers.items()}
             params = request_params(method, query, body, lowered.get("content-type"))
@@ -316,18 +317,21 @@ def _success(result: Any, used: dict[str, str]) -> HttpResponse:
 
 def _failure(error: Exception, now: int, used: dict[str, str], label: str) -> HttpResponse:
     if isinstance(error, WireError):
-        return _error(error, now, used)
+        return error_response(error, used, now=now)
     if isinstance(error, EngineError):
-        return _error(WireError.from_engine(error.code, error.msg), now, used)
+        return error_response(WireError.from_engine(error.code, error.msg), used, now=now)
     log.error("internal error answering %s", label, exc_info=error)
-    return _error(WireError.internal(), now, used)
+    return error_response(WireError.internal(), used, now=now)
 
 
-def _error(error: WireError, now: int, headers: dict[str, str]) -> HttpResponse:
-    """``{"code", "msg"}`` only; 429 -1003 and 418 say when to retry."""
+def error_response(
+    error: WireError, headers: Mapping[str, str] | None = None, *, now: int | None = None
+) -> HttpResponse:
+    """Every HTTP refusal on the WS port: ``{"code", "msg"}`` only, with the error's
+    status; given ``now``, a 429 -1003 or a 418 says when to retry (``Retry-After``)."""
     body = orjson.dumps({"code": error.code, "msg": error.msg})
-    sent = {**headers, "Content-Type": "application/json"}
-    if error.code == -1003 and error.status in (418, 429):
+    sent = {**(headers or {}), "Content-Type": "application/json"}
+    if now is not None and error.code == -1003 and error.status in (418, 429):
         sent["Retry-After"] = str(error.retry_after_s(now))
     return HttpResponse(error.status, body, sent)
 
