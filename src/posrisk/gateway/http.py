@@ -29,20 +29,18 @@ from collections import deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from http import HTTPStatus
-from typing import Any
 
 import httptools  # type: ignore[import-untyped]
 
 from ..protocol import WireError
 from ..service.rest import HttpResponse, error_response
 from .settings import GatewaySettings
-from .upgrade import handshake_problem, is_upgrade, picows_head
+from .upgrade import hand_over, handshake_problem, is_upgrade, picows_head
 
 __all__ = [
     "Dispatch",
     "HttpConnection",
     "encode_response",
-    "feed_buffered",
 ]
 
 log = logging.getLogger("posrisk.gateway.http")
@@ -311,10 +309,7 @@ class HttpConnection(asyncio.Protocol):
             self._idle.cancel()
         self._set_reading(True)
         self.on_close()  # the WebSocket listener holds the IP's place from now on
-        protocol = self.websocket()
-        protocol.connection_made(transport)
-        transport.set_protocol(protocol)
-        feed_buffered(protocol, received)
+        hand_over(transport, self.websocket, received)
 
     def _dispatch(self, slot: _Slot) -> None:
         if slot.refusal is not None:
@@ -416,20 +411,3 @@ def encode_response(response: HttpResponse, keep_alive: bool, http10: bool = Fal
         lines.append("Connection: keep-alive")
     head = "\r\n".join(lines) + "\r\n\r\n"
     return head.encode("latin-1") + response.body
-
-
-def feed_buffered(protocol: Any, data: bytes) -> None:
-    """Give ``data`` to a protocol as its transport would have: through ``get_buffer`` and
-    ``buffer_updated`` for a buffered one (picows's), else ``data_received``."""
-    if not isinstance(protocol, asyncio.BufferedProtocol):
-        protocol.data_received(data)
-        return
-    view = memoryview(data)
-    while view:
-        buffer = memoryview(protocol.get_buffer(len(view)))
-        size = min(len(buffer), len(view))
-        if size == 0:
-            raise RuntimeError("the protocol offered no buffer")
-        buffer[:size] = view[:size]
-        protocol.buffer_updated(size)
-        view = view[size:]

@@ -19,8 +19,8 @@ from typing import TYPE_CHECKING, cast
 
 from ..protocol import WireError
 from ..service.rest import error_response
-from .http import HttpConnection, encode_response, feed_buffered
-from .upgrade import handshake_problem, is_upgrade, picows_head
+from .http import HttpConnection, encode_response
+from .upgrade import hand_over, handshake_problem, is_upgrade, picows_head
 
 if TYPE_CHECKING:
     from .server import Gateway
@@ -52,9 +52,7 @@ class Sniffer(asyncio.Protocol):
         admission = self.gateway.admission
         full = admission.full(ip)
         if full is not None:
-            answer = error_response(WireError(429, -1003, full))
-            stream.write(encode_response(answer, keep_alive=False))
-            stream.close()
+            _refuse(stream, WireError(429, -1003, full))
             return
         admission.count(ip)
         self.ip = ip
@@ -84,9 +82,7 @@ class Sniffer(asyncio.Protocol):
             return
         self._stop_timer()
         if end < 0 or end + 4 > most:
-            error = WireError.oversized(431, "request head", most)
-            transport.write(encode_response(error_response(error), keep_alive=False))
-            transport.close()
+            _refuse(transport, WireError.oversized(431, "request head", most))
             return
         received = bytes(buffer)
         self.buffer = bytearray()
@@ -94,15 +90,10 @@ class Sniffer(asyncio.Protocol):
         if is_upgrade(head):
             problem = handshake_problem(head)
             if problem is not None:
-                error = WireError.malformed_request(problem)
-                transport.write(encode_response(error_response(error), keep_alive=False))
-                transport.close()
+                _refuse(transport, WireError.malformed_request(problem))
                 return
             self._release()  # picows's handshake takes the place (or refuses)
-            protocol = self.websocket()
-            protocol.connection_made(transport)
-            transport.set_protocol(protocol)
-            feed_buffered(protocol, picows_head(head) + received[end:])
+            hand_over(transport, self.websocket, picows_head(head) + received[end:])
         else:
             self._serve_http(transport, received)
 
@@ -124,3 +115,9 @@ class Sniffer(asyncio.Protocol):
         if self._timeout is not None:
             self._timeout.cancel()
             self._timeout = None
+
+
+def _refuse(transport: asyncio.Transport, error: WireError) -> None:
+    """Answer ``error`` and close: nothing else is read of the connection."""
+    transport.write(encode_response(error_response(error), keep_alive=False))
+    transport.close()

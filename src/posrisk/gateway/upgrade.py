@@ -1,4 +1,4 @@
-"""Which request heads are WebSocket upgrades, and what picows is handed of them.
+"""Which request heads are WebSocket upgrades, what picows is handed of them, and how.
 
 picows answers a handshake it cannot take with text/plain; the checks it makes that a
 client gets wrong (the version, the key) are made here first, so that the refusal is
@@ -8,10 +8,13 @@ JSON ``{"code", "msg"}`` as every other. picows takes ``Connection: Upgrade`` al
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import binascii
+from collections.abc import Callable
+from typing import Any
 
-__all__ = ["handshake_problem", "is_upgrade", "picows_head"]
+__all__ = ["feed_buffered", "hand_over", "handshake_problem", "is_upgrade", "picows_head"]
 
 # The Sec-WebSocket-Version values picows takes.
 _VERSIONS = (b"13", b"8", b"7")
@@ -62,3 +65,31 @@ def picows_head(head: bytes) -> bytes:
         if lines[index].partition(b":")[0].strip().lower() == b"connection":
             lines[index] = b"Connection: Upgrade"
     return b"\r\n".join(lines)
+
+
+def hand_over(
+    transport: asyncio.Transport, websocket: Callable[[], asyncio.BaseProtocol], received: bytes
+) -> None:
+    """Give the connection to a new picows protocol, ``received`` (the upgrade request as
+    picows takes it, and what followed) read as if it had read it itself."""
+    protocol = websocket()
+    protocol.connection_made(transport)
+    transport.set_protocol(protocol)
+    feed_buffered(protocol, received)
+
+
+def feed_buffered(protocol: Any, data: bytes) -> None:
+    """Give ``data`` to a protocol as its transport would have: through ``get_buffer`` and
+    ``buffer_updated`` for a buffered one (picows's), else ``data_received``."""
+    if not isinstance(protocol, asyncio.BufferedProtocol):
+        protocol.data_received(data)
+        return
+    view = memoryview(data)
+    while view:
+        buffer = memoryview(protocol.get_buffer(len(view)))
+        size = min(len(buffer), len(view))
+        if size == 0:
+            raise RuntimeError("the protocol offered no buffer")
+        buffer[:size] = view[:size]
+        protocol.buffer_updated(size)
+        view = view[size:]
