@@ -4,6 +4,7 @@ import pytest
 
 from posrisk.engine import AMOUNT_LIMIT, InvalidValue, check_amount, parse_decimal
 from posrisk.engine.numbers import (
+    fmt_double,
     fmt_exact,
     fmt_integer,
     fmt_money,
@@ -11,6 +12,7 @@ from posrisk.engine.numbers import (
     fmt_normalized,
     fmt_price,
     fmt_quantity,
+    fmt_shortest,
 )
 
 
@@ -44,6 +46,24 @@ def test_money_is_cut_toward_zero_at_8_decimals(value: str, text: str) -> None:
 )
 def test_normalized_money_drops_trailing_zeros(value: str, text: str) -> None:
     assert fmt_normalized(Decimal(value)) == text
+
+
+@pytest.mark.parametrize(
+    ("value", "shortest", "double"),
+    [
+        ("0.00020", "0.0002", "0.0002"),
+        ("100", "100", "100.0"),
+        ("1E+2", "100", "100.0"),
+        ("0.50", "0.5", "0.5"),
+        ("0E-8", "0", "0.0"),
+        ("0.000000001", "0.000000001", "0.000000001"),  # nothing cut
+    ],
+)
+def test_shortest_and_double_keep_every_digit_that_counts(
+    value: str, shortest: str, double: str
+) -> None:
+    assert fmt_shortest(Decimal(value)) == shortest
+    assert fmt_double(Decimal(value)) == double
 
 
 @pytest.mark.parametrize(

@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import Sequence
-from decimal import Decimal
 from pathlib import Path
 from typing import Annotated
 
@@ -25,6 +24,7 @@ from ..client import (
     PositionClient,
     PositionV2,
 )
+from ..engine.numbers import fmt_shortest
 from .common import fail, out, print_wide
 
 __all__ = ["URL_ALIASES", "position_table", "positions"]
@@ -144,17 +144,13 @@ def position_table(rows: Sequence[Position | PositionV2], url: str) -> Table | T
             row.symbol,
             row.side or "",
             str(abs(row.position_amt)),
-            _price(row.entry_price),
-            _price(row.break_even_price),
-            _price(row.mark_price),
+            fmt_shortest(row.entry_price),
+            fmt_shortest(row.break_even_price),
+            fmt_shortest(row.mark_price),
             Text(f"{pnl:f}", style=style),
-            _price(row.liquidation_price) if row.liquidation_price else "-",
+            fmt_shortest(row.liquidation_price) if row.liquidation_price else "-",
             f"{distance * 100:.2f}%" if distance is not None else "-",
             f"{leverage}x" if leverage is not None else "-",
             row.margin_type.value,
         )
     return table
-
-
-def _price(value: Decimal) -> str:
-    return format(value.normalize(), "f") if value else "0"

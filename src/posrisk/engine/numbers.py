@@ -29,6 +29,7 @@ __all__ = [
     "ONE",
     "ZERO",
     "check_amount",
+    "fmt_double",
     "fmt_exact",
     "fmt_integer",
     "fmt_marks",
@@ -37,6 +38,7 @@ __all__ = [
     "fmt_normalized",
     "fmt_price",
     "fmt_quantity",
+    "fmt_shortest",
     "parse_decimal",
     "to_money",
 ]
@@ -125,6 +127,19 @@ def fmt_exact(value: Decimal) -> str:
     """Every digit the value has, nothing cut or added (marks, tick sizes): what was set is
     what is shown and stored. ``61000.10`` → ``"61000.10"``, ``1E-8`` → ``"0.00000001"``."""
     return format(value, "f")
+
+
+def fmt_shortest(value: Decimal) -> str:
+    """Every digit that counts, trailing zeros dropped (commission rates, isolated margin
+    amounts): ``0.00020`` → ``"0.0002"``, ``100`` → ``"100"``, 0 → ``"0"``."""
+    return format(value.normalize(), "f") if value else "0"
+
+
+def fmt_double(value: Decimal) -> str:
+    """``value`` as the JSON number Binance writes for a double, from its exact digits
+    (no float): ``100`` → ``100.0``, ``0.50`` → ``0.5``."""
+    text = fmt_shortest(value)
+    return text if "." in text else text + ".0"
 
 
 def fmt_marks(marks: Mapping[str, Decimal]) -> dict[str, str]:

@@ -30,13 +30,13 @@ from ..engine import (
     parse_decimal,
     rates_for,
 )
+from ..engine.numbers import fmt_shortest
 from ..protocol import WireError, read_symbol
 
 __all__ = [
     "ACCOUNT_NAME",
     "check_fields",
     "commission_json",
-    "fmt_rate",
     "known_symbol",
     "parse_account_name",
     "parse_commission",
@@ -245,13 +245,12 @@ def commission_json(commission: SetCommission) -> dict[str, Any]:
     symbols: dict[str, dict[str, str]] = {}
     for name, maker, taker in commission.symbols:
         given = {"maker": maker, "taker": taker}
-        symbols[name] = {k: fmt_rate(v) for k, v in given.items() if v is not None}
-    return {"maker": fmt_rate(rates.maker), "taker": fmt_rate(rates.taker), "symbols": symbols}
-
-
-def fmt_rate(rate: Decimal) -> str:
-    """A rate (or an amount) as its shortest plain text: ``0.00020`` → ``"0.0002"``."""
-    return format(rate.normalize(), "f") if rate else "0"
+        symbols[name] = {k: fmt_shortest(v) for k, v in given.items() if v is not None}
+    return {
+        "maker": fmt_shortest(rates.maker),
+        "taker": fmt_shortest(rates.taker),
+        "symbols": symbols,
+    }
 
 
 def parse_marks(data: object) -> dict[str, Decimal]:

@@ -19,7 +19,6 @@ REQUEST_WEIGHT.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Mapping
-from decimal import Decimal
 from typing import Any
 
 import orjson
@@ -38,10 +37,10 @@ from ..engine import (
     rates_for,
     sides_for,
 )
-from ..engine.numbers import fmt_integer
+from ..engine.numbers import fmt_double, fmt_integer, fmt_shortest
 from ..protocol import WireError, read_bool, read_decimal, read_long, read_symbol
 from .admin import AdminService
-from .inputs import fmt_rate, known_symbol
+from .inputs import known_symbol
 from .registry import AccountEntry, Registry
 
 __all__ = [
@@ -179,17 +178,11 @@ async def change_position_margin(admin: AdminService, account: str, params: Para
     moved = amount if kind == _ADD else -amount
     await admin.apply_events(account, [IsolatedMarginTransfer(symbol.name, moved, side)])
     return {
-        "amount": orjson.Fragment(_json_number(amount)),
+        "amount": orjson.Fragment(fmt_double(amount).encode()),
         "code": 200,
         "msg": "Successfully modify position margin.",
         "type": kind,
     }
-
-
-def _json_number(amount: Decimal) -> bytes:
-    """The amount as the JSON number Binance writes (a double): ``100`` → ``100.0``."""
-    text = fmt_rate(amount)
-    return (text if "." in text else text + ".0").encode()
 
 
 # -- reads ------------------------------------------------------------------------------
@@ -235,7 +228,7 @@ async def position_margin_history(admin: AdminService, account: str, params: Par
                 "symbol": symbol.name,
                 "type": _ADD if added else _REDUCE,
                 "deltaType": "USER_ADJUST",
-                "amount": fmt_rate(abs(event.amount)),
+                "amount": fmt_shortest(abs(event.amount)),
                 "asset": symbol.margin_asset,
                 "time": record.time,
                 "positionSide": event.position_side.value,
@@ -294,8 +287,8 @@ def commission_rate(registry: Registry, entry: AccountEntry, params: Params) -> 
     rates = rates_for(entry.account.commission, symbol.name)
     return {
         "symbol": symbol.name,
-        "makerCommissionRate": fmt_rate(rates.maker),
-        "takerCommissionRate": fmt_rate(rates.taker),
+        "makerCommissionRate": fmt_shortest(rates.maker),
+        "takerCommissionRate": fmt_shortest(rates.taker),
     }
 
 
