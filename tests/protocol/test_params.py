@@ -110,6 +110,15 @@ def test_read_bool_default(params: dict[str, object]) -> None:
     assert read_bool(params, "returnRateLimits", False) is False
 
 
+@pytest.mark.parametrize("params", [{}, {"dualSidePosition": None}, {"dualSidePosition": ""}])
+def test_read_bool_without_a_default_is_mandatory(params: dict[str, object]) -> None:
+    error = refused(read_bool, params, "dualSidePosition", None)
+    assert (error.code, error.msg) == (
+        -1102,
+        "Mandatory parameter 'dualSidePosition' was not sent, was empty/null, or malformed.",
+    )
+
+
 @pytest.mark.parametrize("value", [0, 1, "0", "1", "yes", " true", 1.0, [True], {}])
 def test_read_bool_refuses_others_with_minus_1130(value: object) -> None:
     error = refused(read_bool, {"returnRateLimits": value}, "returnRateLimits", True)

@@ -387,3 +387,14 @@ def test_the_symbol_param_is_read_then_checked_against_the_market() -> None:
     with pytest.raises(WireError) as malformed:  # the format is checked first: -1100
         known_symbol({"symbol": "btc usdt"}, market)
     assert malformed.value.code == -1100
+
+
+def test_a_required_symbol_not_sent_is_minus_1102_after_its_format() -> None:
+    market = Market.default()
+    assert known_symbol({"symbol": "BTCUSDT"}, market, required=True) == "BTCUSDT"
+    with pytest.raises(WireError) as missing:
+        known_symbol({"symbol": ""}, market, required=True)
+    assert missing.value.code == -1102
+    with pytest.raises(WireError) as malformed:
+        known_symbol({"symbol": "btc usdt"}, market, required=True)
+    assert malformed.value.code == -1100

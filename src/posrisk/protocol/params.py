@@ -94,10 +94,13 @@ def read_decimal(params: Mapping[str, object], name: str, *, required: bool) -> 
     raise WireError.illegal_chars(name, DECIMAL_RANGE)
 
 
-def read_bool(params: Mapping[str, object], name: str, default: bool) -> bool:
-    """A BOOLEAN param: JSON ``true``/``false`` or the strings, any case; else -1130."""
+def read_bool(params: Mapping[str, object], name: str, default: bool | None) -> bool:
+    """A BOOLEAN param: JSON ``true``/``false`` or the strings, any case; else -1130.
+    ``default`` None: mandatory (-1102 when not sent)."""
     value = _sent(params, name)
     if value is None:
+        if default is None:
+            raise WireError.mandatory_param(name)
         return default
     if isinstance(value, bool):
         return value

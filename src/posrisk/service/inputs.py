@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from decimal import Decimal
-from typing import Any
+from typing import Any, Literal, overload
 
 from ..engine import (
     Event,
@@ -85,10 +85,23 @@ def _symbol(value: object, field: str = "symbol") -> str:
     return value
 
 
-def known_symbol(params: Mapping[str, object], market: Market) -> str | None:
-    """The ``symbol`` param of a WS API or REST request (None when not sent), refused with
-    Binance's -1121 when the market has no such symbol: one check, so both ways in agree."""
+@overload
+def known_symbol(
+    params: Mapping[str, object], market: Market, *, required: Literal[True]
+) -> str: ...
+@overload
+def known_symbol(
+    params: Mapping[str, object], market: Market, *, required: bool = False
+) -> str | None: ...
+def known_symbol(
+    params: Mapping[str, object], market: Market, *, required: bool = False
+) -> str | None:
+    """The ``symbol`` param of a WS API or REST request (None when not sent; -1102 if
+    ``required``), refused with Binance's -1121 when the market has no such symbol: one
+    check, so every way in agrees."""
     symbol = read_symbol(params)
+    if symbol is None and required:
+        raise WireError.mandatory_param("symbol")
     if symbol is not None and symbol not in market:
         raise WireError.invalid_symbol()
     return symbol

@@ -38,7 +38,7 @@ from ..engine import (
     sides_for,
 )
 from ..engine.numbers import fmt_double, fmt_integer, fmt_shortest
-from ..protocol import WireError, read_bool, read_decimal, read_long, read_symbol
+from ..protocol import WireError, read_bool, read_decimal, read_long
 from .admin import AdminService
 from .inputs import known_symbol
 from .registry import AccountEntry, Registry
@@ -89,14 +89,8 @@ _ADD, _REDUCE = 1, 2
 
 
 def _symbol(params: Params, registry: Registry) -> Symbol:
-    """The mandatory ``symbol``: -1102 when not sent, -1100 malformed, -1121 unknown."""
-    name = read_symbol(params)
-    if name is None:
-        raise WireError.mandatory_param("symbol")
-    symbol = registry.market.get(name)
-    if symbol is None:
-        raise WireError.invalid_symbol()
-    return symbol
+    """The mandatory ``symbol``: -1100 malformed, -1102 when not sent, -1121 unknown."""
+    return registry.market[known_symbol(params, registry.market, required=True)]
 
 
 def _mandatory(params: Params, name: str) -> str:
@@ -138,8 +132,7 @@ async def change_margin_type(admin: AdminService, account: str, params: Params) 
 async def change_position_mode(admin: AdminService, account: str, params: Params) -> Body:
     """POST ``/fapi/v1/positionSide/dual``: -4059 the same; -4067 open orders; -4068 an open
     position. Sends no stream event."""
-    _mandatory(params, "dualSidePosition")
-    hedge = read_bool(params, "dualSidePosition", False)
+    hedge = read_bool(params, "dualSidePosition", None)
     mode = PositionMode.HEDGE if hedge else PositionMode.ONE_WAY
     await admin.apply_events(account, [SetPositionMode(mode)])
     return dict(_SUCCESS)
@@ -149,8 +142,7 @@ async def change_multi_assets(admin: AdminService, account: str, params: Params)
     """POST ``/fapi/v1/multiAssetsMargin``: never changes anything. ``true`` is -1020 (posrisk
     never converts between margin assets); ``false`` -4171, as it already is."""
     admin.registry.account(account)
-    _mandatory(params, "multiAssetsMargin")
-    enable = read_bool(params, "multiAssetsMargin", False)
+    enable = read_bool(params, "multiAssetsMargin", None)
     if enable:
         raise WireError.unsupported_operation()
     raise WireError.multi_assets_unchanged()
