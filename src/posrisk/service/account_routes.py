@@ -9,21 +9,19 @@ it. ``rest.py`` adds ``ACCOUNT_ROUTES`` to its table.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable
 from typing import TYPE_CHECKING, Any
 
 from .accounts import account_balance, account_status
 from .settings import SERVICE_ROUTES, VIEW_ROUTES, WEIGHTS, ServiceOperation, ViewOperation
 
 if TYPE_CHECKING:
-    from .rest import RestRequest, RestService
+    from .rest import RestRequest, RestService, Route
 
 __all__ = ["ACCOUNT_ROUTES"]
 
-RouteFn = Callable[["RestService", "RestRequest", int], Any]
 
-
-def _status(*, v2: bool) -> RouteFn:
+def _status(*, v2: bool) -> Route:
     def route(rest: RestService, request: RestRequest, now: int) -> Any:
         entry = rest.authenticate(request, now)
         return account_status(rest.api.registry, entry, v2=v2, rest=True)
@@ -35,7 +33,7 @@ def _balance(rest: RestService, request: RestRequest, now: int) -> Any:
     return account_balance(rest.api.registry, rest.authenticate(request, now))
 
 
-def _view(operation: ViewOperation) -> RouteFn:
+def _view(operation: ViewOperation) -> Route:
     def route(rest: RestService, request: RestRequest, now: int) -> Any:
         entry = rest.authenticate(request, now)
         return operation(rest.api.registry, entry, request.params)
@@ -43,7 +41,7 @@ def _view(operation: ViewOperation) -> RouteFn:
     return route
 
 
-def _write(operation: ServiceOperation) -> RouteFn:
+def _write(operation: ServiceOperation) -> Route:
     def route(rest: RestService, request: RestRequest, now: int) -> Awaitable[Any]:
         entry = rest.authenticate(request, now)  # refused before anything is planned
         return operation(rest.writer(), entry.name, request.params)
@@ -52,7 +50,7 @@ def _write(operation: ServiceOperation) -> RouteFn:
 
 
 # (method, path) → (handler, REQUEST_WEIGHT)
-ACCOUNT_ROUTES: dict[tuple[str, str], tuple[RouteFn, int]] = {
+ACCOUNT_ROUTES: dict[tuple[str, str], tuple[Route, int]] = {
     ("GET", "/fapi/v2/account"): (_status(v2=False), 5),
     ("GET", "/fapi/v3/account"): (_status(v2=True), 5),
     ("GET", "/fapi/v2/balance"): (_balance, 5),

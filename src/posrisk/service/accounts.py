@@ -19,7 +19,7 @@ from .registry import AccountEntry, Registry
 from .views import cached
 
 if TYPE_CHECKING:
-    from collections.abc import Mapping
+    from collections.abc import Callable, Mapping
 
     from .api import ApiService, Connection
 
@@ -58,16 +58,14 @@ def account_balance(registry: Registry, entry: AccountEntry) -> orjson.Fragment:
 # ``timestamp`` and the signature, or a logged-on session; others are ignored.
 
 
-def _status(service: ApiService, conn: Connection, params: Mapping[str, object], now: int) -> Any:
-    entry = service.authenticate(conn, params, now)
-    return account_status(service.registry, entry, v2=False, rest=False)
+def _status(*, v2: bool) -> Callable[[ApiService, Connection, Mapping[str, object], int], Any]:
+    def method(
+        service: ApiService, conn: Connection, params: Mapping[str, object], now: int
+    ) -> Any:
+        entry = service.authenticate(conn, params, now)
+        return account_status(service.registry, entry, v2=v2, rest=False)
 
-
-def _status_v2(
-    service: ApiService, conn: Connection, params: Mapping[str, object], now: int
-) -> Any:
-    entry = service.authenticate(conn, params, now)
-    return account_status(service.registry, entry, v2=True, rest=False)
+    return method
 
 
 def _balance(service: ApiService, conn: Connection, params: Mapping[str, object], now: int) -> Any:
@@ -76,8 +74,8 @@ def _balance(service: ApiService, conn: Connection, params: Mapping[str, object]
 
 
 ACCOUNT_METHODS = {
-    "account.status": _status,
-    "v2/account.status": _status_v2,
+    "account.status": _status(v2=False),
+    "v2/account.status": _status(v2=True),
     "account.balance": _balance,
     "v2/account.balance": _balance,
 }
