@@ -16,12 +16,15 @@ from posrisk.engine import (
     PositionSide,
     SetLeverage,
     SetMarginType,
+    SetPositionMode,
     Side,
     Symbol,
     WalletTransfer,
     account_alias,
     account_balances,
+    account_config,
     account_information,
+    symbol_config_row,
 )
 
 from .conftest import D, run
@@ -311,3 +314,40 @@ def test_totals_are_zero_without_usdt() -> None:
         ("BTC", "1.00000000", 5)
     ]
     assert result["positions"] == []
+
+
+def test_account_config_is_the_v1_flags_and_the_position_mode(market: Market) -> None:
+    hedge = run([SetPositionMode(PositionMode.HEDGE)], market)
+    config = account_config(hedge)
+    assert list(config) == [*CONFIG[:4], "dualSidePosition", *CONFIG[4:]]
+    assert config == {
+        "feeTier": 0,
+        "canTrade": True,
+        "canDeposit": True,
+        "canWithdraw": True,
+        "dualSidePosition": True,
+        "updateTime": 0,
+        "multiAssetsMargin": False,
+        "tradeGroupId": -1,
+    }
+    assert account_config(Account())["dualSidePosition"] is False
+
+
+def test_symbol_config_rows_are_the_settings_or_the_defaults(market: Market) -> None:
+    account = run(
+        [SetLeverage("BTCUSDT", 10), SetMarginType("BTCUSDT", MarginType.ISOLATED)], market
+    )
+    assert symbol_config_row(account, market["BTCUSDT"]) == {
+        "symbol": "BTCUSDT",
+        "marginType": "ISOLATED",
+        "isAutoAddMargin": False,
+        "leverage": 10,
+        "maxNotionalValue": "230000000",
+    }
+    assert symbol_config_row(account, market["ETHUSDT"]) == {
+        "symbol": "ETHUSDT",
+        "marginType": "CROSSED",
+        "isAutoAddMargin": False,
+        "leverage": 20,
+        "maxNotionalValue": "65000000",
+    }

@@ -31,12 +31,14 @@ from .account import (
 from .account_views import (
     account_alias,
     account_balances,
+    account_config,
     account_information,
     account_totals,
     asset_item,
     balance_item,
     status_row_v1,
     status_row_v2,
+    symbol_config_row,
 )
 from .assets import AssetRisk, available_balance, max_withdraw_amount
 from .commission import DEFAULT_MAKER, DEFAULT_TAKER, CommissionRates, rates_for
@@ -172,6 +174,7 @@ __all__ = [
     "WalletTransfer",
     "account_alias",
     "account_balances",
+    "account_config",
     "account_config_update_event",
     "account_information",
     "account_position_rows",
@@ -208,6 +211,7 @@ __all__ = [
     "split_fill",
     "status_row_v1",
     "status_row_v2",
+    "symbol_config_row",
     "unrealized_pnl",
     "update_balance_item",
     "update_position_item",

@@ -14,7 +14,10 @@ import hashlib
 from decimal import Decimal
 from typing import Any
 
+from .account import Account
 from .assets import AssetRisk
+from .events import MarginType, PositionMode
+from .market import Symbol
 from .numbers import (
     ZERO,
     fmt_integer,
@@ -30,12 +33,14 @@ __all__ = [
     "TOTALS_ASSET",
     "account_alias",
     "account_balances",
+    "account_config",
     "account_information",
     "account_totals",
     "asset_item",
     "balance_item",
     "status_row_v1",
     "status_row_v2",
+    "symbol_config_row",
 ]
 
 Row = dict[str, Any]
@@ -45,6 +50,10 @@ Row = dict[str, Any]
 TOTALS_ASSET = "USDT"
 
 _ALIAS_LETTERS = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+# What an account may do, and its fixed modes: the same in account.status (v1) and
+# GET /fapi/v1/accountConfig.
+_PERMISSIONS: Row = {"canTrade": True, "canDeposit": True, "canWithdraw": True}
+_MODES: Row = {"updateTime": 0, "multiAssetsMargin": False, "tradeGroupId": -1}
 
 
 def account_alias(name: str) -> str:
@@ -158,14 +167,8 @@ def account_information(risk: AccountRisk, *, v2: bool, rest: bool) -> Row:
         result["feeTier"] = 0
         if rest:
             result["feeBurn"] = False
-        result.update(
-            canTrade=True,
-            canDeposit=True,
-            canWithdraw=True,
-            updateTime=0,
-            multiAssetsMargin=False,
-            tradeGroupId=-1,
-        )
+        result.update(_PERMISSIONS)
+        result.update(_MODES)
     result.update(account_totals(risk))
     margin_available = not (v2 and rest)
     result["assets"] = [asset_item(a, margin_available=margin_available) for a in risk.assets]
@@ -196,3 +199,23 @@ def account_balances(risk: AccountRisk, name: str) -> list[Row]:
     market, in the market's order, as ``assets[]``."""
     alias = account_alias(name)
     return [balance_item(asset, alias) for asset in risk.assets]
+
+
+def account_config(account: Account) -> Row:
+    """``GET /fapi/v1/accountConfig``: the flags of ``account.status`` (v1) and the
+    position mode."""
+    hedge = account.position_mode is PositionMode.HEDGE
+    return {"feeTier": 0, **_PERMISSIONS, "dualSidePosition": hedge, **_MODES}
+
+
+def symbol_config_row(account: Account, symbol: Symbol) -> Row:
+    """One row of ``GET /fapi/v1/symbolConfig``: ``account``'s settings for ``symbol``."""
+    settings = account.settings_for(symbol)
+    isolated = settings.margin_type is MarginType.ISOLATED
+    return {
+        "symbol": symbol.name,
+        "marginType": "ISOLATED" if isolated else "CROSSED",
+        "isAutoAddMargin": settings.auto_add_margin,
+        "leverage": settings.leverage,
+        "maxNotionalValue": fmt_integer(symbol.max_notional(settings.leverage)),
+    }

@@ -36,7 +36,9 @@ from ..engine import (
     Symbol,
     rates_for,
     sides_for,
+    symbol_config_row,
 )
+from ..engine import account_config as engine_account_config
 from ..engine.numbers import fmt_double, fmt_integer, fmt_shortest
 from ..protocol import WireError, read_bool, read_decimal, read_long
 from .admin import AdminService
@@ -243,34 +245,12 @@ def symbol_config(registry: Registry, entry: AccountEntry, params: Params) -> li
     """GET ``/fapi/v1/symbolConfig``: the symbol's settings, or every symbol's (-1121)."""
     name = known_symbol(params, registry.market)
     symbols = list(registry.market) if name is None else [registry.market[name]]
-    rows = []
-    for symbol in symbols:
-        settings = entry.account.settings_for(symbol)
-        isolated = settings.margin_type is MarginType.ISOLATED
-        rows.append(
-            {
-                "symbol": symbol.name,
-                "marginType": "ISOLATED" if isolated else "CROSSED",
-                "isAutoAddMargin": settings.auto_add_margin,
-                "leverage": settings.leverage,
-                "maxNotionalValue": fmt_integer(symbol.max_notional(settings.leverage)),
-            }
-        )
-    return rows
+    return [symbol_config_row(entry.account, symbol) for symbol in symbols]
 
 
 def account_config(registry: Registry, entry: AccountEntry, params: Params) -> Body:
     """GET ``/fapi/v1/accountConfig``."""
-    return {
-        "feeTier": 0,
-        "canTrade": True,
-        "canDeposit": True,
-        "canWithdraw": True,
-        "dualSidePosition": entry.account.position_mode is PositionMode.HEDGE,
-        "updateTime": 0,
-        "multiAssetsMargin": False,
-        "tradeGroupId": -1,
-    }
+    return engine_account_config(entry.account)
 
 
 def commission_rate(registry: Registry, entry: AccountEntry, params: Params) -> Body:
