@@ -184,6 +184,12 @@ class Gateway:
             await asyncio.sleep(self.settings.ping_interval_s)
             self.keepalive(loop.time())
 
+    @property
+    def shares_listen_keys(self) -> bool:
+        """Whether a listenKey unknown here may have been started on another gateway (the
+        bus shares them): then it is looked up once its stream is open, never refused."""
+        return self.bus is not None and self.bus.shares_listen_keys
+
     def keepalive(self, now: float) -> None:
         """One ping round at loop time ``now`` (SPEC §7): close connections past their
         lifetime (1000) or whose oldest unanswered ping is older than the pong timeout

@@ -37,7 +37,7 @@ def _refusal(gateway: Gateway, target: StreamTarget) -> Refusal | None:
     if len(target.names) > MAX_STREAMS:
         return error_refusal(WireError(400, *TOO_MANY))
     strict = gateway.settings.strict_stream_routes
-    shared = gateway.bus is not None and gateway.bus.shares_listen_keys
+    shared = gateway.shares_listen_keys
     api = gateway.api
     for key in target.listen_keys:
         if target.serves(key, strict) and not shared and not api.listen_key_open(key):

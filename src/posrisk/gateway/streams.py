@@ -220,7 +220,7 @@ class StreamListener(ReceivingListener):
             self.open_market(name)
         elif self.gateway.api.listen_key_open(name):
             self._attach(name, required)
-        elif self.gateway.bus is not None and self.gateway.bus.shares_listen_keys:
+        elif self.gateway.shares_listen_keys:
             task = asyncio.get_running_loop().create_task(self._look_up(name, required))
             self._lookups.add(task)
             task.add_done_callback(self._lookups.discard)
