@@ -1,4 +1,5 @@
 import copy
+from dataclasses import replace
 from decimal import Decimal
 
 import pytest
@@ -25,6 +26,8 @@ from posrisk.engine import (
     MarginTypeUnchanged,
     Market,
     NotIsolatedPosition,
+    Order,
+    OrderType,
     PositionIsZero,
     PositionMode,
     PositionModeLocked,
@@ -465,9 +468,24 @@ def test_fills_report_what_changed(market: Market) -> None:
     assert Decimal(0) == applied.change.balances[0].change
 
 
+def test_a_fee_keeps_its_digits_for_break_even_and_the_wallet_pays_it_rounded(
+    market: Market,
+) -> None:
+    # Binance's break-even uses the unrounded fee: price × qty × rate to every digit.
+    cases = [
+        ("BTCUSDT", BUY, "0.002", "91739.9", "0.0005", "91785.76995"),
+        ("SOLUSDT", SELL, "1", "70.92841", "0.0004", "70.900038636"),
+        ("XRPUSDT", BUY, "10", "2.3483", "0.00045", "2.349356735"),
+    ]
+    for symbol, side, qty, price, rate, bep in cases:
+        fee = D(qty) * D(price) * D(rate)
+        event = Fill(symbol, side, D(qty), D(price), BOTH, fee, 1)
+        account = apply(funded(market), event, market).account
+        assert account.position(symbol, BOTH).break_even_price == D(bep)
+        assert account.wallet_balance("USDT") == D("100000") - fee.quantize(D("1E-8"))
+
+
 def test_money_inputs_have_at_most_8_decimals(market: Market) -> None:
-    with pytest.raises(InvalidValue, match="fee"):
-        apply(funded(market), fill(BUY, "1", "100", fee="0.000000001"), market)
     with pytest.raises(InvalidValue, match="amount"):
         apply(Account(), WalletTransfer("USDT", D("1.000000001")), market)
 
@@ -546,14 +564,13 @@ def test_a_leverage_set_names_itself_even_when_it_changes_nothing(market: Market
     assert applied.account.settings_for(market["BTCUSDT"]).leverage == 20
 
 
-def test_open_orders_are_checked_after_no_change_and_before_positions(
-    market: Market, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    import posrisk.engine.account as engine_account
-
+def test_open_orders_are_checked_after_no_change_and_before_positions(market: Market) -> None:
     assert not has_open_orders(Account())
-    monkeypatch.setattr(engine_account, "has_open_orders", lambda account, symbol=None: True)
     account = run([fill(BUY, "1", "100")], market, funded(market))
+    order = Order(1000000001, "c", "BTCUSDT", BUY, OrderType.LIMIT, D("1"), D("90"))
+    account = replace(account, orders={order.order_id: order})
+    assert has_open_orders(account) and has_open_orders(account, "BTCUSDT")
+    assert not has_open_orders(account, "ETHUSDT")
     for event, code in (
         (SetMarginType("BTCUSDT", MarginType.CROSS), -4046),
         (SetMarginType("BTCUSDT", MarginType.ISOLATED), -4047),

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
+from dataclasses import replace
 from decimal import Decimal
 from typing import Any
 from urllib.parse import quote, urlencode
@@ -26,11 +27,14 @@ import pytest_asyncio
 from posrisk.engine import (
     IsolatedMarginTransfer,
     MarginType,
+    Order,
+    OrderType,
     PositionMode,
     PositionSide,
     SetLeverage,
     SetMarginType,
     SetPositionMode,
+    Side,
 )
 from posrisk.protocol import hmac_signature, load_private_key
 from posrisk.service.account_routes import ACCOUNT_ROUTES
@@ -672,11 +676,11 @@ async def test_each_refusal_is_400_code_and_msg_and_writes_nothing(
 
 
 async def test_open_orders_keep_the_margin_type_and_the_position_mode(
-    rest: RestService, services: Services, monkeypatch: pytest.MonkeyPatch
+    rest: RestService, services: Services
 ) -> None:
-    import posrisk.engine.account as engine_account
-
-    monkeypatch.setattr(engine_account, "has_open_orders", lambda account, symbol=None: True)
+    entry = services.registry.account("alice")
+    order = Order(1000000001, "c", "BTCUSDT", Side.BUY, OrderType.LIMIT, Decimal(1), Decimal(90))
+    entry.account = replace(entry.account, orders={order.order_id: order})
     margin = ("POST", "/fapi/v1/marginType")
     mode = ("POST", "/fapi/v1/positionSide/dual")
     cases = [  # -4047 / -4067 after "no need to change", before "a position exists"

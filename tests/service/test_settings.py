@@ -11,6 +11,7 @@ cross 20x (notional 21.12305052574 at the mark), availableBalance 0.414368529453
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from dataclasses import replace
 from decimal import Decimal
 from typing import Any
 
@@ -22,6 +23,8 @@ from posrisk.engine import (
     Fill,
     IsolatedMarginTransfer,
     MarginType,
+    Order,
+    OrderType,
     PositionMode,
     PositionSide,
     SetLeverage,
@@ -218,13 +221,11 @@ async def test_margin_type_refusals_in_binances_order(
     assert await refused(change_margin_type, services.admin, "alice", params) == (code, msg)
 
 
-async def test_open_orders_keep_margin_type_and_position_mode(
-    services: Services, monkeypatch: pytest.MonkeyPatch
-) -> None:
+async def test_open_orders_keep_margin_type_and_position_mode(services: Services) -> None:
     """-4047 and -4067 come after "no need to change" and before "a position exists"."""
-    import posrisk.engine.account as engine_account
-
-    monkeypatch.setattr(engine_account, "has_open_orders", lambda account, symbol=None: True)
+    entry = services.registry.account("alice")
+    order = Order(1000000001, "c", "BTCUSDT", Side.BUY, OrderType.LIMIT, Decimal(1), Decimal(90))
+    entry.account = replace(entry.account, orders={order.order_id: order})
     admin = services.admin
     same = {"symbol": "ETHUSDT", "marginType": "ISOLATED"}
     assert (await refused(change_margin_type, admin, "alice", same))[0] == -4046

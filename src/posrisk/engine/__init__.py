@@ -5,7 +5,8 @@ Pure library: no I/O, no asyncio, ``decimal.Decimal`` only. Where things live:
 - ``market``   symbols, precisions, leverage brackets, the Binance JSON loaders
 - ``events``   ledger events (fills, transfers, settings) and the enums they use
 - ``position`` one position and the fill formulas (entry, break-even, realized PnL)
-- ``account``  account state and ``apply(account, event, market)``
+- ``account``  account state and the fill; ``ledger.apply(account, event, market)``, the
+  one way it changes (settings in ``account_settings``, orders in ``order_state``)
 - ``risk``     mark-to-market: uPnL, notional, margins, liquidation price
 - ``assets``   an account's figures per margin asset: wallet, margins, available, withdrawable
 - ``margin``   the margin a write needs at the marks (-2019, -2028, -4050, -4051)
@@ -23,7 +24,6 @@ from .account import (
     BalanceChange,
     FillParts,
     SymbolSettings,
-    apply,
     has_open_orders,
     sides_for,
     split_fill,
@@ -69,11 +69,19 @@ from .errors import (
     ReduceOnlyRejected,
 )
 from .events import (
+    AlgoOrder,
+    AlgoStatus,
+    AlgoUpdate,
     Event,
+    Execution,
     Fill,
     InsuranceClear,
     IsolatedMarginTransfer,
     MarginType,
+    Order,
+    OrderStatus,
+    OrderType,
+    OrderUpdate,
     PositionMode,
     PositionSide,
     SetAutoAddMargin,
@@ -82,9 +90,12 @@ from .events import (
     SetMarginType,
     SetPositionMode,
     Side,
+    TimeInForce,
+    Trade,
     UpdateReason,
     WalletTransfer,
 )
+from .ledger import apply
 from .liquidation import bankruptcy_price, is_crossed, liquidation_events
 from .margin import check_margin, check_opening_margin, removable_margin
 from .market import LeverageBracket, Market, MarketDataError, Symbol
@@ -120,6 +131,9 @@ __all__ = [
     "Account",
     "AccountChange",
     "AccountRisk",
+    "AlgoOrder",
+    "AlgoStatus",
+    "AlgoUpdate",
     "AmountNotPositive",
     "Applied",
     "AssetRisk",
@@ -129,6 +143,7 @@ __all__ = [
     "EngineError",
     "Event",
     "ExceedsMaxPosition",
+    "Execution",
     "Fill",
     "FillParts",
     "InsuranceClear",
@@ -149,6 +164,10 @@ __all__ = [
     "Market",
     "MarketDataError",
     "NotIsolatedPosition",
+    "Order",
+    "OrderStatus",
+    "OrderType",
+    "OrderUpdate",
     "Position",
     "PositionIsZero",
     "PositionMode",
@@ -170,6 +189,8 @@ __all__ = [
     "Side",
     "Symbol",
     "SymbolSettings",
+    "TimeInForce",
+    "Trade",
     "UpdateReason",
     "WalletTransfer",
     "account_alias",

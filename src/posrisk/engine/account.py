@@ -1,39 +1,27 @@
-"""Account state and ``apply``: the only way it changes.
+"""Account state and the fills that move its positions.
 
-An ``Account`` is an immutable value. ``apply(account, event, market)`` validates the
-event completely, then returns a new account and what changed (for ``ACCOUNT_UPDATE``);
-a refused event raises an ``EngineError`` and the old account is untouched. Sizes and
-prices are exact; money that moves into a wallet is rounded to 8 decimals
-(``numbers.to_money``); fees, deposits and transfers may not have more than 8.
+An ``Account`` is an immutable value, changed only by ``ledger.apply(account, event,
+market)``. This module holds the state, the helpers every event uses, and the fill:
+``apply_fill`` validates a fill completely, then returns a new account and what changed (for
+``ACCOUNT_UPDATE``); a refused fill raises an ``EngineError`` and the old account is
+untouched. Sizes and prices are exact; money that moves into a wallet is rounded to 8
+decimals (``numbers.to_money``); deposits and transfers may not have more than 8, a fee may
+(the wallet pays it rounded, break-even keeps it whole).
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
-from decimal import Decimal, localcontext
+from decimal import Decimal
 from functools import cache
 from typing import NamedTuple
 
 from .changes import AccountChange, Applied, BalanceChange
-from .commission import check_commission
 from .errors import (
-    AmountNotPositive,
-    CrossBalanceInsufficient,
     ExceedsMaxPosition,
-    InvalidLeverage,
     InvalidValue,
-    IsolatedBalanceInsufficient,
-    LeverageReductionIsolated,
     MarginInsufficient,
-    MarginTypeLocked,
-    MarginTypeOpenOrders,
-    MarginTypeUnchanged,
-    NotIsolatedPosition,
-    PositionIsZero,
-    PositionModeLocked,
-    PositionModeOpenOrders,
-    PositionModeUnchanged,
     PositionSideMismatch,
     PrecisionOverMaximum,
     PriceNotPositive,
@@ -41,24 +29,18 @@ from .errors import (
     ReduceOnlyRejected,
 )
 from .events import (
-    Event,
+    AlgoOrder,
     Fill,
-    InsuranceClear,
-    IsolatedMarginTransfer,
     MarginType,
+    Order,
     PositionMode,
     PositionSide,
-    SetAutoAddMargin,
     SetCommission,
-    SetLeverage,
-    SetMarginType,
-    SetPositionMode,
     Side,
     UpdateReason,
-    WalletTransfer,
 )
 from .market import Market, Symbol
-from .numbers import CONTEXT, ZERO, check_amount, is_money, to_money
+from .numbers import ZERO, check_amount, is_money, to_money
 from .position import Position
 
 __all__ = [
@@ -68,10 +50,15 @@ __all__ = [
     "BalanceChange",
     "FillParts",
     "SymbolSettings",
-    "apply",
+    "apply_fill",
+    "check_money",
+    "check_quantity_precision",
+    "check_side",
     "has_open_orders",
     "sides_for",
     "split_fill",
+    "with_balance",
+    "with_settings",
 ]
 
 PositionKey = tuple[str, PositionSide]
@@ -112,6 +99,9 @@ class Account:
     balance_times: Mapping[str, int] = field(default_factory=dict)
     # The last commission rates set (``commission.rates_for``); none: the defaults.
     commission: SetCommission = field(default_factory=SetCommission)
+    # Open regular orders by orderId, and open (untriggered) algo orders by algoId.
+    orders: Mapping[int, Order] = field(default_factory=dict)
+    algos: Mapping[int, AlgoOrder] = field(default_factory=dict)
 
     def settings_for(self, symbol: Symbol) -> SymbolSettings:
         """This account's settings for ``symbol``: cross, default leverage, unless changed."""
@@ -143,61 +133,33 @@ class Account:
         return [p for p in self.positions.values() if p.amount]
 
 
-def apply(account: Account, event: Event, market: Market) -> Applied:
-    """Validate ``event`` against ``account`` and return the account after it.
-
-    Raises an ``EngineError`` subclass (carrying Binance's code) when the event is
-    refused; ``account`` itself is never modified.
-    """
-    with localcontext(CONTEXT):
-        match event:
-            case Fill():
-                return _apply_fill(account, event, market)
-            case WalletTransfer():
-                return _apply_wallet_transfer(account, event, market)
-            case InsuranceClear():
-                return _apply_insurance_clear(account, event, market)
-            case IsolatedMarginTransfer():
-                return _apply_isolated_transfer(account, event, market)
-            case SetLeverage():
-                return _apply_leverage(account, event, market)
-            case SetMarginType():
-                return _apply_margin_type(account, event, market)
-            case SetAutoAddMargin():
-                symbol = market[event.symbol]
-                settings = replace(account.settings_for(symbol), auto_add_margin=event.enabled)
-                return Applied(_with_settings(account, symbol, settings), AccountChange(None))
-            case SetPositionMode():
-                return _apply_position_mode(account, event)
-            case SetCommission():
-                check_commission(event, market)
-                return Applied(replace(account, commission=event), AccountChange(None))
-    raise TypeError(f"not a ledger event: {event!r}")
-
-
-def _with_balance(account: Account, asset: str, balance: Decimal, time: int) -> Account:
+def with_balance(account: Account, asset: str, balance: Decimal, time: int) -> Account:
     # ``asset``'s new wallet balance, changed at ``time`` (an event without one keeps the last).
     times = {**account.balance_times, asset: time} if time else account.balance_times
     return replace(account, balances={**account.balances, asset: balance}, balance_times=times)
 
 
 def has_open_orders(account: Account, symbol: str | None = None) -> bool:
-    """Whether ``account`` has open orders (on ``symbol``), which keep margin type (-4047)
-    and position mode (-4067) as they are. No orders are kept yet: never."""
-    return False
+    """Whether ``account`` has open orders, regular or algo (on ``symbol``), which keep
+    margin type (-4047) and position mode (-4067) as they are."""
+    if symbol is None:
+        return bool(account.orders or account.algos)
+    return any(o.symbol == symbol for o in account.orders.values()) or any(
+        a.symbol == symbol for a in account.algos.values()
+    )
 
 
-def _with_settings(account: Account, symbol: Symbol, settings: SymbolSettings) -> Account:
+def with_settings(account: Account, symbol: Symbol, settings: SymbolSettings) -> Account:
     return replace(account, settings={**account.settings, symbol.name: settings})
 
 
-def _check_side(account: Account, side: PositionSide) -> None:
+def check_side(account: Account, side: PositionSide) -> None:
     if side not in sides_for(account.position_mode):
         mode = account.position_mode.value
         raise PositionSideMismatch(f"positionSide {side.value} in {mode} mode")
 
 
-def _money(value: Decimal, name: str, *, capped: bool = True) -> None:
+def check_money(value: Decimal, name: str, *, capped: bool = True) -> None:
     # Amounts an operator sends are capped (``check_amount``); the insurance fund's
     # cover, made by the engine itself, only has to be a finite wallet amount.
     if capped:
@@ -206,6 +168,17 @@ def _money(value: Decimal, name: str, *, capped: bool = True) -> None:
         raise InvalidValue(name, f"{value} is not a finite number")
     if not is_money(value):
         raise InvalidValue(name, f"{value} has more than 8 decimals")
+
+
+def check_quantity_precision(symbol: Symbol, qty: Decimal) -> None:
+    """-1111 when ``qty`` has more decimals than ``symbol``'s quantityPrecision."""
+    precision = symbol.quantity_precision
+    if precision is not None:
+        scaled = qty.scaleb(precision)
+        if scaled != scaled.to_integral_value():
+            raise PrecisionOverMaximum(
+                f"{symbol.name} quantities have at most {precision} decimals, got {qty}"
+            )
 
 
 class FillParts(NamedTuple):
@@ -223,8 +196,9 @@ def split_fill(account: Account, fill: Fill) -> FillParts:
 
     A fill in the held direction (or on a flat one-way side) only opens. Against it, it
     closes up to the held size; in one-way mode the rest opens the other way (a flip), in
-    hedge mode a rest is refused (-2022). The closing share of the fee is
-    ``to_money(fee × close qty / qty)``, the opening share the rest.
+    hedge mode a rest is refused (-2022). The wallet pays the fee rounded
+    (``to_money(fee)``): its closing share ``to_money(paid × close qty / qty)``, its
+    opening share the rest.
     """
     side = PositionSide(fill.position_side)
     direction = 1 if Side(fill.side) is Side.BUY else -1
@@ -233,37 +207,34 @@ def split_fill(account: Account, fill: Fill) -> FillParts:
         opening = direction if not position.amount else position.direction
     else:
         opening = 1 if side is PositionSide.LONG else -1
+    paid = to_money(fill.fee)
     if direction == opening:
-        return FillParts(ZERO, fill.qty, ZERO, fill.fee)
+        return FillParts(ZERO, fill.qty, ZERO, paid)
     held = abs(position.amount)
     if side is not PositionSide.BOTH and fill.qty > held:
         raise ReduceOnlyRejected(
             f"{fill.side} {fill.qty} {fill.symbol} {side.value} but the position holds {held}"
         )
     close_qty = min(fill.qty, held)
-    close_fee = to_money(fill.fee * close_qty / fill.qty)
-    return FillParts(close_qty, fill.qty - close_qty, close_fee, fill.fee - close_fee)
+    close_fee = to_money(paid * close_qty / fill.qty)
+    return FillParts(close_qty, fill.qty - close_qty, close_fee, paid - close_fee)
 
 
-def _apply_fill(account: Account, fill: Fill, market: Market) -> Applied:
+def apply_fill(account: Account, fill: Fill, market: Market) -> Applied:
+    """``account`` after ``fill`` (in the engine's decimal context, as ``ledger.apply``
+    runs it)."""
     symbol = market[fill.symbol]
     side = PositionSide(fill.position_side)
     direction = 1 if Side(fill.side) is Side.BUY else -1
-    _check_side(account, side)
+    check_side(account, side)
     check_amount(fill.qty, "quantity")
     check_amount(fill.price, "price")
-    _money(fill.fee, "fee")
+    check_amount(fill.fee, "fee")  # any digits: the wallet pays it rounded (``split_fill``)
     if fill.qty <= 0:
         raise QuantityNotPositive(f"quantity {fill.qty}")
     if fill.price <= 0:
         raise PriceNotPositive(f"price {fill.price}")
-    precision = symbol.quantity_precision
-    if precision is not None:
-        scaled = fill.qty.scaleb(precision)
-        if scaled != scaled.to_integral_value():
-            raise PrecisionOverMaximum(
-                f"{symbol.name} quantities have at most {precision} decimals, got {fill.qty}"
-            )
+    check_quantity_precision(symbol, fill.qty)
 
     settings = account.settings_for(symbol)
     isolated = settings.margin_type is MarginType.ISOLATED
@@ -294,7 +265,9 @@ def _apply_fill(account: Account, fill: Fill, market: Market) -> Applied:
             )
         # Opening is always in the fill's direction (a one-way flip opens the rest
         # on the other side at the fill price).
-        position = position.increased(open_qty, fill.price, open_fee, direction)
+        # Break-even keeps the opening share of the fee whole, as Binance does.
+        basis = fill.fee if not close_qty else fill.fee * open_qty / fill.qty
+        position = position.increased(open_qty, fill.price, basis, direction)
         balance -= open_fee
         if isolated:
             initial_margin = to_money(open_qty * fill.price / settings.leverage)
@@ -309,139 +282,8 @@ def _apply_fill(account: Account, fill: Fill, market: Market) -> Applied:
     position = replace(position, update_time=fill.time)
     moved = isolated or balance != account.wallet_balance(asset)  # fee, PnL, isolated margin
     account = replace(
-        _with_balance(account, asset, balance, fill.time if moved else 0),
+        with_balance(account, asset, balance, fill.time if moved else 0),
         positions={**account.positions, (symbol.name, side): position},
     )
     change = AccountChange(UpdateReason.ORDER, (BalanceChange(asset),), ((symbol.name, side),))
     return Applied(account, change)
-
-
-def _apply_wallet_transfer(account: Account, event: WalletTransfer, market: Market) -> Applied:
-    if event.asset not in market.margin_assets:
-        raise InvalidValue(
-            "asset", f"{event.asset!r} is not a margin asset ({', '.join(market.margin_assets)})"
-        )
-    _money(event.amount, "amount")
-    if not event.amount:
-        raise InvalidValue("amount", "a deposit or withdrawal of 0")
-    if event.amount < 0:
-        cross = account.cross_wallet_balance(event.asset, market)
-        if -event.amount > cross:
-            raise CrossBalanceInsufficient(
-                f"withdrawing {-event.amount} {event.asset}, the cross wallet has {cross}"
-            )
-    balance = account.wallet_balance(event.asset) + event.amount
-    reason = UpdateReason.DEPOSIT if event.amount > 0 else UpdateReason.WITHDRAW
-    return Applied(
-        _with_balance(account, event.asset, balance, event.time),
-        AccountChange(reason, (BalanceChange(event.asset, event.amount),)),
-    )
-
-
-def _apply_insurance_clear(account: Account, event: InsuranceClear, market: Market) -> Applied:
-    if event.asset not in market.margin_assets:
-        raise InvalidValue("asset", f"{event.asset!r} is not a margin asset")
-    _money(event.amount, "amount", capped=False)
-    if event.amount <= 0:
-        raise InvalidValue("amount", "the insurance fund only adds")
-    balance = account.wallet_balance(event.asset) + event.amount
-    return Applied(
-        _with_balance(account, event.asset, balance, event.time),
-        AccountChange(UpdateReason.INSURANCE_CLEAR, (BalanceChange(event.asset, event.amount),)),
-    )
-
-
-def _apply_isolated_transfer(
-    account: Account, event: IsolatedMarginTransfer, market: Market
-) -> Applied:
-    symbol = market[event.symbol]
-    side = PositionSide(event.position_side)
-    _check_side(account, side)
-    _money(event.amount, "amount")
-    if not event.amount:
-        raise AmountNotPositive("a transfer of 0")
-    if account.settings_for(symbol).margin_type is not MarginType.ISOLATED:
-        raise NotIsolatedPosition(f"{symbol.name} is cross margined")
-    position = account.position(symbol.name, side)
-    if not position.amount:
-        raise PositionIsZero(f"{symbol.name} {side.value} has no open position")
-    if event.amount > 0:
-        cross = account.cross_wallet_balance(symbol.margin_asset, market)
-        if event.amount > cross:
-            raise CrossBalanceInsufficient(
-                f"adding {event.amount} {symbol.margin_asset}, the cross wallet has {cross}"
-            )
-    elif -event.amount > position.isolated_wallet:
-        raise IsolatedBalanceInsufficient(
-            f"removing {-event.amount}, the isolated wallet holds {position.isolated_wallet}"
-        )
-    position = replace(
-        position,
-        isolated_wallet=position.isolated_wallet + event.amount,
-        update_time=event.time or position.update_time,
-    )
-    asset = symbol.margin_asset  # its cross wallet moved
-    account = _with_balance(account, asset, account.wallet_balance(asset), event.time)
-    return Applied(
-        replace(account, positions={**account.positions, (symbol.name, side): position}),
-        AccountChange(
-            UpdateReason.MARGIN_TRANSFER,
-            (BalanceChange(symbol.margin_asset),),
-            ((symbol.name, side),),
-        ),
-    )
-
-
-def _apply_leverage(account: Account, event: SetLeverage, market: Market) -> Applied:
-    symbol = market[event.symbol]
-    leverage = event.leverage
-    if isinstance(leverage, bool) or not isinstance(leverage, int):
-        raise InvalidLeverage(leverage, "leverage must be an integer")
-    if not 1 <= leverage <= symbol.max_leverage:
-        raise InvalidLeverage(leverage, f"{symbol.name} allows leverage 1 to {symbol.max_leverage}")
-    settings = account.settings_for(symbol)
-    held = [p for p in (account.position(symbol.name, s) for s in PositionSide) if p.amount]
-    if held and settings.margin_type is MarginType.ISOLATED and leverage < settings.leverage:
-        raise LeverageReductionIsolated(f"{symbol.name} from {settings.leverage}x to {leverage}x")
-    cap = symbol.max_notional(leverage)
-    for position in held:
-        notional = abs(position.amount) * position.entry_price
-        if notional > cap:
-            raise ExceedsMaxPosition(
-                f"{symbol.name} {position.side.value} notional {notional} is over {cap} "
-                f"at {leverage}x"
-            )
-    return Applied(
-        _with_settings(account, symbol, replace(settings, leverage=leverage)),
-        AccountChange(None, leverage=(symbol.name, leverage)),
-    )
-
-
-def _apply_margin_type(account: Account, event: SetMarginType, market: Market) -> Applied:
-    symbol = market[event.symbol]
-    margin_type = MarginType(event.margin_type)
-    settings = account.settings_for(symbol)
-    if settings.margin_type is margin_type:
-        raise MarginTypeUnchanged(f"{symbol.name} is already {margin_type.value}")
-    if has_open_orders(account, symbol.name):
-        raise MarginTypeOpenOrders(f"{symbol.name} has open orders")
-    if any(account.position(symbol.name, s).amount for s in PositionSide):
-        raise MarginTypeLocked(f"{symbol.name} has an open position")
-    sides = sides_for(account.position_mode)
-    return Applied(
-        _with_settings(account, symbol, replace(settings, margin_type=margin_type)),
-        AccountChange(UpdateReason.MARGIN_TYPE_CHANGE, (), tuple((symbol.name, s) for s in sides)),
-    )
-
-
-def _apply_position_mode(account: Account, event: SetPositionMode) -> Applied:
-    mode = PositionMode(event.mode)
-    if mode is account.position_mode:
-        raise PositionModeUnchanged(f"the account is already in {mode.value} mode")
-    if has_open_orders(account):
-        raise PositionModeOpenOrders("the account has open orders")
-    if account.open_positions():
-        raise PositionModeLocked(
-            "open: " + ", ".join(f"{p.symbol} {p.side.value}" for p in account.open_positions())
-        )
-    return Applied(replace(account, position_mode=mode), AccountChange(None))

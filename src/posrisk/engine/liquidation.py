@@ -13,8 +13,9 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from decimal import Decimal, localcontext
 
-from .account import Account, apply, sides_for
+from .account import Account, sides_for
 from .events import Event, Fill, InsuranceClear, MarginType, Side
+from .ledger import apply
 from .market import Market
 from .numbers import CONTEXT, ZERO
 from .position import Position
