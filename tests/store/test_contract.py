@@ -34,7 +34,7 @@ D = Decimal
 
 
 async def test_an_empty_store_at_the_latest_schema(any_store: Any) -> None:
-    assert await any_store.schema_version() == 2
+    assert await any_store.schema_version() == 3
     assert not await any_store.has_accounts()
     snapshot = await any_store.load()
     assert (snapshot.accounts, snapshot.keys, snapshot.ledger, dict(snapshot.marks)) == (

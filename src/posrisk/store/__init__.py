@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Protocol
 
+from ..engine import AlgoOrder, Order, OrderUpdate
 from .files import DatabaseMissing, check_database_file
 from .records import (
     AccountRecord,
@@ -75,3 +76,47 @@ class Store(Protocol):
     ) -> int | None: ...
     async def reset(self) -> None: ...
     async def schema_version(self) -> int: ...
+
+    # The order index (``order_index``): one account's orders, trades and algo orders.
+    async def order(
+        self,
+        account: str,
+        symbol: str,
+        *,
+        order_id: int | None = None,
+        client_order_id: str | None = None,
+    ) -> Order | None: ...
+    async def orders(
+        self,
+        account: str,
+        symbol: str,
+        *,
+        from_id: int | None = None,
+        start: int | None = None,
+        end: int | None = None,
+        limit: int,
+    ) -> tuple[Order, ...]: ...
+    async def trades(
+        self,
+        account: str,
+        symbol: str,
+        *,
+        order_id: int | None = None,
+        from_id: int | None = None,
+        start: int | None = None,
+        end: int | None = None,
+        limit: int,
+    ) -> tuple[OrderUpdate, ...]: ...
+    async def algo_order(
+        self, account: str, *, algo_id: int | None = None, client_algo_id: str | None = None
+    ) -> AlgoOrder | None: ...
+    async def algo_orders(
+        self,
+        account: str,
+        symbol: str,
+        *,
+        from_id: int | None = None,
+        start: int | None = None,
+        end: int | None = None,
+        limit: int,
+    ) -> tuple[AlgoOrder, ...]: ...

@@ -1,6 +1,8 @@
 """Ledger events to and from the JSON stored in ``ledger.body``.
 
-Field names are the scenario file's (SPEC §10); numbers are decimal strings, never floats.
+Field names are the scenario file's; numbers are decimal strings, never floats. Orders
+(``OrderUpdate``, ``AlgoUpdate``) are written by ``order_codec`` under the kinds ``order``
+and ``algo``, leaving out every field that holds its default.
 """
 
 from __future__ import annotations
@@ -10,11 +12,13 @@ from decimal import Decimal
 from typing import Any
 
 from ..engine import (
+    AlgoUpdate,
     Event,
     Fill,
     InsuranceClear,
     IsolatedMarginTransfer,
     MarginType,
+    OrderUpdate,
     PositionMode,
     PositionSide,
     SetAutoAddMargin,
@@ -26,6 +30,12 @@ from ..engine import (
     WalletTransfer,
 )
 from ..engine.numbers import fmt_exact
+from .order_codec import (
+    decode_algo_update,
+    decode_order_update,
+    encode_algo_update,
+    encode_order_update,
+)
 
 __all__ = ["decode_decimal", "decode_event", "encode_decimal", "encode_event", "kind_of"]
 
@@ -40,6 +50,8 @@ _KINDS: dict[type, str] = {
     SetAutoAddMargin: "auto_add_margin",
     SetPositionMode: "position_mode",
     SetCommission: "commission",
+    OrderUpdate: "order",
+    AlgoUpdate: "algo",
 }
 
 
@@ -120,12 +132,21 @@ def encode_event(event: Event) -> tuple[str, str]:
                     "symbols": [[s, _optional(m), _optional(t)] for s, m, t in event.symbols],
                 },
             )
+        case OrderUpdate():
+            return "order", encode_order_update(event)
+        case AlgoUpdate():
+            return "algo", encode_algo_update(event)
         case _:
             raise TypeError(f"not a ledger event: {event!r}")
     return kind, json.dumps(body, separators=(",", ":"))
 
 
 def decode_event(kind: str, body: str, time: int) -> Event:
+    """The event of a ledger row; its time is the row's (bodies hold none)."""
+    if kind == "order":
+        return decode_order_update(body, time)
+    if kind == "algo":
+        return decode_algo_update(body, time)
     data = json.loads(body)
     match kind:
         case "wallet":

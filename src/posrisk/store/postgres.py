@@ -15,10 +15,11 @@ from typing import Any, TypeVar
 import asyncpg
 
 from .errors import StoreError
-from .plan import POSTGRES, Batch, Plan, Rows
+from .order_index import OrderReads
+from .plan import POSTGRES, Batch, Dialect, Plan, Rows
 from .reads import read_account_events, read_delta, read_snapshot
 from .records import Change, Delta, LedgerRecord, Snapshot
-from .schema import migrations, statements
+from .schema import TABLES, migrations, statements
 from .writes import write_changes
 
 __all__ = ["PostgresStore"]
@@ -45,8 +46,10 @@ async def _run_plan(db: asyncpg.Connection, plan: Plan[T]) -> T:
         return result
 
 
-class PostgresStore:
+class PostgresStore(OrderReads):
     """The ledger in a PostgreSQL database (optionally in its own ``schema``)."""
+
+    dialect: Dialect = POSTGRES
 
     def __init__(self, dsn: str, *, schema: str | None = None, timeout: float = 10.0) -> None:
         self.dsn = dsn
@@ -146,13 +149,17 @@ class PostgresStore:
             )
             return await _run_plan(db, plan)
 
+    async def _read_plan(self, plan: Plan[T]) -> T:
+        async with self._connection() as db:
+            return await _run_plan(db, plan)
+
     async def has_accounts(self) -> bool:
         async with self._connection() as db:
             return bool(await db.fetchval("SELECT EXISTS (SELECT 1 FROM accounts)"))
 
     async def reset(self) -> None:
         async with self._connection() as db, db.transaction():
-            for table in ("ledger", "api_keys", "accounts", "marks", "meta"):
+            for table in TABLES:
                 await db.execute(f"DELETE FROM {table}")  # fixed table names
 
     async def commit(self, changes: Sequence[Change], *, expect: int | None = None) -> int | None:

@@ -30,10 +30,11 @@ from typing import Any, TypeVar
 from ..engine import Event
 from .codec import decode_decimal, decode_event
 from .errors import DatabaseBusy, StaleRevision, StoreError
-from .plan import SQLITE, Batch, Plan, Rows
+from .order_index import OrderReads
+from .plan import SQLITE, Batch, Dialect, Plan, Rows
 from .reads import read_account_events, read_delta, read_snapshot
 from .records import Change, Delta, LedgerRecord, Snapshot
-from .schema import migrations, statements
+from .schema import TABLES, migrations, statements
 from .writes import write_changes
 
 __all__ = [
@@ -143,8 +144,10 @@ class DatabaseLock:
         self.release()
 
 
-class SQLiteStore:
+class SQLiteStore(OrderReads):
     """The ledger in one SQLite file (``:memory:`` for tests)."""
+
+    dialect: Dialect = SQLITE
 
     def __init__(self, path: str | Path) -> None:
         self.path = str(path)
@@ -303,6 +306,15 @@ class SQLiteStore:
         result: tuple[LedgerRecord, ...] = await self._run(self._read, plan)
         return result
 
+    async def _read_plan(self, plan: Plan[T]) -> T:
+        try:
+            result: T = await self._run(self._read, plan)
+        except (ArithmeticError, KeyError, TypeError, ValueError) as e:
+            raise StoreError(
+                f"{self.path}: {_damaged(f'an order row is unreadable: {e!r}')}"
+            ) from None
+        return result
+
     def _read(self, plan: Plan[T]) -> T:
         db = self._conn()
         db.execute("BEGIN")  # one read transaction: the rows and the revision agree
@@ -350,7 +362,7 @@ class SQLiteStore:
 
     def _reset(self) -> None:
         def reset(db: sqlite3.Connection) -> None:
-            for table in ("ledger", "api_keys", "accounts", "marks", "meta"):
+            for table in TABLES:
                 db.execute(f"DELETE FROM {table}")  # fixed table names
 
         self._write(reset)

@@ -1,7 +1,8 @@
 """How each ``Change`` becomes rows, for every backend, inside the caller's transaction.
 
 One plan (see ``plan``) holds the revision check, the account lookups and every value's
-serialisation, so SQLite and PostgreSQL store the same text for the same change.
+serialisation, so SQLite and PostgreSQL store the same text for the same change. An order
+event also keeps the order index (``order_index``) in the same transaction.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from collections.abc import Sequence
 
 from .codec import encode_decimal, encode_event
 from .errors import StaleRevision, StoreError
+from .order_index import index_event
 from .plan import Dialect, Plan
 from .records import (
     AppendEvent,
@@ -96,6 +98,7 @@ def _write(
                 body,
                 revision,
             )
+            yield from index_event(dialect, account, change.event, change.time, body)
         case SetMarks():
             yield dialect.batch(
                 "INSERT INTO marks (symbol, price, time) VALUES (?, ?, ?) "
