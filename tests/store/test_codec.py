@@ -10,11 +10,17 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from posrisk.engine import (
+    AlgoOrder,
+    AlgoUpdate,
     Event,
+    Execution,
     Fill,
     InsuranceClear,
     IsolatedMarginTransfer,
     MarginType,
+    Order,
+    OrderType,
+    OrderUpdate,
     PositionMode,
     PositionSide,
     SetAutoAddMargin,
@@ -89,6 +95,23 @@ EXAMPLES: list[tuple[Event, str, str]] = [
         '{"maker":"0.00010","taker":null,"symbols":[["ETHUSDC","0",null]]}',
     ),
     (SetCommission(time=25), "commission", '{"maker":null,"taker":null,"symbols":[]}'),
+    # Orders leave out every field holding its default (see test_order_codec).
+    (
+        OrderUpdate(
+            Order(9, "c", "BTCUSDT", Side.SELL, OrderType.MARKET, D("0.010")),
+            Execution.NEW,
+            time=26,
+        ),
+        "order",
+        '{"order":{"orderId":9,"clientOrderId":"c","symbol":"BTCUSDT","side":"SELL",'
+        '"type":"MARKET","origQty":"0.010"},"x":"NEW"}',
+    ),
+    (
+        AlgoUpdate(AlgoOrder(4, "a", "BTCUSDT", Side.BUY, OrderType.STOP_MARKET, D("1")), 27),
+        "algo",
+        '{"algoId":4,"clientAlgoId":"a","symbol":"BTCUSDT","side":"BUY",'
+        '"orderType":"STOP_MARKET","quantity":"1"}',
+    ),
 ]
 
 
@@ -118,6 +141,8 @@ def test_every_event_type_has_an_example() -> None:
         SetMarginType,
         SetAutoAddMargin,
         SetPositionMode,
+        OrderUpdate,
+        AlgoUpdate,
     }
 
 

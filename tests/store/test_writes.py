@@ -3,13 +3,30 @@
 from __future__ import annotations
 
 import sqlite3
+from dataclasses import replace
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from posrisk.engine import Fill, PositionMode, PositionSide, SetPositionMode, Side, WalletTransfer
+from posrisk.engine import (
+    AlgoOrder,
+    AlgoStatus,
+    AlgoUpdate,
+    Execution,
+    Fill,
+    Order,
+    OrderStatus,
+    OrderType,
+    OrderUpdate,
+    PositionMode,
+    PositionSide,
+    SetPositionMode,
+    Side,
+    Trade,
+    WalletTransfer,
+)
 from posrisk.store import (
     AppendEvent,
     Change,
@@ -38,7 +55,19 @@ TABLES = {
     "marks": "SELECT symbol, price, time FROM marks ORDER BY symbol",
     "meta": "SELECT key, value FROM meta ORDER BY key",
     "revision": "SELECT n FROM revision",
+    "orders": "SELECT order_id, account_id, client_order_id, symbol, status, time, update_time, "
+    "body FROM orders ORDER BY order_id",
+    "trades": "SELECT trade_id, account_id, order_id, symbol, time, body FROM trades "
+    "ORDER BY trade_id",
+    "algo_orders": "SELECT algo_id, account_id, client_algo_id, symbol, status, create_time, "
+    "update_time, body FROM algo_orders ORDER BY algo_id",
 }
+
+PLACED = Order(1000000001, "abc", "BTCUSDT", Side.BUY, OrderType.LIMIT, D("0.001"), D("50000"))
+FILLED = replace(
+    PLACED, status=OrderStatus.FILLED, executed_qty=D("0.001"), cum_quote=D("50"), update_time=8
+)
+STOP = AlgoOrder(7, "s", "BTCUSDT", Side.SELL, OrderType.STOP_MARKET, D("0.001"), D("40000"))
 
 COMMITS: list[list[Change]] = [
     [
@@ -61,6 +90,16 @@ COMMITS: list[list[Change]] = [
         RevokeKey("zKey", 7),
         SetMarks({"BTCUSDT": D("950"), "ETHUSDT": D("0.0000001")}, 8),
         SetMeta("demo", "2"),
+        AppendEvent("alice", OrderUpdate(PLACED, Execution.NEW, time=7), 7),
+        AppendEvent("alice", AlgoUpdate(STOP, 7), 7),
+    ],
+    [
+        AppendEvent(
+            "alice",
+            OrderUpdate(FILLED, Execution.TRADE, Trade(5, D("0.001"), D("50000"), D("0.01"), True)),
+            8,
+        ),
+        AppendEvent("alice", AlgoUpdate(replace(STOP, status=AlgoStatus.CANCELED), 9), 9),
     ],
     [SetMarks({"BTCUSDT": D("1.5")}, 9)],  # moves no revision
 ]
@@ -102,7 +141,11 @@ async def test_both_backends_write_the_same_rows(tmp_path: Path) -> None:
         ("TINYUSDT", "0.00000010", 5),
     ]
     assert written["ledger"][1][3:5] == ("wallet", '{"asset":"USDT","amount":"-0.00000001"}')
-    assert written["revision"] == [(2,)]
+    assert written["revision"] == [(3,)]
+    # The order index: one row per order and algo order, as their latest events left them.
+    assert [row[4] for row in written["orders"]] == ["FILLED"]
+    assert [row[4] for row in written["algo_orders"]] == ["CANCELED"]
+    assert [row[:5] for row in written["trades"]] == [(5, 1, 1000000001, "BTCUSDT", 8)]
 
 
 def run(plan: Any, replies: list[list[tuple[Any, ...]]]) -> tuple[list[Any], Any]:
