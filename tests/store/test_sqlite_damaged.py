@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from posrisk.engine import Fill, Side, WalletTransfer
+from posrisk.engine import Execution, Fill, Order, OrderType, OrderUpdate, Side, WalletTransfer
 from posrisk.store import AppendEvent, NewAccount, SetMarks, Snapshot, SQLiteStore, StoreError
 
 pytestmark = [pytest.mark.asyncio, pytest.mark.timeout(120)]
@@ -115,3 +115,22 @@ async def test_garbage_anywhere_is_refused_as_damaged_or_changes_nothing(tmp_pat
             assert DAMAGED in str(e), (offset, str(e))
             refused += 1
     assert refused > 0
+
+
+async def test_an_unreadable_order_row_is_named_damaged(tmp_path: Path) -> None:
+    path = tmp_path / "ledger.db"
+    store = SQLiteStore(path)
+    await store.open()
+    placed = Order(1, "abc", "BTCUSDT", Side.BUY, OrderType.LIMIT, D("0.001"), D("50000"))
+    await store.commit(
+        [NewAccount("alice", 1), AppendEvent("alice", OrderUpdate(placed, Execution.NEW), 1)]
+    )
+    with sqlite3.connect(path) as db:
+        db.execute("""UPDATE orders SET body = '{"orderId":"x"}'""")
+    try:
+        with pytest.raises(StoreError, match=f"{DAMAGED} .an order row is unreadable"):
+            await store.orders("alice", "BTCUSDT", limit=5)
+        with pytest.raises(ValueError, match="order_id or client_order_id"):  # not damage
+            await store.order("alice", "BTCUSDT")
+    finally:
+        await store.close()
