@@ -17,6 +17,7 @@ import socket
 import ssl
 from collections.abc import Awaitable
 from dataclasses import dataclass, field
+from decimal import Decimal
 from pathlib import Path
 
 from .bus import Bus, LocalBus, open_bus
@@ -38,6 +39,7 @@ from .service.errors import ServiceError
 from .service.exchange_info import ExchangeInfo
 from .service.mark_feed import MarkFeed
 from .service.operations import AdminOperations
+from .service.orders import OrderService
 from .service.registry import Registry
 from .service.rest import RestService
 from .service.scenario import ScenarioError, read_scenario_file
@@ -149,6 +151,8 @@ class ServerSettings:
     marks_save_s: float = 2.0
     # Liquidate crossed positions; None: on for the demo database, off otherwise.
     liquidate: bool | None = None
+    # The synthetic book's spread around the mark, in basis points (bid and ask).
+    slippage_bps: Decimal = Decimal(0)
     # TLS: serve wss:// and https:// with this certificate chain and key (PEM).
     certfile: Path | None = None
     keyfile: Path | None = None
@@ -263,6 +267,7 @@ class PosriskServer:
             self.registry.subscribe(self.streams.on_state_changed)
             await self.bus.start(self.admin, self.streams)
             api = ApiService(self.registry, limiter, self.clock, self.streams)
+            api.orders = OrderService(self.admin, slippage_bps=settings.slippage_bps)
             rest = RestService(
                 api, ExchangeInfo(self.market, settings.limits.request_weight), self.admin
             )
@@ -272,7 +277,10 @@ class PosriskServer:
             self.gateway = Gateway(api, rest, settings.gateway, bus=self.bus, dashboard=dashboard)
             await self.gateway.start(ws, tls)
             self.feed = MarkFeed(
-                self.admin, liquidate=self._liquidate(), persist_interval=settings.marks_save_s
+                self.admin,
+                liquidate=self._liquidate(),
+                persist_interval=settings.marks_save_s,
+                orders=api.orders,
             )
             self.feed.start(source(self.registry.marks))
             if admin:

@@ -11,7 +11,8 @@ import pytest
 
 from posrisk.engine import Fill, PositionSide, SetAutoAddMargin, Side, account_update_event
 from posrisk.service.dashboard import Dashboard
-from posrisk.service.streams import ListenKey, UserStreams, account_update
+from posrisk.service.stream_events import account_update
+from posrisk.service.streams import ListenKey, UserStreams
 
 from .conftest import HEDGE_KEY, HMAC_KEY, Services
 

@@ -8,6 +8,7 @@ import logging
 import shlex
 import signal
 import sys
+from decimal import Decimal
 
 from .. import __version__
 from ..app import PosriskServer, ServerSettings, redacted, run_event_loop
@@ -40,6 +41,7 @@ from .serve_options import (
     RedisPrefix,
     Reset,
     Scenario,
+    SlippageBps,
     StrictStreamRoutes,
     WeightLimit,
     Workers,
@@ -70,6 +72,7 @@ def serve(
     marks_interval: MarksInterval = 1.0,
     marks_url: MarksUrl = BINANCE_MARK_STREAM,
     liquidate: Liquidate = None,
+    slippage_bps: SlippageBps = Decimal(0),
     certfile: Certfile = None,
     keyfile: Keyfile = None,
     redis: Redis = None,
@@ -143,7 +146,7 @@ def _announce(server: PosriskServer, workers: int = 1) -> None:
     processes = f" in {workers} processes" if workers > 1 else ""
     out.print(f"posrisk {__version__} serving{processes}")
     out.print(f"  WebSocket API  {server.ws_url}")
-    rest = "account, balance, positionRisk, settings, listenKey"
+    rest = "account, balance, positionRisk, settings, orders, trades, listenKey"
     out.print(f"  REST           {server.http_url}/fapi ({rest})")
     out.print(f"  database       {server.database} ({accounts} accounts)")
     who, gateway = {"loopback": "loopback clients", "any": "any client"}, settings.gateway

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import fields
+from decimal import Decimal
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -57,6 +58,27 @@ Liquidate = Annotated[
     typer.Option(
         "--liquidate/--no-liquidate",
         help="Liquidate crossed positions (default: on for the demo only).",
+    ),
+]
+
+
+def _bps(text: str) -> Decimal:
+    """Basis points: a plain decimal from 0 to 1000."""
+    try:
+        value = Decimal(text)
+    except ArithmeticError:
+        raise typer.BadParameter(f"{text!r} is not a number of basis points") from None
+    if not value.is_finite() or not 0 <= value <= 1000:
+        raise typer.BadParameter(f"{text!r} is not between 0 and 1000 basis points")
+    return value
+
+
+SlippageBps = Annotated[
+    Decimal,
+    typer.Option(
+        parser=_bps,
+        help="The synthetic book's spread: ask = mark × (1 + bps/10000) rounded up to the "
+        "tick, bid likewise down; MARKET orders fill there.",
     ),
 ]
 Certfile = Annotated[

@@ -179,3 +179,61 @@ class PositionModeLocked(EngineError):
 class LeverageReductionIsolated(EngineError):
     code = -4161
     msg = "Leverage reduction is not supported in Isolated Margin Mode with open positions."
+
+
+# -- orders (lead's provisional set; merged with the filters branch) ------------------
+class ParamNotRequired(EngineError):
+    code = -1106
+
+    def __init__(self, param: str, detail: str = "") -> None:
+        super().__init__(detail, msg=f"Parameter '{param}' sent when not required.")
+
+
+class DuplicateClientOrderId(EngineError):
+    code = -4116
+    msg = "ClientOrderId is duplicated."
+
+
+class MaxOpenOrders(EngineError):
+    code = -2025
+    msg = "Reach max open order limit."
+
+
+class UnableToFill(EngineError):
+    code = -2020
+    msg = "Unable to fill."
+
+
+class FokRejected(EngineError):
+    code = -5021
+    msg = "Due to the order could not be filled immediately, the FOK order has been rejected."
+
+
+class PostOnlyRejected(EngineError):
+    code = -5022
+    msg = "Due to the order could not be executed as maker, the Post Only order will be rejected."
+
+
+class UnknownOrderSent(EngineError):
+    code = -2011
+    msg = "Unknown order sent."
+
+
+class OrderDoesNotExist(EngineError):
+    code = -2013
+    msg = "Order does not exist."
+
+
+class OnlyLimitModify(EngineError):
+    code = -5025
+    msg = "Only limit order is supported."
+
+
+class ModifyLimitReached(EngineError):
+    code = -5026
+    msg = "Exceed maximum modify order limit."
+
+
+class NoNeedToModify(EngineError):
+    code = -5027
+    msg = "No need to modify the order."

@@ -46,6 +46,14 @@ from .limits import (
     Outcome,
     RequestWeightLimiter,
 )
+from .order_limits import (
+    BATCH_COST,
+    ORDER_COST,
+    ORDER_WINDOWS,
+    OrderCount,
+    OrderCounter,
+    OrderWindow,
+)
 from .params import (
     DEFAULT_RECV_WINDOW,
     MAX_RECV_WINDOW,
@@ -96,6 +104,7 @@ from .signing import (
 )
 
 __all__ = [
+    "BATCH_COST",
     "BINARY",
     "DEFAULT_MAX_FRAGMENTS",
     "DEFAULT_METHOD_WEIGHTS",
@@ -106,6 +115,8 @@ __all__ = [
     "MAX_RECV_WINDOW",
     "MAX_REQUEST_BYTES",
     "MAX_URLENCODED",
+    "ORDER_COST",
+    "ORDER_WINDOWS",
     "PROTOCOL_ERROR",
     "SERVER_SHUTDOWN",
     "Allow",
@@ -121,6 +132,9 @@ __all__ = [
     "LimitRules",
     "Limiter",
     "MessageAssembler",
+    "OrderCount",
+    "OrderCounter",
+    "OrderWindow",
     "Outcome",
     "PrivateKey",
     "PublicKey",

@@ -89,7 +89,40 @@ _ROWS = (
         "Mandatory parameter '%s' was not sent, was empty/null, or malformed.",
         "mandatory_param",
     ),
+    ErrorTemplate(
+        -1102,
+        400,
+        "Param '%s' or '%s' must be sent, but both were empty/null!",
+        "mandatory_either",
+    ),
     ErrorTemplate(-1103, 400, "An unknown parameter was sent.", "unknown_param"),
+    # Orders (their param checks, before the engine's).
+    ErrorTemplate(-1106, 400, "Parameter '%s' sent when not required.", "not_required"),
+    ErrorTemplate(-1115, 400, "Invalid timeInForce.", "invalid_time_in_force"),
+    ErrorTemplate(-1116, 400, "Invalid orderType.", "invalid_order_type"),
+    ErrorTemplate(-1117, 400, "Invalid side.", "invalid_side"),
+    ErrorTemplate(-1128, 400, "Combination of optional parameters invalid.", "bad_combination"),
+    ErrorTemplate(-1136, 400, "Invalid newOrderRespType.", "invalid_resp_type"),
+    ErrorTemplate(-4060, 400, "Invalid position side.", "invalid_position_side"),
+    ErrorTemplate(
+        -4120,
+        400,
+        "Order type not supported for this endpoint. Please use the Algo Order API endpoints "
+        "instead.",
+        "use_algo_endpoint",
+    ),
+    ErrorTemplate(
+        -1015, 429, "Too many new orders; current limit is %s orders per %s %s.", "too_many_orders"
+    ),
+    ErrorTemplate(-4082, 400, "Invalid number of batch place orders: %s", "batch_size"),
+    ErrorTemplate(-4165, 400, "Maximum time interval is 7 days", "interval_too_long"),
+    ErrorTemplate(
+        -5040,
+        400,
+        "The goodTillDate timestamp must be greater than the current time plus 600 seconds "
+        "and smaller than 253402300799000",
+        "good_till_date",
+    ),
     ErrorTemplate(-1121, 400, "Invalid symbol.", "invalid_symbol"),
     ErrorTemplate(-1125, 400, "This listenKey does not exist.", "invalid_listen_key"),
     ErrorTemplate(-1130, 400, "Data sent for parameter '%s' is not valid.", "invalid_value"),
@@ -284,6 +317,15 @@ class WireError(PosriskError):
     @classmethod
     def mandatory_param(cls, name: str) -> WireError:
         return cls._from("mandatory_param", name)
+
+    @classmethod
+    def order_param(cls, constructor: str, *args: object) -> WireError:
+        """An order param refused before the engine sees the order: ``constructor`` one of
+        ``mandatory_either``, ``not_required``, ``invalid_time_in_force``,
+        ``invalid_order_type``, ``invalid_side``, ``bad_combination``, ``invalid_resp_type``,
+        ``invalid_position_side``, ``use_algo_endpoint``, ``batch_size``,
+        ``interval_too_long``, ``good_till_date``, ``too_many_orders``."""
+        return cls._from(constructor, *args)
 
     @classmethod
     def unknown_param(cls) -> WireError:

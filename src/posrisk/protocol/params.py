@@ -89,6 +89,10 @@ def read_decimal(params: Mapping[str, object], name: str, *, required: bool) -> 
         return None
     if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
         value = str(value)
+    elif isinstance(value, float) and value >= 0:
+        # A JSON number over the WS API: its shortest round-trip text is what the client
+        # wrote (0.01 → "0.01"); an exponent form ("1e-05") is refused as Binance does.
+        value = repr(value)
     if isinstance(value, str) and _DECIMAL.fullmatch(value):
         return Decimal(value)
     raise WireError.illegal_chars(name, DECIMAL_RANGE)

@@ -31,7 +31,7 @@ from ..engine import (
     apply,
     check_margin,
     describe_account,
-    liquidation_events,
+    liquidation_updates,
 )
 from ..store import (
     AppendEvent,
@@ -202,13 +202,35 @@ class AdminService:
         opening margin, a lower leverage's, isolated margin moved) unless ``force``d."""
         return await self._write(lambda: self._commit_events(account, events, not force))
 
+    async def plan_events(
+        self, account: str, plan: Callable[[Account, int], Sequence[Event]]
+    ) -> list[Event]:
+        """Commit what ``plan(state, now)`` decides, under the write lock: ``plan`` reads
+        the account's served state (and whatever else it closes over: marks, ids) and
+        returns the events to append, each one ``apply`` accepts in turn, or raises a
+        refusal and nothing is written. Made again when another gateway wrote first.
+        Returns the events committed."""
+
+        async def run() -> list[Event]:
+            events = list(plan(self.registry.account(account).account, self.clock.now_ms()))
+            if events:
+                await self.commit([AppendEvent(account, e, e.time) for e in events])
+            return events
+
+        return await self._write(run)
+
     async def liquidate(self, account: str) -> list[Applied]:
-        """Liquidate whatever the current marks have crossed (SPEC §12), atomically."""
+        """Liquidate whatever the current marks have crossed, atomically: the account's
+        open orders expire, then LIQUIDATION orders close the crossed positions."""
 
         async def plan() -> list[Applied]:
             entry = self.registry.account(account)
             now = self.clock.now_ms()
-            events = liquidation_events(entry.account, self.market, self.registry.marks, now)
+            registry = self.registry
+            ids = registry.ids.next_ids()
+            events = liquidation_updates(
+                entry.account, self.market, registry.marks, ids=ids, now=now
+            )
             return await self._commit_events(account, events, False)  # closes need no margin
 
         return await self._write(plan)

@@ -1,18 +1,21 @@
 """The WebSocket API methods: a request frame in, a response frame out.
 
-Synchronous and transport-free: the gateway hands ``ApiService.handle`` the bytes of one
-text frame and the connection's state, and sends back what it returns. Where a request
+Transport-free: the gateway hands ``ApiService.submit`` the bytes of one text frame and
+the connection's state, and sends back what it answers — at once for reads, once the
+store holds it for writes (orders; one at a time per connection, in the order sent). Where a request
 goes, in order: envelope (``protocol.parse_request``) → rate limit (per IP) → method →
 authentication (key, timestamp, signature) → engine views at the current marks.
 """
 
 from __future__ import annotations
 
+import asyncio
+import inspect
 import logging
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..engine import EngineError
 from ..protocol import (
@@ -40,9 +43,13 @@ from .accounts import ACCOUNT_METHODS
 from .clock import Clock
 from .inputs import known_symbol
 from .metrics import Metrics
+from .order_routes import ORDER_METHODS
 from .registry import AccountEntry, KeyEntry, Registry
 from .streams import Sink, UserStreams
 from .views import position_rows
+
+if TYPE_CHECKING:
+    from .orders import OrderService
 
 __all__ = ["ApiService", "Connection"]
 
@@ -62,6 +69,8 @@ class Connection:
     # The Ed25519 key the connection is logged on with (session.logon), and since when.
     session_key: str | None = None
     authorized_since: int | None = None
+    # Writes answer one at a time, in the order sent (made on the first write).
+    turn: asyncio.Lock | None = None
 
     def session(self, now: int) -> dict[str, Any]:
         """What session.logon / status / logout answer (SPEC §4)."""
@@ -98,6 +107,10 @@ class ApiService:
         self.limiter = limiter
         self.rules: LimitRules = limiter.rules
         self.clock = clock
+        # The account owner's orders (None: a read-only server answers them -1020).
+        self.orders: OrderService | None = None
+        # Writes under way, kept until answered.
+        self._writes: set[asyncio.Task[None]] = set()
         self._interval = self.rules.label()
 
     def __repr__(self) -> str:
@@ -118,10 +131,18 @@ class ApiService:
         request, refusal, method = self._parse(frame)
         weight = self.rules.weight(method) if refusal is None else self.rules.default_weight
 
-        def decided(decision: Outcome) -> None:
-            response, status = self._answer(conn, request, refusal, method, decision, now)
+        def answered(response: bytes, status: int) -> None:
             self.metrics.observe(method, status, time.perf_counter() - started)
             reply(response, status)
+
+        def decided(decision: Outcome) -> None:
+            answer = self._answer(conn, request, refusal, method, decision, now)
+            if isinstance(answer, tuple):
+                answered(*answer)
+                return
+            task = asyncio.ensure_future(self._in_turn(conn, answer, answered))
+            self._writes.add(task)
+            task.add_done_callback(self._writes.discard)
 
         self.limiter.charge_then(conn.ip, weight, now, decided)
 
@@ -152,7 +173,7 @@ class ApiService:
         method: str,
         decision: Outcome,
         now: int,
-    ) -> tuple[bytes, int]:
+    ) -> tuple[bytes, int] | Awaitable[tuple[bytes, int]]:
         if refusal is not None:  # malformed, or an unknown method
             request_id = request.id if request is not None else refusal.request_id
             if not isinstance(decision, Allow):
@@ -174,17 +195,23 @@ class ApiService:
         limits = self.rate_limits(decision.count) if show_limits else None
         try:
             result = METHODS[method](self, conn, params, now)
-            return encode_result(request.id, result, limits), 200
-        except WireError as error:
-            request_id = None if error.id_null else request.id
-            return encode_error(request_id, error, limits), error.status
-        except EngineError as error:
-            refused = WireError.from_engine(error.code, error.msg)
-            return encode_error(request.id, refused, limits), refused.status
-        except Exception:
-            # A bug must cost one answer (-1001), never the connection or a silent client.
-            log.exception("internal error answering %s (id %r)", method, request.id)
-            return encode_error(request.id, WireError.internal(), limits), 500
+        except Exception as error:
+            return _refused(error, request, method, limits)
+        if inspect.isawaitable(result):
+            return _later(result, request, method, limits)
+        return encode_result(request.id, result, limits), 200
+
+    async def _in_turn(
+        self,
+        conn: Connection,
+        answer: Awaitable[tuple[bytes, int]],
+        answered: Callable[[bytes, int], None],
+    ) -> None:
+        if conn.turn is None:
+            conn.turn = asyncio.Lock()
+        async with conn.turn:  # the connection's earlier writes first
+            response, status = await answer
+        answered(response, status)
 
     # -- what the gateway asks (its one seam into the service) -------------------------
 
@@ -346,6 +373,29 @@ def _stream_stop(service: ApiService, conn: Connection, params: Params, now: int
     return {}
 
 
+def _refused(
+    error: Exception, request: Request, method: str, limits: list[dict[str, Any]] | None
+) -> tuple[bytes, int]:
+    if isinstance(error, WireError):
+        request_id = None if error.id_null else request.id
+        return encode_error(request_id, error, limits), error.status
+    if isinstance(error, EngineError):
+        refused = WireError.from_engine(error.code, error.msg)
+        return encode_error(request.id, refused, limits), refused.status
+    # A bug must cost one answer (-1001), never the connection or a silent client.
+    log.error("internal error answering %s (id %r)", method, request.id, exc_info=error)
+    return encode_error(request.id, WireError.internal(), limits), 500
+
+
+async def _later(
+    result: Awaitable[Any], request: Request, method: str, limits: list[dict[str, Any]] | None
+) -> tuple[bytes, int]:
+    try:
+        return encode_result(request.id, await result, limits), 200
+    except Exception as error:
+        return _refused(error, request, method, limits)
+
+
 # Every method of the WS API, by name as sent (with its version prefix).
 METHODS: dict[str, Handler] = {
     "account.position": _account_position,
@@ -358,4 +408,6 @@ METHODS: dict[str, Handler] = {
     "userDataStream.stop": _stream_stop,
     # account.status, v2/account.status, account.balance, v2/account.balance
     **ACCOUNT_METHODS,
+    # order.place, order.status, order.cancel, order.modify
+    **ORDER_METHODS,
 }

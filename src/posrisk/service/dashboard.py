@@ -21,7 +21,8 @@ from ..engine.numbers import fmt_exact
 from .admin import AdminService
 from .clock import Clock
 from .registry import StateChanged
-from .streams import Sink, account_update
+from .stream_events import account_update
+from .streams import Sink
 
 __all__ = ["ACCOUNT_FIELDS", "Dashboard"]
 

@@ -3,8 +3,10 @@
 A tick updates every row at once (the marks version moves, cached rows are rebuilt) and
 sends no ACCOUNT_UPDATE, as on Binance. Ticks are kept in memory; the latest mark per
 symbol is saved every ``persist_interval`` seconds and when the feed stops (SPEC §12).
-With ``liquidate`` on, every account with an open position in a margin asset whose marks
-moved is checked, and whatever the marks crossed is liquidated through the admin service.
+Each tick (and each mark an administrator sets) first fills the resting orders it crossed
+(``OrderService.on_marks``); then, with ``liquidate`` on, every account with an open
+position in a margin asset whose marks moved is checked, and whatever the marks crossed is
+liquidated through the admin service.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from ..marks import MarkSource
 from ..marks.sources import Sleep
 from ..store import SetMarks
 from .admin import AdminService
+from .orders import OrderService
 
 __all__ = ["MarkFeed"]
 
@@ -36,8 +39,10 @@ class MarkFeed:
         liquidate: bool = False,
         persist_interval: float = 2.0,
         sleep: Sleep = asyncio.sleep,
+        orders: OrderService | None = None,
     ) -> None:
         self.admin = admin
+        self.orders = orders
         self.registry = admin.registry
         self.liquidate = liquidate
         self.persist_interval = persist_interval
@@ -63,10 +68,11 @@ class MarkFeed:
         self.registry.apply_committed([SetMarks(known, self.admin.clock.now_ms())])
         self._unsaved.update(known)
         self.ticks += 1
-        if self.liquidate:
-            await self.check(known)
+        await self._after_admin_marks(known)
 
     async def _after_admin_marks(self, marks: Mapping[str, Decimal]) -> None:
+        if self.orders is not None:
+            await self.orders.on_marks(marks)
         if self.liquidate:
             await self.check(marks)
 

@@ -16,7 +16,17 @@ from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from typing import Any, NamedTuple
 
-from ..engine import Account, AccountRisk, Applied, EngineError, Market, apply
+from ..engine import (
+    Account,
+    AccountRisk,
+    AlgoUpdate,
+    Applied,
+    EngineError,
+    Event,
+    Market,
+    OrderUpdate,
+    apply,
+)
 from ..protocol import Credential, HmacCredential, PublicKeyCredential
 from ..store import (
     AppendEvent,
@@ -38,6 +48,8 @@ __all__ = [
     "AccountChanged",
     "AccountEntry",
     "KeyEntry",
+    "LedgerIds",
+    "NextIds",
     "Registry",
     "StateChanged",
     "credential_for",
@@ -68,6 +80,55 @@ class AccountChanged(NamedTuple):
     account: str
     applied: Applied
     time: int
+    event: Event | None = None
+
+
+# Binance's ids start here: orderId, trade id, algoId (persisted: the ledger holds them).
+FIRST_ID = 1_000_000_001
+
+
+@dataclass(slots=True)
+class LedgerIds:
+    """The highest orderId, trade id and algoId the ledger holds; new ones come after
+    (``next_ids``). Planning under the write lock against the latest state keeps them
+    unique across gateways: a plan made stale by another gateway's commit is made again."""
+
+    order: int = FIRST_ID - 1
+    trade: int = FIRST_ID - 1
+    algo: int = FIRST_ID - 1
+
+    def saw(self, event: Event) -> None:
+        if isinstance(event, OrderUpdate):
+            self.order = max(self.order, event.order.order_id)
+            if event.trade is not None:
+                self.trade = max(self.trade, event.trade.trade_id)
+        elif isinstance(event, AlgoUpdate):
+            self.algo = max(self.algo, event.algo.algo_id)
+            self.order = max(self.order, event.algo.actual_order_id)
+
+    def next_ids(self) -> NextIds:
+        return NextIds(self.order, self.trade, self.algo)
+
+
+@dataclass(slots=True)
+class NextIds:
+    """Ids for one plan, after those the ledger holds (an ``engine.IdSource``)."""
+
+    order: int
+    trade: int
+    algo: int
+
+    def next_order_id(self) -> int:
+        self.order += 1
+        return self.order
+
+    def next_trade_id(self) -> int:
+        self.trade += 1
+        return self.trade
+
+    def next_algo_id(self) -> int:
+        self.algo += 1
+        return self.algo
 
 
 @dataclass(frozen=True, slots=True)
@@ -126,6 +187,8 @@ class Registry:
         self.marks_version = 0
         # The store revision the accounts and keys reflect (see ``store.Delta``).
         self.revision = 0
+        # The highest ids the ledger holds (orders, trades, algo orders).
+        self.ids = LedgerIds()
         self._listeners: list[StateListener] = []
 
     def __repr__(self) -> str:
@@ -172,8 +235,9 @@ class Registry:
                     if entry is not None and entry.revoked_at is None:
                         entry.revoked_at = time
                         revoked.append(api_key)
-                case AppendEvent(account, _, time):
-                    applied.append(AccountChanged(account, self._apply(change), time))
+                case AppendEvent(account, event, time):
+                    applied.append(AccountChanged(account, self._apply(change), time, event))
+                    self.ids.saw(event)
                 case SetMarks(moved):
                     marks.update(moved)
                 case SetMeta():

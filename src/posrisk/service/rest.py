@@ -50,6 +50,7 @@ from .admin import AdminService
 from .api import ApiService
 from .exchange_info import ExchangeInfo
 from .inputs import known_symbol
+from .order_routes import ORDER_ROUTES
 from .registry import AccountEntry, KeyEntry
 from .spot import all_coins, margin_pairs
 from .views import position_rows
@@ -423,4 +424,6 @@ ROUTES: dict[tuple[str, str], tuple[Route, int]] = {
     ("GET", "/sapi/v1/margin/allPairs"): (margin_pairs, 1),
     # The account, its balance and its settings (``account_routes``).
     **ACCOUNT_ROUTES,
+    # Orders, trades (``order_routes``).
+    **ORDER_ROUTES,
 }

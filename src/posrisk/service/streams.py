@@ -1,11 +1,11 @@
-"""User data streams (SPEC §8): listenKeys, and ``ACCOUNT_UPDATE`` to every stream.
+"""User data streams: listenKeys, and each commit's events to every stream of its account.
 
 Transport-free: a stream is a ``Sink`` (send bytes, close) registered under a listenKey;
-the gateway supplies real connections. ``UserStreams.publish`` is the admin service's
-account listener: each committed change that moves a balance or a position becomes one
-``ACCOUNT_UPDATE`` (``account_update``, which the dashboard's feed shows too), and each
-leverage set one ``ACCOUNT_CONFIG_UPDATE``, encoded once and sent, in commit order, to
-every open stream of the account. A listenKey lives
+the gateway supplies real connections. ``UserStreams.on_state_changed`` is the registry's
+listener: what each commit tells an account (``stream_events.account_messages``:
+``ACCOUNT_UPDATE``, ``ACCOUNT_CONFIG_UPDATE``, ``ORDER_TRADE_UPDATE``, ``TRADE_LITE``,
+``ALGO_UPDATE``) is encoded once and sent, in commit order, to every open stream of the
+account. A listenKey lives
 ``ttl_ms`` (60 minutes) after its start or last ping; ``expire(now)`` sends
 ``listenKeyExpired`` to its streams and closes them.
 """
@@ -14,43 +14,19 @@ from __future__ import annotations
 
 import secrets
 import string
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from decimal import Decimal
 from typing import Any, Protocol
 
 import orjson
 
-from ..engine import Account, AccountChange, account_config_update_event, account_update_event
-from .registry import Registry, StateChanged
+from .registry import AccountChanged, Registry, StateChanged
+from .stream_events import account_messages
 
-__all__ = ["LISTEN_KEY_TTL_MS", "ListenKey", "Sink", "UserStreams", "account_update"]
+__all__ = ["LISTEN_KEY_TTL_MS", "ListenKey", "Sink", "UserStreams"]
 
 LISTEN_KEY_TTL_MS = 60 * 60 * 1000
 _ALPHABET = string.ascii_letters + string.digits
-
-
-def account_update(
-    registry: Registry,
-    state: Account,
-    change: AccountChange,
-    time: int,
-    *,
-    now: int | None = None,
-    marks: Mapping[str, Decimal] | None = None,
-) -> dict[str, Any] | None:
-    """The ``ACCOUNT_UPDATE`` of one committed change (None when it sends none): ``state``
-    is the account after it, marked at the registry's marks (or ``marks``), sent at ``now``
-    (the change's ``time`` by default). The one builder, so a user stream and the dashboard
-    never show the same change two ways."""
-    return account_update_event(
-        state,
-        change,
-        registry.market,
-        registry.marks if marks is None else marks,
-        event_time=time if now is None else now,
-        transaction_time=time,
-    )
 
 
 class Sink(Protocol):
@@ -168,10 +144,16 @@ class UserStreams:
             listen.sinks.remove(sink)
 
     def on_state_changed(self, changed: StateChanged) -> None:
-        """Subscribed to the registry: an ``ACCOUNT_UPDATE`` for each ledger event, and a
-        revoked key loses its streams."""
+        """Subscribed to the registry: each account's messages of the commit
+        (``stream_events.account_messages``) to its streams, and a revoked key loses its
+        streams."""
+        by_account: dict[str, list[AccountChanged]] = {}
         for item in changed.applied:
-            self.publish(item.account, item.applied.account, item.applied.change, item.time)
+            by_account.setdefault(item.account, []).append(item)
+        for account, items in by_account.items():
+            sinks = [s for k in self._keys.values() if k.account == account for s in k.sinks]
+            if sinks:
+                self._send(sinks, account_messages(self.registry, items))
         for api_key in changed.revoked:
             self.revoke_api_key(api_key)
 
@@ -192,23 +174,8 @@ class UserStreams:
                 sink.close()
         return [listen.key for listen in expired]
 
-    def publish(
-        self,
-        account: str,
-        state: Account,
-        change: AccountChange,
-        time: int,
-    ) -> None:
-        """The ``ACCOUNT_UPDATE`` (or ``ACCOUNT_CONFIG_UPDATE``) of one committed change, to
-        every stream of ``account``."""
-        sinks = [s for k in self._keys.values() if k.account == account for s in k.sinks]
-        if not sinks:
-            return
-        update = account_update(self.registry, state, change, time)
-        config = account_config_update_event(change, event_time=time, transaction_time=time)
-        for event in (update, config):
-            if event is None:
-                continue
+    def _send(self, sinks: list[Sink], messages: list[dict[str, Any]]) -> None:
+        for event in messages:
             message = orjson.dumps(event)
             for sink in sinks:
                 sink.send(message)

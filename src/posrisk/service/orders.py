@@ -1,0 +1,226 @@
+"""The account owner's orders: placed, amended and canceled through the one write path,
+filled by the marks, read back from the served state (open ones) and the store (the rest).
+
+Every write is a plan over the served state (``AdminService.plan_events``): the engine
+decides (``engine.place_order``, ``cancel_order``, ``modify_order``, ``fills_on_mark``)
+with ids after the ledger's (``Registry.ids``) and the current marks; the events commit
+durably, then reach the registry, the streams and the other gateways through the one door.
+A refusal raises with Binance's code and writes nothing.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+
+from ..engine import (
+    Account,
+    Event,
+    Order,
+    OrderDoesNotExist,
+    OrderRequest,
+    OrderUpdate,
+    cancel_order,
+    expired_orders,
+    fills_on_mark,
+    modify_order,
+    place_order,
+)
+from ..engine.numbers import ZERO
+from ..protocol import OrderCounter
+from .admin import AdminService
+from .order_index import OrderIndex
+
+__all__ = ["OrderService", "Placed"]
+
+log = logging.getLogger("posrisk.orders")
+
+# Binance keeps unfilled CANCELED/EXPIRED orders 3 days and any order 90 days.
+UNFILLED_RETENTION_MS = 3 * 24 * 3600 * 1000
+RETENTION_MS = 90 * 24 * 3600 * 1000
+
+
+@dataclass(frozen=True, slots=True)
+class Placed:
+    """An order as accepted (``accepted``: NEW, nothing executed: the ACK answer) and as it
+    stands after matching (``result``: the RESULT answer)."""
+
+    accepted: Order
+    result: Order
+
+
+def _last_state(events: Sequence[Event], order_id: int) -> Order:
+    for event in reversed(events):
+        if isinstance(event, OrderUpdate) and event.order.order_id == order_id:
+            return event.order
+    raise AssertionError(f"order {order_id} is not among the events")
+
+
+class OrderService:
+    """Orders over the admin service's write path, the registry's state and the store."""
+
+    def __init__(self, admin: AdminService, *, slippage_bps: Decimal = ZERO) -> None:
+        self.admin = admin
+        self.registry = admin.registry
+        self.market = admin.market
+        self.slippage = slippage_bps / 10_000
+        self.index = OrderIndex(self.registry)
+        # The ORDERS windows per account (one process).
+        self.counter = OrderCounter()
+        # Resting orders filled by marks, for the metrics and the tests.
+        self.fills = 0
+
+    def __repr__(self) -> str:
+        return f"<OrderService {len(self.index)} resting>"
+
+    # -- writes -------------------------------------------------------------------------
+
+    async def place(self, account: str, request: OrderRequest) -> Placed:
+        registry = self.registry
+
+        def plan(state: Account, now: int) -> list[Event]:
+            ids = registry.ids.next_ids()
+            return list(
+                place_order(
+                    state, request, self.market, registry.marks, ids=ids, now=now,
+                    slippage=self.slippage,
+                ).events
+            )  # fmt: skip
+
+        events = await self.admin.plan_events(account, plan)
+        first = events[0]
+        assert isinstance(first, OrderUpdate)
+        return Placed(first.order, _last_state(events, first.order.order_id))
+
+    def test(self, account: str, request: OrderRequest) -> Order:
+        """``POST /fapi/v1/order/test``: every check and the matching, nothing stored, no
+        event; the order as it would stand."""
+        registry = self.registry
+        state = registry.account(account).account
+        now = self.admin.clock.now_ms()
+        matched = place_order(
+            state, request, self.market, registry.marks, ids=registry.ids.next_ids(), now=now,
+            slippage=self.slippage,
+        )  # fmt: skip
+        return _last_state(matched.events, matched.events[0].order.order_id)
+
+    async def cancel(
+        self, account: str, symbol: str, *, order_id: int | None, client_order_id: str | None
+    ) -> Order:
+        def plan(state: Account, now: int) -> list[Event]:
+            return [
+                cancel_order(
+                    state, symbol, order_id=order_id, client_order_id=client_order_id, now=now
+                )
+            ]
+
+        events = await self.admin.plan_events(account, plan)
+        update = events[-1]
+        assert isinstance(update, OrderUpdate)
+        return update.order
+
+    async def cancel_all(self, account: str, symbol: str) -> list[Order]:
+        """Cancel every open regular order of ``symbol`` (``allOpenOrders``), at once."""
+
+        def plan(state: Account, now: int) -> list[Event]:
+            return [
+                cancel_order(state, symbol, order_id=o.order_id, now=now)
+                for o in sorted(state.orders.values(), key=lambda o: o.order_id)
+                if o.symbol == symbol
+            ]
+
+        events = await self.admin.plan_events(account, plan)
+        return [e.order for e in events if isinstance(e, OrderUpdate)]
+
+    async def modify(self, account: str, request: OrderRequest, order_id: int | None) -> Order:
+        registry = self.registry
+        found: list[int] = []
+
+        def plan(state: Account, now: int) -> list[Event]:
+            matched = modify_order(
+                state, request, self.market, registry.marks, order_id=order_id,
+                ids=registry.ids.next_ids(), now=now, slippage=self.slippage,
+            )  # fmt: skip
+            found[:] = [matched.events[0].order.order_id]
+            return list(matched.events)
+
+        events = await self.admin.plan_events(account, plan)
+        return _last_state(events, found[0])
+
+    # -- marks --------------------------------------------------------------------------
+
+    async def on_marks(self, moved: Mapping[str, Decimal]) -> None:
+        """Fill what the moved marks crossed: per symbol, the accounts whose resting
+        orders the touch reached (found by price in the index, so a tick costs the
+        crossed orders, not the resting ones); each account's fills commit together."""
+        registry = self.registry
+        for symbol in moved:
+            if symbol not in self.market:
+                continue
+            for account in self.index.crossed(symbol, registry.marks, self.slippage):
+                events = await self._fill(account, symbol)
+                self.fills += sum(1 for e in events if isinstance(e, OrderUpdate) and e.trade)
+
+    async def _fill(self, account: str, symbol: str) -> list[Event]:
+        registry = self.registry
+
+        def plan(state: Account, now: int) -> list[Event]:
+            ids = registry.ids.next_ids()
+            return [
+                *fills_on_mark(
+                    state, symbol, self.market, registry.marks, ids=ids, now=now,
+                    slippage=self.slippage,
+                ).events
+            ]  # fmt: skip
+
+        try:
+            return await self.admin.plan_events(account, plan)
+        except Exception:
+            log.exception("filling %s's %s orders failed", account, symbol)
+            return []
+
+    async def expire(self) -> None:
+        """Expire the GTD orders whose time has passed (the serve loop calls it)."""
+        now = self.admin.clock.now_ms()
+        for name, entry in list(self.registry.accounts.items()):
+            if expired_orders(entry.account, self.market, now).events:
+                await self.admin.plan_events(
+                    name, lambda state, at: list(expired_orders(state, self.market, at).events)
+                )
+
+    # -- reads --------------------------------------------------------------------------
+
+    def open_orders(self, account: str, symbol: str | None = None) -> list[Order]:
+        orders = self.registry.account(account).account.orders.values()
+        return sorted(
+            (o for o in orders if symbol is None or o.symbol == symbol), key=lambda o: o.order_id
+        )
+
+    async def order(
+        self, account: str, symbol: str, *, order_id: int | None, client_order_id: str | None
+    ) -> Order:
+        """An order by id (orderId beats origClientOrderId): open from the served state,
+        else from the store within Binance's retention; -2013 otherwise."""
+        for order in self.open_orders(account, symbol):
+            if (order_id is not None and order.order_id == order_id) or (
+                order_id is None and order.client_order_id == client_order_id
+            ):
+                return order
+        found = await self.admin.store.order(
+            account, symbol, order_id=order_id, client_order_id=client_order_id
+        )
+        now = self.admin.clock.now_ms()
+        if found is None or not retained(found, now):
+            raise OrderDoesNotExist(f"no order {order_id or client_order_id!r} on {symbol}")
+        return found
+
+
+def retained(order: Order, now: int) -> bool:
+    """Whether Binance still answers for ``order``: an unfilled CANCELED/EXPIRED one for 3
+    days, any other for 90."""
+    age = now - order.update_time
+    if not order.executed_qty and not order.status.is_open:
+        return age <= UNFILLED_RETENTION_MS
+    return age <= RETENTION_MS
