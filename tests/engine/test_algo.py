@@ -616,3 +616,14 @@ def test_closing_algos_expire_when_their_side_is_flat(market: Market) -> None:
     long_only = with_algos(with_position(HEDGE, LONG, "1"), hedge_closing)
     assert [u.algo.status for u in expired_algos(long_only, NOW)] == [AlgoStatus.EXPIRED]
     assert expired_algos(with_position(long_only, SHORT, "-1"), NOW) == []
+
+
+def test_a_triggering_algo_neither_cancels_nor_expires(market: Market) -> None:
+    gtd = NOW + 3_600_000
+    algo = place(request(time_in_force=TimeInForce.GTD, good_till_date=gtd), market)
+    triggering = algo_status_update(algo, AlgoStatus.TRIGGERING, now=NOW).algo
+    account = with_algos(Account(), triggering)
+    with pytest.raises(EngineError) as caught:
+        cancel_algo(account, algo_id=algo.algo_id, client_algo_id=None, now=NOW)
+    assert (caught.value.code, caught.value.msg) == (-4117, "stop order is triggering")
+    assert expired_algos(account, gtd) == []

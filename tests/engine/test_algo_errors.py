@@ -19,6 +19,7 @@ GOLDEN = {
     "StopPriceNotPositive": (-4006, "Stop price less than zero."),
     "MaxStopOrdersReached": (-4045, "Reach max stop order limit."),
     "DuplicateClientOrderId": (-4116, "ClientOrderId is duplicated."),
+    "StopOrderTriggering": (-4117, "stop order is triggering"),
     "InvalidActivationPrice": (-4135, "Invalid activation price"),
     "QuantityWithClosePosition": (-4137, "Quantity must be zero with closePosition equals true"),
     "PriceMatchTypeUnsupported": (

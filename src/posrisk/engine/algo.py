@@ -28,6 +28,7 @@ from .algo_errors import (
     ParamsCombinationInvalid,
     PriceMatchTypeUnsupported,
     QuantityWithClosePosition,
+    StopOrderTriggering,
     StopPriceNotPositive,
     UnknownOrderSent,
     WouldImmediatelyTrigger,
@@ -129,15 +130,15 @@ def place_algo(
     now: int,
 ) -> AlgoUpdate:
     """The new algo order ``request`` places, or the first refusal, in Binance's order:
-    -1121 symbol, -1116 type, -4031 workingType; -1102 a mandatory parameter (``quantity``
-    unless closePosition, ``triggerPrice``, ``price`` of STOP/TAKE_PROFIT unless
-    priceMatch, ``callbackRate`` 0.1–10); -1128 price with priceMatch, -5038 priceMatch
-    on a market type, -1130 OPPONENT_10/20, -5040 GTD's date; -4061 positionSide, -1106
-    reduceOnly in hedge mode; -4116 the clientAlgoId of an open algo; closePosition only on
-    STOP_MARKET/TAKE_PROFIT_MARKET (-1106), without quantity (-4137) or reduceOnly (-1106),
-    not BUY LONG / SELL SHORT (-4061); -1111, -4003, -4001, -4006, -4135 the numbers; -2021
-    already triggered at the mark; -4045 the symbol's open algo orders full. No margin
-    check: an algo order holds none until it triggers.
+    -1121 symbol, -1116 type, -4031 workingType; -1102 a mandatory parameter
+    (``triggerPrice``, or trailing ``callbackRate`` 0.1–10; ``price`` of STOP/TAKE_PROFIT
+    unless priceMatch; ``quantity`` unless closePosition); -1128 price with priceMatch,
+    -5038 priceMatch on a market type, -1130 OPPONENT_10/20, -5040 GTD's date; -4061
+    positionSide, -1106 reduceOnly in hedge mode; -4116 the clientAlgoId of an open algo;
+    closePosition only on STOP_MARKET/TAKE_PROFIT_MARKET (-1106), without quantity (-4137)
+    or reduceOnly (-1106), not BUY LONG / SELL SHORT (-4061); -1111, -4003, -4001, -4006,
+    -4135 the numbers; -2021 already triggered at the mark; -4045 the symbol's open algo
+    orders full. No margin check: an algo order holds none until it triggers.
     """
     symbol = market[request.symbol]
     _check_type(request)
@@ -149,9 +150,9 @@ def place_algo(
     _check_numbers(symbol, request)
     # The price and quantity filters (tick, step, min/max, PERCENT_PRICE, MIN_NOTIONAL)
     # come here, after the numbers and before the trigger, as for a regular order.
-    algo = _new_algo(request, position_side, good_till_date, marks.get(request.symbol), algo_id)
-    algo = replace(algo, create_time=now, update_time=now)
-    _check_not_triggered(algo, marks.get(request.symbol))
+    mark = marks.get(request.symbol)
+    algo = _new_algo(request, position_side, good_till_date, mark, algo_id, now)
+    _check_not_triggered(algo, mark)
     open_on_symbol = sum(1 for a in account.algos.values() if a.symbol == request.symbol)
     if open_on_symbol >= MAX_NUM_ALGO_ORDERS:
         raise MaxStopOrdersReached(f"{open_on_symbol} open algo orders on {request.symbol}")
@@ -260,6 +261,7 @@ def _new_algo(
     good_till_date: int,
     mark: Decimal | None,
     algo_id: int,
+    now: int,
 ) -> AlgoOrder:
     trailing = request.order_type is OrderType.TRAILING_STOP_MARKET
     # Trailing without activatePrice is active at once, from the placement mark.
@@ -285,6 +287,8 @@ def _new_algo(
         activate_price=_or_zero(request.activate_price if trailing else None),
         callback_rate=_or_zero(request.callback_rate if trailing else None),
         extreme=extreme,
+        create_time=now,
+        update_time=now,
     )
 
 
@@ -386,7 +390,7 @@ def cancel_algo(
     account: Account, *, algo_id: int | None, client_algo_id: str | None, now: int
 ) -> AlgoUpdate:
     """The open algo order ``algo_id`` (it beats ``client_algo_id``) canceled; -1102 with
-    neither, -2011 when no open algo order has it."""
+    neither, -2011 when no open algo order has it, -4117 while it is triggering."""
     if algo_id is None and client_algo_id is None:
         raise AlgoIdMissing()
     if algo_id is not None:
@@ -397,14 +401,18 @@ def cancel_algo(
         )
     if found is None:
         raise UnknownOrderSent(f"no open algo order {algo_id or client_algo_id!r}")
+    if found.status is AlgoStatus.TRIGGERING:
+        raise StopOrderTriggering(f"algo order {found.algo_id} is sending its order")
     return algo_status_update(found, AlgoStatus.CANCELED, now=now)
 
 
 def expired_algos(account: Account, now: int) -> list[AlgoUpdate]:
-    """The open algo orders that expire at ``now``, by createTime: GTD ones whose
+    """The untriggered algo orders that expire at ``now``, by createTime: GTD ones whose
     goodTillDate has come, and closing ones (reduceOnly, closePosition) whose side is flat."""
     updates = []
     for algo in sorted(account.algos.values(), key=lambda a: (a.create_time, a.algo_id)):
+        if algo.status is not AlgoStatus.NEW:
+            continue
         gtd_passed = algo.time_in_force is TimeInForce.GTD and now >= algo.good_till_date
         closing = algo.reduce_only or algo.close_position
         flat = not account.position(algo.symbol, algo.position_side).amount

@@ -21,6 +21,7 @@ __all__ = [
     "ParamsCombinationInvalid",
     "PriceMatchTypeUnsupported",
     "QuantityWithClosePosition",
+    "StopOrderTriggering",
     "StopPriceNotPositive",
     "UnknownOrderSent",
     "WouldImmediatelyTrigger",
@@ -94,6 +95,13 @@ class MaxStopOrdersReached(EngineError):
 class DuplicateClientOrderId(EngineError):
     code = -4116
     msg = "ClientOrderId is duplicated."
+
+
+class StopOrderTriggering(EngineError):
+    """A cancel of an algo order whose regular order is being sent."""
+
+    code = -4117
+    msg = "stop order is triggering"
 
 
 class InvalidActivationPrice(EngineError):
