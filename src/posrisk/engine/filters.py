@@ -263,13 +263,13 @@ def check_max_algo_orders(account: Account, symbol: Symbol) -> None:
 def ceil_tick(price: Decimal, tick: Decimal) -> Decimal:
     """``price`` rounded up to a multiple of ``tick`` (written with the tick's decimals)."""
     with localcontext(CONTEXT):
-        return (price / tick).to_integral_value(ROUND_CEILING) * tick
+        return ((price / tick).to_integral_value(ROUND_CEILING) * tick).quantize(tick)
 
 
 def floor_tick(price: Decimal, tick: Decimal) -> Decimal:
     """``price`` rounded down to a multiple of ``tick`` (written with the tick's decimals)."""
     with localcontext(CONTEXT):
-        return (price / tick).to_integral_value(ROUND_FLOOR) * tick
+        return ((price / tick).to_integral_value(ROUND_FLOOR) * tick).quantize(tick)
 
 
 def top_of_book(symbol: Symbol, mark: Decimal, slippage: Decimal) -> tuple[Decimal, Decimal]:

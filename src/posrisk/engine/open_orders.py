@@ -7,7 +7,7 @@ what the side holds and earlier closing orders have not already used; the rest o
 
 - one-way (``BOTH``): an order against the held direction closes, the rest opens the
   other way (a flip); with nothing held every order opens;
-- hedge: SELL on ``LONG`` and BUY on ``SHORT`` close, the others open;
+- hedge: SELL on ``LONG`` and BUY on ``SHORT`` close and never open, the others open;
 - a reduce-only (or closePosition) order never opens: what it cannot close holds nothing.
 
 ``OIM = opening quantity × price / leverage`` (the symbol's leverage in the account),
@@ -69,8 +69,11 @@ def _allocate(held: Decimal, orders: Iterable[Order]) -> dict[int, Decimal]:
         if _closes(order, held):
             closing = min(remaining, room)
             room -= closing
-        reduce_only = order.reduce_only or order.close_position
-        opening[order.order_id] = ZERO if reduce_only else remaining - closing
+        # Reduce-only and hedge closing orders never open: what they cannot close
+        # holds nothing (it would expire or be refused when it fills).
+        hedge_close = order.position_side != PositionSide.BOTH and _closes(order, held)
+        never_opens = order.reduce_only or order.close_position or hedge_close
+        opening[order.order_id] = ZERO if never_opens else remaining - closing
     return opening
 
 
