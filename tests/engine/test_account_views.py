@@ -4,6 +4,7 @@ in Binance's order."""
 from __future__ import annotations
 
 import hashlib
+from dataclasses import replace
 
 from posrisk.engine import (
     Account,
@@ -12,6 +13,8 @@ from posrisk.engine import (
     LeverageBracket,
     MarginType,
     Market,
+    Order,
+    OrderType,
     PositionMode,
     PositionSide,
     SetLeverage,
@@ -81,9 +84,8 @@ USDT_ASSET = {
 }
 
 
-def status(account: Account, market: Market, *, v2: bool, rest: bool = False, **kw: object):
-    risk = AccountRisk(account, market, MARKS, **kw)  # type: ignore[arg-type]
-    return account_information(risk, v2=v2, rest=rest)
+def status(account: Account, market: Market, *, v2: bool, rest: bool = False):
+    return account_information(AccountRisk(account, market, MARKS), v2=v2, rest=rest)
 
 
 def test_v1_of_the_worked_example(market: Market) -> None:
@@ -173,8 +175,10 @@ def test_v1_over_rest_adds_fee_burn(market: Market) -> None:
 
 
 def test_v2_of_the_worked_example_with_a_resting_order(market: Market) -> None:
-    orders = {("BTCUSDT", BOTH): D("9")}
-    result = status(worked_example(market), market, v2=True, open_order_margins=orders)
+    # A resting BUY LIMIT 0.002 @ 90000 at 20x holds 0.002 × 90000 / 20 = 9.
+    resting = Order(7, "rest", "BTCUSDT", BUY, OrderType.LIMIT, D("0.002"), D("90000"))
+    account = replace(worked_example(market), orders={resting.order_id: resting})
+    result = status(account, market, v2=True)
     assert list(result) == [*TOTALS, "assets", "positions"]
     assert (result["totalInitialMargin"], result["totalOpenOrderInitialMargin"]) == (
         "18.20000000",

@@ -3,6 +3,7 @@ hedge cases computed by hand from the formulas, and properties over random accou
 
 from __future__ import annotations
 
+from dataclasses import replace
 from decimal import Decimal
 
 from hypothesis import given
@@ -16,6 +17,8 @@ from posrisk.engine import (
     IsolatedMarginTransfer,
     MarginType,
     Market,
+    Order,
+    OrderType,
     PositionMode,
     PositionSide,
     SetLeverage,
@@ -45,6 +48,25 @@ def worked_example(market: Market) -> Account:
         ],
         market,
     )
+
+
+def limit(
+    order_id: int,
+    symbol: str,
+    side: Side,
+    qty: str,
+    price: str,
+    position_side: PositionSide = BOTH,
+) -> Order:
+    """An open LIMIT order (GTC, nothing executed)."""
+    return Order(
+        order_id, f"o{order_id}", symbol, side, OrderType.LIMIT, D(qty), D(price), position_side
+    )
+
+
+def with_orders(account: Account, *orders: Order) -> Account:
+    """``account`` with ``orders`` open (and no other)."""
+    return replace(account, orders={o.order_id: o for o in orders})
 
 
 def figures(asset: AssetRisk) -> dict[str, str]:
@@ -82,9 +104,9 @@ def test_the_worked_example(market: Market) -> None:
 
 
 def test_the_worked_example_with_a_resting_order(market: Market) -> None:
-    # BUY LIMIT 0.002 @ 90000 at 20x holds 9: given as the explicit input.
-    orders = {("BTCUSDT", BOTH): D("9")}
-    risk = AccountRisk(worked_example(market), market, {"BTCUSDT": D("92000")}, orders)
+    # BUY LIMIT 0.002 @ 90000 at 20x holds 0.002 × 90000 / 20 = 9.
+    account = with_orders(worked_example(market), limit(1, "BTCUSDT", BUY, "0.002", "90000"))
+    risk = AccountRisk(account, market, {"BTCUSDT": D("92000")})
     usdt = risk.asset("USDT")
     assert figures(usdt) == {
         "walletBalance": "999.90826010",
@@ -106,8 +128,13 @@ def test_the_worked_example_with_a_resting_order(market: Market) -> None:
 
 
 def test_an_order_alone_keeps_a_flat_side_among_the_open_rows(market: Market) -> None:
-    orders = {("ETHUSDT", BOTH): D("2.5"), ("SOLUSDT", LONG): D("1"), ("NOPEUSDT", BOTH): D("1")}
-    risk = AccountRisk(worked_example(market), market, {"BTCUSDT": D("92000")}, orders)
+    account = with_orders(
+        worked_example(market),
+        limit(1, "ETHUSDT", BUY, "0.025", "2000"),  # 2.5 at 20x
+        limit(2, "SOLUSDT", BUY, "1", "20", LONG),  # 1 at 20x
+        limit(3, "NOPEUSDT", BUY, "1", "20"),
+    )
+    risk = AccountRisk(account, market, {"BTCUSDT": D("92000")})
     rows = risk.open_rows()
     # SOLUSDT LONG is not a side of one-way mode; an unknown symbol is ignored.
     assert [(r.symbol.name, r.position.side) for r in rows] == [
@@ -226,8 +253,10 @@ def test_the_formulas_directly() -> None:
 def test_the_figures_hold_together(scenario: Scenario, orders: dict[str, int]) -> None:
     played = play(scenario)
     sides = (BOTH,) if scenario.mode is PositionMode.ONE_WAY else (LONG, SHORT)
-    margins = {(name, sides[0]): Decimal(n) for name, n in orders.items()}
-    risk = AccountRisk(played.account, MARKET, scenario.marks, margins)
+    resting = [
+        limit(i, name, BUY, "1", str(n), sides[0]) for i, (name, n) in enumerate(orders.items())
+    ]
+    risk = AccountRisk(with_orders(played.account, *resting), MARKET, scenario.marks)
     times = {0} | {e.time for e in scenario.setup + played.accepted}
     for asset in risk.assets:
         assert asset.margin_balance == asset.wallet_balance + asset.unrealized_pnl

@@ -37,6 +37,34 @@ GOLDEN = {
         -4161,
         "Leverage reduction is not supported in Isolated Margin Mode with open positions.",
     ),
+    # Order refusals (Binance's error-code page; -4116 as a 2025-08 live response).
+    "PriceAboveMax": (-4002, "Price greater than max price."),
+    "PriceBelowMin": (-4013, "Price less than min price."),
+    "PriceNotOnTick": (-4014, "Price not increased by tick size."),
+    "QuantityBelowMin": (-4004, "Quantity less than min quantity."),
+    "QuantityAboveMax": (-4005, "Quantity greater than max quantity."),
+    "QuantityNotOnStep": (-4023, "Qty not increased by step size."),
+    "PriceAboveMultiplierCap": (-4016, "Price is higher than mark price multiplier cap."),
+    "PriceBelowMultiplierFloor": (-4024, "Price is lower than mark price multiplier floor."),
+    "MaxOpenOrders": (-2025, "Reach max open order limit."),
+    "MaxStopOrders": (-4045, "Reach max stop order limit."),
+    "UnableToFill": (-2020, "Unable to fill."),
+    "WouldTriggerImmediately": (-2021, "Order would immediately trigger."),
+    "UnknownOrder": (-2011, "Unknown order sent."),
+    "OrderNotFound": (-2013, "Order does not exist."),
+    "ClientOrderIdDuplicated": (-4116, "ClientOrderId is duplicated."),
+    "QuantityWithClosePosition": (-4137, "Quantity must be zero with closePosition equals true"),
+    "FokRejected": (
+        -5021,
+        "Due to the order could not be filled immediately, the FOK order has been rejected.",
+    ),
+    "PostOnlyRejected": (
+        -5022,
+        "Due to the order could not be executed as maker, the Post Only order will be rejected.",
+    ),
+    "LimitOrderOnly": (-5025, "Only limit order is supported."),
+    "ModifyLimitExceeded": (-5026, "Exceed maximum modify order limit."),
+    "ModifyUnchanged": (-5027, "No need to modify the order."),
 }
 
 
@@ -52,8 +80,22 @@ def test_the_templated_ones() -> None:
     assert (leverage.code, leverage.msg) == (-4028, "Leverage 200 is not valid")
     value = errors.InvalidValue("amount", "why")
     assert (value.code, value.msg) == (-1130, "Data sent for parameter 'amount' is not valid.")
+    notional = errors.NotionalTooSmall("20", "why")
+    assert (notional.code, notional.msg) == (
+        -4164,
+        "Order's notional must be no smaller than 20 (unless you choose reduce only).",
+    )
+    assert (
+        errors.NotionalTooSmall().msg
+        == errors.NotionalTooSmall.msg
+        == ("Order's notional must be no smaller than 5 (unless you choose reduce only).")
+    )
+    interval = errors.TimeIntervalTooLong()
+    assert (interval.code, interval.msg) == (-4165, "Maximum time interval is 7 days")
+    assert errors.TimeIntervalTooLong(3).msg == "Maximum time interval is 3 days"
 
 
 def test_every_refusal_is_listed() -> None:
-    templated = {"EngineError", "InvalidLeverage", "InvalidValue"}
+    templated = {"EngineError", "InvalidLeverage", "InvalidValue", "NotionalTooSmall"}
+    templated.add("TimeIntervalTooLong")
     assert set(GOLDEN) == set(errors.__all__) - templated

@@ -1,4 +1,5 @@
 import json
+from dataclasses import replace
 
 import pytest
 
@@ -11,6 +12,8 @@ from posrisk.engine import (
     IsolatedMarginTransfer,
     MarginType,
     Market,
+    Order,
+    OrderType,
     PositionMode,
     PositionSide,
     SetLeverage,
@@ -170,11 +173,38 @@ def test_v2_row_with_an_open_order_margin(market: Market) -> None:
         [WalletTransfer("USDT", D("1000")), Fill("BTCUSDT", Side.BUY, D("0.002"), D("90000"))],
         market,
     )
-    risk = AccountRisk(account, market, {"BTCUSDT": D("90000")}, {("BTCUSDT", BOTH): D("31")})
+    orders = [
+        # Opens 0.01 × 62000 / 20 = 31.
+        Order(5, "b", "BTCUSDT", Side.BUY, OrderType.LIMIT, D("0.01"), D("62000")),
+        # Closes the held 0.002: no margin, but its notional is asked.
+        Order(6, "a", "BTCUSDT", Side.SELL, OrderType.LIMIT, D("0.002"), D("93000.5")),
+    ]
+    account = replace(account, orders={o.order_id: o for o in orders})
+    risk = AccountRisk(account, market, {"BTCUSDT": D("90000")})
     [row] = account_rows(risk, v2=True)
     # positionInitialMargin 180 / 20 = 9; initialMargin 9 + 31.
     assert (row["initialMargin"], row["positionInitialMargin"]) == ("40.00000000", "9.00000000")
     assert row["openOrderInitialMargin"] == "31"
+    assert (row["bidNotional"], row["askNotional"]) == ("620", "186.001")
+
+
+def test_a_side_with_only_an_order_is_a_zero_row(market: Market) -> None:
+    # Binance shows it in v2/account.position and /fapi/v3/positionRisk (measured 2026-07).
+    resting = Order(9, "o", "ETHUSDT", Side.SELL, OrderType.LIMIT, D("0.010"), D("4626"))
+    account = replace(run([WalletTransfer("USDT", D("100"))], market), orders={9: resting})
+    [row] = account_position_v2_rows(account, market, {"ETHUSDT": D("4600")})
+    assert {k: row[k] for k in ("symbol", "positionSide", "positionAmt", "notional")} == {
+        "symbol": "ETHUSDT",
+        "positionSide": "BOTH",
+        "positionAmt": "0.000",
+        "notional": "0",
+    }
+    # 0.01 × 4626 / 20 = 2.313 held; one-way with nothing held: the SELL opens.
+    assert (row["openOrderInitialMargin"], row["initialMargin"]) == ("2.313", "2.31300000")
+    assert (row["bidNotional"], row["askNotional"]) == ("0", "46.26")
+    assert (row["positionInitialMargin"], row["maintMargin"]) == ("0", "0")
+    v1 = account_position_rows(account, market, {}, "ETHUSDT")
+    assert [r["positionAmt"] for r in v1] == ["0.000"]
 
 
 def test_v2_lists_only_open_sides_in_market_order(market: Market) -> None:

@@ -9,7 +9,7 @@ from typing import Any
 import orjson
 import pytest
 
-from posrisk.engine import account_position_rows, account_position_v2_rows
+from posrisk.engine import EngineError, account_position_rows, account_position_v2_rows
 from posrisk.protocol import canonical_payload, hmac_signature, load_private_key
 from posrisk.service.api import Connection
 from posrisk.store import SetMarks
@@ -24,6 +24,7 @@ from .conftest import (
     Keys,
     Services,
 )
+from .test_rest import every_refusal
 
 pytestmark = pytest.mark.asyncio
 
@@ -491,3 +492,17 @@ async def test_params_never_reach_another_account(
     # Bob's key with Alice's signature (or the reverse) is refused, never served.
     forged = {**signed(services, HEDGE_KEY, HEDGE_SECRET), "apiKey": HMAC_KEY}
     assert error(call(services, "v2/account.position", forged))[1] == -1022
+
+
+@pytest.mark.parametrize("refusal", every_refusal(), ids=lambda e: type(e).__name__)
+async def test_every_engine_refusal_is_an_error_400_with_binances_text(
+    services: Services, monkeypatch: pytest.MonkeyPatch, refusal: EngineError
+) -> None:
+    from posrisk.service import api
+
+    def refusing(*args: Any) -> Any:
+        raise refusal
+
+    monkeypatch.setitem(api.METHODS, "account.position", refusing)
+    reply = call(services, "account.position", signed(services), request_id="r")
+    assert (reply["id"], error(reply)) == ("r", (400, refusal.code, refusal.msg))

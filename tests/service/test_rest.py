@@ -4,13 +4,23 @@ real ``ApiService`` and an in-memory registry — routes, REST signing, errors, 
 from __future__ import annotations
 
 import asyncio
+from dataclasses import replace
+from decimal import Decimal
 from typing import Any
 from urllib.parse import quote, urlencode
 
 import orjson
 import pytest
 
-from posrisk.engine import account_position_rows, account_position_v2_rows
+from posrisk.engine import (
+    EngineError,
+    Order,
+    OrderType,
+    Side,
+    account_position_rows,
+    account_position_v2_rows,
+)
+from posrisk.engine import errors as engine_errors
 from posrisk.protocol import LimitRules, WireError, hmac_signature, load_private_key
 from posrisk.protocol.limits import RequestWeightLimiter
 from posrisk.service.api import ApiService
@@ -87,6 +97,29 @@ async def test_position_risk_serves_the_engines_rows(services: Services) -> None
     assert [(r["symbol"], r["positionAmt"]) for r in rows] == [
         ("BTCUSDT", "0.010"),
         ("ETHUSDT", "-1.000"),
+    ]
+
+
+async def test_position_risk_v3_shows_what_open_orders_hold(services: Services) -> None:
+    # A side kept only by an order is a zero row (Binance, measured 2026-07); the other
+    # sides carry their orders' margin and notional.
+    entry = services.registry.account("alice")
+    orders = [
+        Order(1, "a", "SOLUSDT", Side.BUY, OrderType.LIMIT, Decimal("0.5"), Decimal("92.52")),
+        Order(2, "b", "BTCUSDT", Side.SELL, OrderType.LIMIT, Decimal("0.004"), Decimal("99000")),
+    ]
+    entry.account = replace(entry.account, orders={o.order_id: o for o in orders})
+    entry.version += 1
+    headers = {"X-MBX-APIKEY": HMAC_KEY}
+    rows = body(get(rest_of(services), "/fapi/v3/positionRisk", signed_query(services), headers))
+    keys = ("symbol", "positionAmt", "openOrderInitialMargin", "bidNotional", "askNotional")
+    picked = [tuple(r[k] for k in keys) for r in rows]
+    assert picked == [
+        # alice's BTCUSDT long 0.010: the SELL only closes, no margin.
+        ("BTCUSDT", "0.010", "0", "0", "396"),
+        ("ETHUSDT", "-1.000", "0", "0", "0"),
+        # 0.5 × 92.52 / 20
+        ("SOLUSDT", "0", "2.313", "46.26", "0"),
     ]
 
 
@@ -409,3 +442,25 @@ async def test_a_route_adds_headers_to_its_answer_and_its_refusal(
     }
     refused = await answer(rest, "POST", "/test/order", "fail=1")
     assert (refused.status, refused.headers["X-MBX-ORDER-COUNT-10S"]) == (400, "1")
+
+
+def every_refusal() -> list[EngineError]:
+    """One instance of each engine refusal (the templated ones with their usual value)."""
+    made: list[EngineError] = [engine_errors.InvalidLeverage(200), engine_errors.InvalidValue("x")]
+    for name in engine_errors.__all__:
+        kind = getattr(engine_errors, name)
+        if kind not in (EngineError, engine_errors.InvalidLeverage, engine_errors.InvalidValue):
+            made.append(kind("what exactly"))
+    return made
+
+
+@pytest.mark.parametrize("refusal", every_refusal(), ids=lambda e: type(e).__name__)
+async def test_every_engine_refusal_is_answered_400_with_binances_text(
+    services: Services, monkeypatch: pytest.MonkeyPatch, refusal: EngineError
+) -> None:
+    def refusing(*args: object) -> object:
+        raise refusal
+
+    monkeypatch.setitem(ROUTES, ("POST", "/test/refused"), (refusing, 1))
+    response = await answer(rest_of(services), "POST", "/test/refused")
+    assert (response.status, body(response)) == (400, {"code": refusal.code, "msg": refusal.msg})

@@ -17,29 +17,29 @@ from decimal import Decimal
 from .account import Account, check_quantity_precision, sides_for
 from .algo_errors import (
     AlgoIdMissing,
-    DuplicateClientOrderId,
     GoodTillDateInvalid,
     InvalidActivationPrice,
     InvalidOrderType,
     InvalidWorkingType,
     MandatoryParamMissing,
-    MaxStopOrdersReached,
     ParamNotRequired,
     ParamsCombinationInvalid,
     PriceMatchTypeUnsupported,
-    QuantityWithClosePosition,
     StopOrderTriggering,
     StopPriceNotPositive,
-    UnknownOrderSent,
-    WouldImmediatelyTrigger,
 )
 from .algo_triggers import algo_on_mark, is_triggered, trailing_trigger_price, trigger_bounds
 from .errors import (
+    ClientOrderIdDuplicated,
     InvalidValue,
+    MaxStopOrders,
     PositionSideMismatch,
     PrecisionOverMaximum,
     PriceNotPositive,
     QuantityNotPositive,
+    QuantityWithClosePosition,
+    UnknownOrder,
+    WouldTriggerImmediately,
 )
 from .events import (
     AlgoOrder,
@@ -155,7 +155,7 @@ def place_algo(
     _check_not_triggered(algo, mark)
     open_on_symbol = sum(1 for a in account.algos.values() if a.symbol == request.symbol)
     if open_on_symbol >= MAX_NUM_ALGO_ORDERS:
-        raise MaxStopOrdersReached(f"{open_on_symbol} open algo orders on {request.symbol}")
+        raise MaxStopOrders(f"{open_on_symbol} open algo orders on {request.symbol}")
     return AlgoUpdate(algo, now)
 
 
@@ -211,7 +211,7 @@ def _position_side(account: Account, request: AlgoRequest) -> PositionSide:
 
 def _check_client_id(account: Account, request: AlgoRequest) -> None:
     if any(a.client_algo_id == request.client_algo_id for a in account.algos.values()):
-        raise DuplicateClientOrderId(f"an open algo order has {request.client_algo_id!r}")
+        raise ClientOrderIdDuplicated(f"an open algo order has {request.client_algo_id!r}")
 
 
 def _check_close_position(request: AlgoRequest, side: PositionSide) -> None:
@@ -304,9 +304,9 @@ def _check_not_triggered(algo: AlgoOrder, mark: Decimal | None) -> None:
     if algo.order_type is OrderType.TRAILING_STOP_MARKET:
         activate = algo.activate_price
         if activate and (activate >= mark if algo.side is Side.BUY else activate <= mark):
-            raise WouldImmediatelyTrigger(f"activatePrice {activate} at mark {mark}")
+            raise WouldTriggerImmediately(f"activatePrice {activate} at mark {mark}")
     elif is_triggered(algo, mark):
-        raise WouldImmediatelyTrigger(f"triggerPrice {algo.trigger_price} at mark {mark}")
+        raise WouldTriggerImmediately(f"triggerPrice {algo.trigger_price} at mark {mark}")
 
 
 def close_position_quantity(algo: AlgoOrder, account: Account) -> Decimal:
@@ -400,7 +400,7 @@ def cancel_algo(
             (a for a in account.algos.values() if a.client_algo_id == client_algo_id), None
         )
     if found is None:
-        raise UnknownOrderSent(f"no open algo order {algo_id or client_algo_id!r}")
+        raise UnknownOrder(f"no open algo order {algo_id or client_algo_id!r}")
     if found.status is AlgoStatus.TRIGGERING:
         raise StopOrderTriggering(f"algo order {found.algo_id} is sending its order")
     return algo_status_update(found, AlgoStatus.CANCELED, now=now)

@@ -10,21 +10,16 @@ from .errors import EngineError
 
 __all__ = [
     "AlgoIdMissing",
-    "DuplicateClientOrderId",
     "GoodTillDateInvalid",
     "InvalidActivationPrice",
     "InvalidOrderType",
     "InvalidWorkingType",
     "MandatoryParamMissing",
-    "MaxStopOrdersReached",
     "ParamNotRequired",
     "ParamsCombinationInvalid",
     "PriceMatchTypeUnsupported",
-    "QuantityWithClosePosition",
     "StopOrderTriggering",
     "StopPriceNotPositive",
-    "UnknownOrderSent",
-    "WouldImmediatelyTrigger",
 ]
 
 
@@ -65,16 +60,6 @@ class ParamsCombinationInvalid(EngineError):
     msg = "Combination of optional parameters invalid."
 
 
-class UnknownOrderSent(EngineError):
-    code = -2011
-    msg = "Unknown order sent."
-
-
-class WouldImmediatelyTrigger(EngineError):
-    code = -2021
-    msg = "Order would immediately trigger."
-
-
 class StopPriceNotPositive(EngineError):
     code = -4006
     msg = "Stop price less than zero."
@@ -87,16 +72,6 @@ class InvalidWorkingType(EngineError):
         super().__init__(detail, msg=f"Invalid parameter working type: {working_type}")
 
 
-class MaxStopOrdersReached(EngineError):
-    code = -4045
-    msg = "Reach max stop order limit."
-
-
-class DuplicateClientOrderId(EngineError):
-    code = -4116
-    msg = "ClientOrderId is duplicated."
-
-
 class StopOrderTriggering(EngineError):
     """A cancel of an algo order whose regular order is being sent."""
 
@@ -107,11 +82,6 @@ class StopOrderTriggering(EngineError):
 class InvalidActivationPrice(EngineError):
     code = -4135
     msg = "Invalid activation price"
-
-
-class QuantityWithClosePosition(EngineError):
-    code = -4137
-    msg = "Quantity must be zero with closePosition equals true"
 
 
 class PriceMatchTypeUnsupported(EngineError):

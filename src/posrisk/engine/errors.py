@@ -11,29 +11,52 @@ from ..errors import PosriskError
 
 __all__ = [
     "AmountNotPositive",
+    "ClientOrderIdDuplicated",
     "CrossBalanceInsufficient",
     "EngineError",
     "ExceedsMaxPosition",
+    "FokRejected",
     "InvalidLeverage",
     "InvalidSymbol",
     "InvalidValue",
     "IsolatedBalanceInsufficient",
     "LeverageMarginInsufficient",
     "LeverageReductionIsolated",
+    "LimitOrderOnly",
     "MarginInsufficient",
     "MarginTypeLocked",
     "MarginTypeOpenOrders",
     "MarginTypeUnchanged",
+    "MaxOpenOrders",
+    "MaxStopOrders",
+    "ModifyLimitExceeded",
+    "ModifyUnchanged",
     "NotIsolatedPosition",
+    "NotionalTooSmall",
+    "OrderNotFound",
     "PositionIsZero",
     "PositionModeLocked",
     "PositionModeOpenOrders",
     "PositionModeUnchanged",
     "PositionSideMismatch",
+    "PostOnlyRejected",
     "PrecisionOverMaximum",
+    "PriceAboveMax",
+    "PriceAboveMultiplierCap",
+    "PriceBelowMin",
+    "PriceBelowMultiplierFloor",
+    "PriceNotOnTick",
     "PriceNotPositive",
+    "QuantityAboveMax",
+    "QuantityBelowMin",
+    "QuantityNotOnStep",
     "QuantityNotPositive",
+    "QuantityWithClosePosition",
     "ReduceOnlyRejected",
+    "TimeIntervalTooLong",
+    "UnableToFill",
+    "UnknownOrder",
+    "WouldTriggerImmediately",
 ]
 
 
@@ -181,27 +204,127 @@ class LeverageReductionIsolated(EngineError):
     msg = "Leverage reduction is not supported in Isolated Margin Mode with open positions."
 
 
-# -- orders (lead's provisional set; merged with the filters branch) ------------------
-class ParamNotRequired(EngineError):
-    code = -1106
-
-    def __init__(self, param: str, detail: str = "") -> None:
-        super().__init__(detail, msg=f"Parameter '{param}' sent when not required.")
+# -- order refusals: Binance's filters, in the order a placement meets them -------------
 
 
-class DuplicateClientOrderId(EngineError):
-    code = -4116
-    msg = "ClientOrderId is duplicated."
+class PriceAboveMax(EngineError):
+    code = -4002
+    msg = "Price greater than max price."
+
+
+class PriceBelowMin(EngineError):
+    code = -4013
+    msg = "Price less than min price."
+
+
+class PriceNotOnTick(EngineError):
+    code = -4014
+    msg = "Price not increased by tick size."
+
+
+class QuantityBelowMin(EngineError):
+    code = -4004
+    msg = "Quantity less than min quantity."
+
+
+class QuantityAboveMax(EngineError):
+    code = -4005
+    msg = "Quantity greater than max quantity."
+
+
+class QuantityNotOnStep(EngineError):
+    code = -4023
+    msg = "Qty not increased by step size."
+
+
+class PriceAboveMultiplierCap(EngineError):
+    """A BUY priced above mark × PERCENT_PRICE's multiplierUp."""
+
+    code = -4016
+    msg = "Price is higher than mark price multiplier cap."
+
+
+class PriceBelowMultiplierFloor(EngineError):
+    """A SELL priced below mark × PERCENT_PRICE's multiplierDown."""
+
+    code = -4024
+    msg = "Price is lower than mark price multiplier floor."
+
+
+class NotionalTooSmall(EngineError):
+    """The opening part of an order worth less than MIN_NOTIONAL's ``notional``."""
+
+    code = -4164
+    msg = "Order's notional must be no smaller than 5 (unless you choose reduce only)."
+
+    def __init__(self, notional: object = 5, detail: str = "") -> None:
+        self.notional = notional
+        super().__init__(
+            detail,
+            msg=f"Order's notional must be no smaller than {notional} (unless you choose "
+            "reduce only).",
+        )
 
 
 class MaxOpenOrders(EngineError):
+    """MAX_NUM_ORDERS: the symbol already has as many open orders as it may."""
+
     code = -2025
     msg = "Reach max open order limit."
 
 
+class MaxStopOrders(EngineError):
+    """MAX_NUM_ALGO_ORDERS: the symbol already has as many open algo orders as it may."""
+
+    code = -4045
+    msg = "Reach max stop order limit."
+
+
 class UnableToFill(EngineError):
+    """A MARKET order on a symbol without a mark: no price to fill at."""
+
     code = -2020
     msg = "Unable to fill."
+
+
+class WouldTriggerImmediately(EngineError):
+    code = -2021
+    msg = "Order would immediately trigger."
+
+
+class UnknownOrder(EngineError):
+    """Canceling an order that is not open."""
+
+    code = -2011
+    msg = "Unknown order sent."
+
+
+class OrderNotFound(EngineError):
+    """Asking for (or modifying) an order that does not exist or is no longer kept."""
+
+    code = -2013
+    msg = "Order does not exist."
+
+
+class ClientOrderIdDuplicated(EngineError):
+    code = -4116
+    msg = "ClientOrderId is duplicated."
+
+
+class QuantityWithClosePosition(EngineError):
+    code = -4137
+    msg = "Quantity must be zero with closePosition equals true"
+
+
+class TimeIntervalTooLong(EngineError):
+    """startTime and endTime further apart than a query allows."""
+
+    code = -4165
+    msg = "Maximum time interval is 7 days"
+
+    def __init__(self, days: int = 7, detail: str = "") -> None:
+        self.days = days
+        super().__init__(detail, msg=f"Maximum time interval is {days} days")
 
 
 class FokRejected(EngineError):
@@ -214,26 +337,20 @@ class PostOnlyRejected(EngineError):
     msg = "Due to the order could not be executed as maker, the Post Only order will be rejected."
 
 
-class UnknownOrderSent(EngineError):
-    code = -2011
-    msg = "Unknown order sent."
+class LimitOrderOnly(EngineError):
+    """Modifying an order that is not a LIMIT order."""
 
-
-class OrderDoesNotExist(EngineError):
-    code = -2013
-    msg = "Order does not exist."
-
-
-class OnlyLimitModify(EngineError):
     code = -5025
     msg = "Only limit order is supported."
 
 
-class ModifyLimitReached(EngineError):
+class ModifyLimitExceeded(EngineError):
+    """The 10 000th modification of one order."""
+
     code = -5026
     msg = "Exceed maximum modify order limit."
 
 
-class NoNeedToModify(EngineError):
+class ModifyUnchanged(EngineError):
     code = -5027
     msg = "No need to modify the order."

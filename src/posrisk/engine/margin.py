@@ -21,12 +21,27 @@ from .errors import (
     LeverageMarginInsufficient,
     MarginInsufficient,
 )
-from .events import Event, Fill, IsolatedMarginTransfer, MarginType, PositionSide, SetLeverage
+from .events import (
+    Event,
+    Fill,
+    IsolatedMarginTransfer,
+    MarginType,
+    Order,
+    PositionSide,
+    SetLeverage,
+)
 from .market import Market
 from .numbers import CONTEXT, ZERO, fmt_money
+from .open_orders import added_open_order_margin
 from .risk import AccountRisk, initial_margin
 
-__all__ = ["check_margin", "check_opening_margin", "removable_margin"]
+__all__ = [
+    "available_for_orders",
+    "check_margin",
+    "check_opening_margin",
+    "check_order_margin",
+    "removable_margin",
+]
 
 
 def check_margin(
@@ -133,4 +148,34 @@ def check_opening_margin(
                 f"opening {opened.open_qty} {symbol.name} at {event.price} needs "
                 f"{fmt_money(margin)} {asset} initial margin at {leverage}x + "
                 f"{fmt_money(opened.open_fee)} fee; availableBalance is {fmt_money(available)}"
+            )
+
+
+def available_for_orders(
+    account: Account, market: Market, marks: Mapping[str, Decimal], asset: str
+) -> Decimal:
+    """availableBalance of ``asset`` at ``marks``, open orders' margin already taken:
+    what the margin of a new order must fit in (-2019). It may be negative."""
+    with localcontext(CONTEXT):
+        return AccountRisk(account, market, marks).asset(asset).available_balance
+
+
+def check_order_margin(
+    account: Account, order: Order, market: Market, marks: Mapping[str, Decimal]
+) -> None:
+    """Refuse (-2019 ``Margin is insufficient.``) placing ``order`` (not yet in
+    ``account.orders``) when the openOrderInitialMargin it would add (its opening
+    quantity × price / leverage) is more than availableBalance, isolated symbols too
+    (their margin leaves the cross wallet at the fill). Closing quantity needs none."""
+    with localcontext(CONTEXT):
+        needed = added_open_order_margin(account, market, order)
+        if not needed:
+            return
+        asset = market[order.symbol].margin_asset
+        available = available_for_orders(account, market, marks, asset)
+        if needed > available:
+            raise MarginInsufficient(
+                f"{order.side.value} {order.quantity} {order.symbol} at {order.price} holds "
+                f"{fmt_money(needed)} {asset} initial margin; availableBalance is "
+                f"{fmt_money(available)}"
             )

@@ -25,13 +25,13 @@ from .errors import (
     ExceedsMaxPosition,
     FokRejected,
     InvalidValue,
+    LimitOrderOnly,
     MarginInsufficient,
-    ModifyLimitReached,
-    NoNeedToModify,
-    OnlyLimitModify,
-    OrderDoesNotExist,
+    ModifyLimitExceeded,
+    ModifyUnchanged,
+    OrderNotFound,
     PostOnlyRejected,
-    UnknownOrderSent,
+    UnknownOrder,
 )
 from .events import (
     Event,
@@ -326,7 +326,7 @@ def cancel_order(
     """The CANCELED update of an open order; -2011 when none is open by that id."""
     order = _find(account, symbol, order_id, client_order_id)
     if order is None:
-        raise UnknownOrderSent(f"no open order {order_id or client_order_id!r} on {symbol}")
+        raise UnknownOrder(f"no open order {order_id or client_order_id!r} on {symbol}")
     return _closed(order, OrderStatus.CANCELED, now)
 
 
@@ -350,19 +350,19 @@ def modify_order(
             account, symbol.name, order_id, request.client_order_id if order_id is None else None
         )
         if order is None:
-            raise OrderDoesNotExist(f"no open order {order_id or request.client_order_id!r}")
+            raise OrderNotFound(f"no open order {order_id or request.client_order_id!r}")
         if order.type is not OrderType.LIMIT:
-            raise OnlyLimitModify(f"order {order.order_id} is {order.type.value}")
+            raise LimitOrderOnly(f"order {order.order_id} is {order.type.value}")
         if request.side is not order.side:
             raise InvalidValue("side", f"order {order.order_id} is a {order.side.value}")
         if order.modify_count + 1 >= MAX_MODIFICATIONS:
-            raise ModifyLimitReached(
+            raise ModifyLimitExceeded(
                 f"order {order.order_id} was modified {order.modify_count} times"
             )
         quantity, price = request.quantity, request.price
         assert quantity is not None and price is not None  # the service asks for both
         if quantity == order.quantity and price == order.price:
-            raise NoNeedToModify(f"order {order.order_id} is already {quantity} at {price}")
+            raise ModifyUnchanged(f"order {order.order_id} is already {quantity} at {price}")
         check_quantity(symbol, quantity, market=False)
         check_price(symbol, price)
         book = Book.at(symbol, marks, slippage)

@@ -15,10 +15,10 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from .account import Account
+from .algo_errors import ParamNotRequired
 from .errors import (
-    DuplicateClientOrderId,
+    ClientOrderIdDuplicated,
     MaxOpenOrders,
-    ParamNotRequired,
     PositionSideMismatch,
     ReduceOnlyRejected,
     UnableToFill,
@@ -136,7 +136,7 @@ def new_order(
     """The order ``request`` becomes, after every placement check that needs no fill."""
     position_side = _position_side(account, request)
     if any(o.client_order_id == request.client_order_id for o in account.orders.values()):
-        raise DuplicateClientOrderId(request.client_order_id)
+        raise ClientOrderIdDuplicated(request.client_order_id)
     market_order = request.type is OrderType.MARKET
     book = Book.at(symbol, marks, slippage)
     price = ZERO if market_order else _matched_price(request, symbol, book)

@@ -18,6 +18,7 @@ from .assets import AssetRisk
 from .events import MarginType, PositionSide
 from .market import LeverageBracket, Market, Symbol
 from .numbers import CONTEXT, ZERO
+from .open_orders import OpenOrderMargin, open_order_margins
 from .position import Position
 
 __all__ = [
@@ -170,8 +171,10 @@ class PositionRisk:
     max_notional: Decimal
     isolated_margin: Decimal
     liquidation_price: Decimal
-    # The margin this side's resting orders hold (an input of ``AccountRisk``).
+    # What this side's open orders hold (``open_orders.open_order_margins``).
     open_order_initial_margin: Decimal = ZERO
+    bid_notional: Decimal = ZERO
+    ask_notional: Decimal = ZERO
 
     @property
     def initial_margin(self) -> Decimal:
@@ -191,6 +194,9 @@ class PositionRisk:
             return abs(self.mark_price - self.liquidation_price) / self.mark_price
 
 
+_NO_ORDERS = OpenOrderMargin()
+
+
 @dataclass(slots=True)
 class _Marked:
     # Exact mark-to-market of one open position.
@@ -206,8 +212,9 @@ class _Marked:
 class AccountRisk:
     """An account marked at ``marks`` (symbol → mark price), ready to answer rows.
 
-    ``open_order_margins``: the initial margin resting orders hold, by (symbol, side)
-    (openOrderInitialMargin); none by default. A side holding only that is an open row.
+    ``open_orders``: what the account's open orders hold, by (symbol, side)
+    (openOrderInitialMargin, bid/ask notional); a side with only an open order is an
+    open row too.
     """
 
     __slots__ = (
@@ -217,7 +224,7 @@ class AccountRisk:
         "account",
         "market",
         "marks",
-        "open_order_margins",
+        "open_orders",
     )
 
     def __init__(
@@ -225,16 +232,13 @@ class AccountRisk:
         account: Account,
         market: Market,
         marks: Mapping[str, Decimal],
-        open_order_margins: Mapping[tuple[str, PositionSide], Decimal] | None = None,
     ) -> None:
         self.account = account
         self.market = market
         self.marks = marks
-        self.open_order_margins: Mapping[tuple[str, PositionSide], Decimal] = {
-            key: margin
-            for key, margin in (open_order_margins or {}).items()
-            if margin and key[0] in market
-        }
+        self.open_orders: Mapping[tuple[str, PositionSide], OpenOrderMargin] = open_order_margins(
+            account, market
+        )
         # Open positions of the account's current mode, marked.
         self._marked: dict[tuple[str, PositionSide], _Marked] = {}
         # Liquidation prices computed so far, by (symbol, side); cross sides share one.
@@ -279,9 +283,9 @@ class AccountRisk:
                     asset = symbol.margin_asset
                     isolated[asset] = isolated.get(asset, ZERO) + position.isolated_wallet
         orders: dict[str, Decimal] = {}
-        for (name, _side), margin in self.open_order_margins.items():
+        for (name, _side), held in self.open_orders.items():
             asset = self.market[name].margin_asset
-            orders[asset] = orders.get(asset, ZERO) + margin
+            orders[asset] = orders.get(asset, ZERO) + held.initial_margin
         for asset in self.market.margin_assets:
             upnl, cross_upnl, mm, cross_mm, im, cross_im = totals.get(asset, [ZERO] * 6)
             wallet = self.account.wallet_balance(asset)
@@ -311,7 +315,7 @@ class AccountRisk:
         symbol = self.market[name]
         marked = self._marked.get((name, side))
         mark = self.marks.get(name, ZERO)
-        orders = self.open_order_margins.get((name, side), ZERO)
+        orders = self.open_orders.get((name, side), _NO_ORDERS)
         if marked is None:
             settings = self.account.settings_for(symbol)
             return PositionRisk(
@@ -326,7 +330,9 @@ class AccountRisk:
                 symbol.max_notional(settings.leverage),
                 ZERO,
                 ZERO,
-                orders,
+                orders.initial_margin,
+                orders.bid_notional,
+                orders.ask_notional,
             )
         settings = marked.settings
         with localcontext(CONTEXT):
@@ -344,7 +350,9 @@ class AccountRisk:
                 symbol.max_notional(settings.leverage),
                 wallet + marked.unrealized_pnl if isolated else ZERO,
                 self._liquidation_price(marked, side),
-                orders,
+                orders.initial_margin,
+                orders.bid_notional,
+                orders.ask_notional,
             )
 
     def rows(self, symbols: Iterable[str] | None = None) -> list[PositionRisk]:
@@ -354,12 +362,12 @@ class AccountRisk:
         return [self.position(name, side) for name in names for side in sides]
 
     def open_rows(self, symbols: Iterable[str] | None = None) -> list[PositionRisk]:
-        """The sides holding a position or an open order's margin, in market order
+        """The sides holding a position or an open order, in market order
         (``v2/account.position``, ``v2/account.status``)."""
         wanted = None if symbols is None else set(symbols)
         order = {name: i for i, name in enumerate(self.market.names)}
         sides = sides_for(self.account.position_mode)
-        held = self._marked.keys() | {k for k in self.open_order_margins if k[1] in sides}
+        held = self._marked.keys() | {k for k in self.open_orders if k[1] in sides}
         keys = sorted(
             (key for key in held if wanted is None or key[0] in wanted),
             key=lambda key: (order[key[0]], key[1] is PositionSide.SHORT),

@@ -85,8 +85,8 @@ def position_row_v2(risk: PositionRisk) -> Row:
         "openOrderInitialMargin": fmt_normalized(risk.open_order_initial_margin),
         # ADL quantile needs the whole exchange's ranking; a single venue has none: 0.
         "adl": 0,
-        "bidNotional": "0",
-        "askNotional": "0",
+        "bidNotional": fmt_normalized(risk.bid_notional),
+        "askNotional": fmt_normalized(risk.ask_notional),
         "updateTime": position.update_time,
     }
 
@@ -121,7 +121,8 @@ def update_balance_item(risk: AccountRisk, asset: str, change: Decimal | None) -
 def account_rows(risk: AccountRisk, *, v2: bool, symbol: str | None = None) -> list[Row]:
     """Which rows an answer holds, the one rule for the WS API, REST and the tools:
     ``account.position`` (v1) has every side the position mode has, open or not;
-    ``v2/account.position`` only the sides holding a position. Every symbol of the market,
+    ``v2/account.position`` only the sides holding a position or an open order (zero-size
+    rows kept by an order, as Binance shows them). Every symbol of the market,
     in market order, or only ``symbol`` (``InvalidSymbol`` when the market has none)."""
     names = None if symbol is None else (risk.market[symbol].name,)
     if v2:
@@ -139,7 +140,8 @@ def account_position_rows(
 def account_position_v2_rows(
     account: Account, market: Market, marks: Mapping[str, Decimal], symbol: str | None = None
 ) -> list[Row]:
-    """The ``v2/account.position`` result: only the sides holding a position."""
+    """The ``v2/account.position`` result: only the sides holding a position or an open
+    order."""
     return account_rows(AccountRisk(account, market, marks), v2=True, symbol=symbol)
 
 

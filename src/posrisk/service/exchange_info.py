@@ -1,8 +1,9 @@
 """``GET /fapi/v1/exchangeInfo`` in Binance's shape, built once from the market.
 
 What ccxt's ``load_markets`` reads: every listed symbol as a TRADING perpetual with its
-assets, precisions and the filters ccxt turns into limits. A symbol whose precision is
-not known is published with 8 decimals (``tickSize``/``stepSize`` 1e-8).
+assets, precisions and the filters ccxt turns into limits: exactly the filters placement
+enforces (``engine.filters_for``). A symbol whose precision is not known is published
+with 8 decimals (``tickSize``/``stepSize`` 1e-8).
 
 Only ``serverTime`` changes between requests: ``ExchangeInfo`` serialises the document
 once and splices the current time into it (~20 µs, against ~3 ms to re-serialise).
@@ -10,17 +11,16 @@ once and splices the current time into it (~20 µs, against ~3 ms to re-serialis
 
 from __future__ import annotations
 
-from decimal import Decimal
 from typing import Any
 
 import orjson
 
 from ..engine import Market, Symbol
+from ..engine.filters import SymbolFilters, filters_for
 from ..engine.numbers import fmt_exact
 
 __all__ = ["ExchangeInfo", "exchange_info", "exchange_info_json"]
 
-_UNKNOWN_PRECISION = 8
 # Binance lists perpetuals with this far-future delivery date (2100-12-25).
 _PERPETUAL_DELIVERY = 4133404800000
 _ONBOARD = 1569398400000
@@ -35,16 +35,41 @@ _ORDER_TYPES = [
 ]
 
 
-def _step(precision: int) -> str:
-    return fmt_exact(Decimal(1).scaleb(-precision))
+def _filters(filters: SymbolFilters) -> list[dict[str, Any]]:
+    # Written from the values placement enforces (``engine.filters``).
+    return [
+        {
+            "filterType": "PRICE_FILTER",
+            "minPrice": fmt_exact(filters.min_price),
+            "maxPrice": fmt_exact(filters.max_price),
+            "tickSize": fmt_exact(filters.tick_size),
+        },
+        {
+            "filterType": "LOT_SIZE",
+            "stepSize": fmt_exact(filters.step_size),
+            "maxQty": fmt_exact(filters.max_qty),
+            "minQty": fmt_exact(filters.min_qty),
+        },
+        {
+            "filterType": "MARKET_LOT_SIZE",
+            "stepSize": fmt_exact(filters.market_step_size),
+            "maxQty": fmt_exact(filters.market_max_qty),
+            "minQty": fmt_exact(filters.market_min_qty),
+        },
+        {"filterType": "MAX_NUM_ORDERS", "limit": filters.max_num_orders},
+        {"filterType": "MAX_NUM_ALGO_ORDERS", "limit": filters.max_num_algo_orders},
+        {"filterType": "MIN_NOTIONAL", "notional": fmt_exact(filters.min_notional)},
+        {
+            "filterType": "PERCENT_PRICE",
+            "multiplierUp": fmt_exact(filters.multiplier_up),
+            "multiplierDown": fmt_exact(filters.multiplier_down),
+            "multiplierDecimal": str(filters.multiplier_decimal),
+        },
+    ]
 
 
 def _symbol(symbol: Symbol) -> dict[str, Any]:
-    price = symbol.price_precision
-    quantity = symbol.quantity_precision
-    price = _UNKNOWN_PRECISION if price is None else price
-    quantity = _UNKNOWN_PRECISION if quantity is None else quantity
-    tick, step = _step(price), _step(quantity)
+    filters = filters_for(symbol)
     return {
         "symbol": symbol.name,
         "pair": symbol.name,
@@ -57,8 +82,8 @@ def _symbol(symbol: Symbol) -> dict[str, Any]:
         "baseAsset": symbol.base_asset,
         "quoteAsset": symbol.quote_asset,
         "marginAsset": symbol.margin_asset,
-        "pricePrecision": price,
-        "quantityPrecision": quantity,
+        "pricePrecision": filters.price_precision,
+        "quantityPrecision": filters.quantity_precision,
         "baseAssetPrecision": 8,
         "quotePrecision": 8,
         "underlyingType": "COIN",
@@ -68,30 +93,7 @@ def _symbol(symbol: Symbol) -> dict[str, Any]:
         "liquidationFee": "0.012500",
         "marketTakeBound": "0.05",
         "maxMoveOrderLimit": 10000,
-        "filters": [
-            {
-                "filterType": "PRICE_FILTER",
-                "minPrice": tick,
-                "maxPrice": "10000000",
-                "tickSize": tick,
-            },
-            {"filterType": "LOT_SIZE", "stepSize": step, "maxQty": "10000000", "minQty": step},
-            {
-                "filterType": "MARKET_LOT_SIZE",
-                "stepSize": step,
-                "maxQty": "10000000",
-                "minQty": step,
-            },
-            {"filterType": "MAX_NUM_ORDERS", "limit": 200},
-            {"filterType": "MAX_NUM_ALGO_ORDERS", "limit": 10},
-            {"filterType": "MIN_NOTIONAL", "notional": "5"},
-            {
-                "filterType": "PERCENT_PRICE",
-                "multiplierUp": "1.0500",
-                "multiplierDown": "0.9500",
-                "multiplierDecimal": "4",
-            },
-        ],
+        "filters": _filters(filters),
         "orderTypes": _ORDER_TYPES,
         "timeInForce": ["GTC", "IOC", "FOK", "GTX", "GTD"],
     }

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from ..engine import OrderDoesNotExist, order_object, user_trade_row
+from ..engine import OrderNotFound, order_object, user_trade_row
 from ..protocol import WireError, read_long
 from .inputs import known_symbol
 from .order_writes import order_ref
@@ -48,7 +48,7 @@ def open_order(orders: OrderService, entry: AccountEntry, params: Params, now: i
     for order in orders.open_orders(entry.name, symbol):
         if order.order_id == order_id or (order_id is None and order.client_order_id == client_id):
             return order_object(order, orders.market[symbol], "query")
-    raise OrderDoesNotExist(f"no open order {order_id or client_id!r} on {symbol}")
+    raise OrderNotFound(f"no open order {order_id or client_id!r} on {symbol}")
 
 
 def open_orders(orders: OrderService, entry: AccountEntry, params: Params, now: int) -> Body:

@@ -19,7 +19,7 @@ from ..engine import (
     Account,
     Event,
     Order,
-    OrderDoesNotExist,
+    OrderNotFound,
     OrderRequest,
     OrderUpdate,
     cancel_order,
@@ -213,7 +213,7 @@ class OrderService:
         )
         now = self.admin.clock.now_ms()
         if found is None or not retained(found, now):
-            raise OrderDoesNotExist(f"no order {order_id or client_order_id!r} on {symbol}")
+            raise OrderNotFound(f"no order {order_id or client_order_id!r} on {symbol}")
         return found
 
 
