@@ -328,7 +328,11 @@ def test_account_update_writes_items_as_the_captures_do(market: Market) -> None:
     short = Fill("BTCUSDT", Side.SELL, D("0.002"), D("70.92841"), fee=D("0.00005674272800"))
     applied = apply(applied.account, short, market)
     event = account_update_event(
-        applied.account, applied.change, market, {"BTCUSDT": D("70")}, event_time=2,
+        applied.account,
+        applied.change,
+        market,
+        {"BTCUSDT": D("70")},
+        event_time=2,
         transaction_time=1,
     )
     assert event is not None
@@ -349,7 +353,11 @@ def test_account_update_writes_items_as_the_captures_do(market: Market) -> None:
     close = Fill("BTCUSDT", Side.BUY, D("0.002"), D("60"))
     applied = apply(applied.account, close, market)
     event = account_update_event(
-        applied.account, applied.change, market, {"BTCUSDT": D("60")}, event_time=3,
+        applied.account,
+        applied.change,
+        market,
+        {"BTCUSDT": D("60")},
+        event_time=3,
         transaction_time=3,
     )
     assert event is not None
