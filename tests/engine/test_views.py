@@ -364,6 +364,14 @@ def test_account_update_writes_items_as_the_captures_do(market: Market) -> None:
     [item] = event["a"]["P"]
     assert (item["pa"], item["ep"], item["bep"], item["up"]) == ("0", "0", "0", "0")
     assert item["cr"] == "0.02185682"
+    # The Binance SDK's strict model reads it (``ma`` lands in its additional properties).
+    from binance_sdk_derivatives_trading_usds_futures.websocket_streams.models import (
+        AccountUpdate,
+    )
+
+    model = AccountUpdate.from_dict(event)
+    assert model is not None and model.a is not None and model.a.P is not None
+    assert (model.a.P[0].bep, model.a.P[0].additional_properties) == ("0", {"ma": "USDT"})
 
 
 def test_settings_send_no_account_update(market: Market) -> None:
