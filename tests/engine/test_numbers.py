@@ -49,6 +49,21 @@ def test_normalized_money_drops_trailing_zeros(value: str, text: str) -> None:
 
 
 @pytest.mark.parametrize(
+    ("value", "text"),
+    [
+        ("70.900038636", "70.900038636"),  # an event's break-even price keeps its digits
+        ("22185.20", "22185.2"),
+        ("91740.0", "91740"),
+        ("1.00000000009", "1"),  # cut at 10, toward zero
+        ("-0.00000000001", "0"),
+        ("0E-10", "0"),
+    ],
+)
+def test_normalized_at_10_decimals(value: str, text: str) -> None:
+    assert fmt_normalized(Decimal(value), 10) == text
+
+
+@pytest.mark.parametrize(
     ("value", "shortest", "double"),
     [
         ("0.00020", "0.0002", "0.0002"),

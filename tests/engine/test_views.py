@@ -299,14 +299,15 @@ def test_account_update_for_a_fill(market: Market) -> None:
             "P": [
                 {
                     "s": "BTCUSDT",
-                    "pa": "0.100",
-                    "ep": "20000.0",
-                    "bep": "20008.0",
-                    "cr": "0.00000000",
+                    "pa": "0.1",
+                    "ep": "20000",
+                    "cr": "0",
                     "up": "10.00000000",
                     "mt": "isolated",
                     "iw": "199.20000000",
                     "ps": "BOTH",
+                    "ma": "USDT",
+                    "bep": "20008",
                 }
             ],
         },
@@ -322,7 +323,7 @@ def test_account_update_for_deposits_and_transfers(market: Market) -> None:
     assert event is not None
     assert event["a"] == {
         "m": "DEPOSIT",
-        "B": [{"a": "USDT", "wb": "25.00000000", "cw": "25.00000000", "bc": "25.00000000"}],
+        "B": [{"a": "USDT", "wb": "25.00000000", "cw": "25.00000000", "bc": "25"}],
         "P": [],
     }
     account = run(
@@ -341,6 +342,66 @@ def test_account_update_for_deposits_and_transfers(market: Market) -> None:
     assert event["a"]["m"] == "MARGIN_TRANSFER"
     assert event["a"]["B"] == [{"a": "USDT", "wb": "25.00000000", "cw": "22.00000000", "bc": "0"}]
     assert event["a"]["P"][0]["iw"] == "3.00000000"
+
+
+def test_account_update_writes_items_as_the_captures_do(market: Market) -> None:
+    # Binance 2024-11 and 2026-04 captures: P items are s, pa, ep, cr, up, mt, iw, ps, ma,
+    # bep; pa/ep/bep normalized ("0" flat), cr/up 8 decimals or "0", iw "0" in cross, bc
+    # normalized.
+    account = run([WalletTransfer("USDT", D("100"))], market)
+    applied = apply(account, WalletTransfer("USDT", D("-0.00085067")), market)
+    event = account_update_event(
+        applied.account, applied.change, market, {}, event_time=2, transaction_time=1
+    )
+    assert event is not None
+    assert event["a"]["B"][0]["bc"] == "-0.00085067"
+    short = Fill("BTCUSDT", Side.SELL, D("0.002"), D("70.92841"), fee=D("0.00005674272800"))
+    applied = apply(applied.account, short, market)
+    event = account_update_event(
+        applied.account,
+        applied.change,
+        market,
+        {"BTCUSDT": D("70")},
+        event_time=2,
+        transaction_time=1,
+    )
+    assert event is not None
+    [item] = event["a"]["P"]
+    assert list(item) == ["s", "pa", "ep", "cr", "up", "mt", "iw", "ps", "ma", "bep"]
+    assert item == {
+        "s": "BTCUSDT",
+        "pa": "-0.002",
+        "ep": "70.92841",
+        "cr": "0",
+        "up": "0.00185682",
+        "mt": "cross",
+        "iw": "0",
+        "ps": "BOTH",
+        "ma": "USDT",
+        "bep": "70.900038636",
+    }
+    close = Fill("BTCUSDT", Side.BUY, D("0.002"), D("60"))
+    applied = apply(applied.account, close, market)
+    event = account_update_event(
+        applied.account,
+        applied.change,
+        market,
+        {"BTCUSDT": D("60")},
+        event_time=3,
+        transaction_time=3,
+    )
+    assert event is not None
+    [item] = event["a"]["P"]
+    assert (item["pa"], item["ep"], item["bep"], item["up"]) == ("0", "0", "0", "0")
+    assert item["cr"] == "0.02185682"
+    # The Binance SDK's strict model reads it (``ma`` lands in its additional properties).
+    from binance_sdk_derivatives_trading_usds_futures.websocket_streams.models import (
+        AccountUpdate,
+    )
+
+    model = AccountUpdate.from_dict(event)
+    assert model is not None and model.a is not None and model.a.P is not None
+    assert (model.a.P[0].bep, model.a.P[0].additional_properties) == ("0", {"ma": "USDT"})
 
 
 def test_settings_send_no_account_update(market: Market) -> None:

@@ -188,7 +188,7 @@ async def test_a_mark_change_moves_every_row_and_sends_no_account_update(
                 {"symbol": "BTCUSDT", "side": "SELL", "qty": "0.010", "price": "25000"},
             )
             update = json.loads(await asyncio.wait_for(stream.recv(), 5))
-            assert update["a"]["m"] == "ORDER" and update["a"]["P"][0]["pa"] == "0.000"
+            assert update["a"]["m"] == "ORDER" and update["a"]["P"][0]["pa"] == "0"
 
 
 async def test_revoking_a_key_ends_its_live_session_at_once(

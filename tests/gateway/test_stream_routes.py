@@ -70,7 +70,7 @@ async def deposit(server: PosriskServer, amount: str, account: str = "alice") ->
 
 def assert_deposit(event: dict[str, Any], amount: str) -> None:
     assert event["e"] == "ACCOUNT_UPDATE" and event["a"]["m"] == "DEPOSIT"
-    assert event["a"]["B"][0]["bc"] == f"{D(amount):.8f}"
+    assert event["a"]["B"][0]["bc"] == amount
 
 
 RAW_FORMS = ["/ws/{k}", "/private/ws/{k}", "/private/ws?listenKey={k}", "/market/ws/{k}"]

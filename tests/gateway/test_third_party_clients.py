@@ -311,7 +311,7 @@ async def test_binance_sdk_user_data_subscribes_on_the_private_stream(
             "USDT",
             "1025.00000000",
             "925.00000000",
-            "25.00000000",
+            "25",
         )
 
 
@@ -338,7 +338,7 @@ async def test_python_binance_futures_user_socket(server: PosriskServer) -> None
             event = await asyncio.wait_for(socket.recv(), 5)
         assert event["e"] == "ACCOUNT_UPDATE" and event["a"]["m"] == "DEPOSIT"
         assert event["a"]["B"] == [
-            {"a": "USDT", "wb": "1025.00000000", "cw": "925.00000000", "bc": "25.00000000"}
+            {"a": "USDT", "wb": "1025.00000000", "cw": "925.00000000", "bc": "25"}
         ]
     finally:
         await close_python_binance(client)

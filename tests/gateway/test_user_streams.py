@@ -113,18 +113,19 @@ async def test_every_stream_of_the_account_gets_each_update(server: PosriskServe
             "s": "BTCUSDT",
             "pa": "0.015",
             "ep": "20333.3333333333",
-            "bep": "20336.1333333333",
-            "cr": "0.00000000",
+            "cr": "0",
             "up": "11.84575788",
             "mt": "cross",
-            "iw": "0.00000000",
+            "iw": "0",
             "ps": "BOTH",
+            "ma": "USDT",
+            "bep": "20336.1333333333",
         }
 
         await server.admin.wallet("alice", "USDT", D("25"))
         deposit = await next_event(one)
         assert deposit["a"]["m"] == "DEPOSIT"
-        assert deposit["a"]["B"][0]["bc"] == "25.00000000" and deposit["a"]["P"] == []
+        assert deposit["a"]["B"][0]["bc"] == "25" and deposit["a"]["P"] == []
         await next_event(two)
 
         await server.admin.isolated_margin("alice", IsolatedMarginTransfer("ETHUSDT", D("5")))
@@ -264,8 +265,8 @@ async def test_a_liquidation_goes_out_on_the_stream(tmp_path: Path, keys: Keys) 
             [position] = event["a"]["P"]
             assert (position["s"], position["pa"], position["iw"]) == (
                 "ETHUSDT",
-                "0.000",
-                "0.00000000",
+                "0",
+                "0",
             )
             assert event["a"]["B"][0]["wb"] == "900.00000000"
         async with websockets.connect(running.ws_url) as ws:

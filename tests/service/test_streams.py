@@ -132,8 +132,8 @@ async def test_a_fill_goes_to_every_stream_of_its_account_only(services: Service
     [balance] = event["a"]["B"]
     assert (balance["a"], balance["bc"]) == ("USDT", "0")
     [position] = event["a"]["P"]
-    assert (position["s"], position["pa"], position["ps"]) == ("BTCUSDT", "0.020", "BOTH")
-    assert (position["ep"], position["mt"]) == ("20500.0", "cross")
+    assert (position["s"], position["pa"], position["ps"]) == ("BTCUSDT", "0.02", "BOTH")
+    assert (position["ep"], position["mt"]) == ("20500", "cross")
 
 
 async def test_a_change_that_sends_nothing_is_not_sent(services: Services) -> None:

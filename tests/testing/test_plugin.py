@@ -60,7 +60,7 @@ async def test_an_async_test_drives_the_client_and_the_stream(
         async with websockets.connect(f"{posrisk_server.stream_url}/{listen['listenKey']}") as s:
             posrisk_server.fill("demo", "BTCUSDT", "BUY", "0.010", "61000", fee="0.244")
             update = json.loads(await s.recv())
-        assert update["e"] == "ACCOUNT_UPDATE" and update["a"]["P"][0]["pa"] == "0.090"
+        assert update["e"] == "ACCOUNT_UPDATE" and update["a"]["P"][0]["pa"] == "0.09"
         after = {p.symbol: p for p in await client.positions_v2()}
         assert after["BTCUSDT"].position_amt == Decimal("0.090")
 

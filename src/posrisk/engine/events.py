@@ -236,6 +236,10 @@ class Order:
     update_time: int = 0
     # How many times ``order.modify`` changed it (Binance refuses the 10 000th).
     modify_count: int = 0
+    # A trailing stop's activation price and callback rate (percent), copied from the algo
+    # order it came from: ORDER_TRADE_UPDATE's ``AP`` and ``cr``.
+    activate_price: Decimal = _ZERO
+    callback_rate: Decimal = _ZERO
 
     @property
     def remaining(self) -> Decimal:

@@ -158,11 +158,12 @@ def fmt_money_or_zero(value: Decimal) -> str:
     return _plain(cut) if cut else "0"
 
 
-def fmt_normalized(value: Decimal) -> str:
-    """Cut toward zero at 8 decimals, then written without trailing zeros, as Binance writes
-    openOrderInitialMargin, bidNotional and askNotional: ``31`` → ``"31"``,
-    ``46.2600`` → ``"46.26"``, 0 → ``"0"``."""
-    cut = value.quantize(_Q8, ROUND_DOWN, CONTEXT)
+def fmt_normalized(value: Decimal, decimals: int = 8) -> str:
+    """Cut toward zero at ``decimals`` (8 unless told), then written without trailing zeros,
+    as Binance writes openOrderInitialMargin, bidNotional, askNotional and the numbers of
+    its order and account events: ``31`` → ``"31"``, ``46.2600`` → ``"46.26"``, 0 → ``"0"``.
+    Entry and break-even prices in events keep 10 decimals (``"70.900038636"``)."""
+    cut = value.quantize(_QUANTUM[decimals], ROUND_DOWN, CONTEXT)
     return _plain(cut.normalize(CONTEXT)) if cut else "0"
 
 

@@ -37,6 +37,9 @@ __all__ = [
 
 Row = dict[str, Any]
 
+# Entry and break-even prices keep 10 decimals, as entryPrice does (``"70.900038636"``).
+_PRICE_DECIMALS = 10
+
 
 def position_row_v1(risk: PositionRisk) -> Row:
     """One ``account.position`` row."""
@@ -92,29 +95,33 @@ def position_row_v2(risk: PositionRisk) -> Row:
 
 
 def update_position_item(risk: PositionRisk) -> Row:
-    """An ``ACCOUNT_UPDATE`` ``P`` item."""
+    """An ``ACCOUNT_UPDATE`` ``P`` item, as 2024 and 2026 captures write it: ``ma`` the
+    margin asset; ``pa``, ``ep``, ``bep`` normalized (``"0"`` when flat); ``cr``, ``up``
+    8 decimals or ``"0"``; ``iw`` ``"0"`` in cross."""
     position = risk.position
     return {
         "s": risk.symbol.name,
-        "pa": fmt_quantity(position.amount, risk.symbol.quantity_precision),
-        "ep": fmt_price(position.entry_price),
-        "bep": fmt_price(position.break_even_price),
-        "cr": fmt_money(position.realized_pnl),
-        "up": fmt_money(risk.unrealized_pnl),
+        "pa": fmt_normalized(position.amount),
+        "ep": fmt_normalized(position.entry_price, _PRICE_DECIMALS),
+        "cr": fmt_money_or_zero(position.realized_pnl),
+        "up": fmt_money_or_zero(risk.unrealized_pnl),
         "mt": risk.settings.margin_type.value,
-        "iw": fmt_money(position.isolated_wallet if risk.isolated else Decimal(0)),
+        "iw": fmt_money_or_zero(position.isolated_wallet if risk.isolated else Decimal(0)),
         "ps": position.side.value,
+        "ma": risk.symbol.margin_asset,
+        "bep": fmt_normalized(position.break_even_price, _PRICE_DECIMALS),
     }
 
 
 def update_balance_item(risk: AccountRisk, asset: str, change: Decimal | None) -> Row:
-    """An ``ACCOUNT_UPDATE`` ``B`` item; ``change`` None (a trade) writes ``bc`` as ``"0"``."""
+    """An ``ACCOUNT_UPDATE`` ``B`` item: ``bc`` normalized (``"10"``, ``"-0.00085067"``);
+    ``change`` None (a trade) writes it as ``"0"``."""
     totals = risk.asset(asset)
     return {
         "a": asset,
         "wb": fmt_money(totals.wallet_balance),
         "cw": fmt_money(totals.cross_wallet_balance),
-        "bc": fmt_money(change) if change else "0",
+        "bc": fmt_normalized(change) if change else "0",
     }
 
 
