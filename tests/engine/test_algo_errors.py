@@ -1,4 +1,5 @@
-"""Every Algo service refusal carries Binance's code and Binance's own text (golden)."""
+"""Every Algo service refusal carries Binance's code and Binance's own text (golden); the
+ones regular orders share are in test_errors."""
 
 from __future__ import annotations
 
@@ -14,14 +15,9 @@ GOLDEN = {
     ),
     "InvalidOrderType": (-1116, "Invalid orderType."),
     "ParamsCombinationInvalid": (-1128, "Combination of optional parameters invalid."),
-    "UnknownOrderSent": (-2011, "Unknown order sent."),
-    "WouldImmediatelyTrigger": (-2021, "Order would immediately trigger."),
     "StopPriceNotPositive": (-4006, "Stop price less than zero."),
-    "MaxStopOrdersReached": (-4045, "Reach max stop order limit."),
-    "DuplicateClientOrderId": (-4116, "ClientOrderId is duplicated."),
     "StopOrderTriggering": (-4117, "stop order is triggering"),
     "InvalidActivationPrice": (-4135, "Invalid activation price"),
-    "QuantityWithClosePosition": (-4137, "Quantity must be zero with closePosition equals true"),
     "PriceMatchTypeUnsupported": (
         -5038,
         "Price match only supports order type: LIMIT, STOP AND TAKE_PROFIT",

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from posrisk.app import PosriskServer, ServerSettings
-from posrisk.engine import Fill, Side
+from posrisk.engine import OrderType, OrderUpdate, Side
 from posrisk.testing import serve
 
 LIBRARY = Path(__file__).parents[2] / "examples" / "scenarios"
@@ -75,9 +75,11 @@ async def test_the_recorded_sell_off_liquidates_the_cascade_in_order(tmp_path: P
         snapshot = await server.store.load()
     finally:
         await server.stop()
-    closed = [
-        record.event.symbol
+    closed = [  # each close is a LIQUIDATION order, as Binance sends it
+        record.event.order.symbol
         for record in snapshot.ledger
-        if isinstance(record.event, Fill) and record.event.side is Side.SELL
+        if isinstance(record.event, OrderUpdate)
+        and record.event.order.type is OrderType.LIQUIDATION
+        and record.event.order.side is Side.SELL
     ]
     assert closed == ["BTCUSDT", "ETHUSDT", "SOLUSDT"]

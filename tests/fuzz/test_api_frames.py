@@ -89,7 +89,7 @@ METHODS = (
     "ACCOUNT.POSITION",
     "account.position ",
     "",
-    "order.place",
+    "order.unknown",
 )
 
 # Each account's open positions, as (symbol, positionSide) -> positionAmt.

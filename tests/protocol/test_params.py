@@ -244,14 +244,23 @@ def test_check_timestamp_outside() -> None:
 
 @pytest.mark.parametrize(
     ("value", "expected"),
-    [("100", "100"), ("0.00000001", "0.00000001"), ("100.50", "100.50"), (7, "7"), ("0", "0")],
+    [
+        ("100", "100"),
+        ("0.00000001", "0.00000001"),
+        ("100.50", "100.50"),
+        (7, "7"),
+        ("0", "0"),
+        # A JSON number over the WS API (the SDK sends floats) reads as the digits written.
+        (0.01, "0.01"),
+        (91739.9, "91739.9"),
+    ],
 )
 def test_read_decimal_keeps_the_digits_sent(value: object, expected: str) -> None:
     read = read_decimal({"amount": value}, "amount", required=True)
     assert read is not None and format(read, "f") == expected
 
 
-@pytest.mark.parametrize("value", ["-1", "1e-05", "1.", ".5", " 1", "1,5", True, -1, 1.5])
+@pytest.mark.parametrize("value", ["-1", "1e-05", "1.", ".5", " 1", "1,5", True, -1, 1e-05, -1.5])
 def test_read_decimal_refuses_what_is_not_binances_decimal(value: object) -> None:
     with pytest.raises(WireError) as info:
         read_decimal({"amount": value}, "amount", required=True)

@@ -170,7 +170,7 @@ async def test_account_update_is_the_engines_event_at_the_registrys_marks(
     caught: list[Any] = []
     services.registry.subscribe(lambda changed: caught.extend(changed.applied))
     await services.admin.fill("alice", alice_buys())
-    [(_, applied, time)] = caught
+    [(_, applied, time, _)] = caught
     state, change = applied.account, applied.change
 
     event = account_update(registry, state, change, time)

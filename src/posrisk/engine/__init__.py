@@ -73,6 +73,7 @@ from .algo_errors import (
     StopOrderTriggering,
     StopPriceNotPositive,
 )
+from .algo_matching import AlgoIdSource, orders_on_mark, triggers_on_mark
 from .assets import AssetRisk, available_balance, max_withdraw_amount
 from .commission import DEFAULT_MAKER, DEFAULT_TAKER, CommissionRates, rates_for
 from .errors import (
@@ -196,6 +197,15 @@ from .open_orders import (
     opening_quantity,
 )
 from .order_request import OrderRequest
+from .order_views import (
+    algo_cancel_answer,
+    algo_object,
+    algo_update_event,
+    order_object,
+    order_trade_update,
+    trade_lite,
+    user_trade_row,
+)
 from .placement import Book, closing_capacity, new_order
 from .position import Position, break_even_price, entry_price_after_increase, realized_pnl
 from .risk import (
@@ -231,6 +241,7 @@ __all__ = [
     "AccountChange",
     "AccountRisk",
     "AlgoIdMissing",
+    "AlgoIdSource",
     "AlgoOrder",
     "AlgoRequest",
     "AlgoStatus",
@@ -344,8 +355,11 @@ __all__ = [
     "account_totals",
     "account_update_event",
     "added_open_order_margin",
+    "algo_cancel_answer",
+    "algo_object",
     "algo_on_mark",
     "algo_status_update",
+    "algo_update_event",
     "apply",
     "asset_item",
     "available_balance",
@@ -393,6 +407,9 @@ __all__ = [
     "open_order_margins",
     "opening_quantities",
     "opening_quantity",
+    "order_object",
+    "order_trade_update",
+    "orders_on_mark",
     "parse_decimal",
     "place_algo",
     "place_order",
@@ -407,10 +424,13 @@ __all__ = [
     "status_row_v2",
     "symbol_config_row",
     "top_of_book",
+    "trade_lite",
     "trailing_trigger_price",
     "trigger_bounds",
     "triggered_request",
+    "triggers_on_mark",
     "unrealized_pnl",
     "update_balance_item",
     "update_position_item",
+    "user_trade_row",
 ]

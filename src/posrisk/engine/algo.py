@@ -343,6 +343,8 @@ def triggered_request(algo: AlgoOrder, account: Account) -> OrderRequest:
         stop_price=stop_price if stop_price is not None else ZERO,
         working_type=algo.working_type,
         price_protect=algo.price_protect,
+        activate_price=algo.activate_price,
+        callback_rate=algo.callback_rate,
     )
 
 

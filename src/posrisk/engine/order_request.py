@@ -38,3 +38,6 @@ class OrderRequest:
     stop_price: Decimal = Decimal(0)
     working_type: str = "CONTRACT_PRICE"
     price_protect: bool = False
+    # A trailing stop's activation price and callback rate (percent), carried on its order.
+    activate_price: Decimal = Decimal(0)
+    callback_rate: Decimal = Decimal(0)

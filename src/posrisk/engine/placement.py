@@ -181,6 +181,8 @@ def new_order(
         price_match=request.price_match,
         self_trade_prevention=request.self_trade_prevention,
         good_till_date=request.good_till_date,
+        activate_price=request.activate_price,
+        callback_rate=request.callback_rate,
         time=now,
         update_time=now,
     )

@@ -319,13 +319,57 @@ class WireError(PosriskError):
         return cls._from("mandatory_param", name)
 
     @classmethod
-    def order_param(cls, constructor: str, *args: object) -> WireError:
-        """An order param refused before the engine sees the order: ``constructor`` one of
-        ``mandatory_either``, ``not_required``, ``invalid_time_in_force``,
-        ``invalid_order_type``, ``invalid_side``, ``bad_combination``, ``invalid_resp_type``,
-        ``invalid_position_side``, ``use_algo_endpoint``, ``batch_size``,
-        ``interval_too_long``, ``good_till_date``, ``too_many_orders``."""
-        return cls._from(constructor, *args)
+    def mandatory_either(cls, first: str, second: str) -> WireError:
+        return cls._from("mandatory_either", first, second)
+
+    @classmethod
+    def not_required(cls, param: str) -> WireError:
+        return cls._from("not_required", param)
+
+    @classmethod
+    def invalid_time_in_force(cls) -> WireError:
+        return cls._from("invalid_time_in_force")
+
+    @classmethod
+    def invalid_order_type(cls) -> WireError:
+        return cls._from("invalid_order_type")
+
+    @classmethod
+    def invalid_side(cls) -> WireError:
+        return cls._from("invalid_side")
+
+    @classmethod
+    def bad_combination(cls) -> WireError:
+        return cls._from("bad_combination")
+
+    @classmethod
+    def invalid_resp_type(cls) -> WireError:
+        return cls._from("invalid_resp_type")
+
+    @classmethod
+    def invalid_position_side(cls) -> WireError:
+        return cls._from("invalid_position_side")
+
+    @classmethod
+    def use_algo_endpoint(cls) -> WireError:
+        return cls._from("use_algo_endpoint")
+
+    @classmethod
+    def batch_size(cls, count: int) -> WireError:
+        return cls._from("batch_size", count)
+
+    @classmethod
+    def interval_too_long(cls) -> WireError:
+        return cls._from("interval_too_long")
+
+    @classmethod
+    def good_till_date(cls) -> WireError:
+        return cls._from("good_till_date")
+
+    @classmethod
+    def too_many_orders(cls, limit: int, number: int, unit: str) -> WireError:
+        """429 -1015: an ORDERS window is full (no Retry-After)."""
+        return cls._from("too_many_orders", limit, number, unit)
 
     @classmethod
     def unknown_param(cls) -> WireError:

@@ -82,7 +82,7 @@ def read_response_type(params: Params) -> str:
     """``newOrderRespType``: ACK (the default) or RESULT, else -1136."""
     value = read_enum(params, "newOrderRespType") or "ACK"
     if value not in RESPONSE_TYPES:
-        raise WireError.order_param("invalid_resp_type")
+        raise WireError.invalid_resp_type()
     return value
 
 
@@ -91,7 +91,7 @@ def read_side(params: Params) -> Side:
     if value is None:
         raise WireError.mandatory_param("side")
     if value not in ("BUY", "SELL"):
-        raise WireError.order_param("invalid_side")
+        raise WireError.invalid_side()
     return Side(value)
 
 
@@ -100,9 +100,9 @@ def _type(params: Params) -> OrderType:
     if value is None:
         raise WireError.mandatory_param("type")
     if value in CONDITIONAL_TYPES:
-        raise WireError.order_param("use_algo_endpoint")
+        raise WireError.use_algo_endpoint()
     if value not in ("LIMIT", "MARKET"):
-        raise WireError.order_param("invalid_order_type")
+        raise WireError.invalid_order_type()
     return OrderType(value)
 
 
@@ -111,7 +111,7 @@ def read_time_in_force(params: Params) -> TimeInForce | None:
     if value is None:
         return None
     if value not in TimeInForce.__members__:  # RPI too: there is no RPI book (decided)
-        raise WireError.order_param("invalid_time_in_force")
+        raise WireError.invalid_time_in_force()
     return TimeInForce(value)
 
 
@@ -120,7 +120,7 @@ def read_position_side(params: Params) -> PositionSide | None:
     if value is None:
         return None
     if value not in PositionSide.__members__:
-        raise WireError.order_param("invalid_position_side")
+        raise WireError.invalid_position_side()
     return PositionSide(value)
 
 
@@ -147,7 +147,7 @@ def _good_till_date(params: Params, tif: TimeInForce | None, now: int) -> int:
     assert value is not None
     value -= value % 1000  # Binance keeps whole seconds
     if not now + _GTD_LEAD_MS < value < _GTD_LIMIT:
-        raise WireError.order_param("good_till_date")
+        raise WireError.good_till_date()
     return value
 
 
@@ -172,11 +172,11 @@ def read_order_request(params: Params, market: Market, now: int) -> OrderRequest
         if quantity is None:
             raise WireError.mandatory_param("quantity")
         if price is not None:
-            raise WireError.order_param("not_required", "price")
+            raise WireError.not_required("price")
         if tif is not None:
-            raise WireError.order_param("not_required", "timeinforce")
+            raise WireError.not_required("timeinforce")
     if price is not None and match not in (None, "NONE"):
-        raise WireError.order_param("bad_combination")
+        raise WireError.bad_combination()
     if match in _RETIRED_MATCHES:
         raise WireError.invalid_value("priceMatch")
     price_match = read_price_match(params)

@@ -81,7 +81,7 @@ def window(params: Params, now: int, *, by_id: bool) -> tuple[int | None, int | 
     elif end is None:
         end = start + WEEK_MS
     if end - start > WEEK_MS:
-        raise WireError.order_param("interval_too_long")
+        raise WireError.interval_too_long()
     return start, end
 
 
@@ -106,7 +106,7 @@ async def user_trades(orders: OrderService, entry: AccountEntry, params: Params,
         "",
     )
     if from_id is not None and sent_times:
-        raise WireError.order_param("bad_combination")
+        raise WireError.bad_combination()
     start, end = window(params, now, by_id=from_id is not None or order_id is not None)
     limit = _limit(params)
     found = await orders.admin.store.trades(

@@ -53,7 +53,7 @@ def _charge(orders: OrderService, account: str, costs: tuple[int, ...], now: int
     counted = orders.counter.charge(account, costs, now)
     if counted.refused is not None:
         window = counted.refused
-        raise WireError.order_param("too_many_orders", window.limit, window.number, window.unit)
+        raise WireError.too_many_orders(window.limit, window.number, window.unit)
 
 
 def _rest(operation: Any, costs: tuple[int, ...] | None = None) -> Route:

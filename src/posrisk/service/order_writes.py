@@ -51,7 +51,7 @@ def order_ref(params: Params) -> tuple[int | None, str | None]:
     order_id = read_long(params, "orderId", required=False)
     client_id = read_client_id(params, "origClientOrderId")
     if order_id is None and client_id is None:
-        raise WireError.order_param("mandatory_either", "orderId", "origClientOrderId")
+        raise WireError.mandatory_either("orderId", "origClientOrderId")
     return order_id, client_id
 
 
@@ -91,7 +91,7 @@ def _modify_request(orders: OrderService, params: Params) -> tuple[OrderRequest,
     match = read_price_match(params)
     price = read_decimal(params, "price", required=match == "NONE")
     if price is not None and match != "NONE":
-        raise WireError.order_param("bad_combination")
+        raise WireError.bad_combination()
     request = OrderRequest(
         symbol=symbol,
         side=side,
@@ -123,7 +123,7 @@ def _batch(params: Params, name: str, most: int) -> list[Any]:
     if not isinstance(items, list):
         raise WireError.invalid_value(name)
     if not 1 <= len(items) <= most:
-        raise WireError.order_param("batch_size", len(items))
+        raise WireError.batch_size(len(items))
     return items
 
 
@@ -174,7 +174,7 @@ async def batch_cancel(orders: OrderService, entry: AccountEntry, params: Params
             for c in _batch(params, "origClientOrderIdList", MAX_BATCH_CANCELS)
         ]
     else:
-        raise WireError.order_param("mandatory_either", "orderIdList", "origClientOrderIdList")
+        raise WireError.mandatory_either("orderIdList", "origClientOrderIdList")
     answers: list[Any] = []
     for order_id, client_id in refs:
         try:

@@ -3,10 +3,11 @@
 Each ledger event of the commit becomes its messages: ``ACCOUNT_UPDATE`` (and a
 leverage's ``ACCOUNT_CONFIG_UPDATE``) for wallets, positions and settings;
 ``ORDER_TRADE_UPDATE`` for each order event, ``TRADE_LITE`` for each trade (sent before
-its order's first update in the commit) and the ``ACCOUNT_UPDATE`` of a trade between
-them; ``ALGO_UPDATE`` for each algo order change. As captured: an order filled on arrival
-sends ``TRADE_LITE``, OTU ``NEW``, ``ACCOUNT_UPDATE``, OTU ``TRADE``; a resting fill
-``TRADE_LITE``, ``ACCOUNT_UPDATE``, OTU ``TRADE``.
+its order's first update in the commit; none for a liquidation's close) and the
+``ACCOUNT_UPDATE`` of a trade between them; ``ALGO_UPDATE`` for each algo order change.
+As captured: an order filled on arrival sends ``TRADE_LITE``, OTU ``NEW``,
+``ACCOUNT_UPDATE``, OTU ``TRADE``; a resting fill ``TRADE_LITE``, ``ACCOUNT_UPDATE``, OTU
+``TRADE``.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from ..engine import (
     Account,
     AccountChange,
     AlgoUpdate,
+    OrderType,
     OrderUpdate,
     PositionSide,
     Side,
@@ -83,7 +85,7 @@ def account_messages(registry: Registry, items: Iterable[AccountChanged]) -> lis
         if isinstance(event, OrderUpdate):
             order = event.order
             symbol = market[order.symbol]
-            if order.order_id not in told:
+            if order.order_id not in told and order.type is not OrderType.LIQUIDATION:
                 told.add(order.order_id)
                 messages.extend(
                     trade_lite(other, symbol, time=other.time)

@@ -83,6 +83,8 @@ _ORDER: dict[str, tuple[str, _Codec]] = {
     "time": ("time", _INT),
     "update_time": ("updateTime", _INT),
     "modify_count": ("modifyCount", _INT),
+    "activate_price": ("activatePrice", _DEC),
+    "callback_rate": ("callbackRate", _DEC),
 }
 
 _TRADE: dict[str, tuple[str, _Codec]] = {
