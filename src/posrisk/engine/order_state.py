@@ -15,7 +15,7 @@ from decimal import Decimal
 from .account import Account, apply_fill, check_side, split_fill
 from .changes import AccountChange, Applied
 from .errors import InvalidValue
-from .events import AlgoUpdate, Execution, Fill, Order, OrderType, OrderUpdate
+from .events import AlgoStatus, AlgoUpdate, Execution, Fill, Order, OrderType, OrderUpdate
 from .market import Market
 from .numbers import ZERO
 from .position import realized_pnl
@@ -81,8 +81,9 @@ def apply_algo_update(account: Account, update: AlgoUpdate, market: Market) -> A
     market[algo.symbol]
     check_side(account, algo.position_side)
     previous = account.algos.get(algo.algo_id)
-    placing = previous is None
-    if placing and (algo.update_time != algo.create_time or not algo.status.is_open):
+    # Unknown to the account: placed now (NEW), or done after the order it sent
+    # (TRIGGERED left the open algos; FINISHED follows it).
+    if previous is None and algo.status not in (AlgoStatus.NEW, AlgoStatus.FINISHED):
         raise InvalidValue("algo", f"algo order {algo.algo_id} is not open")
     algos = dict(account.algos)
     if algo.status.is_open:

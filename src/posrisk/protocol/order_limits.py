@@ -37,6 +37,22 @@ class OrderCount:
     counts: tuple[int, ...]
     refused: OrderWindow | None = None
 
+    def rate_limits(
+        self, windows: tuple[OrderWindow, ...] = ORDER_WINDOWS
+    ) -> list[dict[str, object]]:
+        """The ``rateLimits`` items a WS API answer to a placement lists after
+        REQUEST_WEIGHT: ORDERS per 10 seconds, then per minute."""
+        return [
+            {
+                "rateLimitType": "ORDERS",
+                "interval": w.unit,
+                "intervalNum": w.number,
+                "limit": w.limit,
+                "count": count,
+            }
+            for w, count in zip(windows, self.counts, strict=True)
+        ]
+
     def headers(self) -> dict[str, str]:
         return {
             "X-MBX-ORDER-COUNT-10S": str(self.counts[0]),

@@ -193,13 +193,24 @@ class ApiService:
             limits = self.rate_limits(decision.count)
             return encode_error(request.id, error, limits), error.status
         limits = self.rate_limits(decision.count) if show_limits else None
+        orders = self.orders
+        if orders is not None:
+            orders.counted = None
         try:
             result = METHODS[method](self, conn, params, now)
         except Exception as error:
-            return _refused(error, request, method, limits)
+            return _refused(error, request, method, self._with_orders(limits))
+        limits = self._with_orders(limits)
         if inspect.isawaitable(result):
             return _later(result, request, method, limits)
         return encode_result(request.id, result, limits), 200
+
+    def _with_orders(self, limits: list[dict[str, Any]] | None) -> list[dict[str, Any]] | None:
+        """A placement's answer lists its account's ORDERS counts after REQUEST_WEIGHT."""
+        counted = self.orders.counted if self.orders is not None else None
+        if limits is None or counted is None:
+            return limits
+        return [*limits, *counted.rate_limits()]
 
     async def _in_turn(
         self,

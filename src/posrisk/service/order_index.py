@@ -1,5 +1,7 @@
-"""Resting limit orders by symbol, side and price, so a mark tick finds the orders its
-touch crossed in O(log n + crossed), however many rest.
+"""Resting limit orders by symbol, side and price, and untriggered algo orders by trigger
+price, so a mark tick finds the orders it crossed in O(log n + crossed), however many
+rest. (A trailing stop's trigger moves with the marks: each is looked at on every mark of
+its symbol.)
 
 The index is derived state: built from the registry's accounts, then kept by the
 registry's one change event (every ``OrderUpdate`` applied, whoever committed it). It
@@ -12,24 +14,30 @@ from bisect import bisect_left, bisect_right, insort
 from collections.abc import Mapping
 from decimal import Decimal
 
-from ..engine import Market, Order, OrderType, OrderUpdate, Side
+from ..engine import AlgoOrder, AlgoStatus, AlgoUpdate, Market, Order, OrderType, OrderUpdate, Side
+from ..engine.algo import trigger_bounds
 from ..engine.filters import top_of_book
 from .registry import Registry, StateChanged
 
 __all__ = ["OrderIndex"]
 
-# A sort key: (price, orderId).
+# A sort key: (price, orderId or algoId); _LAST sorts after every id.
 Key = tuple[Decimal, int]
+_LAST = 1 << 62
 
 
 class _Book:
-    """One symbol's resting limits: buys and sells, each sorted by (price, orderId)."""
+    """One symbol's resting limits: buys and sells, each sorted by (price, orderId); its
+    algo orders that fire at or above a price, at or below one, and its trailing ones."""
 
-    __slots__ = ("buys", "sells")
+    __slots__ = ("above", "below", "buys", "sells", "trailing")
 
     def __init__(self) -> None:
         self.buys: list[Key] = []
         self.sells: list[Key] = []
+        self.above: list[Key] = []
+        self.below: list[Key] = []
+        self.trailing: dict[int, str] = {}
 
     def side(self, side: Side) -> list[Key]:
         return self.buys if side is Side.BUY else self.sells
@@ -41,15 +49,18 @@ class OrderIndex:
     def __init__(self, registry: Registry) -> None:
         self.market: Market = registry.market
         self._books: dict[str, _Book] = {}
-        # orderId -> (account, order as indexed)
+        # orderId -> (account, order as indexed); algoId -> (account, algo as indexed)
         self._orders: dict[int, tuple[str, Order]] = {}
+        self._algos: dict[int, tuple[str, AlgoOrder]] = {}
         for name, entry in registry.accounts.items():
             for order in entry.account.orders.values():
                 self._add(name, order)
+            for algo in entry.account.algos.values():
+                self._add_algo(name, algo)
         registry.subscribe(self._changed)
 
     def __len__(self) -> int:
-        return len(self._orders)
+        return len(self._orders) + len(self._algos)
 
     def __repr__(self) -> str:
         return f"<OrderIndex {len(self._orders)} resting on {len(self._books)} symbols>"
@@ -62,13 +73,48 @@ class OrderIndex:
                 self._remove(order.order_id)
                 if order.status.is_open:
                     self._add(item.account, order)
+            elif isinstance(event, AlgoUpdate):
+                self._remove_algo(event.algo.algo_id)
+                if event.algo.status is AlgoStatus.NEW:
+                    self._add_algo(item.account, event.algo)
+
+    def _book(self, symbol: str) -> _Book:
+        book = self._books.get(symbol)
+        if book is None:
+            book = self._books[symbol] = _Book()
+        return book
+
+    def _add_algo(self, account: str, algo: AlgoOrder) -> None:
+        if algo.status is not AlgoStatus.NEW:
+            return
+        book = self._book(algo.symbol)
+        above, below = trigger_bounds(algo)
+        if above is not None:
+            insort(book.above, (above, algo.algo_id))
+        elif below is not None:
+            insort(book.below, (below, algo.algo_id))
+        else:
+            book.trailing[algo.algo_id] = account
+        self._algos[algo.algo_id] = (account, algo)
+
+    def _remove_algo(self, algo_id: int) -> None:
+        found = self._algos.pop(algo_id, None)
+        if found is None:
+            return
+        algo = found[1]
+        book = self._books[algo.symbol]
+        book.trailing.pop(algo_id, None)
+        above, below = trigger_bounds(algo)
+        for keys, price in ((book.above, above), (book.below, below)):
+            if price is not None:
+                at = bisect_left(keys, (price, algo_id))
+                if at < len(keys) and keys[at] == (price, algo_id):
+                    del keys[at]
 
     def _add(self, account: str, order: Order) -> None:
         if order.type is not OrderType.LIMIT:
             return
-        book = self._books.get(order.symbol)
-        if book is None:
-            book = self._books[order.symbol] = _Book()
+        book = self._book(order.symbol)
         insort(book.side(order.side), (order.price, order.order_id))
         self._orders[order.order_id] = (account, order)
 
@@ -83,16 +129,21 @@ class OrderIndex:
             del keys[at]
 
     def crossed(self, symbol: str, marks: Mapping[str, Decimal], slippage: Decimal) -> list[str]:
-        """The accounts with a resting BUY at or above the ask, or a SELL at or below the
-        bid, of ``symbol`` at its mark (in orderId order of their first such order)."""
+        """The accounts whose orders a mark of ``symbol`` reaches: an algo order it
+        triggers (or a trailing one, which follows every mark), a resting BUY at or above
+        the ask, a SELL at or below the bid."""
         book = self._books.get(symbol)
         mark = marks.get(symbol)
         if book is None or not mark:
             return []
+        accounts: dict[str, None] = dict.fromkeys(book.trailing.values())
+        fired = book.above[: bisect_right(book.above, (mark, _LAST))]
+        fired += book.below[bisect_left(book.below, (mark, 0)) :]
+        for _, algo_id in sorted(fired, key=lambda key: key[1]):
+            accounts.setdefault(self._algos[algo_id][0])
         bid, ask = top_of_book(self.market[symbol], mark, slippage)
         keys = book.buys[bisect_left(book.buys, (ask, 0)) :]
-        keys += book.sells[: bisect_right(book.sells, (bid, 1 << 62))]
-        accounts: dict[str, None] = {}
+        keys += book.sells[: bisect_right(book.sells, (bid, _LAST))]
         for _, order_id in sorted(keys, key=lambda key: key[1]):
             accounts.setdefault(self._orders[order_id][0])
         return list(accounts)

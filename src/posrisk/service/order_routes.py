@@ -13,6 +13,14 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from ..protocol import BATCH_COST, ORDER_COST, OrderCount, WireError
+from .algo_orders import (
+    algo_cancel,
+    algo_cancel_all,
+    algo_place,
+    algo_query,
+    all_algo_orders,
+    open_algo_orders,
+)
 from .order_reads import (
     all_orders,
     open_order,
@@ -51,6 +59,7 @@ def orders_of(api: ApiService) -> OrderService:
 def _charge(orders: OrderService, account: str, costs: tuple[int, ...], now: int) -> None:
     """Count a placement in the account's ORDERS windows (429 -1015 when one is full)."""
     counted = orders.counter.charge(account, costs, now)
+    orders.counted = counted  # for the WS API's rateLimits of this answer
     if counted.refused is not None:
         window = counted.refused
         raise WireError.too_many_orders(window.limit, window.number, window.unit)
@@ -100,6 +109,13 @@ ORDER_ROUTES: dict[tuple[str, str], tuple[Route, int]] = {
     ("GET", "/fapi/v1/allOrders"): (_rest(all_orders), 5),
     ("DELETE", "/fapi/v1/allOpenOrders"): (_rest(cancel_all), 1),
     ("GET", "/fapi/v1/userTrades"): (_rest(user_trades), 5),
+    # The conditional types, served by the Algo service since 2025-12-09.
+    ("POST", "/fapi/v1/algoOrder"): (_rest(algo_place, ORDER_COST), 0),
+    ("DELETE", "/fapi/v1/algoOrder"): (_rest(algo_cancel), 1),
+    ("DELETE", "/fapi/v1/algoOpenOrders"): (_rest(algo_cancel_all), 1),
+    ("GET", "/fapi/v1/algoOrder"): (_rest(algo_query), 1),
+    ("GET", "/fapi/v1/openAlgoOrders"): (_rest(open_algo_orders), 1),
+    ("GET", "/fapi/v1/allAlgoOrders"): (_rest(all_algo_orders), 5),
 }
 
 ORDER_METHODS = {
@@ -107,4 +123,6 @@ ORDER_METHODS = {
     "order.status": _ws(query_order),
     "order.cancel": _ws(cancel),
     "order.modify": _ws(modify, ORDER_COST),
+    "algoOrder.place": _ws(algo_place, ORDER_COST),
+    "algoOrder.cancel": _ws(algo_cancel),
 }

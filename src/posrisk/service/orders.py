@@ -24,12 +24,12 @@ from ..engine import (
     OrderUpdate,
     cancel_order,
     expired_orders,
-    fills_on_mark,
     modify_order,
+    orders_on_mark,
     place_order,
 )
 from ..engine.numbers import ZERO
-from ..protocol import OrderCounter
+from ..protocol import OrderCount, OrderCounter
 from .admin import AdminService
 from .order_index import OrderIndex
 
@@ -67,8 +67,10 @@ class OrderService:
         self.market = admin.market
         self.slippage = slippage_bps / 10_000
         self.index = OrderIndex(self.registry)
-        # The ORDERS windows per account (one process).
+        # The ORDERS windows per account (one process), and the counts of the last
+        # placement charged (the WS API lists them in its answer's rateLimits).
         self.counter = OrderCounter()
+        self.counted: OrderCount | None = None
         # Resting orders filled by marks, for the metrics and the tests.
         self.fills = 0
 
@@ -152,9 +154,10 @@ class OrderService:
     # -- marks --------------------------------------------------------------------------
 
     async def on_marks(self, moved: Mapping[str, Decimal]) -> None:
-        """Fill what the moved marks crossed: per symbol, the accounts whose resting
-        orders the touch reached (found by price in the index, so a tick costs the
-        crossed orders, not the resting ones); each account's fills commit together."""
+        """What the moved marks do to orders: per symbol, the accounts whose algo orders
+        the mark triggers or whose resting orders its touch reached (found by price in
+        the index, so a tick costs the crossed orders, not the resting ones); each
+        account's triggers and fills commit together (``engine.orders_on_mark``)."""
         registry = self.registry
         for symbol in moved:
             if symbol not in self.market:
@@ -168,12 +171,10 @@ class OrderService:
 
         def plan(state: Account, now: int) -> list[Event]:
             ids = registry.ids.next_ids()
-            return [
-                *fills_on_mark(
-                    state, symbol, self.market, registry.marks, ids=ids, now=now,
-                    slippage=self.slippage,
-                ).events
-            ]  # fmt: skip
+            return orders_on_mark(
+                state, symbol, self.market, registry.marks, ids=ids, now=now,
+                slippage=self.slippage,
+            )  # fmt: skip
 
         try:
             return await self.admin.plan_events(account, plan)
