@@ -627,3 +627,22 @@ def test_a_triggering_algo_neither_cancels_nor_expires(market: Market) -> None:
         cancel_algo(account, algo_id=algo.algo_id, client_algo_id=None, now=NOW)
     assert (caught.value.code, caught.value.msg) == (-4117, "stop order is triggering")
     assert expired_algos(account, gtd) == []
+
+
+def test_an_algo_order_meets_the_filters_its_order_will(market: Market) -> None:
+    # MARKS holds BTCUSDT at 100000: PERCENT_PRICE allows a STOP BUY's limit up to 105000.
+    cases = [
+        (request(quantity=D("0.0001")), -1111),  # BTCUSDT quantities have 3 decimals
+        (request(trigger_price=D("110000.001")), -1111),
+        (request(quantity=D("0.001"), trigger_price=D("1000")), -4164),  # filters first
+        (request(trigger_price=D("99000")), -2021),  # a BUY stop under the mark fires now
+        (request(OrderType.STOP, price=D("106000")), -4016),
+        (request(OrderType.STOP, SELL, price=D("94000")), -4024),
+        (request(quantity=D("0.00001")), -1111),
+    ]
+    for req, code in cases:
+        assert refusal(req, market)[0] == code, req
+    # Under 5 USDT at its trigger, opening: -4164; reduce-only is exempt.
+    tiny = request(OrderType.STOP_MARKET, SELL, quantity=D("0.001"), trigger_price=D("4000"))
+    assert refusal(tiny, market)[0] == -4164
+    assert place(replace(tiny, reduce_only=True), market).status is AlgoStatus.NEW

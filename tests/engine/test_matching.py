@@ -438,3 +438,15 @@ def test_orders_conserve_money_never_fill_worse_than_their_limit_and_reduce_only
         account = matched.account
     # Money: the wallet is the deposit, plus what was realized, minus the fees paid.
     assert account.wallet_balance("USDT") == D("1000000") + realized - fees
+
+
+def test_modify_takes_a_price_match_instead_of_a_price(market: Market) -> None:
+    matched = place(funded(market), req(BUY, "0.01", "49000", cid="pm"), market, "50000")
+    order_id = matched.events[0].order.order_id
+    marks = {"BTCUSDT": D("50000.005")}  # bid 50000.00, ask 50000.01
+    request = req(BUY, "0.01", match="QUEUE")
+    moved = modify_order(
+        matched.account, request, market, marks, order_id=order_id, ids=IDS, now=12
+    )
+    (amended,) = moved.events  # at the bid: it rests
+    assert amended.order.price == D("50000.00") and amended.order.status is OrderStatus.NEW

@@ -289,3 +289,26 @@ async def test_batch_orders_answer_each_item_in_place(
 
 def _key(services: Services, account: str) -> str:
     return services.registry.account(account).keys[0]
+
+
+async def test_a_gtd_order_expires_when_its_date_comes(
+    rest: RestService, services: Services, orders: OrderService
+) -> None:
+    until = services.clock.now_ms() + 700_000
+    placed = body(
+        await place(
+            rest, services, symbol="BTCUSDT", side="BUY", type="LIMIT", timeInForce="GTD",
+            quantity="0.010", price="20000", goodTillDate=str(until),
+        )
+    )  # fmt: skip
+    assert placed["goodTillDate"] == until
+    await orders.expire()
+    assert services.registry.account("carol").account.orders  # not yet
+    services.clock.advance(700_000)
+    await orders.expire()
+    assert not services.registry.account("carol").account.orders
+    early = await place(
+        rest, services, symbol="BTCUSDT", side="BUY", type="LIMIT", timeInForce="GTD",
+        quantity="0.010", price="20000", goodTillDate=str(services.clock.now_ms() + 500_000),
+    )  # fmt: skip
+    assert refusal(early)[1]["code"] == -5040

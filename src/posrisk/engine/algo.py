@@ -51,6 +51,7 @@ from .events import (
     Side,
     TimeInForce,
 )
+from .filters import check_min_notional, check_order_filters, check_percent_price, check_price
 from .market import Market, Symbol
 from .numbers import ZERO
 from .order_request import OrderRequest
@@ -137,7 +138,8 @@ def place_algo(
     positionSide, -1106 reduceOnly in hedge mode; -4116 the clientAlgoId of an open algo;
     closePosition only on STOP_MARKET/TAKE_PROFIT_MARKET (-1106), without quantity (-4137)
     or reduceOnly (-1106), not BUY LONG / SELL SHORT (-4061); -1111, -4003, -4001, -4006,
-    -4135 the numbers; -2021 already triggered at the mark; -4045 the symbol's open algo
+    -4135 the numbers; the filters a regular order meets (``_check_filters``); -2021
+    already triggered at the mark; -4045 the symbol's open algo
     orders full. No margin check: an algo order holds none until it triggers.
     """
     symbol = market[request.symbol]
@@ -148,9 +150,8 @@ def place_algo(
     _check_client_id(account, request)
     _check_close_position(request, position_side)
     _check_numbers(symbol, request)
-    # The price and quantity filters (tick, step, min/max, PERCENT_PRICE, MIN_NOTIONAL)
-    # come here, after the numbers and before the trigger, as for a regular order.
     mark = marks.get(request.symbol)
+    _check_filters(symbol, request, mark)
     algo = _new_algo(request, position_side, good_till_date, mark, algo_id, now)
     _check_not_triggered(algo, mark)
     open_on_symbol = sum(1 for a in account.algos.values() if a.symbol == request.symbol)
@@ -243,6 +244,31 @@ def _check_numbers(symbol: Symbol, request: AlgoRequest) -> None:
         raise StopPriceNotPositive(f"triggerPrice {request.trigger_price}")
     if request.activate_price is not None and request.activate_price <= 0:
         raise InvalidActivationPrice(f"activatePrice {request.activate_price}")
+
+
+def _check_filters(symbol: Symbol, request: AlgoRequest, mark: Decimal | None) -> None:
+    """The filters a regular order meets, on what the algo order will send: its quantity
+    (LOT_SIZE for STOP/TAKE_PROFIT, MARKET_LOT_SIZE for the market types), its prices on
+    the tick grid (PRICE_FILTER), a limit price within PERCENT_PRICE of the mark, and
+    MIN_NOTIONAL at the price it would trade at, unless it only closes."""
+    limit = request.order_type in _LIMIT_TYPES
+    price = request.price if limit else None
+    if request.quantity is not None:
+        check_order_filters(symbol, request.quantity, price, market=not limit)
+    elif price is not None:
+        check_price(symbol, price)
+    trailing = request.order_type is OrderType.TRAILING_STOP_MARKET
+    trigger = None if trailing else request.trigger_price  # a trailing one has none
+    activate = request.activate_price if trailing else None
+    for other in (trigger, activate):
+        if other is not None:
+            check_price(symbol, other)
+    if price is not None:
+        check_percent_price(symbol, request.side, price, mark)
+    closes = request.reduce_only or request.close_position
+    at = price or trigger or activate or mark
+    if request.quantity is not None and not closes and at:
+        check_min_notional(symbol, request.quantity, at)
 
 
 def _check_price_precision(symbol: Symbol, price: Decimal) -> None:

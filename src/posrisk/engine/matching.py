@@ -46,7 +46,7 @@ from .events import (
     TimeInForce,
     Trade,
 )
-from .filters import check_percent_price, check_price, check_quantity
+from .filters import check_order_filters, check_percent_price
 from .ledger import apply
 from .liquidation import liquidation_events
 from .margin import check_opening_margin
@@ -54,7 +54,7 @@ from .market import Market, Symbol
 from .numbers import CONTEXT, ZERO, fmt_money
 from .order_request import OrderRequest
 from .order_state import trade_fill, trade_realized_pnl
-from .placement import Book, closing_capacity, new_order, order_direction
+from .placement import Book, closing_capacity, matched_price, new_order, order_direction
 from .risk import AccountRisk, initial_margin
 
 __all__ = [
@@ -359,13 +359,12 @@ def modify_order(
             raise ModifyLimitExceeded(
                 f"order {order.order_id} was modified {order.modify_count} times"
             )
-        quantity, price = request.quantity, request.price
+        book = Book.at(symbol, marks, slippage)
+        quantity, price = request.quantity, matched_price(request, symbol, book)
         assert quantity is not None and price is not None  # the service asks for both
         if quantity == order.quantity and price == order.price:
             raise ModifyUnchanged(f"order {order.order_id} is already {quantity} at {price}")
-        check_quantity(symbol, quantity, market=False)
-        check_price(symbol, price)
-        book = Book.at(symbol, marks, slippage)
+        check_order_filters(symbol, quantity, price, market=False)
         if book is not None:
             check_percent_price(symbol, order.side, price, book.mark)
         amended = replace(

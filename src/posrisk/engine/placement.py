@@ -26,9 +26,8 @@ from .errors import (
 from .events import Order, OrderType, PositionMode, PositionSide, Side, TimeInForce
 from .filters import (
     check_min_notional,
+    check_order_filters,
     check_percent_price,
-    check_price,
-    check_quantity,
     filters_for,
     top_of_book,
 )
@@ -36,7 +35,7 @@ from .market import Symbol
 from .numbers import ZERO
 from .order_request import OrderRequest
 
-__all__ = ["Book", "closing_capacity", "new_order", "order_direction"]
+__all__ = ["Book", "closing_capacity", "matched_price", "new_order", "order_direction"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,7 +105,7 @@ def _position_side(account: Account, request: OrderRequest) -> PositionSide:
     return PositionSide.BOTH
 
 
-def _matched_price(request: OrderRequest, symbol: Symbol, book: Book | None) -> Decimal | None:
+def matched_price(request: OrderRequest, symbol: Symbol, book: Book | None) -> Decimal | None:
     """The price ``priceMatch`` sets at placement: OPPONENT the other side's touch, QUEUE
     one's own; ``_n`` levels n − 1 ticks further from the touch."""
     match = request.price_match
@@ -139,14 +138,12 @@ def new_order(
         raise ClientOrderIdDuplicated(request.client_order_id)
     market_order = request.type is OrderType.MARKET
     book = Book.at(symbol, marks, slippage)
-    price = ZERO if market_order else _matched_price(request, symbol, book)
+    price = ZERO if market_order else matched_price(request, symbol, book)
     quantity = request.quantity
     assert quantity is not None and price is not None  # the service asks for both
-    check_quantity(symbol, quantity, market=market_order)
-    if not market_order:
-        check_price(symbol, price)
-        if book is not None:
-            check_percent_price(symbol, request.side, price, book.mark)
+    check_order_filters(symbol, quantity, None if market_order else price, market=market_order)
+    if not market_order and book is not None:
+        check_percent_price(symbol, request.side, price, book.mark)
     capacity = closing_capacity(account, symbol.name, position_side, request.side)
     if request.reduce_only or (position_side is not PositionSide.BOTH and capacity):
         _check_reduce_only(account, request, symbol, position_side, capacity, quantity)

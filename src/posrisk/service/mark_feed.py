@@ -123,6 +123,8 @@ class MarkFeed:
                 await self.save()
             except Exception:
                 log.exception("saving marks failed")
+            if self.orders is not None:
+                await self.orders.expire()  # GTD orders whose time has come
 
     async def stop(self) -> None:
         for task in self._tasks:

@@ -14,7 +14,17 @@ from bisect import bisect_left, bisect_right, insort
 from collections.abc import Mapping
 from decimal import Decimal
 
-from ..engine import AlgoOrder, AlgoStatus, AlgoUpdate, Market, Order, OrderType, OrderUpdate, Side
+from ..engine import (
+    AlgoOrder,
+    AlgoStatus,
+    AlgoUpdate,
+    Market,
+    Order,
+    OrderType,
+    OrderUpdate,
+    Side,
+    TimeInForce,
+)
 from ..engine.algo import trigger_bounds
 from ..engine.filters import top_of_book
 from .registry import Registry, StateChanged
@@ -52,6 +62,8 @@ class OrderIndex:
         # orderId -> (account, order as indexed); algoId -> (account, algo as indexed)
         self._orders: dict[int, tuple[str, Order]] = {}
         self._algos: dict[int, tuple[str, AlgoOrder]] = {}
+        # GTD orders and algo orders by id ("o", id) / ("a", id): (account, goodTillDate).
+        self._deadlines: dict[tuple[str, int], tuple[str, int]] = {}
         for name, entry in registry.accounts.items():
             for order in entry.account.orders.values():
                 self._add(name, order)
@@ -87,6 +99,8 @@ class OrderIndex:
     def _add_algo(self, account: str, algo: AlgoOrder) -> None:
         if algo.status is not AlgoStatus.NEW:
             return
+        if algo.time_in_force is TimeInForce.GTD and algo.good_till_date:
+            self._deadlines["a", algo.algo_id] = (account, algo.good_till_date)
         book = self._book(algo.symbol)
         above, below = trigger_bounds(algo)
         if above is not None:
@@ -98,6 +112,7 @@ class OrderIndex:
         self._algos[algo.algo_id] = (account, algo)
 
     def _remove_algo(self, algo_id: int) -> None:
+        self._deadlines.pop(("a", algo_id), None)
         found = self._algos.pop(algo_id, None)
         if found is None:
             return
@@ -111,7 +126,13 @@ class OrderIndex:
                 if at < len(keys) and keys[at] == (price, algo_id):
                     del keys[at]
 
+    def due(self, now: int) -> list[str]:
+        """The accounts holding a GTD order or algo order whose goodTillDate has come."""
+        return list(dict.fromkeys(a for a, until in self._deadlines.values() if until <= now))
+
     def _add(self, account: str, order: Order) -> None:
+        if order.time_in_force is TimeInForce.GTD and order.good_till_date:
+            self._deadlines["o", order.order_id] = (account, order.good_till_date)
         if order.type is not OrderType.LIMIT:
             return
         book = self._book(order.symbol)
@@ -119,6 +140,7 @@ class OrderIndex:
         self._orders[order.order_id] = (account, order)
 
     def _remove(self, order_id: int) -> None:
+        self._deadlines.pop(("o", order_id), None)
         found = self._orders.pop(order_id, None)
         if found is None:
             return

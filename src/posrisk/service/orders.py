@@ -22,7 +22,9 @@ from ..engine import (
     OrderNotFound,
     OrderRequest,
     OrderUpdate,
+    apply,
     cancel_order,
+    expired_algos,
     expired_orders,
     modify_order,
     orders_on_mark,
@@ -183,13 +185,22 @@ class OrderService:
             return []
 
     async def expire(self) -> None:
-        """Expire the GTD orders whose time has passed (the serve loop calls it)."""
+        """Expire the GTD orders and algo orders whose goodTillDate has come (the mark
+        feed's periodic loop calls it); only the accounts holding one are looked at."""
         now = self.admin.clock.now_ms()
-        for name, entry in list(self.registry.accounts.items()):
-            if expired_orders(entry.account, self.market, now).events:
-                await self.admin.plan_events(
-                    name, lambda state, at: list(expired_orders(state, self.market, at).events)
-                )
+        for name in self.index.due(now):
+
+            def plan(state: Account, at: int) -> list[Event]:
+                expired: list[Event] = list(expired_orders(state, self.market, at).events)
+                after = state
+                for event in expired:
+                    after = apply(after, event, self.market).account
+                return [*expired, *expired_algos(after, at)]
+
+            try:
+                await self.admin.plan_events(name, plan)
+            except Exception:
+                log.exception("expiring %s's GTD orders failed", name)
 
     # -- reads --------------------------------------------------------------------------
 
