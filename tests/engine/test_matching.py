@@ -450,3 +450,68 @@ def test_modify_takes_a_price_match_instead_of_a_price(market: Market) -> None:
     )
     (amended,) = moved.events  # at the bid: it rests
     assert amended.order.price == D("50000.00") and amended.order.status is OrderStatus.NEW
+
+
+MODES = [(PositionMode.ONE_WAY, None), (PositionMode.HEDGE, LONG)]
+
+
+@pytest.mark.parametrize("margin", [MarginType.CROSS, MarginType.ISOLATED])
+@pytest.mark.parametrize(("mode", "ps"), MODES)
+@pytest.mark.parametrize("tif", [GTC, IOC, FOK, GTX, None])
+@pytest.mark.parametrize("marketable", [True, False])
+def test_every_type_and_time_in_force_in_each_mode_and_margin_type(
+    market: Market,
+    margin: MarginType,
+    mode: PositionMode,
+    ps: PositionSide | None,
+    tif: TimeInForce | None,
+    marketable: bool,
+) -> None:
+    """MARKET (tif None) and LIMIT × GTC/IOC/FOK/GTX, at or away from the touch, one-way
+    and hedge, cross and isolated: what each does is the matching model's."""
+    account = funded(market, mode=mode)
+    if margin is MarginType.ISOLATED:
+        account = run([SetMarginType("BTCUSDT", margin)], market, account)
+    if tif is None:
+        if not marketable:
+            return  # a MARKET order always takes
+        request = req(BUY, "0.010", ps=ps)
+    else:
+        request = req(BUY, "0.010", "50000" if marketable else "49000", tif=tif, ps=ps)
+    expected: dict[tuple[TimeInForce | None, bool], object] = {
+        (None, True): [Execution.NEW, Execution.TRADE],
+        (GTC, True): [Execution.NEW, Execution.TRADE],
+        (IOC, True): [Execution.NEW, Execution.TRADE],
+        (FOK, True): [Execution.NEW, Execution.TRADE],
+        (GTX, True): -5022,
+        (GTC, False): [Execution.NEW],
+        (IOC, False): [Execution.NEW, Execution.EXPIRED],
+        (FOK, False): -5021,
+        (GTX, False): [Execution.NEW],
+    }
+    outcome = expected[tif, marketable]
+    if isinstance(outcome, int):
+        with pytest.raises(EngineError) as info:
+            place(account, request, market, "50000")
+        assert info.value.code == outcome
+        return
+    matched = place(account, request, market, "50000")
+    assert [e.execution for e in matched.events] == outcome
+    position = matched.account.position("BTCUSDT", ps or BOTH)
+    traded = outcome[-1] is Execution.TRADE
+    assert position.amount == (D("0.010") if traded else 0)
+    if traded and margin is MarginType.ISOLATED:  # 500 / 20 of margin, less the taker fee
+        assert position.isolated_wallet == D("25") - D("0.25")
+    rested = outcome == [Execution.NEW]
+    assert bool(matched.account.orders) is rested
+
+
+def test_a_partial_close_through_an_order_realizes_its_share(market: Market) -> None:
+    long = place(funded(market), req(BUY, "0.030"), market, "50000").account
+    closed = place(long, req(SELL, "0.010", cid="part"), market, "51000")
+    position = closed.account.position("BTCUSDT", BOTH)
+    assert position.amount == D("0.020") and position.entry_price == D("50000")
+    trade = closed.events[-1].trade
+    assert trade is not None and trade.realized_pnl == D("10")
+    # The taker fee to open 0.030 at 50000 was 0.75; a third of it leaves break-even.
+    assert position.break_even_price == D("50000") + D("0.5") / D("0.020")
