@@ -149,3 +149,22 @@ async def test_a_body_must_be_an_object() -> None:
     with pytest.raises(InvalidValue) as refused:
         as_body([1], "fill")
     assert (refused.value.field, refused.value.detail) == ("fill", "fill must be a JSON object")
+
+
+async def test_an_operator_fill_may_carry_a_fee_of_more_than_8_decimals(
+    services: Services,
+) -> None:
+    """The fee a live fill paid, to every digit: the wallet pays it rounded half-even to 8
+    decimals and break-even keeps it whole, as Binance does."""
+    ops = AdminOperations(services.admin)
+    await ops.create_account({"name": "erin"})
+    await ops.wallet("erin", {"amount": "1000"})
+    filled = await ops.fill(
+        "erin",
+        {"symbol": "BTCUSDT", "side": "BUY", "qty": "0.002", "price": "91739.9",
+         "fee": "0.0917399"},
+    )  # fmt: skip
+    row = position(filled, "BTCUSDT")
+    assert row["breakEvenPrice"] == "91785.76995"
+    account = services.registry.account("erin").account
+    assert str(account.wallet_balance("USDT")) == "999.90826010"
