@@ -312,3 +312,13 @@ async def test_a_gtd_order_expires_when_its_date_comes(
         quantity="0.010", price="20000", goodTillDate=str(services.clock.now_ms() + 500_000),
     )  # fmt: skip
     assert refusal(early)[1]["code"] == -5040
+
+
+async def test_open_orders_weighs_1_for_a_symbol_and_40_for_all(
+    rest: RestService, services: Services, orders: OrderService
+) -> None:
+    route = ("GET", "/fapi/v1/openOrders")
+    first = await call(rest, services, route, "carol", {"symbol": "BTCUSDT"})
+    everything = await call(rest, services, route, "carol", {})
+    used = [int(r.headers["X-MBX-USED-WEIGHT-1M"]) for r in (first, everything)]
+    assert used[1] - used[0] == 40

@@ -42,7 +42,7 @@ from .order_writes import (
 if TYPE_CHECKING:
     from .api import ApiService, Connection
     from .orders import OrderService
-    from .rest import RestRequest, RestService, Route
+    from .rest import RestRequest, RestService, Route, Weight
 
 __all__ = ["ORDER_METHODS", "ORDER_ROUTES", "orders_of"]
 
@@ -95,7 +95,7 @@ def _ws(operation: Any, costs: tuple[int, ...] | None = None) -> Any:
 
 
 # (method, path) → (handler, REQUEST_WEIGHT)
-ORDER_ROUTES: dict[tuple[str, str], tuple[Route, int]] = {
+ORDER_ROUTES: dict[tuple[str, str], tuple[Route, Weight]] = {
     ("POST", "/fapi/v1/order"): (_rest(place, ORDER_COST), 0),
     ("POST", "/fapi/v1/order/test"): (_rest(place_test), 1),
     ("GET", "/fapi/v1/order"): (_rest(query_order), 1),
@@ -105,7 +105,7 @@ ORDER_ROUTES: dict[tuple[str, str], tuple[Route, int]] = {
     ("PUT", "/fapi/v1/batchOrders"): (_rest(batch_modify, BATCH_COST), 5),
     ("DELETE", "/fapi/v1/batchOrders"): (_rest(batch_cancel), 1),
     ("GET", "/fapi/v1/openOrder"): (_rest(open_order), 1),
-    ("GET", "/fapi/v1/openOrders"): (_rest(open_orders), 1),
+    ("GET", "/fapi/v1/openOrders"): (_rest(open_orders), (1, 40)),
     ("GET", "/fapi/v1/allOrders"): (_rest(all_orders), 5),
     ("DELETE", "/fapi/v1/allOpenOrders"): (_rest(cancel_all), 1),
     ("GET", "/fapi/v1/userTrades"): (_rest(user_trades), 5),
@@ -114,7 +114,7 @@ ORDER_ROUTES: dict[tuple[str, str], tuple[Route, int]] = {
     ("DELETE", "/fapi/v1/algoOrder"): (_rest(algo_cancel), 1),
     ("DELETE", "/fapi/v1/algoOpenOrders"): (_rest(algo_cancel_all), 1),
     ("GET", "/fapi/v1/algoOrder"): (_rest(algo_query), 1),
-    ("GET", "/fapi/v1/openAlgoOrders"): (_rest(open_algo_orders), 1),
+    ("GET", "/fapi/v1/openAlgoOrders"): (_rest(open_algo_orders), (1, 40)),
     ("GET", "/fapi/v1/allAlgoOrders"): (_rest(all_algo_orders), 5),
 }
 

@@ -63,6 +63,7 @@ __all__ = [
     "RestRequest",
     "RestService",
     "Route",
+    "Weight",
     "error_response",
     "leverage_bracket_json",
     "request_params",
@@ -146,6 +147,9 @@ class RestRequest:
 
 
 Route = Callable[["RestService", RestRequest, int], Any]
+# REQUEST_WEIGHT of a route: one figure, or (with ``symbol``, without) for the routes whose
+# weight depends on it (``openOrders``: 1 / 40).
+Weight = int | tuple[int, int]
 
 
 class RestService:
@@ -184,7 +188,8 @@ class RestService:
         started = time.perf_counter()
         found = ROUTES.get((method, path))
         label = path if method == "GET" else f"{method} {path}"
-        route, weight = found if found is not None else (_invalid_path, 1)
+        route, weights = found if found is not None else (_invalid_path, 1)
+        weight = weights if isinstance(weights, int) else _by_symbol(weights, query, body)
         api = self.api
         now = api.clock.now_ms()
         decision = api.limiter.charge(ip, weight, now)
@@ -406,7 +411,14 @@ def _listen_key_close(rest: RestService, request: RestRequest, now: int) -> Any:
 
 
 # (method, path) → (handler, REQUEST_WEIGHT)
-ROUTES: dict[tuple[str, str], tuple[Route, int]] = {
+def _by_symbol(weights: tuple[int, int], query: str, body: bytes) -> int:
+    """The weight of a route that costs less for one symbol: whether ``symbol`` is sent
+    (looked for in the raw query and body, before they are parsed)."""
+    sent = "symbol=" in query.lower() or b"symbol=" in body.lower()
+    return weights[0] if sent else weights[1]
+
+
+ROUTES: dict[tuple[str, str], tuple[Route, Weight]] = {
     ("GET", "/fapi/v1/ping"): (_ping, 1),
     ("GET", "/fapi/v1/time"): (_time, 1),
     # python-binance's constructor asks the spot API for these two.
