@@ -17,6 +17,7 @@ from typing import Any
 import orjson
 from aiohttp import web
 
+from ..engine import InvalidValue
 from ..errors import PosriskError
 from ..service.errors import ServiceError
 from ..service.operations import Operations, as_body
@@ -65,6 +66,8 @@ class AdminApi:
                 web.post(f"{p}/accounts/{{name}}/fills", self._fill),
                 web.post(f"{p}/accounts/{{name}}/isolated-margin", self._isolated_margin),
                 web.put(f"{p}/accounts/{{name}}/commission", self._commission),
+                web.get(f"{p}/accounts/{{name}}/orders", self._orders),
+                web.delete(f"{p}/accounts/{{name}}/orders", self._cancel_orders),
                 web.get(f"{p}/marks", self._marks),
                 web.put(f"{p}/marks", self._set_marks),
                 web.post(f"{p}/scenarios", self._scenario),
@@ -156,6 +159,22 @@ class AdminApi:
     async def _commission(self, request: web.Request) -> web.Response:
         name = request.match_info["name"]
         return _json(await self.operations.commission(name, await self._object(request)))
+
+    async def _orders(self, request: web.Request) -> web.Response:
+        name = request.match_info["name"]
+        return _json(await self.operations.orders(name, request.query.get("symbol")))
+
+    async def _cancel_orders(self, request: web.Request) -> web.Response:
+        """``?symbol=`` and ``?orderId=`` narrow it; without either: every open order."""
+        name, query = request.match_info["name"], request.query
+        order_id = query.get("orderId")
+        if order_id is not None and not order_id.isdigit():
+            raise InvalidValue("orderId", "orderId must be a positive integer")
+        return _json(
+            await self.operations.cancel_orders(
+                name, query.get("symbol"), None if order_id is None else int(order_id)
+            )
+        )
 
     async def _marks(self, request: web.Request) -> web.Response:
         return _json(await self.operations.marks())
