@@ -17,6 +17,7 @@ from ..engine import (
     AlgoStatus,
     AlgoUpdate,
     Event,
+    Market,
     OrderUpdate,
     UnknownOrder,
     algo_object,
@@ -26,19 +27,15 @@ from ..engine import (
 )
 from .orders import OrderService
 
-__all__ = ["cancel_open_orders", "open_orders_json"]
+__all__ = ["cancel_open_orders", "open_orders_json", "orders_json"]
 
 Json = dict[str, Any]
 
 
-def open_orders_json(orders: OrderService, account: str, symbol: str | None = None) -> Json:
-    """``{"orders": [...], "algoOrders": [...]}``: the account's open regular orders (as
+def orders_json(state: Account, market: Market, symbol: str | None = None) -> Json:
+    """``{"orders": [...], "algoOrders": [...]}``: ``state``'s open regular orders (as
     ``GET /fapi/v1/openOrders`` answers them) and open algo orders (as ``openAlgoOrders``),
-    by id; only ``symbol``'s when given (-1121 for a symbol not traded)."""
-    market = orders.market
-    if symbol is not None:
-        market[symbol]
-    state = orders.registry.account(account).account
+    by id; only ``symbol``'s when given."""
     regular = sorted(state.orders.values(), key=lambda o: o.order_id)
     algos = sorted(state.algos.values(), key=lambda a: a.algo_id)
     return {
@@ -53,6 +50,14 @@ def open_orders_json(orders: OrderService, account: str, symbol: str | None = No
             if symbol is None or a.symbol == symbol
         ],
     }
+
+
+def open_orders_json(orders: OrderService, account: str, symbol: str | None = None) -> Json:
+    """The account's open orders and algo orders (``orders_json``); -1121 for a
+    ``symbol`` not traded."""
+    if symbol is not None:
+        orders.market[symbol]
+    return orders_json(orders.registry.account(account).account, orders.market, symbol)
 
 
 def _cancels(state: Account, symbol: str | None, order_id: int | None, now: int) -> list[Event]:
