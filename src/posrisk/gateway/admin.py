@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hmac
 import logging
+import re
 import socket
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
@@ -29,6 +30,7 @@ log = logging.getLogger("posrisk.admin")
 
 ADMIN_PREFIX = "/admin/v1"
 _MAX_BODY = 4 << 20
+_ORDER_ID = re.compile(r"[0-9]{1,19}")
 _UNAUTHORIZED = {"code": -1002, "msg": "You are not authorized to execute this request."}
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -168,7 +170,7 @@ class AdminApi:
         """``?symbol=`` and ``?orderId=`` narrow it; without either: every open order."""
         name, query = request.match_info["name"], request.query
         order_id = query.get("orderId")
-        if order_id is not None and not order_id.isdigit():
+        if order_id is not None and _ORDER_ID.fullmatch(order_id) is None:
             raise InvalidValue("orderId", "orderId must be a positive integer")
         return _json(
             await self.operations.cancel_orders(
