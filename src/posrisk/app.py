@@ -285,7 +285,7 @@ class PosriskServer:
             self.feed.start(source(self.registry.marks))
             if admin:
                 self.admin_token = self._admin_token()
-                operations = AdminOperations(self.admin, self.bus)
+                operations = AdminOperations(self.admin, self.bus, orders=api.orders)
                 self.admin_api = AdminApi(operations, self.admin_token)
                 await self.admin_api.start(admin)
                 self._write_server_info()

@@ -39,6 +39,7 @@ async def handle(request: web.Request) -> web.Response:
             "path": request.path,
             "body": orjson.loads(body) if body else None,
             "contentType": request.headers.get("Content-Type"),
+            "query": request.query_string,
         }
     )
 
@@ -76,6 +77,28 @@ async def test_each_operation_is_its_method_and_path_with_a_json_body(admin_url:
         answer = await call
         assert (answer["method"], answer["path"], answer["body"]) == (method, path, body)
         assert answer["contentType"] == "application/json"
+
+
+async def test_open_orders_are_read_and_canceled_with_their_filters_in_the_query(
+    admin_url: str,
+) -> None:
+    ops = RemoteOperations(admin_url, TOKEN)
+    calls: list[tuple[Any, str, str]] = [
+        (ops.orders("bob"), "GET", ""),
+        (ops.orders("bob", "BTCUSDT"), "GET", "symbol=BTCUSDT"),
+        (ops.cancel_orders("bob"), "DELETE", ""),
+        (ops.cancel_orders("bob", "ETHUSDT"), "DELETE", "symbol=ETHUSDT"),
+        (ops.cancel_orders("bob", None, 1000000007), "DELETE", "orderId=1000000007"),
+        (ops.cancel_orders("bob", "BTCUSDT", 7), "DELETE", "symbol=BTCUSDT&orderId=7"),
+    ]
+    for call, method, query in calls:
+        answer = await call
+        assert (answer["method"], answer["path"], answer["query"]) == (
+            method,
+            "/accounts/bob/orders",
+            query,
+        )
+        assert answer["body"] is None
 
 
 async def test_a_refusal_keeps_the_apis_code_status_and_message(admin_url: str) -> None:

@@ -27,6 +27,7 @@ def test_every_scenario_loads_and_has_its_readme_line() -> None:
         "liquidation-cascade.json",
         "near-liquidation.json",
         "one-way-cross.json",
+        "resting-orders.json",
         "sell-off.csv",
     ]
     for name in files:
@@ -48,6 +49,18 @@ def test_the_shapes_the_readme_promises() -> None:
         [usdt] = exchange.account("edge")["balances"]
         ratio = D(usdt["maintMargin"]) / D(usdt["marginBalance"])
         assert D("0.8") < ratio < 1
+    with serve(LIBRARY / "resting-orders.json") as exchange:
+        orders = exchange.open_orders("rita")
+        assert [(o["clientOrderId"], o["reduceOnly"]) for o in orders] == [
+            ("take-profit", True),
+            ("buy-the-dip", False),
+        ]
+        exchange.set_marks(BTCUSDT="63001")
+        taken = exchange.wait_for_order("rita", orders[0]["orderId"], "FILLED")
+        assert taken["avgPrice"] == "63000.00000"
+        [flat] = exchange.account("rita")["positions"]  # kept by the open BUY
+        assert flat["positionAmt"] == "0.000"
+        assert [o["clientOrderId"] for o in exchange.open_orders("rita")] == ["buy-the-dip"]
 
 
 @pytest.mark.asyncio

@@ -3,7 +3,8 @@
 What is thrown (Hypothesis): to every endpoint — ``POST accounts``,
 ``accounts/{name}/keys``, ``/wallet``, ``/settings``, ``/fills``, ``/isolated-margin``,
 ``PUT accounts/{name}/commission``, ``PUT marks``, ``POST scenarios``, the GETs,
-``DELETE accounts/{name}/keys/{apiKey}`` and methods an endpoint does not take — bodies
+``DELETE accounts/{name}/keys/{apiKey}``, ``GET``/``DELETE accounts/{name}/orders``
+with hostile ``symbol``/``orderId`` queries, and methods an endpoint does not take — bodies
 of the endpoint's own shape with hostile
 field values (numbers as strings, integers, floats and huge integers; unicode; nested
 values; unknown fields), arbitrary JSON documents, JSON written by hand (NaN/Infinity,
@@ -449,12 +450,23 @@ def body_bytes(draw: st.DrawFn, kind: str) -> bytes | None:
     return b'{"name": "' + b"a" * size + b'"}'
 
 
+ORDER_QUERIES = [
+    "", "?symbol=BTCUSDT", "?symbol=NOPEUSDT", "?symbol=", "?orderId=1", "?orderId=-1",
+    "?orderId=99999999999999999999999", "?orderId=%C2%B2", "?orderId=%D9%A1", "?orderId=1e3",
+    "?symbol=BTCUSDT&orderId=1000000001", "?orderId=%00", "?symbol=%00",
+]  # fmt: skip
+
+
+def order_query(text: str) -> str:
+    return "?" + yarl.URL.build(query={"symbol": text, "orderId": text}).raw_query_string
+
+
 @st.composite
 def requests(draw: st.DrawFn) -> Request:
     kind = draw(
         st.sampled_from(
             ["accounts", "keys", "wallet", "settings", "fills", "isolated-margin"] * 2
-            + ["marks", "scenarios", "account", "revoke", "account-keys", "commission"]
+            + ["marks", "scenarios", "account", "revoke", "account-keys", "commission", "orders"]
         )
     )
     name = draw(name_segment)
@@ -466,6 +478,10 @@ def requests(draw: st.DrawFn) -> Request:
             draw(st.sampled_from(["GET", "GET", "DELETE", "PUT"])),
             endpoint_path(kind, name),
         )
+    elif kind == "orders":
+        query = draw(st.sampled_from(ORDER_QUERIES) | st.text(max_size=20).map(order_query))
+        method = draw(st.sampled_from(["GET", "DELETE", "DELETE", "POST"]))
+        path = endpoint_path(kind, name) + query
     elif kind == "revoke":
         key = draw(
             st.sampled_from([ED_KEY, "nope", "..", "%2F", "%00", "a" * 300, ""])

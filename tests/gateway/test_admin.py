@@ -213,3 +213,46 @@ async def test_a_scenario_through_the_admin_api(server: PosriskServer) -> None:
     assert (status, body["code"]) == (400, -1130)
     assert "dave" in body["msg"]
     assert (await call(server, "GET", "/marks"))[1]["ETHUSDT"] == "1000"
+
+
+async def test_open_orders_are_listed_and_canceled_and_the_stream_hears_it(
+    server: PosriskServer,
+) -> None:
+    async with websockets.connect(server.ws_url) as ws:
+        placed = []
+        for price in ("20000", "19000"):
+            params = signed(
+                symbol="BTCUSDT", side="BUY", type="LIMIT", timeInForce="GTC",
+                quantity="0.010", price=price,
+            )  # fmt: skip
+            reply = await ask(ws, "order.place", params)
+            assert reply["status"] == 200, reply
+            placed.append(reply["result"]["orderId"])
+        status, listed = await call(server, "GET", "/accounts/alice/orders")
+        assert status == 200 and [o["orderId"] for o in listed["orders"]] == placed
+        assert listed["orders"][0]["price"] == "20000.00" and listed["algoOrders"] == []
+        status, body = await call(server, "GET", "/accounts/alice/orders?symbol=NOPEUSDT")
+        assert (status, body["code"]) == (400, -1121)
+        status, body = await call(server, "DELETE", "/accounts/alice/orders?orderId=x")
+        assert (status, body["code"]) == (400, -1130)
+        status, body = await call(server, "DELETE", "/accounts/alice/orders?orderId=42")
+        assert (status, body["code"]) == (400, -2011)
+
+        start = await ask(ws, "userDataStream.start", {"apiKey": HMAC_KEY})
+        base = server.ws_url.replace("/ws-fapi/v1", "")
+        async with websockets.connect(f"{base}/ws/{start['result']['listenKey']}") as stream:
+            path = f"/accounts/alice/orders?symbol=BTCUSDT&orderId={placed[1]}"
+            status, answer = await call(server, "DELETE", path)
+            assert status == 200 and [o["status"] for o in answer["orders"]] == ["CANCELED"]
+            update = json.loads(await asyncio.wait_for(stream.recv(), 5))
+            assert update["e"] == "ORDER_TRADE_UPDATE"
+            assert (update["o"]["i"], update["o"]["x"], update["o"]["X"]) == (
+                placed[1], "CANCELED", "CANCELED",
+            )  # fmt: skip
+            status, answer = await call(server, "DELETE", "/accounts/alice/orders")
+            assert [o["orderId"] for o in answer["orders"]] == placed[:1]
+        assert not server.registry.accounts["alice"].account.orders
+        assert await call(server, "GET", "/accounts/alice/orders") == (
+            200,
+            {"orders": [], "algoOrders": []},
+        )

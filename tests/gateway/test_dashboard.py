@@ -25,6 +25,8 @@ from websockets.typing import Origin
 from posrisk.app import PosriskServer
 from posrisk.engine import Fill, PositionSide, Side
 from posrisk.gateway.server import GatewaySettings
+from posrisk.service.admin_orders import cancel_open_orders
+from posrisk.service.order_writes import place
 
 from ..service.conftest import Keys
 from .conftest import make_server
@@ -188,7 +190,8 @@ async def test_the_page_shows_the_demo_as_account_position_serves_it_and_follows
     page = await browser.until(
         lambda p: p["feed"] and any(r["positionAmt"] == "0.090" for r in p["accounts"][0]["rows"])
     )
-    assert page["feed"][0].split(" ", 1)[1].startswith("ORDER demo: BTCUSDT 0.090")
+    # pa normalized, as Binance sends it (a 2026-04 capture): "0.09", not "0.090".
+    assert page["feed"][0].split(" ", 1)[1].startswith("ORDER demo: BTCUSDT 0.09 · ")
     # Under its Content-Security-Policy: styled (the inline <style> and the bars' CSSOM
     # widths applied), and nothing refused on the way.
     looks = await browser.evaluate(
@@ -198,6 +201,51 @@ async def test_the_page_shows_the_demo_as_account_position_serves_it_and_follows
     assert json.loads(looks)[0] == "rgb(27, 31, 36)" and json.loads(looks)[1].endswith("%")
     await browser.evaluate("1")  # collect what the console logged meanwhile
     assert [e["text"] for e in browser.console if "Content Security Policy" in e["text"]] == []
+
+
+READ_ORDERS = """JSON.stringify({
+  orders: [...document.querySelectorAll("section.account tr[data-order]")].map(row =>
+    [row.closest("section").dataset.account, row.dataset.order,
+     ...[...row.querySelectorAll("td[data-field]")].map(c => c.textContent)]),
+  feed: [...document.querySelectorAll("#feed li[data-event]")].map(li =>
+    [li.dataset.event, li.textContent])
+})"""
+
+
+async def read_orders(browser: Browser, condition: Any) -> dict[str, Any]:
+    """Read the page's order rows and feed until ``condition`` holds (bounded)."""
+    for _ in range(300):
+        text = await browser.evaluate(READ_ORDERS)
+        page = json.loads(text) if text else {"orders": [], "feed": []}
+        if condition(page):
+            return page
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"the page never showed it: {page}")
+
+
+async def test_the_page_shows_open_orders_and_their_order_trade_updates(
+    demo: PosriskServer, browser: Browser
+) -> None:
+    assert demo.gateway is not None and demo.gateway.api.orders is not None
+    orders = demo.gateway.api.orders
+    await browser.open(demo.http_url + "/")
+    await browser.until(lambda p: p["status"] == "live" and p["accounts"])
+    params = {
+        "symbol": "BTCUSDT", "side": "BUY", "type": "LIMIT", "timeInForce": "GTC",
+        "quantity": "0.010", "price": "60000",
+    }  # fmt: skip
+    placed = await place(orders, demo.registry.account("demo"), params, demo.clock.now_ms())
+    order_id = str(placed["orderId"])
+    page = await read_orders(browser, lambda p: p["orders"])
+    assert page["orders"] == [["demo", order_id, "0.010", "60000.00", "NEW"]]
+    assert page["feed"][0][0] == "ORDER_TRADE_UPDATE"
+    assert f"NEW demo: {order_id} BTCUSDT BUY LIMIT 0.01 @ 60000" in page["feed"][0][1]
+
+    await cancel_open_orders(orders, "demo")
+    page = await read_orders(browser, lambda p: not p["orders"])
+    assert f"CANCELED demo: {order_id} BTCUSDT" in page["feed"][0][1]
+    await browser.evaluate("1")  # collect what the console logged meanwhile
+    assert [e["text"] for e in browser.console if e.get("level") == "error"] == []
 
 
 def fetch(url: str) -> Any:

@@ -9,7 +9,10 @@ import orjson
 import pytest
 
 from posrisk.engine import Fill, PositionSide, Side
+from posrisk.service.admin_orders import cancel_open_orders
 from posrisk.service.dashboard import Dashboard
+from posrisk.service.order_writes import place
+from posrisk.service.orders import OrderService
 
 from .conftest import (
     ED_KEY,
@@ -59,7 +62,7 @@ async def test_the_dashboard_sends_no_key_material(services: Services, keys: Key
     # what its page shows.
     state = orjson.loads(viewer.messages[0])
     assert [sorted(a) for a in state["accounts"]] == [
-        ["balances", "name", "positionMode", "positions"]
+        ["balances", "name", "openAlgoOrders", "openOrders", "positionMode", "positions"]
     ] * 2
     assert [a["name"] for a in state["accounts"]] == ["alice", "bob"]
     assert state["accounts"][0]["positions"][0]["symbol"] == "BTCUSDT"
@@ -100,3 +103,56 @@ async def test_the_state_shows_the_marks_held_and_the_latest_updates(services: S
     assert latest["event"]["a"]["P"][0]["pa"] == "0.013"
     updates = [orjson.loads(m) for m in viewer.messages if b'"type":"update"' in m]
     assert [u["event"]["a"]["P"][0]["pa"] for u in updates] == ["0.011", "0.013"]
+
+
+async def test_open_orders_and_their_order_trade_updates_are_shown(services: Services) -> None:
+    orders = OrderService(services.admin)
+    dashboard = Dashboard(services.admin, services.clock)
+    viewer = Viewer()
+    dashboard.attach(viewer)
+    params = {
+        "symbol": "BTCUSDT", "side": "BUY", "type": "LIMIT", "timeInForce": "GTC",
+        "quantity": "0.010", "price": "20000", "newClientOrderId": "dip",
+    }  # fmt: skip
+    entry = services.registry.account("alice")
+    placed = await place(orders, entry, params, services.clock.now_ms())
+    services.clock.advance(1000)
+    dashboard.tick()
+    state = orjson.loads(viewer.messages[-1])
+    alice = state["accounts"][0]
+    [shown] = alice["openOrders"]
+    assert (shown["orderId"], shown["clientOrderId"], shown["price"], shown["status"]) == (
+        placed["orderId"], "dip", "20000.00", "NEW",
+    )  # fmt: skip
+    assert alice["openAlgoOrders"] == [] and state["accounts"][1]["openOrders"] == []
+    [new] = [orjson.loads(m) for m in viewer.messages if b'"type":"update"' in m]
+    assert (new["account"], new["event"]["e"], new["event"]["o"]["x"]) == (
+        "alice", "ORDER_TRADE_UPDATE", "NEW",
+    )  # fmt: skip
+    assert new["event"]["o"]["b"] == "200"  # the side's bid notional after it
+
+    # A resting fill: its ACCOUNT_UPDATE then its ORDER_TRADE_UPDATE, as the streams get them.
+    await services.admin.set_marks({"BTCUSDT": Decimal("19999")})
+    await orders.on_marks({"BTCUSDT": Decimal("19999")})
+    feed = [(i["event"]["e"], i["event"].get("o", {}).get("x")) for i in dashboard.feed]
+    assert feed[:3] == [
+        ("ORDER_TRADE_UPDATE", "TRADE"), ("ACCOUNT_UPDATE", None), ("ORDER_TRADE_UPDATE", "NEW"),
+    ]  # fmt: skip
+    services.clock.advance(1000)
+    dashboard.tick()
+    assert orjson.loads(viewer.messages[-1])["accounts"][0]["openOrders"] == []
+
+
+async def test_an_operators_cancel_reaches_the_feed(services: Services) -> None:
+    orders = OrderService(services.admin)
+    params = {
+        "symbol": "ETHUSDT", "side": "SELL", "type": "LIMIT", "timeInForce": "GTC",
+        "quantity": "0.100", "price": "990",
+    }  # fmt: skip
+    await place(orders, services.registry.account("alice"), params, services.clock.now_ms())
+    dashboard = Dashboard(services.admin, services.clock)
+    await cancel_open_orders(orders, "alice")
+    [(account, event)] = [(i["account"], i["event"]) for i in dashboard.feed]
+    assert (account, event["e"], event["o"]["X"], event["o"]["s"]) == (
+        "alice", "ORDER_TRADE_UPDATE", "CANCELED", "ETHUSDT",
+    )  # fmt: skip

@@ -442,7 +442,7 @@ REFUSALS: list[tuple[str, Any, str]] = [
         after_bob({"balance": "1"}),
         "accounts[1]: Data sent for parameter 'balance' is not valid. (accounts[1]: unknown "
         "field 'balance' (expected ['commission', 'deposits', 'fills', "
-        "'isolatedMarginTransfers', 'keys', 'name', 'positionMode', 'symbols']))",
+        "'isolatedMarginTransfers', 'keys', 'name', 'orders', 'positionMode', 'symbols']))",
     ),
     (
         "an unknown fill field",

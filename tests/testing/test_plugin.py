@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from concurrent.futures import ThreadPoolExecutor
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -203,3 +204,93 @@ def test_the_balance_and_the_owners_settings(posrisk_server: PosriskTestServer) 
         posrisk_server.set_position_mode("carol", hedge=True)
     assert refused.value.code == -4068
     assert posrisk_server.set_margin_type("carol", "BTCUSDT", "isolated")["code"] == 200
+
+
+def rest_buy(server: PosriskTestServer, price: str, **extra: str) -> dict[str, Any]:
+    params = {"symbol": "BTCUSDT", "side": "BUY", "type": "LIMIT", "timeInForce": "GTC"}
+    return server.place_order("demo", **{**params, "quantity": "0.010", "price": price, **extra})
+
+
+def test_a_resting_order_fills_when_the_marks_cross_it(posrisk_server: PosriskTestServer) -> None:
+    placed = rest_buy(posrisk_server, "60000", newClientOrderId="dip")
+    assert (placed["status"], placed["clientOrderId"]) == ("NEW", "dip")
+    [listed] = posrisk_server.open_orders("demo")
+    assert (listed["orderId"], listed["price"], listed["status"]) == (
+        placed["orderId"], "60000.00", "NEW",
+    )  # fmt: skip
+    reply = ask_sync(posrisk_server.url, "order.status", signed(
+        posrisk_server, "demo", symbol="BTCUSDT", orderId=placed["orderId"],
+    ))  # fmt: skip
+    assert reply["result"]["status"] == "NEW"  # the owner sees the same order
+    with pytest.raises(TimeoutError, match=r"did not become FILLED within 0.05 s \(it is NEW\)"):
+        posrisk_server.wait_for_order("demo", placed["orderId"], "FILLED", timeout=0.05)
+    posrisk_server.set_marks(BTCUSDT="59999.9")
+    filled = posrisk_server.wait_for_order("demo", placed["orderId"], "FILLED")
+    assert (filled["executedQty"], filled["avgPrice"]) == ("0.010", "60000.00000")
+    assert posrisk_server.open_orders("demo") == []
+    rows = {p["symbol"]: p for p in posrisk_server.account("demo")["positions"]}
+    assert rows["BTCUSDT"]["positionAmt"] == "0.090"
+
+
+def test_wait_for_order_wakes_on_the_change_from_another_thread(
+    posrisk_server: PosriskTestServer,
+) -> None:
+    placed = rest_buy(posrisk_server, "60000")
+    with ThreadPoolExecutor(1) as pool:
+        waiting = pool.submit(
+            posrisk_server.wait_for_order, "demo", placed["orderId"], "CANCELED", timeout=30
+        )
+        canceled = posrisk_server.cancel_orders("demo", order_id=placed["orderId"])
+        assert [o["status"] for o in canceled["orders"]] == ["CANCELED"]
+        assert waiting.result(30)["status"] == "CANCELED"
+
+
+def test_orders_are_canceled_by_symbol_or_all(posrisk_server: PosriskTestServer) -> None:
+    first = rest_buy(posrisk_server, "60000")["orderId"]
+    second = rest_buy(posrisk_server, "59000")["orderId"]
+    assert [o["orderId"] for o in posrisk_server.orders("demo", "BTCUSDT")["orders"]] == [
+        first,
+        second,
+    ]
+    assert posrisk_server.orders("demo", "ETHUSDT") == {"orders": [], "algoOrders": []}
+    with pytest.raises(PosriskError) as refused:
+        posrisk_server.cancel_orders("demo", order_id=12345)
+    assert refused.value.code == -2011
+    with pytest.raises(PosriskError) as refused:  # a refusal keeps Binance's code
+        rest_buy(posrisk_server, "60000", newClientOrderId="x", timeInForce="FOK")
+    assert refused.value.code == -5021
+    assert posrisk_server.cancel_orders("demo", "ETHUSDT")["orders"] == []
+    canceled = posrisk_server.cancel_orders("demo")
+    assert [o["orderId"] for o in canceled["orders"]] == [first, second]
+    assert posrisk_server.wait_for_order("demo", second, "CANCELED", timeout=0)["orderId"] == second
+
+
+WITH_ORDERS = {
+    **SMALL,
+    "accounts": [
+        {
+            **SMALL["accounts"][0],  # type: ignore[index]
+            "orders": [
+                {
+                    "symbol": "ETHUSDT",
+                    "side": "SELL",
+                    "type": "LIMIT",
+                    "timeInForce": "GTC",
+                    "quantity": "0.10",
+                    "price": "2200",
+                    "reduceOnly": True,
+                },
+            ],
+        }
+    ],
+}
+
+
+@pytest.mark.posrisk(scenario=WITH_ORDERS)
+def test_a_scenarios_resting_order_is_waited_for(posrisk_server: PosriskTestServer) -> None:
+    [order] = posrisk_server.open_orders("carol")
+    assert (order["side"], order["reduceOnly"], order["price"]) == ("SELL", True, "2200.00")
+    posrisk_server.set_marks(ETHUSDT="2200")
+    closed = posrisk_server.wait_for_order("carol", order["orderId"], "FILLED")
+    assert closed["avgPrice"] == "2200.00000"
+    assert posrisk_server.account("carol")["positions"] == []

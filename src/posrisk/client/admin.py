@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import quote, urlencode
 
 import aiohttp
 import orjson
@@ -81,6 +82,18 @@ class RemoteOperations:
     async def commission(self, name: str, body: Json) -> Json:
         path = f"/accounts/{name}/commission"
         return await self._call("PUT", path, body)  # type: ignore[no-any-return]
+
+    async def orders(self, name: str, symbol: str | None = None) -> Json:
+        query = "" if symbol is None else f"?symbol={quote(symbol)}"
+        return await self._call("GET", f"/accounts/{name}/orders{query}")  # type: ignore[no-any-return]
+
+    async def cancel_orders(
+        self, name: str, symbol: str | None = None, order_id: int | None = None
+    ) -> Json:
+        given = {"symbol": symbol, "orderId": order_id}
+        query = urlencode({k: v for k, v in given.items() if v is not None})
+        path = f"/accounts/{name}/orders" + (f"?{query}" if query else "")
+        return await self._call("DELETE", path)  # type: ignore[no-any-return]
 
     async def marks(self) -> Json:
         return await self._call("GET", "/marks")  # type: ignore[no-any-return]

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hmac
 import logging
+import re
 import socket
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
@@ -17,6 +18,7 @@ from typing import Any
 import orjson
 from aiohttp import web
 
+from ..engine import InvalidValue
 from ..errors import PosriskError
 from ..service.errors import ServiceError
 from ..service.operations import Operations, as_body
@@ -28,6 +30,7 @@ log = logging.getLogger("posrisk.admin")
 
 ADMIN_PREFIX = "/admin/v1"
 _MAX_BODY = 4 << 20
+_ORDER_ID = re.compile(r"[0-9]{1,19}")
 _UNAUTHORIZED = {"code": -1002, "msg": "You are not authorized to execute this request."}
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -65,6 +68,8 @@ class AdminApi:
                 web.post(f"{p}/accounts/{{name}}/fills", self._fill),
                 web.post(f"{p}/accounts/{{name}}/isolated-margin", self._isolated_margin),
                 web.put(f"{p}/accounts/{{name}}/commission", self._commission),
+                web.get(f"{p}/accounts/{{name}}/orders", self._orders),
+                web.delete(f"{p}/accounts/{{name}}/orders", self._cancel_orders),
                 web.get(f"{p}/marks", self._marks),
                 web.put(f"{p}/marks", self._set_marks),
                 web.post(f"{p}/scenarios", self._scenario),
@@ -156,6 +161,22 @@ class AdminApi:
     async def _commission(self, request: web.Request) -> web.Response:
         name = request.match_info["name"]
         return _json(await self.operations.commission(name, await self._object(request)))
+
+    async def _orders(self, request: web.Request) -> web.Response:
+        name = request.match_info["name"]
+        return _json(await self.operations.orders(name, request.query.get("symbol")))
+
+    async def _cancel_orders(self, request: web.Request) -> web.Response:
+        """``?symbol=`` and ``?orderId=`` narrow it; without either: every open order."""
+        name, query = request.match_info["name"], request.query
+        order_id = query.get("orderId")
+        if order_id is not None and _ORDER_ID.fullmatch(order_id) is None:
+            raise InvalidValue("orderId", "orderId must be a positive integer")
+        return _json(
+            await self.operations.cancel_orders(
+                name, query.get("symbol"), None if order_id is None else int(order_id)
+            )
+        )
 
     async def _marks(self, request: web.Request) -> web.Response:
         return _json(await self.operations.marks())

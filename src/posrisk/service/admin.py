@@ -304,6 +304,8 @@ class AdminService:
                 now=self.clock.now_ms(),
                 taken_names=set(registry.accounts),
                 taken_keys=set(registry.keys),
+                marks=registry.marks,
+                ids=registry.ids.next_ids(),
             )
             await self.commit(
                 [

@@ -2,11 +2,14 @@
 
 Transport-free, like ``streams``: a viewer is a ``Sink``. On connecting it gets a
 ``{"type": "state"}`` message: every account (name, position mode, balances, open
-positions as ``v2/account.position`` rows: never its keys, see ``ACCOUNT_FIELDS``), the
-recent marks of every symbol held (for the sparklines) and the latest ``ACCOUNT_UPDATE``
-events. ``tick`` (the gateway calls it a few times a second) sends a new state when an
-account or a mark moved since the last; every ``ACCOUNT_UPDATE`` goes out at once as
-``{"type": "update"}``. Read-only: nothing a viewer sends is acted on.
+positions as ``v2/account.position`` rows: never its keys, see ``ACCOUNT_FIELDS``; its
+open orders and open algo orders as ``openOrders`` / ``openAlgoOrders`` answer them), the
+recent marks of every symbol held (for the sparklines) and the latest events its user
+streams were sent (``FEED_EVENTS``: ``ACCOUNT_UPDATE``, ``ORDER_TRADE_UPDATE``,
+``ALGO_UPDATE``, built as the streams build them). ``tick`` (the gateway calls it a few
+times a second) sends a new state when an account or a mark moved since the last; every
+feed event goes out at once as ``{"type": "update"}``. Read-only: nothing a viewer sends
+is acted on.
 """
 
 from __future__ import annotations
@@ -16,21 +19,24 @@ from typing import Any
 
 import orjson
 
-from ..engine import Account, AccountChange
 from ..engine.numbers import fmt_exact
 from .admin import AdminService
+from .admin_orders import orders_json
 from .clock import Clock
-from .registry import StateChanged
-from .stream_events import account_update
+from .registry import AccountChanged, StateChanged
+from .stream_events import account_messages
 from .streams import Sink
 
-__all__ = ["ACCOUNT_FIELDS", "Dashboard"]
+__all__ = ["ACCOUNT_FIELDS", "FEED_EVENTS", "Dashboard"]
 
 # What the page shows of an account, taken from ``AdminService.describe`` by name: an
 # allow-list, so a field added there (the keys are one) never reaches a viewer unasked.
 # The page needs no login, and an API key alone starts and stops its account's user data
 # stream (USER_STREAM, as on Binance): no key may ever be shown here.
 ACCOUNT_FIELDS = ("name", "positionMode", "balances", "positions")
+# What of a commit's user stream messages the feed shows (not TRADE_LITE, which repeats
+# an ORDER_TRADE_UPDATE's fill, nor ACCOUNT_CONFIG_UPDATE).
+FEED_EVENTS = frozenset({"ACCOUNT_UPDATE", "ORDER_TRADE_UPDATE", "ALGO_UPDATE"})
 
 
 class Dashboard:
@@ -46,7 +52,7 @@ class Dashboard:
         # symbol → recent (time ms, mark) pairs, sampled whenever the marks moved.
         self.marks: dict[str, deque[tuple[int, str]]] = {}
         self._history = history
-        # The latest ACCOUNT_UPDATE events, newest first: {"account", "event"}.
+        # The latest FEED_EVENTS, newest first: {"account", "event"}.
         self.feed: deque[dict[str, Any]] = deque(maxlen=feed)
         self._seen: tuple[int, int] | None = None
         self.registry.subscribe(self._state_changed)
@@ -100,20 +106,31 @@ class Dashboard:
 
     def _account(self, name: str) -> dict[str, Any]:
         described = self.admin.describe(name)
-        return {field: described[field] for field in ACCOUNT_FIELDS}
+        shown = {field: described[field] for field in ACCOUNT_FIELDS}
+        orders = orders_json(self.registry.account(name).account, self.registry.market)
+        shown["openOrders"], shown["openAlgoOrders"] = orders["orders"], orders["algoOrders"]
+        return shown
 
     def _state_changed(self, changed: StateChanged) -> None:
+        # One account's items at a time, in commit order, as its user streams get them.
+        run: list[AccountChanged] = []
         for item in changed.applied:
-            self._account_update(item.account, item.applied.account, item.applied.change, item.time)
+            if run and run[-1].account != item.account:
+                self._told(run)
+                run = []
+            run.append(item)
+        if run:
+            self._told(run)
 
-    def _account_update(self, name: str, state: Account, change: AccountChange, time: int) -> None:
-        event = account_update(self.registry, state, change, time)
-        if event is None:
-            return
-        item = {"account": name, "event": event}
-        self.feed.appendleft(item)
-        if self.viewers:
-            self._send(orjson.dumps({"type": "update", **item}))
+    def _told(self, items: list[AccountChanged]) -> None:
+        name = items[0].account
+        for event in account_messages(self.registry, items):
+            if event.get("e") not in FEED_EVENTS:
+                continue
+            item = {"account": name, "event": event}
+            self.feed.appendleft(item)
+            if self.viewers:
+                self._send(orjson.dumps({"type": "update", **item}))
 
     def _send(self, message: bytes) -> None:
         for viewer in list(self.viewers):

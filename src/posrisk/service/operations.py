@@ -15,6 +15,7 @@ from ..bus.confirmation import RevocationWitnesses
 from ..engine import InvalidValue
 from ..engine.numbers import fmt_marks
 from .admin import AdminService
+from .admin_orders import cancel_open_orders, open_orders_json
 from .inputs import (
     check_fields,
     commission_json,
@@ -27,6 +28,7 @@ from .inputs import (
     parse_symbol_settings,
     parse_wallet_amount,
 )
+from .orders import OrderService
 
 __all__ = ["AdminOperations", "Operations"]
 
@@ -46,6 +48,10 @@ class Operations(Protocol):
     async def fill(self, name: str, body: Json) -> Json: ...
     async def isolated_margin(self, name: str, body: Json) -> Json: ...
     async def commission(self, name: str, body: Json) -> Json: ...
+    async def orders(self, name: str, symbol: str | None = None) -> Json: ...
+    async def cancel_orders(
+        self, name: str, symbol: str | None = None, order_id: int | None = None
+    ) -> Json: ...
     async def marks(self) -> Json: ...
     async def set_marks(self, body: Json) -> Json: ...
     async def load_scenario(self, document: object) -> Json: ...
@@ -54,10 +60,25 @@ class Operations(Protocol):
 class AdminOperations:
     """``Operations`` on an ``AdminService`` in this process."""
 
-    def __init__(self, admin: AdminService, witnesses: RevocationWitnesses | None = None) -> None:
+    def __init__(
+        self,
+        admin: AdminService,
+        witnesses: RevocationWitnesses | None = None,
+        *,
+        orders: OrderService | None = None,
+    ) -> None:
         self.admin = admin
         # The other gateways on the bus, which confirm a revocation before it is answered.
         self.witnesses = witnesses
+        # The server's order service (its index and counters); a command on the database
+        # alone gets one of its own.
+        self._orders = orders
+
+    @property
+    def order_service(self) -> OrderService:
+        if self._orders is None:
+            self._orders = OrderService(self.admin)
+        return self._orders
 
     def __repr__(self) -> str:
         return f"<AdminOperations {self.admin!r}>"
@@ -127,6 +148,17 @@ class AdminOperations:
         await self.admin.apply_events(name, [parse_commission(body, time=0)])
         commission = self.admin.registry.account(name).account.commission
         return {"name": name, "commission": commission_json(commission)}
+
+    async def orders(self, name: str, symbol: str | None = None) -> Json:
+        """The account's open orders and open algo orders, as Binance answers them."""
+        return open_orders_json(self.order_service, name, symbol)
+
+    async def cancel_orders(
+        self, name: str, symbol: str | None = None, order_id: int | None = None
+    ) -> Json:
+        """Cancel the account's open orders (all, ``symbol``'s, or ``order_id``), durably
+        and told to its user streams as the owner's cancels are."""
+        return await cancel_open_orders(self.order_service, name, symbol=symbol, order_id=order_id)
 
     async def marks(self) -> Json:
         return fmt_marks(self.admin.registry.marks)

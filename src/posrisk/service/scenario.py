@@ -21,6 +21,7 @@ from ..engine import (
     Account,
     EngineError,
     Event,
+    IdSource,
     Market,
     SetMarginType,
     SetPositionMode,
@@ -43,6 +44,8 @@ from .inputs import (
     parse_wallet_amount,
 )
 from .keys import make_key
+from .registry import LedgerIds
+from .scenario_orders import place_resting
 
 __all__ = ["ScenarioError", "ScenarioPlan", "plan_scenario", "read_scenario_file"]
 
@@ -55,6 +58,7 @@ _ACCOUNT_FIELDS = {
     "fills",
     "isolatedMarginTransfers",
     "commission",
+    "orders",
 }
 
 
@@ -125,8 +129,12 @@ def plan_scenario(
     now: int,
     taken_names: set[str] | frozenset[str] = frozenset(),
     taken_keys: set[str] | frozenset[str] = frozenset(),
+    marks: Mapping[str, Decimal] | None = None,
+    ids: IdSource | None = None,
 ) -> ScenarioPlan:
-    """Validate ``document`` completely; raise ``ScenarioError`` on the first problem."""
+    """Validate ``document`` completely; raise ``ScenarioError`` on the first problem.
+    Its accounts' orders are placed at its marks over ``marks`` (the server's), with ids
+    from ``ids`` (after the ledger's; a new ledger's first ones when None)."""
     if not isinstance(document, Mapping):
         raise ScenarioError("a scenario is a JSON object with 'accounts' and optional 'marks'")
     unknown = sorted(set(document) - {"accounts", "marks"})
@@ -136,6 +144,8 @@ def plan_scenario(
     if not isinstance(accounts, list):
         raise ScenarioError("'accounts' must be a list")
 
+    new_marks = _plan_marks(document, market)
+    context = _Context(market, {**(marks or {}), **new_marks}, ids or _first_ids(), now)
     names: set[str] = set()
     api_keys: set[str] = set()
     planned: list[PlannedAccount] = []
@@ -150,28 +160,46 @@ def plan_scenario(
         if name in names or name in taken_names:
             raise ScenarioError(f"{label}: account {name!r} is defined twice or already exists")
         names.add(name)
-        planned.append(_plan_account(name, raw, market, now, api_keys, taken_keys))
+        planned.append(_plan_account(name, raw, context, api_keys, taken_keys))
 
-    marks: dict[str, Decimal] = {}
+    return ScenarioPlan(planned, new_marks, now)
+
+
+def _plan_marks(document: Mapping[str, Any], market: Market) -> dict[str, Decimal]:
     raw_marks = document.get("marks", {})
-    if raw_marks != {}:
-        try:
-            marks = parse_marks(raw_marks)
-            for symbol in marks:
-                market[symbol]
-        except EngineError as e:
-            raise ScenarioError(f"marks: {e}", code=e.code) from None
-    return ScenarioPlan(planned, marks, now)
+    if raw_marks == {}:
+        return {}
+    try:
+        marks = parse_marks(raw_marks)
+        for symbol in marks:
+            market[symbol]
+    except EngineError as e:
+        raise ScenarioError(f"marks: {e}", code=e.code) from None
+    return marks
+
+
+@dataclass(frozen=True, slots=True)
+class _Context:
+    """What every account of a scenario is planned with."""
+
+    market: Market
+    marks: Mapping[str, Decimal]
+    ids: IdSource
+    now: int
+
+
+def _first_ids() -> IdSource:
+    return LedgerIds().next_ids()  # a new ledger's
 
 
 def _plan_account(
     name: str,
     raw: Mapping[str, Any],
-    market: Market,
-    now: int,
+    context: _Context,
     api_keys: set[str],
     taken_keys: set[str] | frozenset[str],
 ) -> PlannedAccount:
+    market, now = context.market, context.now
     plan = PlannedAccount(name, Account())
     plan.keys.extend(_plan_keys(name, raw, now, api_keys, taken_keys))
 
@@ -189,6 +217,7 @@ def _plan_account(
 
     _plan_settings(name, raw, market, now, plan, add)
     _plan_money(name, raw, now, add)
+    _plan_orders(name, raw, context, plan, add)
     return plan
 
 
@@ -294,3 +323,22 @@ def _plan_money(name: str, raw: Mapping[str, Any], now: int, add: Add) -> None:
             except EngineError as e:
                 raise _where(name, entry, e) from None
             add(event, entry, force=force)
+
+
+def _plan_orders(
+    name: str, raw: Mapping[str, Any], context: _Context, plan: PlannedAccount, add: Add
+) -> None:
+    """Resting orders last, on the account as its fills left it (``scenario_orders``)."""
+    items = raw.get("orders", [])
+    if not isinstance(items, list):
+        raise _where(name, "orders", ValueError("'orders' must be a list"))
+    for index, spec in enumerate(items):
+        entry = f"orders[{index}]"
+        try:
+            event = place_resting(
+                spec, entry, plan.account, context.market, context.marks,
+                ids=context.ids, now=context.now,
+            )  # fmt: skip
+        except EngineError as e:
+            raise _where(name, entry, e) from None
+        add(event, entry, force=True)  # placement checked its margin

@@ -8,6 +8,10 @@
         exchange.set_marks(BTCUSDT="58000")      # move the market mid-test
         exchange.fill("demo", "BTCUSDT", "SELL", "0.080", "58000")
         exchange.advance(minutes=61)             # the server's clock: listenKeys expire
+        order = bot.last_order_id                # a LIMIT your bot left resting
+        exchange.set_marks(BTCUSDT="57000")      # the touch crosses it: it fills
+        exchange.wait_for_order("demo", order, "FILLED", timeout=5)
+        exchange.open_orders("demo"); exchange.cancel_orders("demo", symbol="BTCUSDT")
 
 ``serve(scenario)`` takes a scenario (a dict, or a JSON/YAML file shaped like those in
 ``examples/scenarios/``: accounts with keys, deposits, settings, fills; marks), starts a
@@ -48,6 +52,7 @@ from ..service.accounts import account_balance, account_status
 from ..service.demo import DEMO_SCENARIO
 from ..service.inputs import parse_fill, parse_marks
 from ..service.scenario import read_scenario_file
+from .orders import OrderMethods, OrderWatch
 
 __all__ = ["OffsetClock", "PosriskTestServer", "TestKey", "demo_scenario", "serve"]
 
@@ -119,8 +124,9 @@ def _scenario_keys(scenario: Mapping[str, Any]) -> list[TestKey]:
     return keys
 
 
-class PosriskTestServer:
-    """A posrisk server in a thread of its own, and the handle a test drives it with."""
+class PosriskTestServer(OrderMethods):
+    """A posrisk server in a thread of its own, and the handle a test drives it with
+    (its orders: ``OrderMethods``)."""
 
     __test__ = False  # not a pytest test class
 
@@ -159,6 +165,7 @@ class PosriskTestServer:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
         self.server: PosriskServer | None = None
+        self.watch: OrderWatch | None = None
 
     def __repr__(self) -> str:
         return f"<PosriskTestServer {self.url if self.server else 'stopped'}>"
@@ -187,6 +194,7 @@ class PosriskTestServer:
 
     async def _load(self, server: PosriskServer) -> None:
         assert server.admin is not None
+        self.watch = OrderWatch(server.registry)  # before the scenario's orders
         await server.admin.load_scenario(self._scenario)
 
     def stop(self) -> None:
@@ -229,10 +237,11 @@ class PosriskTestServer:
     ) -> None:
         await asyncio.to_thread(self.stop)
 
-    def _call(self, work: Coroutine[Any, Any, T]) -> T:
+    def _call(self, work: Coroutine[Any, Any, T], timeout: float | None = None) -> T:
         if self._loop is None:
             raise RuntimeError("the test server is not running")
-        return asyncio.run_coroutine_threadsafe(work, self._loop).result(self.timeout_s)
+        future = asyncio.run_coroutine_threadsafe(work, self._loop)
+        return future.result(self.timeout_s if timeout is None else timeout)
 
     def _running(self) -> PosriskServer:
         if self.server is None:
@@ -270,8 +279,9 @@ class PosriskTestServer:
     # -- moving the world --------------------------------------------------------------
 
     def set_marks(self, marks: Mapping[str, object] | None = None, **by_symbol: object) -> None:
-        """Move mark prices (``set_marks(BTCUSDT="58000")``); liquidates crossed positions
-        when started with ``liquidate=True``."""
+        """Move mark prices (``set_marks(BTCUSDT="58000")``): the resting orders they cross
+        fill (before this returns), then crossed positions liquidate when started with
+        ``liquidate=True``."""
         parsed = parse_marks({**(marks or {}), **by_symbol})
         admin = self._running().admin
         assert admin is not None
