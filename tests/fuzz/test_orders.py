@@ -80,12 +80,13 @@ def decoded(response: HttpResponse) -> Any:
 
 
 def check_answer(response: HttpResponse) -> Any:
-    """A 200 order object (or list) or a ``{"code","msg"}`` refusal with a Binance code."""
+    """A 200 order (or algo order) object or list, or a ``{"code","msg"}`` refusal with a
+    Binance code."""
     answer = decoded(response)
     if response.status == 200:
         assert isinstance(answer, (dict, list)), answer
         if isinstance(answer, dict):
-            assert "orderId" in answer, answer
+            assert "orderId" in answer or "algoId" in answer, answer
         return answer
     assert response.status in (400, 429), (response.status, answer)
     assert set(answer) == {"code", "msg"}, answer
@@ -439,3 +440,87 @@ def test_random_order_params_answer_an_order_or_a_refusal_that_writes_nothing(
             assert await ledger(world.services) == before, answer
 
     world.loop.run_until_complete(attempt())
+
+
+# -- more of the surface: modify, batches, algo orders, the WS API's cancel ---------------
+
+
+@pytest.mark.asyncio
+@pytest.mark.parametrize(
+    ("quantity", "price"),
+    [("0", "20000"), ("NaN", "20000"), ("1e400", "20000"), ("-1", "20000"),
+     ("0.0001", "20000"), ("99999999", "20000"), ("0.010", "0"), ("0.010", "NaN"),
+     ("0.010", "30000"), ("0.010", "20000.001"), ("1" + "0" * 300, "1" + "0" * 300)],
+)  # fmt: skip
+async def test_a_hostile_modification_is_refused_and_leaves_the_order_as_it_was(
+    rest: RestService, services: Services, orders: OrderService, quantity: str, price: str
+) -> None:
+    placed = await resting(rest, services, "carol")
+    params = {"symbol": "BTCUSDT", "orderId": str(placed["orderId"]), "side": "BUY"}
+    params |= {"quantity": quantity, "price": price}
+    await refused_writing_nothing(services, call(rest, services, MODIFY, "carol", params))
+    [order] = services.registry.account("carol").account.orders.values()
+    assert (order.quantity, order.price, order.modify_count) == (D("0.010"), D("20000"), 0)
+
+
+@pytest.mark.asyncio
+async def test_a_batch_naming_one_client_id_twice_places_the_first_only(
+    rest: RestService, services: Services, orders: OrderService
+) -> None:
+    batch = [{**ONE, "newClientOrderId": "twice"}, {**ONE, "newClientOrderId": "twice"}]
+    first, second = check_answer(
+        await call(rest, services, BATCH, "carol", {"batchOrders": orjson.dumps(batch).decode()})
+    )
+    assert first["status"] == "NEW" and second == {
+        "code": -4116,
+        "msg": "ClientOrderId is duplicated.",
+    }
+    assert len(services.registry.account("carol").account.orders) == 1
+
+
+ALGO = ("POST", "/fapi/v1/algoOrder")
+STOP = {"algoType": "CONDITIONAL", "symbol": "BTCUSDT", "side": "SELL", "type": "STOP_MARKET",
+        "quantity": "0.010"}  # fmt: skip
+
+
+@pytest.mark.asyncio
+async def test_a_flood_of_algo_orders_meets_the_stop_order_cap(
+    rest: RestService, services: Services, orders: OrderService
+) -> None:
+    for n in range(10):
+        check_answer(
+            await call(rest, services, ALGO, "carol", {**STOP, "triggerPrice": str(15000 + n)})
+        )
+    over = call(rest, services, ALGO, "carol", {**STOP, "triggerPrice": "14000"})
+    assert await refused_writing_nothing(services, over) == -4045
+    assert len(services.registry.account("carol").account.algos) == 10
+
+
+@pytest.mark.asyncio
+@pytest.mark.parametrize("name", ["triggerPrice", "quantity"])
+@pytest.mark.parametrize("value", ["0", "NaN", "-1", "1e400", "1" + "0" * 50, ""], ids=repr)
+async def test_hostile_algo_order_numbers_are_refused_and_write_nothing(
+    rest: RestService, services: Services, orders: OrderService, name: str, value: str
+) -> None:
+    params = {**STOP, "triggerPrice": "15000", name: value}
+    await refused_writing_nothing(services, call(rest, services, ALGO, "carol", params))
+    assert not services.registry.account("carol").account.algos
+
+
+@pytest.mark.asyncio
+async def test_order_cancel_over_the_ws_api_for_another_accounts_order_is_2011(
+    rest: RestService, services: Services, orders: OrderService
+) -> None:
+    theirs = await resting(rest, services, "carol")
+    params: dict[str, Any] = {
+        "apiKey": HMAC_KEY, "symbol": "BTCUSDT", "orderId": theirs["orderId"],
+        "timestamp": services.clock.now_ms(),
+    }  # fmt: skip
+    params["signature"] = hmac_signature(HMAC_SECRET, canonical_payload(params))
+    frame = orjson.dumps({"id": "c1", "method": "order.cancel", "params": params})
+    before = await ledger(services)
+    reply = await ws_answer(services, frame)
+    assert (reply["status"], reply["error"]["code"]) == (400, -2011), reply
+    assert await ledger(services) == before
+    [order] = services.registry.account("carol").account.orders.values()
+    assert order.order_id == theirs["orderId"] and order.status is OrderStatus.NEW
