@@ -423,6 +423,8 @@ class PosriskServer:
         try:
             if self.gateway is not None:
                 await self.gateway.shutdown()
+            if self.admin is not None:  # the writes its requests started finish first
+                await self.admin.drain()
             if self.feed is not None:
                 try:
                     await self.feed.stop()

@@ -910,3 +910,32 @@ def test_every_refused_write_leaves_the_account_and_the_ledger_unchanged(
     writes: list[Any],
 ) -> None:
     asyncio.run(_write_all(writes, opening_only=False))
+
+
+@pytest.mark.asyncio
+async def test_drain_waits_for_the_write_under_way_and_those_queued(env: Env) -> None:
+    # The server's shutdown closed the store under writes it had accepted: they failed
+    # with "is not open" (-1001) after the client had sent them. drain() waits for them.
+    await env.admin.create_account("drained")
+    release = asyncio.Event()
+    commit = env.store.commit
+    done: list[str] = []
+
+    async def slow_commit(*args: Any, **kwargs: Any) -> Any:
+        await release.wait()
+        return await commit(*args, **kwargs)
+
+    env.store.commit = slow_commit  # type: ignore[method-assign]
+    writes = [asyncio.create_task(env.admin.wallet("drained", "USDT", Decimal(n))) for n in (1, 2)]
+    for write in writes:
+        write.add_done_callback(lambda _: done.append("write"))
+    await asyncio.sleep(0)
+    drain = asyncio.create_task(env.admin.drain())
+    drain.add_done_callback(lambda _: done.append("drain"))
+    await asyncio.sleep(0.01)
+    assert done == [] and not drain.done()
+    release.set()
+    await drain
+    assert done == ["write", "write", "drain"]
+    balance = env.registry.account("drained").account.balances["USDT"]
+    assert balance == Decimal(3)

@@ -177,6 +177,12 @@ class AdminService:
                         raise  # refused by the latest state: the refusal stands
             raise ServiceError("the database kept changing under this write; try again", status=503)
 
+    async def drain(self) -> None:
+        """Wait until the writes under way, and those queued behind them, have finished
+        (the server's shutdown, before it closes the store: they were accepted)."""
+        async with self._lock:
+            pass
+
     async def catch_up(self) -> int | None:
         """Apply what other gateways committed since this one's revision (their events
         reach this gateway's streams through the registry). Returns the ledger entries
