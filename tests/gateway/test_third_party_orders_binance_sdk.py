@@ -167,3 +167,69 @@ async def check_reads(server: PosriskServer, rest: Any, fills: list[int]) -> Non
     assert trader_state(server) == (WALLET, D(0))
     account = await call(rest.account_information_v3)
     assert (D(account.total_wallet_balance), account.positions) == (WALLET, [])
+
+
+async def test_binance_sdk_algo_orders_over_rest_and_ws(trading: PosriskServer) -> None:
+    # Long 0.010 at 20000; a TAKE_PROFIT_MARKET over REST and one over the WS API, both
+    # canceled; a reduce-only STOP_MARKET at 19000 that the mark's fall to 18900 triggers:
+    # sold at the mark as taker (fee 0.0945, realized −11).
+    rest = rest_client(TRADER_KEY, TRADER_SECRET, trading.http_url)
+    algo = rest_models.NewAlgoOrderAlgoTypeEnum.CONDITIONAL
+    sell = rest_models.NewAlgoOrderSideEnum.SELL
+    reduce_only = rest_models.NewAlgoOrderReduceOnlyEnum.TRUE
+    await call(rest.new_order, symbol=SYMBOL, side=Side.BUY, type=Type.MARKET, quantity=0.01)
+    profit = await call(
+        rest.new_algo_order,
+        algo_type=algo,
+        symbol=SYMBOL,
+        side=sell,
+        type=rest_models.NewAlgoOrderTypeEnum.TAKE_PROFIT_MARKET,
+        quantity=0.01,
+        trigger_price=21000.0,
+        reduce_only=reduce_only,
+    )
+    [waiting] = await call(rest.current_all_algo_open_orders, symbol=SYMBOL)
+    assert (waiting.algo_id, waiting.algo_status, waiting.trigger_price) == (
+        profit.algo_id,
+        "NEW",
+        "21000.00",
+    )
+    got = await call(rest.query_algo_order, algo_id=profit.algo_id)
+    assert (got.order_type, got.additional_properties) == ("TAKE_PROFIT_MARKET", {})
+    assert (await call(rest.cancel_algo_order, algo_id=profit.algo_id)).code == "200"
+
+    connection = await sdk_connection(trading, api_key=TRADER_KEY, api_secret=TRADER_SECRET)
+    try:
+        ws_algo = ws_models.NewAlgoOrderAlgoTypeEnum.CONDITIONAL
+        ws_sell = ws_models.NewAlgoOrderSideEnum.SELL
+
+        async def ws_place(kind: Any, trigger: float) -> Any:
+            answer = await connection.new_algo_order(
+                algo_type=ws_algo,
+                symbol=SYMBOL,
+                side=ws_sell,
+                type=kind,
+                quantity=0.01,
+                trigger_price=trigger,
+                reduce_only=ws_models.NewAlgoOrderReduceOnlyEnum.TRUE,
+            )
+            return answer.data().result
+
+        spare = await ws_place(ws_models.NewAlgoOrderTypeEnum.TAKE_PROFIT_MARKET, 22000.0)
+        gone = (await connection.cancel_algo_order(algo_id=spare.algo_id)).data().result
+        assert gone.code == "200"
+        stop = await ws_place(ws_models.NewAlgoOrderTypeEnum.STOP_MARKET, 19000.0)
+        assert (stop.algo_status, stop.trigger_price) == ("NEW", "19000.00")
+    finally:
+        await connection.close_connection()
+    await move_mark(trading, D("18900"))
+    done = await call(rest.query_algo_order, algo_id=stop.algo_id)
+    assert (done.algo_status, done.actual_price) == ("FINISHED", "18900.00")
+    *_, sold = await call(rest.account_trade_list, symbol=SYMBOL)
+    assert (sold.side, sold.price, sold.commission, sold.realized_pnl) == (
+        "SELL",
+        "18900.00",
+        "0.09450000",
+        "-11.00000000",
+    )
+    assert trader_state(trading) == (D("1000") - D("0.1") - D("0.0945") - D("11"), D(0))

@@ -161,3 +161,26 @@ async def test_ccxt_round_trip_over_rest_and_ws(trading: PosriskServer, exchange
         assert (spare["id"], "canceled") in watcher.orders
     finally:
         await watcher.stop()
+
+
+async def test_ccxt_stop_over_the_ws_api_triggers_on_the_mark(
+    trading: PosriskServer, exchange: Any
+) -> None:
+    # Long 0.010 at 20000; a reduce-only STOP_MARKET SELL at 19000 placed with
+    # algoOrder.place; the mark falls to 18900: it triggers and sells at the mark as taker
+    # (fee 189 × 0.0005 = 0.0945; realized (18900 − 20000) × 0.010 = −11).
+    await exchange.create_order(BTC, "market", "buy", 0.01)
+    stop = await exchange.create_order_ws(
+        BTC, "market", "sell", 0.01, None, {"stopPrice": 19000, "reduceOnly": True}
+    )
+    assert (stop["status"], stop["triggerPrice"], stop["info"]["algoType"]) == (
+        "open",
+        19000.0,
+        "CONDITIONAL",
+    )
+    await move_mark(trading, D("18900"))
+    assert await exchange.fetch_open_orders(BTC, params={"trigger": True}) == []
+    *_, sold = await exchange.fetch_my_trades(BTC)
+    assert (sold["side"], sold["price"], sold["takerOrMaker"]) == ("sell", 18900.0, "taker")
+    assert D(str(sold["fee"]["cost"])) == D("0.0945")
+    assert trader_state(trading) == (D("1000") - D("0.1") - D("0.0945") - D("11"), D(0))

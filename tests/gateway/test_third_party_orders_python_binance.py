@@ -185,3 +185,44 @@ async def round_trip(server: PosriskServer, client: Any) -> list[int]:
     # GET /fapi/v3/positionRisk lists open positions only: none is left.
     assert await client.futures_position_information(symbol=SYMBOL) == []
     return [o["orderId"] for o in (bought, far, near, spare, rest, closed)] + [stop["algoId"]]
+
+
+async def test_python_binance_stops_over_the_ws_api(trading: PosriskServer, client: Any) -> None:
+    # Long 0.010 at 20000; a TAKE_PROFIT_MARKET SELL at 21000 placed with algoOrder.place
+    # and canceled with algoOrder.cancel; a reduce-only STOP_MARKET SELL at 19000 that the
+    # mark's fall to 18900 triggers: sold at the mark as taker (fee 189 × 0.0005 = 0.0945;
+    # realized (18900 − 20000) × 0.010 = −11).
+    await client.futures_create_order(symbol=SYMBOL, side="BUY", type="MARKET", quantity="0.010")
+    profit = await client.ws_futures_create_order(
+        symbol=SYMBOL,
+        side="SELL",
+        type="TAKE_PROFIT_MARKET",
+        quantity="0.010",
+        stopPrice="21000",
+        reduceOnly="true",
+    )
+    assert (profit["algoStatus"], profit["orderType"]) == ("NEW", "TAKE_PROFIT_MARKET")
+    got = await client.futures_get_order(symbol=SYMBOL, algoId=profit["algoId"])
+    assert got["triggerPrice"] == "21000.00"
+    gone = await client.ws_futures_cancel_order(symbol=SYMBOL, algoId=profit["algoId"])
+    assert gone["code"] == "200"
+    stop = await client.ws_futures_create_order(
+        symbol=SYMBOL,
+        side="SELL",
+        type="STOP_MARKET",
+        quantity="0.010",
+        stopPrice="19000",
+        reduceOnly="true",
+    )
+    await move_mark(trading, D("18900"))
+    done = await client.futures_get_order(symbol=SYMBOL, algoId=stop["algoId"])
+    assert (done["algoStatus"], done["actualPrice"]) == ("FINISHED", "18900.00")
+    assert await client.futures_get_open_orders(symbol=SYMBOL, conditional=True) == []
+    *_, sold = await client.futures_account_trades(symbol=SYMBOL)
+    assert (sold["side"], sold["price"], sold["commission"], sold["realizedPnl"]) == (
+        "SELL",
+        "18900.00",
+        "0.09450000",
+        "-11.00000000",
+    )
+    assert trader_state(trading) == (D("1000") - D("0.1") - D("0.0945") - D("11"), D(0))
