@@ -233,3 +233,29 @@ async def test_binance_sdk_algo_orders_over_rest_and_ws(trading: PosriskServer) 
         "-11.00000000",
     )
     assert trader_state(trading) == (D("1000") - D("0.1") - D("0.0945") - D("11"), D(0))
+
+
+async def test_binance_sdk_sees_order_refusals_by_their_codes(trading: PosriskServer) -> None:
+    from binance_common.errors import BadRequestError
+
+    rest = rest_client(TRADER_KEY, TRADER_SECRET, trading.http_url)
+    # Over REST a 400 raises, its ``status_code`` being Binance's code (read only from a
+    # JSON Content-Type): Margin is insufficient.
+    with pytest.raises(BadRequestError) as info:
+        await call(rest.new_order, symbol=SYMBOL, side=Side.BUY, type=Type.MARKET, quantity=10.0)
+    assert (info.value.status_code, info.value.error_message) == (-2019, "Margin is insufficient.")
+    # Over the WS API the error is the answer: ReduceOnly Order is rejected; Unknown order.
+    connection = await sdk_connection(trading, api_key=TRADER_KEY, api_secret=TRADER_SECRET)
+    try:
+        answer = await connection.new_order(
+            symbol=SYMBOL,
+            side=ws_models.NewOrderSideEnum.SELL,
+            type=ws_models.NewOrderTypeEnum.MARKET,
+            quantity=0.01,
+            reduce_only=ws_models.NewOrderReduceOnlyEnum.TRUE,
+        )
+        assert answer.data()["error"]["code"] == -2022
+        answer = await connection.cancel_order(symbol=SYMBOL, order_id=123456)
+        assert answer.data()["error"]["code"] == -2011
+    finally:
+        await connection.close_connection()

@@ -184,3 +184,18 @@ async def test_ccxt_stop_over_the_ws_api_triggers_on_the_mark(
     assert (sold["side"], sold["price"], sold["takerOrMaker"]) == ("sell", 18900.0, "taker")
     assert D(str(sold["fee"]["cost"])) == D("0.0945")
     assert trader_state(trading) == (D("1000") - D("0.1") - D("0.0945") - D("11"), D(0))
+
+
+async def test_ccxt_sees_order_refusals_by_their_codes(exchange: Any) -> None:
+    import ccxt
+
+    # ccxt picks its linear error map by Binance's URL: against posrisk these codes come as
+    # plain ExchangeError, the code in the message.
+    with pytest.raises(ccxt.ExchangeError, match="-2019"):  # Margin is insufficient.
+        await exchange.create_order(BTC, "market", "buy", 10)
+    with pytest.raises(ccxt.ExchangeError, match="-2022"):  # ReduceOnly Order is rejected.
+        await exchange.create_order(BTC, "market", "sell", 0.01, None, {"reduceOnly": True})
+    with pytest.raises(ccxt.ExchangeError, match="-2019"):
+        await exchange.create_order_ws(BTC, "limit", "buy", 10, 19000.0)
+    with pytest.raises(ccxt.OrderNotFound, match="-2011"):  # Unknown order sent.
+        await exchange.cancel_order("123456", BTC)

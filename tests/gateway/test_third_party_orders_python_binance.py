@@ -226,3 +226,23 @@ async def test_python_binance_stops_over_the_ws_api(trading: PosriskServer, clie
         "-11.00000000",
     )
     assert trader_state(trading) == (D("1000") - D("0.1") - D("0.0945") - D("11"), D(0))
+
+
+async def test_python_binance_raises_order_refusals_with_their_codes(client: Any) -> None:
+    from binance.exceptions import BinanceAPIException
+
+    refused = [
+        # Margin is insufficient; ReduceOnly Order is rejected; Unknown order sent.
+        client.futures_create_order(symbol=SYMBOL, side="BUY", type="MARKET", quantity="10"),
+        client.ws_futures_create_order(
+            symbol=SYMBOL, side="SELL", type="MARKET", quantity="0.010", reduceOnly="true"
+        ),
+        client.futures_cancel_order(symbol=SYMBOL, orderId=123456),
+        client.ws_futures_get_order(symbol=SYMBOL, orderId=123456),
+    ]
+    codes = []
+    for call in refused:
+        with pytest.raises(BinanceAPIException) as info:
+            await call
+        codes.append((info.value.code, info.value.status_code))
+    assert codes == [(-2019, 400), (-2022, 400), (-2011, 400), (-2013, 400)]
