@@ -1,15 +1,28 @@
-"""The example bots, unchanged, against posrisk through the pytest plugin: each flags the
-positions of the near-liquidation account and none of the one-way account."""
+"""The example bots, unchanged, against posrisk: the guards flag the positions of the
+near-liquidation account and none of the one-way account (through the pytest plugin); the
+startup checks and the traders run as programs, the traders against a server with its
+admin API, which they ask to move the mark."""
 
 from __future__ import annotations
 
+import asyncio
+import os
+import sys
+from collections.abc import AsyncIterator
+from decimal import Decimal
+from pathlib import Path
+
 import pytest
+import pytest_asyncio
 from examples.bots import binance_sdk_guard, ccxt_guard, python_binance_guard
 
+from posrisk.app import PosriskServer, ServerSettings
+from posrisk.gateway.server import GatewaySettings
 from posrisk.testing import PosriskTestServer
 
 pytestmark = [pytest.mark.asyncio, pytest.mark.timeout(60)]
 
+ROOT = Path(__file__).parents[2]
 NEAR = "../../examples/scenarios/near-liquidation.json"
 SAFE = "../../examples/scenarios/one-way-cross.json"
 
@@ -97,28 +110,90 @@ async def test_each_startup_check_runs_as_a_program(
 async def run_program(posrisk_server: PosriskTestServer, bot: str) -> str:
     """``python -m examples.bots.<bot>`` against the server, given its URLs and key in the
     environment as a user would; its output."""
-    import asyncio
-    import os
-    import sys
-    from pathlib import Path
-
     api_key, secret = credentials(posrisk_server)
     env = {
-        **os.environ,
         "POSRISK_WS_URL": posrisk_server.url,
         "POSRISK_HTTP_URL": posrisk_server.http_url,
         "POSRISK_URL": posrisk_server.http_url,
         "POSRISK_API_KEY": api_key,
         "POSRISK_API_SECRET": secret,
     }
+    return await run_module(bot, env)
+
+
+async def run_module(bot: str, env: dict[str, str]) -> str:
+    """``python -m examples.bots.<bot>`` from the checkout, with ``env`` added; its output."""
     process = await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
         f"examples.bots.{bot}",
-        env=env,
-        cwd=Path(__file__).parents[2],
+        env={**os.environ, **env},
+        cwd=ROOT,
         stdout=asyncio.subprocess.PIPE,
     )
     out, _ = await asyncio.wait_for(process.communicate(), 50)
     assert process.returncode == 0
     return out.decode().strip()
+
+
+# -- the traders, against a server with its admin API ------------------------------------
+
+ADMIN_TOKEN = "trader-test-admin-token"
+
+
+@pytest_asyncio.fixture
+async def served(tmp_path: Path) -> AsyncIterator[PosriskServer]:
+    """The one-way account served with the admin API on a free port, SOLUSDT at 142.3."""
+    settings = ServerSettings(
+        db=str(tmp_path / "posrisk.db"),
+        port=0,
+        scenario=ROOT / "examples" / "scenarios" / "one-way-cross.json",
+        gateway=GatewaySettings(ping_interval_s=3600, pong_timeout_s=3600),
+        admin_port=0,
+        admin_token=ADMIN_TOKEN,
+    )
+    server = PosriskServer(settings)
+    await server.start()
+    assert server.admin is not None
+    await server.admin.set_marks({"SOLUSDT": Decimal("142.3")})
+    yield server
+    await server.stop()
+
+
+# The round trip at 142.3, 1 SOL (examples/bots/trading.py): a market buy at 142.3 (taker:
+# 142.3 × 0.0005 = 0.07115), a limit at 141 filled as maker when the mark is moved to
+# 141 × 0.999 = 140.859 (141 × 0.0002 = 0.0282), both sold reduce-only at 140.859 (taker:
+# 281.718 × 0.0005 = 0.140859; realized (140.859 − 141.65) × 2 = −1.582).
+TRADER_REPORT = """\
+SOLUSDT mark 142.3
+market BUY 1: FILLED at 142.3
+limit BUY 1 @ 135: NEW, then CANCELED
+limit BUY 1 @ 141: NEW; mark to 140.859: FILLED at 141
+reduce-only SELL 2: FILLED at 140.859
+trades: 3
+  BUY 1 @ 142.3 taker, fee 0.07115 USDT, realized PnL 0
+  BUY 1 @ 141 maker, fee 0.0282 USDT, realized PnL 0
+  SELL 2 @ 140.859 taker, fee 0.140859 USDT, realized PnL -1.582
+fees 0.240209 USDT, realized PnL -1.582 USDT
+mark back to 142.3"""
+
+
+@pytest.mark.parametrize("bot", ["ccxt_trader", "python_binance_trader", "binance_sdk_trader"])
+async def test_each_trader_runs_as_a_program(served: PosriskServer, bot: str) -> None:
+    assert served.admin is not None and served.admin_api is not None
+    before = served.admin.registry.accounts["alice"].account.wallet_balance("USDT")
+    env = {
+        "POSRISK_URL": served.http_url,
+        "POSRISK_API_KEY": "aliceExampleKey1",
+        "POSRISK_API_SECRET": "example-secret-not-real",
+        "POSRISK_ADMIN_URL": f"http://127.0.0.1:{served.admin_api.port}/admin/v1",
+        "POSRISK_ADMIN_TOKEN": ADMIN_TOKEN,
+    }
+    assert await run_module(bot, env) == TRADER_REPORT
+    # What the engine holds: the wallet less the fees and the loss, SOLUSDT flat again,
+    # no order left, the mark where it was.
+    account = served.admin.registry.accounts["alice"].account
+    assert account.wallet_balance("USDT") == before - Decimal("0.240209") - Decimal("1.582")
+    assert [p for p in account.open_positions() if p.symbol == "SOLUSDT"] == []
+    assert not account.orders
+    assert served.admin.registry.marks["SOLUSDT"] == Decimal("142.3")
