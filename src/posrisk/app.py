@@ -267,7 +267,9 @@ class PosriskServer:
             self.registry.subscribe(self.streams.on_state_changed)
             await self.bus.start(self.admin, self.streams)
             api = ApiService(self.registry, limiter, self.clock, self.streams)
-            api.orders = OrderService(self.admin, slippage_bps=settings.slippage_bps)
+            api.orders = OrderService(
+                self.admin, slippage_bps=settings.slippage_bps, counter=self.bus.order_counter()
+            )
             rest = RestService(
                 api, ExchangeInfo(self.market, settings.limits.request_weight), self.admin
             )

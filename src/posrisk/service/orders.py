@@ -29,7 +29,7 @@ from ..engine import (
     place_order,
 )
 from ..engine.numbers import ZERO
-from ..protocol import OrderCount, OrderCounter
+from ..protocol import OrderCounter, OrderLimiter
 from .admin import AdminService
 from .order_index import OrderIndex
 
@@ -61,16 +61,20 @@ def _last_state(events: Sequence[Event], order_id: int) -> Order:
 class OrderService:
     """Orders over the admin service's write path, the registry's state and the store."""
 
-    def __init__(self, admin: AdminService, *, slippage_bps: Decimal = ZERO) -> None:
+    def __init__(
+        self,
+        admin: AdminService,
+        *,
+        slippage_bps: Decimal = ZERO,
+        counter: OrderLimiter | None = None,
+    ) -> None:
         self.admin = admin
         self.registry = admin.registry
         self.market = admin.market
         self.slippage = slippage_bps / 10_000
         self.index = OrderIndex(self.registry)
-        # The ORDERS windows per account (one process), and the counts of the last
-        # placement charged (the WS API lists them in its answer's rateLimits).
-        self.counter = OrderCounter()
-        self.counted: OrderCount | None = None
+        # The ORDERS windows per account: this process's, or the bus's shared ones.
+        self.counter: OrderLimiter = counter if counter is not None else OrderCounter()
         # Resting orders filled by marks, for the metrics and the tests.
         self.fills = 0
 
