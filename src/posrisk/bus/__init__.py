@@ -3,7 +3,8 @@
 One process (the embedded default) needs nothing: every change is applied and fanned out
 in memory, so ``LocalBus`` does nothing and its limiter is the in-process one. Many
 gateway processes (``--redis``) share through ``RedisBus``: store revisions, marks,
-listenKeys, per-IP request weight and bans, per-account ORDERS counts, and each confirms a revoked key is refused.
+listenKeys, per-IP request weight and bans, per-account ORDERS counts, and each confirms
+a revoked key is refused.
 The server builds one or the other with ``open_bus`` and hands it its admin service and
 user streams; nothing else knows which one runs.
 """
