@@ -30,7 +30,8 @@ pytestmark = [pytest.mark.asyncio, pytest.mark.timeout(60)]
 D = Decimal
 
 
-def _rest(base: str, method: str, path: str, params: dict[str, Any]) -> tuple[int, Any, Any]:
+def rest_call(base: str, method: str, path: str, params: dict[str, Any]) -> tuple[int, Any, Any]:
+    """Alice's signed REST call on the server at ``base``: (status, headers, body)."""
     params = {**params, "timestamp": int(time.time() * 1000)}
     query = urllib.parse.urlencode(params)
     query += "&signature=" + hmac_signature(HMAC_SECRET, query.encode())
@@ -46,7 +47,7 @@ def _rest(base: str, method: str, path: str, params: dict[str, Any]) -> tuple[in
 
 async def rest(gateway: PosriskServer, method: str, path: str, **params: Any) -> Any:
     """Alice's signed REST call on ``gateway``: (status, headers, body)."""
-    return await asyncio.to_thread(_rest, gateway.http_url, method, path, params)
+    return await asyncio.to_thread(rest_call, gateway.http_url, method, path, params)
 
 
 async def place(gateway: PosriskServer, price: str, client_id: str, qty: str = "0.010") -> Any:
@@ -208,3 +209,32 @@ async def test_the_orders_windows_hold_across_gateways(cluster: Cluster) -> None
     message = "Too many new orders; current limit is 300 orders per 10 SECOND."
     assert (code, body) == (429, {"code": -1015, "msg": message})
     assert headers["X-MBX-ORDER-COUNT-10S"] == "300"
+
+
+async def test_back_to_back_fills_on_both_gateways_all_commit_with_unique_ids(
+    cluster: Cluster,
+) -> None:
+    """Four clients placing as fast as answered, two on each gateway: every write commits
+    (one that keeps losing to the other gateway holds it back for its last plan)."""
+    one = await cluster.gateway()
+    two = await cluster.gateway()
+    answered: list[dict[str, Any]] = []
+
+    async def client(gateway: PosriskServer, name: str) -> None:
+        async with websockets.connect(gateway.ws_url) as ws:
+            for n in range(30):
+                reply = await ask(
+                    ws, "order.place",
+                    signed(HMAC_KEY, HMAC_SECRET, symbol="BTCUSDT", type="MARKET",
+                           side="SELL" if n % 2 else "BUY", quantity="0.005",
+                           newClientOrderId=f"{name}-{n}", newOrderRespType="RESULT"),
+                )  # fmt: skip
+                assert reply["status"] == 200, reply
+                answered.append(reply["result"])
+
+    await asyncio.gather(*(client(one if k % 2 else two, f"c{k}") for k in range(4)))
+    ids = Counter(o["orderId"] for o in answered)
+    assert len(ids) == 120 and all(o["status"] == "FILLED" for o in answered)
+    assert await trades_in_ledger(one) == ids  # one TRADE each
+    code, _, trades = await rest(two, "GET", "/fapi/v1/userTrades", symbol="BTCUSDT", limit=1000)
+    assert code == 200 and len({t["id"] for t in trades}) == len(trades) == 120
