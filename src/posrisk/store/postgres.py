@@ -27,9 +27,10 @@ __all__ = ["PostgresStore"]
 
 # pg_advisory_lock key: "posrisk" in ASCII, so migrations never run twice at once.
 _MIGRATION_LOCK = 0x706F737269736B
-# pg_advisory lock key of the write turn: every revision-moving commit holds it shared
-# for its transaction; a writer that keeps losing holds it alone (``alone``).
-_WRITE_TURN = _MIGRATION_LOCK + 1
+# The write turn, an advisory lock per schema ("posr" and the schema's hash, the two-key
+# form): every revision-moving commit holds it shared for its transaction; a writer that
+# keeps losing holds it alone (``alone``).
+_WRITE_TURN = "1886352242, hashtext(current_schema())"
 
 T = TypeVar("T")
 
@@ -179,7 +180,7 @@ class PostgresStore(OrderReads):
         """
         async with self._connection() as db, db.transaction():
             if moves_revision(changes) and not self._alone:
-                await db.execute("SELECT pg_advisory_xact_lock_shared($1)", _WRITE_TURN)
+                await db.execute(f"SELECT pg_advisory_xact_lock_shared({_WRITE_TURN})")
             return await _run_plan(db, write_changes(POSTGRES, changes, expect, self.path))
 
     @asynccontextmanager
@@ -187,13 +188,13 @@ class PostgresStore(OrderReads):
         """Hold the write turn alone (a session lock on a connection of its own): other
         gateways' revision-moving commits wait until the block ends."""
         async with self._connection() as db:
-            await db.execute("SELECT pg_advisory_lock($1)", _WRITE_TURN)
+            await db.execute(f"SELECT pg_advisory_lock({_WRITE_TURN})")
             self._alone = True
             try:
                 yield
             finally:
                 self._alone = False
-                await db.execute("SELECT pg_advisory_unlock($1)", _WRITE_TURN)
+                await db.execute(f"SELECT pg_advisory_unlock({_WRITE_TURN})")
 
 
 class _Guarded:
