@@ -13,6 +13,7 @@ import subprocess
 import sys
 import urllib.request
 import uuid
+from collections import Counter
 from collections.abc import AsyncIterator
 from decimal import Decimal
 from pathlib import Path
@@ -28,8 +29,17 @@ from posrisk.service.errors import ServiceError
 from posrisk.workers import Supervisor
 
 from .bus.conftest import REDIS_URL, redis_reachable
+from .bus.test_orders import rest_call
 from .gateway.test_server import ask, http_get, signed
-from .service.conftest import HEDGE_KEY, HEDGE_SECRET, Keys, keys, known_scenario
+from .service.conftest import (
+    HEDGE_KEY,
+    HEDGE_SECRET,
+    HMAC_KEY,
+    HMAC_SECRET,
+    Keys,
+    keys,
+    known_scenario,
+)
 from .store.conftest import POSTGRES_DSN, postgres_schema
 
 __all__ = ["keys"]
@@ -270,8 +280,162 @@ async def test_two_workers_serve_as_one_and_survive_a_kill(served: Served) -> No
 async def replaced(served: Served, *dead: int) -> None:
     """Until the supervisor has started workers in place of ``dead``."""
     for _ in range(200):
-        now = served.pids(20)
+        try:
+            now = served.pids(20)
+        except OSError:  # a connection the killed worker's socket had queued
+            await asyncio.sleep(0.1)
+            continue
         if len(now) == 2 and not now & set(dead):
             return
         await asyncio.sleep(0.1)
     raise AssertionError(f"killed workers {dead} were not replaced")
+
+
+async def alice(served: Served, method: str, path: str, **params: Any) -> Any:
+    """Alice's signed REST call on whichever worker takes the connection: the body."""
+    status, _, body = await asyncio.to_thread(rest_call, served.http_url, method, path, params)
+    assert status == 200, body
+    return body
+
+
+async def place_resting(served: Served, price: int, client_id: str) -> int:
+    async with websockets.connect(served.ws_url) as ws:
+        reply = await ask(
+            ws, "order.place",
+            signed(HMAC_KEY, HMAC_SECRET, symbol="BTCUSDT", side="BUY", type="LIMIT",
+                   timeInForce="GTC", quantity="0.010", price=str(price),
+                   newClientOrderId=client_id),
+        )  # fmt: skip
+    assert reply["status"] == 200, reply
+    return int(reply["result"]["orderId"])
+
+
+def set_marks(served: Served, price: str) -> None:
+    request = urllib.request.Request(
+        f"{served.admin_url}/marks",
+        data=json.dumps({"BTCUSDT": price}).encode(),
+        method="PUT",
+        headers={"Authorization": "Bearer workers-test-token", "Content-Type": "application/json"},
+    )
+    with urllib.request.urlopen(request, timeout=10) as reply:
+        assert reply.status == 200
+
+
+async def every_page(
+    served: Served, path: str, key: str, by: str = "orderId"
+) -> list[dict[str, Any]]:
+    """Every row of alice's BTCUSDT ``path`` (allOrders, userTrades), 1000 at a time."""
+    rows: list[dict[str, Any]] = []
+    since = 0
+    while True:
+        page = await alice(served, "GET", path, symbol="BTCUSDT", limit=1000, **{by: since})
+        rows += page
+        if len(page) < 1000:
+            return rows
+        since = page[-1][key] + 1
+
+
+class FillStream:
+    """One client placing MARKET orders back to back (buy, sell, ...), reconnecting when
+    its worker dies and waiting a moment when the account's ORDERS window is full; what
+    was acknowledged is kept (an order whose answer was lost with the connection may or
+    may not have been placed)."""
+
+    def __init__(self, served: Served, name: str) -> None:
+        self.served, self.name = served, name
+        self.acked: dict[int, str] = {}
+        self.lost = 0
+
+    async def run(self, stop: asyncio.Event) -> None:
+        ws = await self._connect()
+        n = 0
+        try:
+            while not stop.is_set():
+                n += 1
+                params = signed(
+                    HMAC_KEY, HMAC_SECRET, symbol="BTCUSDT", side="SELL" if n % 2 else "BUY",
+                    type="MARKET", quantity="0.005", newClientOrderId=f"{self.name}-{n}",
+                )  # fmt: skip
+                try:
+                    reply = await ask(ws, "order.place", params)
+                except (websockets.ConnectionClosed, OSError, TimeoutError):
+                    self.lost += 1
+                    ws = await self._connect()
+                    continue
+                if reply["status"] == 429:  # the ORDERS windows, shared by the workers
+                    assert reply["error"]["code"] == -1015, reply
+                    await asyncio.sleep(0.1)
+                    continue
+                assert reply["status"] == 200, reply
+                self.acked[int(reply["result"]["orderId"])] = reply["result"]["clientOrderId"]
+        finally:
+            await ws.close()
+
+    async def _connect(self) -> Any:
+        for _ in range(200):  # the port is the survivor's (and the restarted one's)
+            try:
+                return await websockets.connect(self.served.ws_url)
+            except (OSError, websockets.InvalidHandshake):
+                await asyncio.sleep(0.05)
+        raise AssertionError("no worker took the connection")
+
+
+@pytest.mark.asyncio
+async def test_orders_on_two_workers_fill_once_and_survive_a_killed_worker(
+    served: Served,
+) -> None:
+    first, second = sorted(served.pids())
+    # Resting orders placed over connections that both workers take.
+    ids = [await place_resting(served, 21000 - 10 * n, f"rest-{n}") for n in range(8)]
+    assert len(set(ids)) == 8
+    # The admin API (either worker) moves the mark across them; both workers match it.
+    set_marks(served, "20900")
+    for _ in range(200):
+        if not await alice(served, "GET", "/fapi/v1/openOrders", symbol="BTCUSDT"):
+            break
+        await asyncio.sleep(0.05)
+    trades = await alice(served, "GET", "/fapi/v1/userTrades", symbol="BTCUSDT", limit=1000)
+    assert Counter(t["orderId"] for t in trades) == Counter(ids)  # one TRADE each
+
+    # Four clients placing fills back to back while each original worker is killed.
+    streams = [FillStream(served, f"s{n}") for n in range(4)]
+    stop = asyncio.Event()
+    running = asyncio.gather(*(stream.run(stop) for stream in streams))
+
+    async def acked(more: int) -> None:
+        target = sum(len(s.acked) for s in streams) + more
+        while sum(len(s.acked) for s in streams) < target:
+            assert not running.done(), "the streams ended early"
+            await asyncio.sleep(0.01)
+
+    await acked(40)
+    os.kill(first, signal.SIGKILL)
+    await acked(40)  # the survivor serves meanwhile
+    await replaced(served, first)
+    os.kill(second, signal.SIGKILL)
+    await acked(40)
+    stop.set()
+    await running
+    await replaced(served, first, second)
+    assert all(stream.lost >= 1 for stream in streams)  # each lost its worker once
+    every = {i: c for s in streams for i, c in s.acked.items()}
+    assert len(every) == sum(len(s.acked) for s in streams) >= 120  # orderIds unique
+
+    # Every acknowledged order is stored, filled once; every worker (the restarted ones
+    # replayed the ledger) answers the same.
+    answers = [await every_page(served, "/fapi/v1/allOrders", "orderId") for _ in range(6)]
+    assert all(a == answers[0] for a in answers)
+    stored = {o["orderId"]: o for o in answers[0]}
+    for order_id, client_id in every.items():
+        assert stored[order_id]["clientOrderId"] == client_id
+        assert stored[order_id]["status"] == "FILLED"
+    trades = await every_page(served, "/fapi/v1/userTrades", "id", "fromId")
+    per_order = Counter(t["orderId"] for t in trades)
+    assert all(per_order[order_id] == 1 for order_id in [*ids, *every])
+    assert len({t["id"] for t in trades}) == len(trades)  # trade ids unique
+    rows = []
+    for _ in range(8):
+        async with websockets.connect(served.ws_url) as ws:
+            reply = await ask(ws, "v2/account.position", signed(HMAC_KEY, HMAC_SECRET))
+        rows.append(reply["result"])
+    assert all(r == rows[0] for r in rows)

@@ -187,6 +187,7 @@ class PosriskServer:
         self.streams: UserStreams | None = None
         self.admin_api: AdminApi | None = None
         self.feed: MarkFeed | None = None
+        self.orders: OrderService | None = None
         self.bus: Bus = LocalBus()
         # IP bans on their way to the database (retried while it refuses; flushed at stop).
         self.bans = BanWriter(self.store, self.clock)
@@ -267,7 +268,9 @@ class PosriskServer:
             self.registry.subscribe(self.streams.on_state_changed)
             await self.bus.start(self.admin, self.streams)
             api = ApiService(self.registry, limiter, self.clock, self.streams)
-            api.orders = OrderService(self.admin, slippage_bps=settings.slippage_bps)
+            api.orders = self.orders = OrderService(
+                self.admin, slippage_bps=settings.slippage_bps, counter=self.bus.order_counter()
+            )
             rest = RestService(
                 api, ExchangeInfo(self.market, settings.limits.request_weight), self.admin
             )
@@ -430,6 +433,8 @@ class PosriskServer:
                     await self.feed.stop()
                 except StoreError as e:
                     log.error("could not save the latest marks at shutdown: %s", e)
+            if self.orders is not None:
+                await self.orders.stop()
             await self.bans.close()
             if self.admin_api is not None:
                 await self.admin_api.stop()

@@ -197,7 +197,7 @@ async def test_the_orders_window_refuses_with_1015_past_its_limit(
     rest: RestService, services: Services, orders: OrderService
 ) -> None:
     for _ in range(300):
-        orders.counter.charge("carol", (1, 1), services.clock.now_ms())
+        await orders.counter.decide("carol", (1, 1), services.clock.now_ms())
     response = await place(
         rest, services, symbol="BTCUSDT", side="BUY", type="MARKET", quantity="0.01"
     )

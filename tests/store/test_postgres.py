@@ -69,3 +69,28 @@ async def test_a_schema_of_its_own_keeps_stores_apart() -> None:
         await first.commit([NewAccount("alice", 1)])
         assert await first.has_accounts()
         assert not await second.has_accounts()
+
+
+async def test_a_store_alone_holds_back_the_other_writers_revision_commits() -> None:
+    from posrisk.store import SetMeta
+
+    async with fresh_postgres() as (store, raw):
+        other = PostgresStore(POSTGRES_DSN, schema=store.schema)
+        await other.open()
+        try:
+            async with store.alone():
+                waiting = asyncio.ensure_future(other.commit([NewAccount("bob", 1)]))
+                for _ in range(500):  # until the other writer waits for the turn
+                    blocked = await raw.fetchval(
+                        "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted"
+                    )
+                    if blocked:
+                        break
+                    await asyncio.sleep(0.01)
+                assert blocked == 1 and not waiting.done()
+                # What moves no revision is not held back; this store's own commits go on.
+                await other.commit([SetMeta("note", "x")])
+                assert await store.commit([NewAccount("alice", 1)], expect=0) == 1
+            assert await waiting == 2
+        finally:
+            await other.close()

@@ -3,7 +3,8 @@
 One process (the embedded default) needs nothing: every change is applied and fanned out
 in memory, so ``LocalBus`` does nothing and its limiter is the in-process one. Many
 gateway processes (``--redis``) share through ``RedisBus``: store revisions, marks,
-listenKeys, per-IP request weight and bans, and each confirms a revoked key is refused.
+listenKeys, per-IP request weight and bans, per-account ORDERS counts, and each confirms
+a revoked key is refused.
 The server builds one or the other with ``open_bus`` and hands it its admin service and
 user streams; nothing else knows which one runs.
 """
@@ -13,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Protocol
 
-from ..protocol import Limiter, LimitRules, RequestWeightLimiter
+from ..protocol import Limiter, LimitRules, OrderCounter, OrderLimiter, RequestWeightLimiter
 from .confirmation import Confirmation
 from .ports import Streams, Writer
 
@@ -33,6 +34,10 @@ class Bus(Protocol):
 
     def limiter(self, rules: LimitRules, *, enforce: bool, on_ban: OnBan | None) -> Limiter:
         """The per-IP request-weight limiter, shared by every gateway on this bus."""
+        ...
+
+    def order_counter(self) -> OrderLimiter:
+        """The per-account ORDERS windows, shared by every gateway on this bus."""
         ...
 
     async def start(self, admin: Writer, streams: Streams) -> None:
@@ -66,6 +71,9 @@ class LocalBus:
 
     def limiter(self, rules: LimitRules, *, enforce: bool, on_ban: OnBan | None) -> Limiter:
         return RequestWeightLimiter(rules, enforce=enforce, on_ban=on_ban)
+
+    def order_counter(self) -> OrderLimiter:
+        return OrderCounter()
 
     async def start(self, admin: Writer, streams: Streams) -> None:
         return None

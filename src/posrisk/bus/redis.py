@@ -15,6 +15,9 @@ what the gateways tell each other, under one key prefix (``posrisk:`` by default
   started on one gateway opens streams on any other.
 - ``rl:<ip>:<window>`` (hashes) and ``bans`` (a hash): the per-IP request weight and the
   ban ladder, decided atomically in Redis by one Lua script (``SharedLimiter``).
+- ``orders:<account>:<interval>:<window>`` (counters expiring with their window): the
+  per-account ORDERS windows, counted or refused atomically by a script
+  (``SharedOrderCounter``).
 - ``gateways`` and ``gw:<id>`` (expiring) and ``events``: who is on the bus, and their
   confirmations that a revoked key is refused (``Revocations``).
 
@@ -48,6 +51,7 @@ from .listen_keys import SharedListenKeys
 from .ports import Changed, Streams, Writer
 from .revocations import Revocations
 from .shared_limiter import LIMIT_SCRIPT, SharedLimiter
+from .shared_orders import SharedOrderCounter
 
 __all__ = ["LIMIT_SCRIPT", "RedisBus", "SharedLimiter"]
 
@@ -150,6 +154,9 @@ class RedisBus:
     def limiter(self, rules: LimitRules, *, enforce: bool, on_ban: OnBan | None) -> SharedLimiter:
         self._limiter = SharedLimiter(self, rules, enforce=enforce, on_ban=on_ban)
         return self._limiter
+
+    def order_counter(self) -> SharedOrderCounter:
+        return SharedOrderCounter(self)
 
     async def start(self, admin: Writer, streams: Streams) -> None:
         """Connect (a clear error when Redis cannot be reached), resync, then follow."""

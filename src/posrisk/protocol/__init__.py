@@ -52,6 +52,7 @@ from .order_limits import (
     ORDER_WINDOWS,
     OrderCount,
     OrderCounter,
+    OrderLimiter,
     OrderWindow,
 )
 from .params import (
@@ -134,6 +135,7 @@ __all__ = [
     "MessageAssembler",
     "OrderCount",
     "OrderCounter",
+    "OrderLimiter",
     "OrderWindow",
     "Outcome",
     "PrivateKey",

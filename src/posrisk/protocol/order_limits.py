@@ -12,8 +12,17 @@ windows: 300 per 10 seconds and
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Protocol
 
-__all__ = ["BATCH_COST", "ORDER_COST", "ORDER_WINDOWS", "OrderCount", "OrderCounter", "OrderWindow"]
+__all__ = [
+    "BATCH_COST",
+    "ORDER_COST",
+    "ORDER_WINDOWS",
+    "OrderCount",
+    "OrderCounter",
+    "OrderLimiter",
+    "OrderWindow",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,6 +69,22 @@ class OrderCount:
         }
 
 
+class OrderLimiter(Protocol):
+    """The ORDERS windows as the order routes use them: this process's ``OrderCounter``,
+    or the bus's shared one (``posrisk.bus.shared_orders.SharedOrderCounter``), which asks
+    Redis before it answers."""
+
+    windows: tuple[OrderWindow, ...]
+
+    def current(self, account: str, now: int) -> tuple[int, ...]:
+        """The account's counts in the windows ``now`` falls in (as last known here)."""
+        ...
+
+    async def decide(self, account: str, costs: tuple[int, ...], now: int) -> OrderCount:
+        """Count a placement (``charge``'s rule), wherever the counts are kept."""
+        ...
+
+
 class OrderCounter:
     """Per-account counts of the current windows (one process; ``bus`` shares them)."""
 
@@ -92,3 +117,14 @@ class OrderCounter:
             (now - now % w.interval_ms, c) for c, w in zip(after, self.windows, strict=True)
         ]
         return OrderCount(after)
+
+    async def decide(self, account: str, costs: tuple[int, ...], now: int) -> OrderCount:
+        """``charge``, as an ``OrderLimiter`` (nothing to wait for in one process)."""
+        return self.charge(account, costs, now)
+
+    def observe(self, account: str, now: int, counts: tuple[int, ...]) -> None:
+        """Take ``counts`` as the account's counts in the windows ``now`` falls in (what
+        the shared counter answered), so counting here goes on from them."""
+        self._counts[account] = [
+            (now - now % w.interval_ms, c) for c, w in zip(counts, self.windows, strict=True)
+        ]

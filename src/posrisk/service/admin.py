@@ -55,8 +55,9 @@ __all__ = ["AdminService", "MarksHook"]
 
 T = TypeVar("T")
 
-# How often a write is planned again after other gateways wrote first.
-_STALE_RETRIES = 5
+# How often a write is planned again after other gateways wrote first, before it holds
+# them back (``Store.alone``) for one last plan.
+_STALE_RETRIES = 3
 
 # Awaited after an administrator set marks (the mark feed liquidates what they crossed).
 MarksHook = Callable[[Mapping[str, Decimal]], Awaitable[None]]
@@ -165,7 +166,8 @@ class AdminService:
         """Run ``plan`` (validate against the served state, then ``commit_then``) under
         the write lock. When another gateway sharing the database committed first — the
         commit is stale, or the plan was refused by a state that may be behind — catch up
-        with what it wrote and plan again against that."""
+        with what it wrote and plan again against that; a write that keeps losing plans
+        its last time holding the other gateways' commits back, so it cannot starve."""
         async with self._lock:
             for _ in range(_STALE_RETRIES):
                 try:
@@ -175,6 +177,14 @@ class AdminService:
                 except (EngineError, ServiceError):
                     if not await self._catch_up():
                         raise  # refused by the latest state: the refusal stands
+            # Other gateways kept committing first: hold them back, catch up, plan once
+            # more against the latest state, which nothing can move meanwhile.
+            async with self.store.alone():
+                await self._catch_up()
+                try:
+                    return await plan()
+                except StaleRevision:
+                    await self._catch_up()
             raise ServiceError("the database kept changing under this write; try again", status=503)
 
     async def drain(self) -> None:

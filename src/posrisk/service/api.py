@@ -24,6 +24,7 @@ from ..protocol import (
     Credential,
     Limiter,
     LimitRules,
+    OrderCount,
     Outcome,
     Request,
     Throttle,
@@ -71,6 +72,8 @@ class Connection:
     authorized_since: int | None = None
     # Writes answer one at a time, in the order sent (made on the first write).
     turn: asyncio.Lock | None = None
+    # The ORDERS counts of the placement under way (its answer lists them in rateLimits).
+    counted: OrderCount | None = None
 
     def session(self, now: int) -> dict[str, Any]:
         """What session.logon / status / logout answer (SPEC §4)."""
@@ -193,24 +196,13 @@ class ApiService:
             limits = self.rate_limits(decision.count)
             return encode_error(request.id, error, limits), error.status
         limits = self.rate_limits(decision.count) if show_limits else None
-        orders = self.orders
-        if orders is not None:
-            orders.counted = None
         try:
             result = METHODS[method](self, conn, params, now)
         except Exception as error:
-            return _refused(error, request, method, self._with_orders(limits))
-        limits = self._with_orders(limits)
+            return _refused(error, request, method, limits)
         if inspect.isawaitable(result):
-            return _later(result, request, method, limits)
+            return _later(result, request, method, lambda: _with_orders(conn, limits))
         return encode_result(request.id, result, limits), 200
-
-    def _with_orders(self, limits: list[dict[str, Any]] | None) -> list[dict[str, Any]] | None:
-        """A placement's answer lists its account's ORDERS counts after REQUEST_WEIGHT."""
-        counted = self.orders.counted if self.orders is not None else None
-        if limits is None or counted is None:
-            return limits
-        return [*limits, *counted.rate_limits()]
 
     async def _in_turn(
         self,
@@ -398,13 +390,28 @@ def _refused(
     return encode_error(request.id, WireError.internal(), limits), 500
 
 
+def _with_orders(
+    conn: Connection, limits: list[dict[str, Any]] | None
+) -> list[dict[str, Any]] | None:
+    """A placement's answer lists its account's ORDERS counts after REQUEST_WEIGHT (taken
+    from the connection, whose writes run one at a time)."""
+    counted, conn.counted = conn.counted, None
+    if limits is None or counted is None:
+        return limits
+    return [*limits, *counted.rate_limits()]
+
+
 async def _later(
-    result: Awaitable[Any], request: Request, method: str, limits: list[dict[str, Any]] | None
+    result: Awaitable[Any],
+    request: Request,
+    method: str,
+    limits: Callable[[], list[dict[str, Any]] | None],
 ) -> tuple[bytes, int]:
     try:
-        return encode_result(request.id, await result, limits), 200
+        body = await result
     except Exception as error:
-        return _refused(error, request, method, limits)
+        return _refused(error, request, method, limits())
+    return encode_result(request.id, body, limits()), 200
 
 
 # Every method of the WS API, by name as sent (with its version prefix).

@@ -18,6 +18,7 @@ from ..engine import (
     AlgoOrder,
     AlgoStatus,
     AlgoUpdate,
+    Execution,
     Market,
     Order,
     OrderType,
@@ -25,7 +26,7 @@ from ..engine import (
     Side,
     TimeInForce,
 )
-from ..engine.algo import trigger_bounds
+from ..engine.algo import is_triggered, trigger_bounds
 from ..engine.filters import top_of_book
 from .registry import Registry, StateChanged
 
@@ -169,3 +170,27 @@ class OrderIndex:
         for _, order_id in sorted(keys, key=lambda key: key[1]):
             accounts.setdefault(self._orders[order_id][0])
         return list(accounts)
+
+    def reached(
+        self, event: OrderUpdate | AlgoUpdate, marks: Mapping[str, Decimal], slippage: Decimal
+    ) -> bool:
+        """Whether the order ``event`` left resting is already reached by the marks: it
+        was planned against marks that moved before it came to rest, so no tick since
+        could have found it (a trailing order waits for the next mark)."""
+        if isinstance(event, AlgoUpdate):
+            algo = event.algo
+            mark = marks.get(algo.symbol)
+            return (
+                algo.status is AlgoStatus.NEW
+                and algo.algo_id in self._algos
+                and algo.algo_id not in self._books[algo.symbol].trailing
+                and mark is not None
+                and is_triggered(algo, mark)
+            )
+        order = event.order
+        mark = marks.get(order.symbol)
+        placed = event.execution in (Execution.NEW, Execution.AMENDMENT)
+        if not placed or order.order_id not in self._orders or not mark:
+            return False
+        bid, ask = top_of_book(self.market[order.symbol], mark, slippage)
+        return order.price >= ask if order.side is Side.BUY else order.price <= bid

@@ -56,10 +56,8 @@ def orders_of(api: ApiService) -> OrderService:
     return api.orders
 
 
-def _charge(orders: OrderService, account: str, costs: tuple[int, ...], now: int) -> None:
-    """Count a placement in the account's ORDERS windows (429 -1015 when one is full)."""
-    counted = orders.counter.charge(account, costs, now)
-    orders.counted = counted  # for the WS API's rateLimits of this answer
+def _refuse_over(counted: OrderCount) -> None:
+    """429 -1015 when the placement would pass one of the ORDERS windows."""
     if counted.refused is not None:
         window = counted.refused
         raise WireError.too_many_orders(window.limit, window.number, window.unit)
@@ -67,29 +65,42 @@ def _charge(orders: OrderService, account: str, costs: tuple[int, ...], now: int
 
 def _rest(operation: Any, costs: tuple[int, ...] | None = None) -> Route:
     """A REST route over ``operation(orders, entry, params, now)``; a placing one
-    (``costs``) counts in the ORDERS windows and says the counts in its headers."""
+    (``costs``, an async operation) counts in the ORDERS windows first and says the
+    counts in its headers."""
 
     def route(rest: RestService, request: RestRequest, now: int) -> Any:
         entry = rest.authenticate(request, now)
         orders = orders_of(rest.api)
-        if costs is not None:
-            try:
-                _charge(orders, entry.name, costs, now)
-            finally:
-                current = orders.counter.current(entry.name, now)
-                request.reply_headers.update(OrderCount(current).headers())
-        return operation(orders, entry, request.params, now)
+        if costs is None:
+            return operation(orders, entry, request.params, now)
+
+        async def charged() -> Any:
+            counted = await orders.counter.decide(entry.name, costs, now)
+            request.reply_headers.update(counted.headers())
+            _refuse_over(counted)
+            return await operation(orders, entry, request.params, now)
+
+        return charged()
 
     return route
 
 
 def _ws(operation: Any, costs: tuple[int, ...] | None = None) -> Any:
+    """A WS API method over ``operation``; a placing one counts first and leaves the
+    counts on the connection for its answer's rateLimits (its writes run one at a time)."""
+
     def method(service: ApiService, conn: Connection, params: Params, now: int) -> Any:
         entry = service.authenticate(conn, params, now)
         orders = orders_of(service)
-        if costs is not None:
-            _charge(orders, entry.name, costs, now)
-        return operation(orders, entry, params, now)
+        if costs is None:
+            return operation(orders, entry, params, now)
+
+        async def charged() -> Any:
+            conn.counted = await orders.counter.decide(entry.name, costs, now)
+            _refuse_over(conn.counted)
+            return await operation(orders, entry, params, now)
+
+        return charged()
 
     return method
 

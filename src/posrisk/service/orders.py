@@ -10,13 +10,16 @@ A refusal raises with Binance's code and writes nothing.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 
 from ..engine import (
     Account,
+    AlgoUpdate,
     Event,
     Order,
     OrderNotFound,
@@ -31,9 +34,10 @@ from ..engine import (
     place_order,
 )
 from ..engine.numbers import ZERO
-from ..protocol import OrderCount, OrderCounter
+from ..protocol import OrderCounter, OrderLimiter
 from .admin import AdminService
 from .order_index import OrderIndex
+from .registry import StateChanged
 
 __all__ = ["OrderService", "Placed"]
 
@@ -63,18 +67,26 @@ def _last_state(events: Sequence[Event], order_id: int) -> Order:
 class OrderService:
     """Orders over the admin service's write path, the registry's state and the store."""
 
-    def __init__(self, admin: AdminService, *, slippage_bps: Decimal = ZERO) -> None:
+    def __init__(
+        self,
+        admin: AdminService,
+        *,
+        slippage_bps: Decimal = ZERO,
+        counter: OrderLimiter | None = None,
+    ) -> None:
         self.admin = admin
         self.registry = admin.registry
         self.market = admin.market
         self.slippage = slippage_bps / 10_000
         self.index = OrderIndex(self.registry)
-        # The ORDERS windows per account (one process), and the counts of the last
-        # placement charged (the WS API lists them in its answer's rateLimits).
-        self.counter = OrderCounter()
-        self.counted: OrderCount | None = None
+        # The ORDERS windows per account: this process's, or the bus's shared ones.
+        self.counter: OrderLimiter = counter if counter is not None else OrderCounter()
         # Resting orders filled by marks, for the metrics and the tests.
         self.fills = 0
+        # Symbols to match again, and the task doing it (see ``_changed``).
+        self._due: set[str] = set()
+        self._matcher: asyncio.Task[None] | None = None
+        self.registry.subscribe(self._changed)  # after the index: it sees the change first
 
     def __repr__(self) -> str:
         return f"<OrderService {len(self.index)} resting>"
@@ -167,6 +179,54 @@ class OrderService:
             for account in self.index.crossed(symbol, registry.marks, self.slippage):
                 events = await self._fill(account, symbol)
                 self.fills += sum(1 for e in events if isinstance(e, OrderUpdate) and e.trade)
+
+    def _changed(self, changed: StateChanged) -> None:
+        """Decided: every gateway matches every mark it learns of, whoever moved it. The
+        gateway whose feed or administrator moved a mark matches at once (``MarkFeed``);
+        one hearing it from another gateway matches here, because the mover may not have
+        heard of an order yet. An order that comes to rest already reached by the marks
+        (they moved while it was planned, here or on another gateway) is matched too.
+        The store's revision check lets one fill commit: the others plan again against it
+        and find nothing."""
+        due = set() if changed.local else set(changed.marks)
+        marks = self.registry.marks
+        for item in changed.applied:
+            event = item.event
+            if isinstance(event, OrderUpdate | AlgoUpdate) and self.index.reached(
+                event, marks, self.slippage
+            ):
+                due.add(event.order.symbol if isinstance(event, OrderUpdate) else event.algo.symbol)
+        if due:
+            self._match_later(due)
+
+    def _match_later(self, symbols: Iterable[str]) -> None:
+        self._due.update(symbols)
+        if self._matcher is None or self._matcher.done():
+            try:
+                loop = asyncio.get_running_loop()
+            except RuntimeError:  # no loop (a registry changed outside one): nothing runs
+                return
+            self._matcher = loop.create_task(self._match_due())
+
+    async def _match_due(self) -> None:
+        while self._due:
+            due, self._due = self._due, set()
+            marks = self.registry.marks
+            await self.on_marks({s: marks[s] for s in sorted(due) if s in marks})
+
+    async def matched(self) -> None:
+        """Until the matching ``_changed`` scheduled is done (the tests wait for it)."""
+        while self._matcher is not None and not self._matcher.done():
+            await asyncio.wait([self._matcher])
+
+    async def stop(self) -> None:
+        """Stop matching what other gateways told of (the server stops)."""
+        if self._matcher is not None:
+            self._matcher.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._matcher
+            self._matcher = None
+        self._due.clear()
 
     async def _fill(self, account: str, symbol: str) -> list[Event]:
         registry = self.registry

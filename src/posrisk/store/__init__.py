@@ -7,6 +7,7 @@ such: an account is the fold of its ledger events through ``posrisk.engine.apply
 from __future__ import annotations
 
 from collections.abc import Sequence
+from contextlib import AbstractAsyncContextManager
 from typing import Protocol
 
 from ..engine import AlgoOrder, Order, OrderUpdate
@@ -74,6 +75,12 @@ class Store(Protocol):
     async def commit(
         self, changes: Sequence[Change], *, expect: int | None = None
     ) -> int | None: ...
+    def alone(self) -> AbstractAsyncContextManager[None]:
+        """Hold back every other process's revision-moving commits until the block ends
+        (this store's own go through): a writer that keeps losing to other gateways
+        catches up, plans and commits in it, and cannot be stale."""
+        ...
+
     async def reset(self) -> None: ...
     async def schema_version(self) -> int: ...
 

@@ -9,7 +9,8 @@ database that cannot be reached or answers an error becomes a ``StoreError``.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
 from typing import Any, TypeVar
 
 import asyncpg
@@ -18,7 +19,7 @@ from .errors import StoreError
 from .order_index import OrderReads
 from .plan import POSTGRES, Batch, Dialect, Plan, Rows
 from .reads import read_account_events, read_delta, read_snapshot
-from .records import Change, Delta, LedgerRecord, Snapshot
+from .records import Change, Delta, LedgerRecord, Snapshot, moves_revision
 from .schema import TABLES, migrations, statements
 from .writes import write_changes
 
@@ -26,6 +27,10 @@ __all__ = ["PostgresStore"]
 
 # pg_advisory_lock key: "posrisk" in ASCII, so migrations never run twice at once.
 _MIGRATION_LOCK = 0x706F737269736B
+# The write turn, an advisory lock per schema ("posr" and the schema's hash, the two-key
+# form): every revision-moving commit holds it shared for its transaction; a writer that
+# keeps losing holds it alone (``alone``).
+_WRITE_TURN = "1886352242, hashtext(current_schema())"
 
 T = TypeVar("T")
 
@@ -56,6 +61,8 @@ class PostgresStore(OrderReads):
         self.schema = schema
         self.timeout = timeout
         self._pool: asyncpg.Pool | None = None
+        # True while this store holds the write turn alone: its commits skip taking it.
+        self._alone = False
 
     def __repr__(self) -> str:
         where = self.dsn.split("@")[-1]  # never the user or password
@@ -172,7 +179,22 @@ class PostgresStore(OrderReads):
         by revision never skips a row that commits later with a smaller number).
         """
         async with self._connection() as db, db.transaction():
+            if moves_revision(changes) and not self._alone:
+                await db.execute(f"SELECT pg_advisory_xact_lock_shared({_WRITE_TURN})")
             return await _run_plan(db, write_changes(POSTGRES, changes, expect, self.path))
+
+    @asynccontextmanager
+    async def alone(self) -> AsyncIterator[None]:
+        """Hold the write turn alone (a session lock on a connection of its own): other
+        gateways' revision-moving commits wait until the block ends."""
+        async with self._connection() as db:
+            await db.execute(f"SELECT pg_advisory_lock({_WRITE_TURN})")
+            self._alone = True
+            try:
+                yield
+            finally:
+                self._alone = False
+                await db.execute(f"SELECT pg_advisory_unlock({_WRITE_TURN})")
 
 
 class _Guarded:

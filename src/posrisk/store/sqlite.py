@@ -20,7 +20,7 @@ import contextlib
 import fcntl
 import os
 import sqlite3
-from collections.abc import Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from decimal import Decimal
 from functools import partial
@@ -355,6 +355,12 @@ class SQLiteStore(OrderReads):
         """
         result: int | None = await self._run(self._commit, tuple(changes), expect)
         return result
+
+    @contextlib.asynccontextmanager
+    async def alone(self) -> AsyncIterator[None]:
+        """Nothing to hold: one process serves a SQLite file (its writes are serialised by
+        the admin service)."""
+        yield
 
     async def reset(self) -> None:
         """Delete every account, key, ledger entry and mark (``serve --reset``)."""
