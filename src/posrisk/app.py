@@ -7,7 +7,6 @@ serves the gateway. ``posrisk serve`` and the tests both start servers through t
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import json
 import logging
@@ -15,7 +14,6 @@ import os
 import secrets
 import socket
 import ssl
-from collections.abc import Awaitable
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
@@ -59,7 +57,6 @@ __all__ = [
     "master_key",
     "open_store",
     "redacted",
-    "run_event_loop",
     "saved_bans",
     "server_info_path",
 ]
@@ -104,16 +101,6 @@ async def load_admin(
     else:
         box = master_key(db)
     return AdminService(store, Registry.from_snapshot(snapshot, market, box), clock), snapshot
-
-
-def run_event_loop(coro: Awaitable[None]) -> None:
-    """Run ``coro`` on uvloop where it is installed (a server's and a worker's loop)."""
-    try:
-        import uvloop
-    except ImportError:  # pragma: no cover - uvloop is a dependency on Linux/macOS
-        asyncio.run(coro)  # type: ignore[arg-type]
-    else:
-        uvloop.run(coro)  # type: ignore[arg-type]
 
 
 @dataclass(slots=True)

@@ -27,7 +27,8 @@ from dataclasses import dataclass, replace
 from multiprocessing.connection import Connection
 from typing import Any
 
-from .app import PosriskServer, ServerSettings, is_postgres, run_event_loop
+from .app import PosriskServer, ServerSettings, is_postgres
+from .loop import run_event_loop
 from .preflight import bind_ports
 from .service.errors import ServiceError
 

@@ -939,3 +939,49 @@ async def test_drain_waits_for_the_write_under_way_and_those_queued(env: Env) ->
     assert done == ["write", "write", "drain"]
     balance = env.registry.account("drained").account.balances["USDT"]
     assert balance == Decimal(3)
+
+
+@pytest.mark.asyncio
+async def test_plans_queued_together_commit_together_each_against_the_last(env: Env) -> None:
+    """Group commit: the writes waiting for the lock are planned in turn (each against
+    the state the ones before it left) and committed in one transaction; a refusal among
+    them answers its own caller only."""
+    for name in ("g1", "g2"):
+        await env.admin.create_account(name)
+    commits: list[int] = []
+    commit = env.store.commit
+
+    async def counted(changes: Any, **kwargs: Any) -> Any:
+        commits.append(len(changes))
+        return await commit(changes, **kwargs)
+
+    env.store.commit = counted  # type: ignore[method-assign]
+
+    def deposit(amount: str) -> Any:
+        return lambda state, now: [WalletTransfer("USDT", Decimal(amount), now)]
+
+    def withdraw_all(state: Any, now: int) -> list[Any]:
+        # Planned after the deposits before it in the batch: it sees them.
+        return [WalletTransfer("USDT", -state.wallet_balance("USDT"), now)]
+
+    def refused(state: Any, now: int) -> list[Any]:
+        raise InvalidValue("amount", "refused on purpose")
+
+    writes = [
+        env.admin.plan_events("g1", deposit("5")),
+        env.admin.plan_events("g1", deposit("7")),
+        env.admin.plan_events("g2", refused),
+        env.admin.plan_events("g1", withdraw_all),
+        env.admin.plan_events("g2", deposit("1")),
+    ]
+    results = await asyncio.gather(*writes, return_exceptions=True)
+    assert isinstance(results[2], InvalidValue)
+    assert results[3] == [WalletTransfer("USDT", Decimal(-12), results[3][0].time)]  # type: ignore[index]
+    # The first takes the free lock at once; the others, queued behind its commit, are
+    # planned in turn and written in one transaction.
+    assert commits == [1, 3]
+    assert env.registry.account("g1").account.wallet_balance("USDT") == 0
+    assert env.registry.account("g2").account.wallet_balance("USDT") == 1
+    snapshot = await env.store.load()  # durable, in the order planned
+    amounts = [r.event.amount for r in snapshot.ledger if isinstance(r.event, WalletTransfer)]
+    assert amounts[-4:] == [Decimal(5), Decimal(7), Decimal(-12), Decimal(1)]

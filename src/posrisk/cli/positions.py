@@ -13,7 +13,6 @@ import typer
 from rich.table import Table
 from rich.text import Text
 
-from ..app import run_event_loop
 from ..client import (
     BINANCE_MAINNET,
     BINANCE_TESTNET,
@@ -25,6 +24,7 @@ from ..client import (
     PositionV2,
 )
 from ..engine.numbers import fmt_shortest
+from ..loop import run_event_loop
 from .common import fail, out, print_wide
 
 __all__ = ["URL_ALIASES", "position_table", "positions"]

@@ -11,9 +11,10 @@ import sys
 from decimal import Decimal
 
 from .. import __version__
-from ..app import PosriskServer, ServerSettings, redacted, run_event_loop
+from ..app import PosriskServer, ServerSettings, redacted
 from ..engine import EngineError
 from ..errors import PosriskError
+from ..loop import run_event_loop
 from ..marks import BINANCE_MARK_STREAM
 from .common import DEFAULT_DB, DbOption, fail, out
 from .serve_options import (

@@ -12,8 +12,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
+from collections import Counter
 from collections.abc import Awaitable, Callable, Mapping, Sequence
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from decimal import Decimal
 from typing import Any, TypeVar
 
@@ -63,6 +65,19 @@ _STALE_RETRIES = 3
 MarksHook = Callable[[Mapping[str, Decimal]], Awaitable[None]]
 
 
+# How many queued plans one group commit takes at most.
+_MAX_BATCH = 64
+
+
+@dataclass(slots=True)
+class _Planned:
+    """A write waiting for the lock: its account, its plan, and its caller's answer."""
+
+    account: str
+    plan: Callable[[Account, int], Sequence[Event]]
+    future: asyncio.Future[list[Event]]
+
+
 class AdminService:
     """Account administration over a ``Store`` and the live ``Registry``."""
 
@@ -72,6 +87,8 @@ class AdminService:
         self.clock = clock
         self.market = registry.market
         self._lock = asyncio.Lock()
+        # Plans waiting for the lock (``plan_events``), committed together.
+        self._planned: list[_Planned] = []
         self._marks_hooks: list[MarksHook] = []
 
     def __repr__(self) -> str:
@@ -169,23 +186,27 @@ class AdminService:
         with what it wrote and plan again against that; a write that keeps losing plans
         its last time holding the other gateways' commits back, so it cannot starve."""
         async with self._lock:
-            for _ in range(_STALE_RETRIES):
-                try:
-                    return await plan()
-                except StaleRevision:
-                    await self._catch_up()
-                except (EngineError, ServiceError):
-                    if not await self._catch_up():
-                        raise  # refused by the latest state: the refusal stands
-            # Other gateways kept committing first: hold them back, catch up, plan once
-            # more against the latest state, which nothing can move meanwhile.
-            async with self.store.alone():
+            return await self._retrying(plan)
+
+    async def _retrying(self, plan: Callable[[], Awaitable[T]]) -> T:
+        # The body of ``_write``, with the write lock held.
+        for _ in range(_STALE_RETRIES):
+            try:
+                return await plan()
+            except StaleRevision:
                 await self._catch_up()
-                try:
-                    return await plan()
-                except StaleRevision:
-                    await self._catch_up()
-            raise ServiceError("the database kept changing under this write; try again", status=503)
+            except (EngineError, ServiceError):
+                if not await self._catch_up():
+                    raise  # refused by the latest state: the refusal stands
+        # Other gateways kept committing first: hold them back, catch up, plan once
+        # more against the latest state, which nothing can move meanwhile.
+        async with self.store.alone():
+            await self._catch_up()
+            try:
+                return await plan()
+            except StaleRevision:
+                await self._catch_up()
+        raise ServiceError("the database kept changing under this write; try again", status=503)
 
     async def drain(self) -> None:
         """Wait until the writes under way, and those queued behind them, have finished
@@ -225,15 +246,67 @@ class AdminService:
         the account's served state (and whatever else it closes over: marks, ids) and
         returns the events to append, each one ``apply`` accepts in turn, or raises a
         refusal and nothing is written. Made again when another gateway wrote first.
-        Returns the events committed."""
+        Returns the events committed.
 
-        async def run() -> list[Event]:
-            events = list(plan(self.registry.account(account).account, self.clock.now_ms()))
-            if events:
-                await self.commit([AppendEvent(account, e, e.time) for e in events])
-            return events
+        Plans that wait for the lock together commit together (group commit): each is
+        made against the state the ones before it leave, their events are written in one
+        transaction, and each caller is answered once that transaction is durable — one
+        commit's wait shared by every write queued behind it, as a bot firing orders
+        from many connections does."""
+        item = _Planned(account, plan, asyncio.get_running_loop().create_future())
+        self._planned.append(item)
+        async with self._lock:
+            while not item.future.done():
+                batch = self._planned[:_MAX_BATCH]
+                del self._planned[: len(batch)]
+                try:
+                    await self._retrying(functools.partial(self._commit_planned, batch))
+                except Exception as error:  # the store failed: every write of the batch
+                    for other in batch:
+                        if not other.future.done():
+                            other.future.set_exception(error)
+        return item.future.result()
 
-        return await self._write(run)
+    async def _commit_planned(self, batch: list[_Planned]) -> None:
+        # A refusal by a state that may be behind another gateway's: catch up, plan again.
+        for _ in range(2):
+            planned, refused = self._plan_each(batch)
+            if not refused or not await self._catch_up():
+                break
+        changes = [AppendEvent(item.account, e, e.time) for item, events in planned for e in events]
+        if changes:
+            await self.commit(changes)
+        for item, events in planned:
+            item.future.set_result(events)
+        for item, error in refused:
+            item.future.set_exception(error)
+
+    def _plan_each(
+        self, batch: list[_Planned]
+    ) -> tuple[list[tuple[_Planned, list[Event]]], list[tuple[_Planned, Exception]]]:
+        """Each plan against the state the batch's earlier plans leave; the ids they take
+        are marked taken (``Registry.ids``) so the next plan's come after them."""
+        registry, now = self.registry, self.clock.now_ms()
+        states: dict[str, Account] = {}
+        planned: list[tuple[_Planned, list[Event]]] = []
+        refused: list[tuple[_Planned, Exception]] = []
+        counts = Counter(item.account for item in batch)
+        for item in batch:
+            counts[item.account] -= 1
+            try:
+                state = states.get(item.account) or registry.account(item.account).account
+                events = list(item.plan(state, now))
+                if counts[item.account]:  # a later plan of the batch reads this account
+                    for event in events:
+                        state = apply(state, event, self.market).account
+            except Exception as error:  # a refusal, or a bug: this write's answer
+                refused.append((item, error))
+                continue
+            for event in events:
+                registry.ids.saw(event)
+            states[item.account] = state
+            planned.append((item, events))
+        return planned, refused
 
     async def liquidate(self, account: str) -> list[Applied]:
         """Liquidate whatever the current marks have crossed, atomically: the account's
