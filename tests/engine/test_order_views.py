@@ -112,41 +112,42 @@ BASE_KEYS = [
     "updateTime",
 ]
 
+# Every field, in the order Binance's ORDER_TRADE_UPDATE field table lists them.
 OTU_KEYS = [
     "s",
     "c",
     "S",
+    "ps",
     "o",
+    "ot",
     "f",
     "q",
     "p",
-    "ap",
     "sp",
+    "ap",
     "x",
     "X",
     "i",
+    "t",
+    "T",
     "l",
     "z",
     "L",
     "n",
     "N",
-    "T",
-    "t",
+    "rp",
     "b",
     "a",
     "m",
     "R",
-    "wt",
-    "ot",
-    "ps",
     "cp",
-    "rp",
     "pP",
-    "si",
-    "ss",
+    "wt",
     "V",
     "pm",
     "gtd",
+    "si",
+    "ss",
     "er",
 ]
 
@@ -910,7 +911,7 @@ def test_trailing_and_close_position_fields(btc: Symbol) -> None:
     )
     o = event["o"]
     keys = list(o)
-    assert keys[keys.index("cp") : keys.index("cp") + 4] == ["cp", "AP", "cr", "rp"]
+    assert keys[-3:] == ["er", "AP", "cr"]  # trailing stops add them last
     assert (o["AP"], o["cr"], o["f"], o["cp"], o["ot"]) == (
         "95000",
         "1.5",

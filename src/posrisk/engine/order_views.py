@@ -265,7 +265,8 @@ def order_trade_update(
 ) -> Row:
     """The ``ORDER_TRADE_UPDATE`` of an order update; ``bid_notional``/``ask_notional`` are
     the open BUY/SELL notional of the order's position side *after* it. ``E`` = ``T`` =
-    ``time`` (decided). Keys in the order of a live capture, numbers normalized."""
+    ``time`` (decided). Every field, in the order Binance's field table lists them
+    (``AP``, ``cr`` last, trailing stops only); numbers normalized."""
     order = update.order
     trade = update.trade
     average = order.avg_price if order.executed_qty else ZERO
@@ -273,46 +274,42 @@ def order_trade_update(
         "s": order.symbol,
         "c": order.client_order_id,
         "S": order.side.value,
+        "ps": order.position_side.value,
         "o": order.type.value,
+        "ot": order.original_type.value,
         "f": _time_in_force(order),
         "q": fmt_normalized(order.quantity),
         "p": fmt_normalized(order.price),
-        "ap": fmt_normalized(average),
         "sp": fmt_normalized(order.stop_price),
+        "ap": fmt_normalized(average),
         "x": update.execution.value,
         "X": order.status.value,
         "i": order.order_id,
+        "t": trade.trade_id if trade else 0,
+        "T": time,
         "l": fmt_normalized(trade.quantity) if trade else "0",
         "z": fmt_normalized(order.executed_qty),
         "L": fmt_normalized(trade.price) if trade else "0",
         "n": fmt_normalized(to_money(trade.fee)) if trade else "0",
         "N": symbol.margin_asset,
-        "T": time,
-        "t": trade.trade_id if trade else 0,
+        "rp": fmt_normalized(trade.realized_pnl) if trade else "0",
         "b": fmt_normalized(bid_notional),
         "a": fmt_normalized(ask_notional),
         "m": trade.maker if trade else False,
         "R": order.reduce_only,
-        "wt": order.working_type,
-        "ot": order.original_type.value,
-        "ps": order.position_side.value,
         "cp": order.close_position,
+        "pP": order.price_protect,
+        "wt": order.working_type,
+        "V": order.self_trade_prevention,
+        "pm": order.price_match,
+        "gtd": order.good_till_date,
+        "si": 0,
+        "ss": 0,
+        "er": str(update.expire_reason),
     }
-    if order.original_type is _TRAILING:
+    if order.original_type is _TRAILING:  # trailing stops only
         o["AP"] = fmt_normalized(order.activate_price)
         o["cr"] = fmt_normalized(order.callback_rate)
-    o.update(
-        {
-            "rp": fmt_normalized(trade.realized_pnl) if trade else "0",
-            "pP": order.price_protect,
-            "si": 0,
-            "ss": 0,
-            "V": order.self_trade_prevention,
-            "pm": order.price_match,
-            "gtd": order.good_till_date,
-            "er": str(update.expire_reason),
-        }
-    )
     return {"e": "ORDER_TRADE_UPDATE", "E": time, "T": time, "o": o}
 
 
