@@ -171,13 +171,15 @@ class OrderService:
         """What the moved marks do to orders: per symbol, the accounts whose algo orders
         the mark triggers or whose resting orders its touch reached (found by price in
         the index, so a tick costs the crossed orders, not the resting ones); each
-        account's triggers and fills commit together (``engine.orders_on_mark``)."""
+        account's triggers and fills are one write (``engine.orders_on_mark``), and the
+        accounts' writes go in together (one group commit for many)."""
         registry = self.registry
         for symbol in moved:
             if symbol not in self.market:
                 continue
-            for account in self.index.crossed(symbol, registry.marks, self.slippage):
-                events = await self._fill(account, symbol)
+            accounts = self.index.crossed(symbol, registry.marks, self.slippage)
+            done = await asyncio.gather(*(self._fill(account, symbol) for account in accounts))
+            for events in done:
                 self.fills += sum(1 for e in events if isinstance(e, OrderUpdate) and e.trade)
 
     def _changed(self, changed: StateChanged) -> None:
