@@ -186,3 +186,24 @@ async def test_account_update_is_the_engines_event_at_the_registrys_marks(
     assert later is not None
     assert (later["E"], later["T"]) == (time + 7, time)
     assert later["a"]["P"][0]["up"] == "30.00000000"  # 0.020 × (22000 − 20500)
+
+
+async def test_an_accounts_streams_are_found_by_account_and_forgotten_with_their_keys(
+    services: Services,
+) -> None:
+    streams = UserStreams(services.registry, ttl_ms=1000)
+    sinks = {name: FakeSink() for name in ("alice", "bob")}
+    keys = {}
+    for name, sink in sinks.items():
+        keys[name] = streams.start(f"{name}Key", name, 0)
+        assert streams.attach(keys[name], sink, 0)
+    assert streams.sinks_of("alice") == [sinks["alice"]]
+    assert streams.sinks_of("carol") == []
+    streams.forget(keys["alice"])
+    assert streams.sinks_of("alice") == []
+    streams.expire(2000)
+    assert streams.sinks_of("bob") == [] and streams.listen_keys() == []
+    mirrored = "k" * 64
+    streams.mirror(mirrored, "bobKey2", "bob", 5000)
+    assert streams.attach(mirrored, sinks["bob"], 2000)
+    assert streams.sinks_of("bob") == [sinks["bob"]]

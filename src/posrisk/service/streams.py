@@ -55,6 +55,9 @@ class UserStreams:
         self.ttl_ms = ttl_ms
         self._keys: dict[str, ListenKey] = {}
         self._by_api_key: dict[str, str] = {}
+        # account -> its listenKeys (in the order they started): a commit finds an
+        # account's streams without looking at every other account's.
+        self._by_account: dict[str, dict[str, None]] = {}
         # Events sent, for the metrics and the tests.
         self.sent = 0
         # Told of every listenKey this process starts or extends (the key) and stops (None
@@ -73,8 +76,7 @@ class UserStreams:
             self._tell(self._keys[existing], existing)
             return existing
         key = "".join(secrets.choice(_ALPHABET) for _ in range(64))
-        self._keys[key] = ListenKey(key, api_key, account, now + self.ttl_ms)
-        self._by_api_key[api_key] = key
+        self._add(ListenKey(key, api_key, account, now + self.ttl_ms))
         self._tell(self._keys[key], key)
         return key
 
@@ -111,18 +113,37 @@ class UserStreams:
         """A listenKey another gateway started or extended: served here too."""
         listen = self._keys.get(key)
         if listen is None:
-            self._keys[key] = ListenKey(key, api_key, account, expires_at)
+            self._add(ListenKey(key, api_key, account, expires_at))
         else:
             listen.expires_at = max(listen.expires_at, expires_at)
-        self._by_api_key[api_key] = key
+            self._by_api_key[api_key] = key
+
+    def _add(self, listen: ListenKey) -> None:
+        self._keys[listen.key] = listen
+        self._by_api_key[listen.api_key] = listen.key
+        self._by_account.setdefault(listen.account, {})[listen.key] = None
+
+    def _drop(self, listen: ListenKey) -> None:
+        del self._keys[listen.key]
+        if self._by_api_key.get(listen.api_key) == listen.key:
+            del self._by_api_key[listen.api_key]
+        keys = self._by_account.get(listen.account)
+        if keys is not None:
+            keys.pop(listen.key, None)
+            if not keys:
+                del self._by_account[listen.account]
+
+    def sinks_of(self, account: str) -> list[Sink]:
+        """Every open stream of ``account``, in the order its listenKeys started."""
+        keys = self._by_account.get(account, ())
+        return [sink for key in keys for sink in self._keys[key].sinks]
 
     def forget(self, key: str) -> bool:
         """Drop a listenKey (stopped here or by another gateway) and close its streams."""
-        listen = self._keys.pop(key, None)
+        listen = self._keys.get(key)
         if listen is None:
             return False
-        if self._by_api_key.get(listen.api_key) == key:
-            del self._by_api_key[listen.api_key]
+        self._drop(listen)
         for sink in listen.sinks:
             sink.close()
         return True
@@ -151,7 +172,7 @@ class UserStreams:
         for item in changed.applied:
             by_account.setdefault(item.account, []).append(item)
         for account, items in by_account.items():
-            sinks = [s for k in self._keys.values() if k.account == account for s in k.sinks]
+            sinks = self.sinks_of(account)
             if sinks:
                 self._send(sinks, account_messages(self.registry, items))
         for api_key in changed.revoked:
@@ -165,9 +186,7 @@ class UserStreams:
         """Expire every key not pinged in time: ``listenKeyExpired``, then close."""
         expired = [k for k in self._keys.values() if k.expires_at <= now]
         for listen in expired:
-            del self._keys[listen.key]
-            if self._by_api_key.get(listen.api_key) == listen.key:
-                del self._by_api_key[listen.api_key]
+            self._drop(listen)
             message = orjson.dumps({"e": "listenKeyExpired", "E": now, "listenKey": listen.key})
             for sink in listen.sinks:
                 sink.send(message)
