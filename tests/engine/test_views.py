@@ -27,6 +27,7 @@ from posrisk.engine import (
     account_update_event,
     apply,
 )
+from posrisk.engine.funding import FundingSchedule, funding_events
 
 from .conftest import D, run
 from .test_risk import ada_market, hedge_example
@@ -429,4 +430,46 @@ def test_a_leverage_set_sends_account_config_update_and_nothing_else_does() -> N
     }
     assert (
         account_config_update_event(AccountChange(None), event_time=7, transaction_time=6) is None
+    )
+
+
+def test_account_update_for_funding_cross_and_isolated(market: Market) -> None:
+    # Binance: cross funding is per account and symbol, B only with bc the amount and
+    # "P": [] (2026-04 capture: "bc":"-0.00085067"); isolated is per side, B and P.
+    account = run(
+        [
+            WalletTransfer("USDT", D("1000")),
+            Fill("BTCUSDT", Side.BUY, D("0.002"), D("90000")),
+            SetMarginType("ETHUSDT", MarginType.ISOLATED),
+            Fill("ETHUSDT", Side.SELL, D("1"), D("3000")),
+        ],
+        market,
+    )
+    marks = {"BTCUSDT": D("92000"), "ETHUSDT": D("3100")}
+    cross, isolated = funding_events(account, market, marks, FundingSchedule(), 8 * 3_600_000)
+    applied = apply(account, cross, market)
+    event = account_update_event(
+        applied.account, applied.change, market, marks, event_time=2, transaction_time=1
+    )
+    assert event is not None
+    assert event["a"] == {
+        "m": "FUNDING_FEE",
+        "B": [{"a": "USDT", "wb": "999.98160000", "cw": "849.98160000", "bc": "-0.0184"}],
+        "P": [],
+    }
+    applied = apply(applied.account, isolated, market)
+    event = account_update_event(
+        applied.account, applied.change, market, marks, event_time=2, transaction_time=1
+    )
+    assert event is not None
+    assert event["a"]["m"] == "FUNDING_FEE"
+    assert event["a"]["B"] == [
+        {"a": "USDT", "wb": "1000.29160000", "cw": "849.98160000", "bc": "0.31"}
+    ]
+    [item] = event["a"]["P"]
+    assert (item["s"], item["ps"], item["mt"], item["iw"]) == (
+        "ETHUSDT",
+        "BOTH",
+        "isolated",
+        "150.31000000",
     )

@@ -19,6 +19,7 @@ __all__ = [
     "Event",
     "Execution",
     "Fill",
+    "FundingFee",
     "InsuranceClear",
     "IsolatedMarginTransfer",
     "MarginType",
@@ -343,6 +344,21 @@ class AlgoUpdate:
     time: int = 0
 
 
+@dataclass(frozen=True, slots=True)
+class FundingFee:
+    """A funding settlement of ``symbol`` at ``funding_time``: ``fees`` holds each side's
+    ``round_half_even(−positionAmt × mark × rate, 8)`` (longs pay a positive rate), paid
+    into the wallet backing it. One event per account and symbol for its cross sides, one
+    per isolated side (Binance's ACCOUNT_UPDATE shapes: cross B only, isolated B and P)."""
+
+    symbol: str
+    funding_time: int
+    rate: Decimal
+    mark: Decimal
+    fees: tuple[tuple[PositionSide, Decimal], ...]
+    time: int = 0
+
+
 Event = (
     WalletTransfer
     | InsuranceClear
@@ -355,4 +371,5 @@ Event = (
     | SetCommission
     | OrderUpdate
     | AlgoUpdate
+    | FundingFee
 )

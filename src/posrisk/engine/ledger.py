@@ -4,7 +4,7 @@ Validates ``event`` completely against ``account`` and returns the account after
 what changed (for ``ACCOUNT_UPDATE``); a refused event raises an ``EngineError`` carrying
 Binance's code and ``account`` itself is never modified. Each kind of event is written in
 the module that owns it: fills in ``account``, wallets and settings in
-``account_settings``, orders in ``order_state``.
+``account_settings``, orders in ``order_state``, funding in ``funding``.
 """
 
 from __future__ import annotations
@@ -27,6 +27,7 @@ from .events import (
     AlgoUpdate,
     Event,
     Fill,
+    FundingFee,
     InsuranceClear,
     IsolatedMarginTransfer,
     OrderUpdate,
@@ -37,6 +38,7 @@ from .events import (
     SetPositionMode,
     WalletTransfer,
 )
+from .funding import apply_funding_fee
 from .market import Market
 from .numbers import CONTEXT
 from .order_state import apply_algo_update, apply_order_update
@@ -56,6 +58,8 @@ def apply(account: Account, event: Event, market: Market) -> Applied:
                 return apply_algo_update(account, event, market)
             case WalletTransfer():
                 return apply_wallet_transfer(account, event, market)
+            case FundingFee():
+                return apply_funding_fee(account, event, market)
             case InsuranceClear():
                 return apply_insurance_clear(account, event, market)
             case IsolatedMarginTransfer():
