@@ -15,6 +15,7 @@ from posrisk.engine import (
     Event,
     Execution,
     Fill,
+    FundingFee,
     InsuranceClear,
     IsolatedMarginTransfer,
     MarginType,
@@ -95,6 +96,26 @@ EXAMPLES: list[tuple[Event, str, str]] = [
         '{"maker":"0.00010","taker":null,"symbols":[["ETHUSDC","0",null]]}',
     ),
     (SetCommission(time=25), "commission", '{"maker":null,"taker":null,"symbols":[]}'),
+    # A funding settlement: the row's time is the settlement's; fundingTime is kept apart.
+    (
+        FundingFee(
+            "BTCUSDT",
+            28_800_000,
+            D("0.00010000"),
+            D("92000.0"),
+            ((PositionSide.LONG, D("-0.0276")), (PositionSide.SHORT, D("0.0092"))),
+            28_800_005,
+        ),
+        "funding",
+        '{"symbol":"BTCUSDT","fundingTime":28800000,"rate":"0.00010000","mark":"92000.0",'
+        '"fees":[["LONG","-0.0276"],["SHORT","0.0092"]]}',
+    ),
+    (
+        FundingFee("ETHUSDT", 0, D("-0.02"), D("3100"), ((PositionSide.BOTH, D("0.31")),)),
+        "funding",
+        '{"symbol":"ETHUSDT","fundingTime":0,"rate":"-0.02","mark":"3100",'
+        '"fees":[["BOTH","0.31"]]}',
+    ),
     # Orders leave out every field holding its default (see test_order_codec).
     (
         OrderUpdate(
@@ -143,6 +164,7 @@ def test_every_event_type_has_an_example() -> None:
         SetPositionMode,
         OrderUpdate,
         AlgoUpdate,
+        FundingFee,
     }
 
 
@@ -212,6 +234,15 @@ events: st.SearchStrategy[Event] = st.one_of(
         st.lists(st.tuples(symbols, st.none() | money, st.none() | money), max_size=3).map(tuple),
         times,
     ),
+    st.builds(
+        FundingFee,
+        symbols,
+        st.integers(min_value=0, max_value=2**53 - 1),
+        money,
+        positive,
+        st.lists(st.tuples(sides, money), max_size=2).map(tuple),
+        times,
+    ),
 )
 
 
@@ -221,6 +252,8 @@ def _decimals(event: Event) -> list[object]:
     values = [getattr(event, name) for name in type(event).__slots__]
     if isinstance(event, SetCommission):
         values += [rate for override in event.symbols for rate in override[1:]]
+    if isinstance(event, FundingFee):
+        values += [fee for _, fee in event.fees]
     return [value.as_tuple() for value in values if isinstance(value, Decimal)]
 
 

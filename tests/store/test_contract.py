@@ -9,6 +9,7 @@ import pytest
 
 from posrisk.engine import (
     Fill,
+    FundingFee,
     IsolatedMarginTransfer,
     PositionSide,
     SetPositionMode,
@@ -193,3 +194,21 @@ async def test_account_events_reads_one_accounts_entries_of_one_kind_in_a_window
         "alice", IsolatedMarginTransfer, 0, 99, limit=2, newest_first=True
     )
     assert [r.time for r in newest] == [30, 40]
+
+
+async def test_a_funding_settlement_is_a_ledger_row_of_the_current_schema(any_store: Any) -> None:
+    # No table of its own: the schema stays at version 3 and the ledger keeps it whole.
+    settlement = FundingFee(
+        "BTCUSDT",
+        28_800_000,
+        D("0.0001"),
+        D("92000"),
+        ((PositionSide.LONG, D("-0.0276")), (PositionSide.SHORT, D("0.0092"))),
+        28_800_000,
+    )
+    await any_store.commit(
+        [NewAccount("alice", 1), AppendEvent("alice", settlement, settlement.time)]
+    )
+    assert await any_store.schema_version() == 3
+    snapshot = await any_store.load()
+    assert [(r.account, r.event) for r in snapshot.ledger] == [("alice", settlement)]

@@ -1,6 +1,8 @@
 """Ledger events to and from the JSON stored in ``ledger.body``.
 
-Field names are the scenario file's; numbers are decimal strings, never floats. Orders
+Field names are the scenario file's; numbers are decimal strings, never floats. A funding
+settlement (``FundingFee``, kind ``funding``) is a ledger event like the others: no table
+of its own, so no migration. Orders
 (``OrderUpdate``, ``AlgoUpdate``) are written by ``order_codec`` under the kinds ``order``
 and ``algo``, leaving out every field that holds its default.
 """
@@ -15,6 +17,7 @@ from ..engine import (
     AlgoUpdate,
     Event,
     Fill,
+    FundingFee,
     InsuranceClear,
     IsolatedMarginTransfer,
     MarginType,
@@ -52,6 +55,7 @@ _KINDS: dict[type, str] = {
     SetCommission: "commission",
     OrderUpdate: "order",
     AlgoUpdate: "algo",
+    FundingFee: "funding",
 }
 
 
@@ -77,6 +81,16 @@ def decode_decimal(text: str) -> Decimal:
     """A stored decimal: plain digits, or the exponent form (``1E-8``) of marks that
     SQLite stores written before both backends shared one writer."""
     return Decimal(text)
+
+
+def _funding_body(event: FundingFee) -> dict[str, Any]:
+    return {
+        "symbol": event.symbol,
+        "fundingTime": event.funding_time,
+        "rate": encode_decimal(event.rate),
+        "mark": encode_decimal(event.mark),
+        "fees": [[side.value, encode_decimal(fee)] for side, fee in event.fees],
+    }
 
 
 def encode_event(event: Event) -> tuple[str, str]:
@@ -132,6 +146,8 @@ def encode_event(event: Event) -> tuple[str, str]:
                     "symbols": [[s, _optional(m), _optional(t)] for s, m, t in event.symbols],
                 },
             )
+        case FundingFee():
+            kind, body = "funding", _funding_body(event)
         case OrderUpdate():
             return "order", encode_order_update(event)
         case AlgoUpdate():
@@ -178,6 +194,15 @@ def decode_event(kind: str, body: str, time: int) -> Event:
             return SetAutoAddMargin(data["symbol"], bool(data["enabled"]), time)
         case "position_mode":
             return SetPositionMode(PositionMode(data["positionMode"]), time)
+        case "funding":
+            return FundingFee(
+                data["symbol"],
+                int(data["fundingTime"]),
+                decode_decimal(data["rate"]),
+                decode_decimal(data["mark"]),
+                tuple((PositionSide(side), decode_decimal(fee)) for side, fee in data["fees"]),
+                time,
+            )
         case "commission":
             return SetCommission(
                 _decode_optional(data["maker"]),
