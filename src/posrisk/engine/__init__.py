@@ -15,6 +15,7 @@ Pure library: no I/O, no asyncio, ``decimal.Decimal`` only. Where things live:
 - ``open_orders`` what open orders hold: openOrderInitialMargin, bid/ask notional
 - ``commission`` commission rates per account and symbol (defaults, overrides)
 - ``liquidation`` crossed positions closed at their bankruptcy price
+- ``funding``  funding rates and intervals per symbol, the settlements (``FundingFee``)
 - ``algo``     conditional orders (the Algo service): placement checks, the order a trigger
   sends, cancel, expiry; ``algo_triggers`` when the mark fires them
 - ``views``    the v1 / v2 / ACCOUNT_UPDATE rows in Binance's string formats

@@ -17,14 +17,14 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
-from decimal import Decimal
+from decimal import Decimal, localcontext
 
 from .account import Account, check_side, sides_for, with_balance
 from .changes import AccountChange, Applied, BalanceChange
 from .errors import InvalidValue
 from .events import FundingFee, MarginType, PositionSide, UpdateReason
 from .market import Market
-from .numbers import ZERO, check_amount, to_money
+from .numbers import CONTEXT, ZERO, check_amount, to_money
 from .position import Position
 
 __all__ = [
@@ -115,7 +115,8 @@ def due_funding_times(
 def side_fee(amount: Decimal, mark: Decimal, rate: Decimal) -> Decimal:
     """What a side holding ``amount`` (signed) receives at a settlement (negative: pays):
     ``round_half_even(−amount × mark × rate, 8)``; long 0.002 at 92000, 0.0001 → -0.0184."""
-    return to_money(-amount * mark * rate)
+    with localcontext(CONTEXT):  # the same digits whoever calls it
+        return to_money(-amount * mark * rate)
 
 
 def _settled_sides(
@@ -178,8 +179,9 @@ def apply_funding_fee(account: Account, event: FundingFee, market: Market) -> Ap
         due = {side: due[side] for side in sides[:1] if side in due}
     if not due or len(given) != len(sides) or given != due:
         shape = "one isolated side" if isolated else "every cross side"
+        owed = ", ".join(f"{side.value} {fee}" for side, fee in due.items()) or "nothing"
         raise InvalidValue(
-            "fees", f"{event.symbol} at {event.mark} and {event.rate} pays {shape}: {due}"
+            "fees", f"{event.symbol} at {event.mark} and {event.rate} pays {shape}: {owed}"
         )
     asset = symbol.margin_asset
     total = sum((fee for _, fee in event.fees), ZERO)
