@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from ..engine import EngineError
+from ..engine.funding import FundingSchedule
 from ..protocol import (
     Allow,
     Banned,
@@ -43,6 +44,7 @@ from ..protocol import (
 from .accounts import ACCOUNT_METHODS
 from .clock import Clock
 from .inputs import known_symbol
+from .market_routes import MARKET_METHOD_WEIGHTS, MARKET_METHODS
 from .metrics import Metrics
 from .order_routes import ORDER_METHODS
 from .registry import AccountEntry, KeyEntry, Registry
@@ -112,6 +114,8 @@ class ApiService:
         self.clock = clock
         # The account owner's orders (None: a read-only server answers them -1020).
         self.orders: OrderService | None = None
+        # Every symbol's funding rate and interval (the defaults unless set at composition).
+        self.funding = FundingSchedule()
         # Writes under way, kept until answered.
         self._writes: set[asyncio.Task[None]] = set()
         self._interval = self.rules.label()
@@ -133,6 +137,9 @@ class ApiService:
         now = self.clock.now_ms()
         request, refusal, method = self._parse(frame)
         weight = self.rules.weight(method) if refusal is None else self.rules.default_weight
+        if request is not None and method in MARKET_METHOD_WEIGHTS:  # less for one symbol
+            one, every = MARKET_METHOD_WEIGHTS[method]
+            weight = one if request.params.get("symbol") is not None else every
 
         def answered(response: bytes, status: int) -> None:
             self.metrics.observe(method, status, time.perf_counter() - started)
@@ -428,4 +435,6 @@ METHODS: dict[str, Handler] = {
     **ACCOUNT_METHODS,
     # order.place, order.status, order.cancel, order.modify
     **ORDER_METHODS,
+    # ticker.price, ticker.book
+    **MARKET_METHODS,
 }

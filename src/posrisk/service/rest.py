@@ -50,6 +50,7 @@ from .admin import AdminService
 from .api import ApiService
 from .exchange_info import ExchangeInfo
 from .inputs import known_symbol
+from .market_routes import MARKET_ROUTES
 from .order_routes import ORDER_ROUTES
 from .registry import AccountEntry, KeyEntry
 from .spot import all_coins, margin_pairs
@@ -438,4 +439,6 @@ ROUTES: dict[tuple[str, str], tuple[Route, Weight]] = {
     **ACCOUNT_ROUTES,
     # Orders, trades (``order_routes``).
     **ORDER_ROUTES,
+    # Market data from the marks (``market_routes``).
+    **MARKET_ROUTES,
 }
