@@ -31,6 +31,7 @@ from posrisk.engine import (
     open_order_margins,
     opening_quantities,
     opening_quantity,
+    side_open_orders,
 )
 from posrisk.engine.errors import MarginInsufficient
 
@@ -103,6 +104,9 @@ def test_one_way_closing_orders_use_up_the_held_size_in_order_id_order(market: M
     assert held.initial_margin == D("14")
     assert held.bid_notional == D("80")
     assert held.ask_notional == D("380") + D("384") + D("400")
+    # One side alone (an ORDER_TRADE_UPDATE's b/a) is what the whole account gives it.
+    assert side_open_orders(account, market, "BTCUSDT", BOTH) == held
+    assert side_open_orders(account, market, "ETHUSDT", BOTH) == OpenOrderMargin()
 
 
 def test_one_way_short_buys_close(market: Market) -> None:

@@ -197,6 +197,7 @@ from .open_orders import (
     open_order_margins,
     opening_quantities,
     opening_quantity,
+    side_open_orders,
 )
 from .order_request import OrderRequest
 from .order_views import (
@@ -421,6 +422,7 @@ __all__ = [
     "rates_for",
     "realized_pnl",
     "removable_margin",
+    "side_open_orders",
     "sides_for",
     "split_fill",
     "status_row_v1",

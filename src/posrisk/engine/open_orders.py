@@ -33,6 +33,7 @@ __all__ = [
     "open_order_margins",
     "opening_quantities",
     "opening_quantity",
+    "side_open_orders",
 ]
 
 PositionKey = tuple[str, PositionSide]
@@ -146,6 +147,22 @@ def open_order_margins(account: Account, market: Market) -> dict[PositionKey, Op
             for key, orders in _by_side(account.orders.values()).items()
             if key[0] in market
         }
+
+
+def side_open_orders(
+    account: Account, market: Market, symbol: str, side: PositionSide
+) -> OpenOrderMargin:
+    """What the open orders of one (symbol, side) hold — zeros when it has none: the
+    ``b``/``a`` of an ``ORDER_TRADE_UPDATE`` after it."""
+    orders = [o for o in account.orders.values() if o.symbol == symbol and o.position_side is side]
+    if not orders or symbol not in market:
+        return OpenOrderMargin()
+    with localcontext(CONTEXT):
+        return _side_margin(account, market, (symbol, side), sorted(orders, key=_order_id))
+
+
+def _order_id(order: Order) -> int:
+    return order.order_id
 
 
 def added_open_order_margin(account: Account, market: Market, order: Order) -> Decimal:

@@ -22,18 +22,16 @@ from ..engine import (
     AlgoUpdate,
     OrderType,
     OrderUpdate,
-    PositionSide,
-    Side,
     account_config_update_event,
     account_update_event,
     algo_update_event,
     order_trade_update,
+    side_open_orders,
     trade_lite,
 )
-from ..engine.numbers import ZERO
 from .registry import AccountChanged, Registry
 
-__all__ = ["account_messages", "account_update", "side_notionals"]
+__all__ = ["account_messages", "account_update"]
 
 Message = dict[str, Any]
 
@@ -61,19 +59,6 @@ def account_update(
     )
 
 
-def side_notionals(account: Account, symbol: str, side: PositionSide) -> tuple[Decimal, Decimal]:
-    """(bid, ask) notional of a position side's open orders: Σ price × remaining qty of
-    its BUY and of its SELL orders."""
-    bid = ask = ZERO
-    for order in account.orders.values():
-        if order.symbol == symbol and order.position_side is side:
-            if order.side is Side.BUY:
-                bid += order.price * order.remaining
-            else:
-                ask += order.price * order.remaining
-    return bid, ask
-
-
 def account_messages(registry: Registry, items: Iterable[AccountChanged]) -> list[Message]:
     """Every message one commit sends an account's streams, in order."""
     items = list(items)
@@ -97,9 +82,15 @@ def account_messages(registry: Registry, items: Iterable[AccountChanged]) -> lis
             update = account_update(registry, state, item.applied.change, time)
             if update is not None:
                 messages.append(update)
-            bid, ask = side_notionals(state, order.symbol, order.position_side)
+            held = side_open_orders(state, market, order.symbol, order.position_side)
             messages.append(
-                order_trade_update(event, symbol, bid_notional=bid, ask_notional=ask, time=time)
+                order_trade_update(
+                    event,
+                    symbol,
+                    bid_notional=held.bid_notional,
+                    ask_notional=held.ask_notional,
+                    time=time,
+                )
             )
         elif isinstance(event, AlgoUpdate):
             messages.append(algo_update_event(event.algo, market[event.algo.symbol], time=time))
