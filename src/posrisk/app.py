@@ -25,12 +25,14 @@ from .gateway.audience import AUDIENCES
 from .gateway.ports import close_all
 from .gateway.server import WS_API_PATH, Gateway, GatewaySettings
 from .marks import BINANCE_MARK_STREAM
+from .opening import is_postgres, load_admin, master_key, open_store, server_info_path
 from .preflight import MarkSourceFactory, bind_ports, mark_source, tls_context
 from .protocol import LimitRules
 from .service.admin import AdminService
 from .service.api import ApiService
 from .service.bans import BAN_PREFIX, BanWriter, saved_bans
-from .service.clock import Clock, SystemClock
+from .service.clock import Clock, OffsetClock
+from .service.clock_control import ClockControl
 from .service.dashboard import Dashboard
 from .service.demo import DemoCredentials, seed_demo
 from .service.errors import ServiceError
@@ -41,9 +43,8 @@ from .service.orders import OrderService
 from .service.registry import Registry
 from .service.rest import RestService
 from .service.scenario import ScenarioError, read_scenario_file
-from .service.secrets import SecretBox, SecretError
 from .service.streams import LISTEN_KEY_TTL_MS, UserStreams
-from .store import DatabaseLock, Snapshot, SQLiteStore, Store, StoreError, check_database_file
+from .store import DatabaseLock, Store, StoreError, check_database_file
 from .urls import redacted
 
 log = logging.getLogger("posrisk.server")
@@ -60,47 +61,6 @@ __all__ = [
     "saved_bans",
     "server_info_path",
 ]
-
-
-def is_postgres(db: str) -> bool:
-    return db.startswith(("postgresql://", "postgres://"))
-
-
-def open_store(db: str) -> Store:
-    """The store ``--db`` names: a PostgreSQL URL, or a SQLite file (``:memory:`` too)."""
-    if is_postgres(db):
-        from .store.postgres import PostgresStore
-
-        return PostgresStore(db)
-    return SQLiteStore(db)
-
-
-def server_info_path(db: Path) -> Path:
-    """Where a running server says how to reach its admin API."""
-    return db.with_name(db.name + ".server.json")
-
-
-def master_key(db: str) -> SecretBox:
-    """The box sealing ``db``'s HMAC secrets: POSRISK_MASTER_KEY, else the key file beside
-    a SQLite file (in the working directory for a PostgreSQL database)."""
-    try:
-        return SecretBox.for_database(":memory:" if is_postgres(db) else db)
-    except SecretError as e:
-        raise ServiceError(str(e)) from None
-
-
-async def load_admin(
-    store: Store, db: str | None, market: Market, clock: Clock
-) -> tuple[AdminService, Snapshot]:
-    """The open ``store``'s ledger folded into a registry under the admin service: what a
-    server does when it starts, and an admin command on the database itself. ``db`` names
-    the master key (``master_key``); None: a throwaway key, for a database nothing outlives."""
-    snapshot = await store.load()
-    if db is None:
-        box = SecretBox(secrets.token_bytes(32), "an in-memory database")
-    else:
-        box = master_key(db)
-    return AdminService(store, Registry.from_snapshot(snapshot, market, box), clock), snapshot
 
 
 @dataclass(slots=True)
@@ -153,7 +113,7 @@ class ServerSettings:
     resync_s: float = 5.0
     # How long a revocation waits for every other gateway on the bus to confirm it.
     revoke_timeout_s: float = 2.0
-    clock: Clock = field(default_factory=SystemClock)
+    clock: Clock = field(default_factory=OffsetClock)
     market: Market | None = None
 
 
@@ -175,6 +135,8 @@ class PosriskServer:
         self.admin_api: AdminApi | None = None
         self.feed: MarkFeed | None = None
         self.orders: OrderService | None = None
+        # How the clock moves forward (an operator's or a test's), once serving.
+        self.clock_control: ClockControl | None = None
         self.bus: Bus = LocalBus()
         # IP bans on their way to the database (retried while it refuses; flushed at stop).
         self.bans = BanWriter(self.store, self.clock)
@@ -273,9 +235,12 @@ class PosriskServer:
                 orders=api.orders,
             )
             self.feed.start(source(self.registry.marks))
+            self.clock_control = self._clock_control(api.orders)
             if admin:
                 self.admin_token = self._admin_token()
-                operations = AdminOperations(self.admin, self.bus, orders=api.orders)
+                operations = AdminOperations(
+                    self.admin, self.bus, orders=api.orders, clock=self.clock_control
+                )
                 self.admin_api = AdminApi(operations, self.admin_token)
                 await self.admin_api.start(admin)
                 self._write_server_info()
@@ -290,6 +255,14 @@ class PosriskServer:
                 for path in self._data_files() - before:
                     path.unlink(missing_ok=True)
             raise
+
+    def _clock_control(self, orders: OrderService) -> ClockControl | None:
+        clock = self.clock
+        if not isinstance(clock, OffsetClock):
+            return None  # a clock of the caller's (tests): moved by its owner
+        control = ClockControl(clock, shared=is_postgres(self.settings.db))
+        control.after_advance(orders.expire)
+        return control
 
     def _new_database(self) -> bool:
         """Whether ``--db`` names a SQLite file that does not exist yet."""

@@ -72,6 +72,8 @@ async def test_each_operation_is_its_method_and_path_with_a_json_body(admin_url:
         (ops.isolated_margin("bob", {}), "POST", "/accounts/bob/isolated-margin", {}),
         (ops.commission("bob", {"maker": "0"}), "PUT", "/accounts/bob/commission", {"maker": "0"}),
         (ops.set_marks({"BTCUSDT": "1"}), "PUT", "/marks", {"BTCUSDT": "1"}),
+        (ops.clock(), "GET", "/clock", None),
+        (ops.advance_clock({"advanceMs": 5}), "POST", "/clock", {"advanceMs": 5}),
     ]
     for call, method, path, body in calls:
         answer = await call

@@ -256,3 +256,25 @@ async def test_open_orders_are_listed_and_canceled_and_the_stream_hears_it(
             200,
             {"orders": [], "algoOrders": []},
         )
+
+
+async def test_the_clock_is_read_and_moved_forward_and_clients_keep_their_own(
+    server: PosriskServer,
+) -> None:
+    status, before = await call(server, "GET", "/clock")
+    assert status == 200 and before["advancedMs"] == 0
+    assert abs(before["time"] - int(time.time() * 1000)) < 60_000
+    status, moved = await call(server, "POST", "/clock", {"advanceMs": 8 * 3_600_000})
+    assert status == 200 and moved["advancedMs"] == 8 * 3_600_000
+    assert moved["time"] - before["time"] >= 8 * 3_600_000
+    assert (await call(server, "GET", "/clock"))[1]["advancedMs"] == 8 * 3_600_000
+    for body in ({"advanceMs": -1}, {"advanceMs": "8h"}, {}, {"advanceMs": 1, "x": 2}):
+        status, refusal = await call(server, "POST", "/clock", body)
+        assert status == 400 and refusal["code"] in (-1130, -1102), refusal
+    # A client stamping with the machine's clock (as ccxt and the SDK do) is still served,
+    # and so is one that synced with the server's time.
+    async with websockets.connect(server.ws_url) as ws:
+        for stamp in (int(time.time() * 1000), int(time.time() * 1000) + 8 * 3_600_000):
+            params = signed(timestamp=stamp)
+            reply = await ask(ws, "account.position", params)
+            assert reply["status"] == 200, reply

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
 from concurrent.futures import ThreadPoolExecutor
 from decimal import Decimal
 from pathlib import Path
@@ -294,3 +295,25 @@ def test_a_scenarios_resting_order_is_waited_for(posrisk_server: PosriskTestServ
     closed = posrisk_server.wait_for_order("carol", order["orderId"], "FILLED")
     assert closed["avgPrice"] == "2200.00000"
     assert posrisk_server.account("carol")["positions"] == []
+
+
+def test_advancing_the_clock_runs_what_fell_due_and_clients_keep_their_clock(
+    posrisk_server: PosriskTestServer,
+) -> None:
+    posrisk_server.set_marks(BTCUSDT="60000")
+    deadline = posrisk_server.now_ms() + 11 * 60_000  # GTD: at least 10 minutes ahead
+    order = posrisk_server.place_order(
+        "demo", symbol="BTCUSDT", side="BUY", type="LIMIT", timeInForce="GTD",
+        quantity="0.010", price="50000", goodTillDate=deadline,
+    )  # fmt: skip
+    posrisk_server.advance(hours=1)
+    # Expired before advance returned: no wait, no poll.
+    assert posrisk_server.open_orders("demo") == []
+    assert posrisk_server.wait_for_order("demo", order["orderId"], "EXPIRED")["status"] == "EXPIRED"
+    # A client that stamps requests with this machine's clock is still served.
+    key = posrisk_server.key("demo")
+    assert key.secret is not None
+    params: dict[str, Any] = {"apiKey": key.api_key, "timestamp": int(time.time() * 1000)}
+    params["signature"] = hmac_signature(key.secret, canonical_payload(params))
+    reply = ask_sync(posrisk_server.url, "v2/account.position", params)
+    assert reply["status"] == 200, reply

@@ -103,3 +103,9 @@ class RemoteOperations:
 
     async def load_scenario(self, document: object) -> Json:
         return await self._call("POST", "/scenarios", document)  # type: ignore[no-any-return]
+
+    async def clock(self) -> Json:
+        return await self._call("GET", "/clock")  # type: ignore[no-any-return]
+
+    async def advance_clock(self, body: Json) -> Json:
+        return await self._call("POST", "/clock", body)  # type: ignore[no-any-return]

@@ -73,6 +73,8 @@ class AdminApi:
                 web.get(f"{p}/marks", self._marks),
                 web.put(f"{p}/marks", self._set_marks),
                 web.post(f"{p}/scenarios", self._scenario),
+                web.get(f"{p}/clock", self._clock),
+                web.post(f"{p}/clock", self._advance_clock),
             ]
         )
         return app
@@ -186,6 +188,12 @@ class AdminApi:
 
     async def _scenario(self, request: web.Request) -> web.Response:
         return _json(await self.operations.load_scenario(await self._body(request)), 201)
+
+    async def _clock(self, request: web.Request) -> web.Response:
+        return _json(await self.operations.clock())
+
+    async def _advance_clock(self, request: web.Request) -> web.Response:
+        return _json(await self.operations.advance_clock(await self._object(request)))
 
 
 def _refusal(error: PosriskError) -> web.Response:

@@ -158,12 +158,22 @@ def read_recv_window(params: Mapping[str, object]) -> int:
     return value
 
 
-def check_timestamp(timestamp: int, recv_window: int, server_time: int) -> None:
+def check_timestamp(
+    timestamp: int, recv_window: int, server_time: int, *, advanced: int = 0
+) -> None:
     """Accept iff ``timestamp < server_time + 1000`` and ``server_time - timestamp <= recv_window``.
 
     Raises -1021 with the "ahead" message for the first rule, "outside" for the second.
+    A server whose clock was moved ``advanced`` ms ahead of the machine's also accepts a
+    timestamp that passes both rules against ``server_time - advanced`` (the machine's).
     """
+    if advanced and _inside(timestamp, recv_window, server_time - advanced):
+        return
     if timestamp >= server_time + _AHEAD_MS:
         raise WireError.timestamp_ahead()
     if server_time - timestamp > recv_window:
         raise WireError.timestamp_outside_window()
+
+
+def _inside(timestamp: int, recv_window: int, server_time: int) -> bool:
+    return timestamp < server_time + _AHEAD_MS and server_time - timestamp <= recv_window

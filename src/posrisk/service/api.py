@@ -281,7 +281,9 @@ class ApiService:
                 raise WireError.invalid_api_key(id_null=True)
             timestamp = read_long(params, "timestamp", required=True)
             assert timestamp is not None
-            check_timestamp(timestamp, read_recv_window(params), now)
+            check_timestamp(
+                timestamp, read_recv_window(params), now, advanced=self.clock.advanced_ms
+            )
             return self.registry.account(key.account)
         if api_key is None:
             raise WireError.mandatory_param("apiKey")
@@ -301,7 +303,7 @@ class ApiService:
             raise WireError.mandatory_param("signature")
         timestamp = read_long(params, "timestamp", required=True)
         assert timestamp is not None
-        check_timestamp(timestamp, read_recv_window(params), now)
+        check_timestamp(timestamp, read_recv_window(params), now, advanced=self.clock.advanced_ms)
         key = self.registry.keys.get(api_key)
         if key is None or key.revoked_at is not None:
             raise WireError.invalid_api_key()

@@ -1,19 +1,33 @@
-"""Time, injected: the server never reads the wall clock except through a ``Clock``."""
+"""Time, injected: the server never reads the wall clock except through a ``Clock``.
+
+``now_ms`` is the exchange's time. A clock that an operator or a test moved forward
+(``OffsetClock.advance``) says by how much in ``advanced_ms``: a request stamped by the
+machine's clock is then accepted as well as one stamped by the exchange's, as if the
+client's clock had moved with the server's (clients that never sync their clock, ccxt's
+and the SDK's defaults, keep working after the clock jumps).
+"""
 
 from __future__ import annotations
 
 import time
 from typing import Protocol
 
-__all__ = ["Clock", "ManualClock", "SystemClock"]
+__all__ = ["Clock", "ManualClock", "OffsetClock", "SystemClock"]
 
 
 class Clock(Protocol):
     def now_ms(self) -> int: ...
 
+    @property
+    def advanced_ms(self) -> int:
+        """How far this clock was moved ahead of the machine's (0: never)."""
+        ...
+
 
 class SystemClock:
     """Milliseconds since the epoch, from the machine's clock."""
+
+    advanced_ms = 0
 
     def now_ms(self) -> int:
         return time.time_ns() // 1_000_000
@@ -22,8 +36,32 @@ class SystemClock:
         return "SystemClock()"
 
 
+class OffsetClock:
+    """The machine's clock plus an offset that only moves forward (``advance``)."""
+
+    def __init__(self) -> None:
+        self.offset_ms = 0
+
+    @property
+    def advanced_ms(self) -> int:
+        return self.offset_ms
+
+    def now_ms(self) -> int:
+        return time.time_ns() // 1_000_000 + self.offset_ms
+
+    def advance(self, ms: int) -> None:
+        if ms < 0:
+            raise ValueError("the clock only moves forward")
+        self.offset_ms += ms
+
+    def __repr__(self) -> str:
+        return f"OffsetClock(+{self.offset_ms} ms)"
+
+
 class ManualClock:
-    """A clock that moves only when told to (tests)."""
+    """A clock that moves only when told to (tests); requests are stamped from it."""
+
+    advanced_ms = 0
 
     def __init__(self, now_ms: int = 1_700_000_000_000) -> None:
         self.now = now_ms

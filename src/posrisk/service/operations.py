@@ -16,6 +16,8 @@ from ..engine import InvalidValue
 from ..engine.numbers import fmt_marks
 from .admin import AdminService
 from .admin_orders import cancel_open_orders, open_orders_json
+from .clock_control import ClockControl
+from .errors import ServiceError
 from .inputs import (
     check_fields,
     commission_json,
@@ -55,6 +57,8 @@ class Operations(Protocol):
     async def marks(self) -> Json: ...
     async def set_marks(self, body: Json) -> Json: ...
     async def load_scenario(self, document: object) -> Json: ...
+    async def clock(self) -> Json: ...
+    async def advance_clock(self, body: Json) -> Json: ...
 
 
 class AdminOperations:
@@ -66,8 +70,11 @@ class AdminOperations:
         witnesses: RevocationWitnesses | None = None,
         *,
         orders: OrderService | None = None,
+        clock: ClockControl | None = None,
     ) -> None:
         self.admin = admin
+        # How the serving process's clock moves; None: a command on the database alone.
+        self.clock_control = clock
         # The other gateways on the bus, which confirm a revocation before it is answered.
         self.witnesses = witnesses
         # The server's order service (its index and counters); a command on the database
@@ -170,6 +177,19 @@ class AdminOperations:
     async def load_scenario(self, document: object) -> Json:
         plan = await self.admin.load_scenario(document)
         return {"accounts": [account.name for account in plan.accounts]}
+
+    async def clock(self) -> Json:
+        control = self.clock_control
+        if control is None:
+            return {"time": self.admin.clock.now_ms(), "advancedMs": 0}
+        return control.describe()
+
+    async def advance_clock(self, body: Json) -> Json:
+        """Move the serving process's clock forward by ``{"advanceMs": N}``."""
+        check_fields(body, "clock", {"advanceMs"}, {"advanceMs"})
+        if self.clock_control is None:
+            raise ServiceError("Only a running server's clock can be moved.", code=-1000)
+        return dict(await self.clock_control.advance(body["advanceMs"]))
 
 
 def as_body(value: object, what: str) -> Json:

@@ -33,7 +33,6 @@ from __future__ import annotations
 import asyncio
 import copy
 import threading
-import time
 from collections.abc import Coroutine, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
@@ -49,6 +48,7 @@ from ..gateway.server import GatewaySettings
 from ..protocol import LimitRules, generate_api_key, generate_ed25519, generate_hmac_secret
 from ..service import settings as owner_settings
 from ..service.accounts import account_balance, account_status
+from ..service.clock import OffsetClock
 from ..service.demo import DEMO_SCENARIO
 from ..service.inputs import parse_fill, parse_marks
 from ..service.scenario import read_scenario_file
@@ -57,24 +57,6 @@ from .orders import OrderMethods, OrderWatch
 __all__ = ["OffsetClock", "PosriskTestServer", "TestKey", "demo_scenario", "serve"]
 
 T = TypeVar("T")
-
-
-class OffsetClock:
-    """The machine's clock plus an offset that tests move forward."""
-
-    def __init__(self) -> None:
-        self.offset_ms = 0
-
-    def now_ms(self) -> int:
-        return time.time_ns() // 1_000_000 + self.offset_ms
-
-    def advance(self, ms: int) -> None:
-        if ms < 0:
-            raise ValueError("the clock only moves forward")
-        self.offset_ms += ms
-
-    def __repr__(self) -> str:
-        return f"OffsetClock(+{self.offset_ms} ms)"
 
 
 @dataclass(frozen=True, slots=True)
@@ -322,9 +304,18 @@ class PosriskTestServer(OrderMethods):
         assert admin is not None
         self._call(admin.wallet(account, asset, Decimal(str(amount))))
 
-    def advance(self, *, ms: int = 0, seconds: float = 0, minutes: float = 0) -> None:
-        """Move the server's clock forward (listenKey expiry, bans, rate-limit windows)."""
-        self.clock.advance(ms + int(seconds * 1000) + int(minutes * 60_000))
+    def advance(
+        self, *, ms: int = 0, seconds: float = 0, minutes: float = 0, hours: float = 0
+    ) -> None:
+        """Move the server's clock forward (listenKey expiry, bans, rate-limit windows);
+        what fell due (GTD expiry, funding times) has run on return. Clients stamping
+        requests with the machine's clock keep working (see ``service.clock``)."""
+        total = ms + int(seconds * 1000) + int(minutes * 60_000) + int(hours * 3_600_000)
+        server = self.server
+        if server is None or server.clock_control is None:
+            self.clock.advance(total)  # not serving: nothing can fall due
+        else:
+            self._call(server.clock_control.advance(total))
 
     def account(self, name: str) -> dict[str, Any]:
         """The account as the admin API shows it (balances, open positions, keys)."""
