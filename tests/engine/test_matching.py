@@ -8,7 +8,7 @@ from decimal import Decimal
 from typing import cast
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from posrisk.engine import (
@@ -399,6 +399,14 @@ _step = st.one_of(
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.lists(_step, max_size=25))
+@example(  # one tick fills a reduce-only SELL to flat, then a plain SELL opens a short
+    [
+        ("order", BUY, 2, 0, False, False),
+        ("order", SELL, 2, 1, True, True),
+        ("order", SELL, 3, 1, True, False),
+        ("mark", 1),
+    ]
+)
 def test_orders_conserve_money_never_fill_worse_than_their_limit_and_reduce_only_never_grows(
     market: Market, steps: list[tuple[object, ...]]
 ) -> None:
@@ -421,7 +429,8 @@ def test_orders_conserve_money_never_fill_worse_than_their_limit_and_reduce_only
             except EngineError:
                 assert account == before  # a refusal leaves the state as it was
                 continue
-        size_before = abs(account.position("BTCUSDT", BOTH).amount)
+        # The position as each trade of this step finds it (one tick may fill several).
+        running = account.position("BTCUSDT", BOTH).amount
         for update in matched.events:
             trade = update.trade
             if trade is None:
@@ -433,8 +442,11 @@ def test_orders_conserve_money_never_fill_worse_than_their_limit_and_reduce_only
                 )
             fees += trade.fee.quantize(D("1E-8"))
             realized += trade.realized_pnl
-            if order.reduce_only:
-                assert abs(matched.account.position("BTCUSDT", BOTH).amount) <= size_before
+            signed = trade.quantity if order.side is BUY else -trade.quantity
+            if order.reduce_only:  # only toward zero, never through it
+                assert running * signed < 0 and trade.quantity <= abs(running)
+            running += signed
+        assert running == matched.account.position("BTCUSDT", BOTH).amount
         account = matched.account
     # Money: the wallet is the deposit, plus what was realized, minus the fees paid.
     assert account.wallet_balance("USDT") == D("1000000") + realized - fees
