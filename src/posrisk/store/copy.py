@@ -1,4 +1,5 @@
-"""``posrisk db copy``: every account, key, ledger entry, mark and ban of one store
+"""``posrisk db copy``: every account, key, ledger entry, mark, ban and funding
+settlement of one store
 committed into another, empty one, in one transaction, then checked.
 
 HMAC secrets are copied sealed: the copy opens them with the source's master key.
@@ -9,7 +10,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from .records import AppendEvent, Change, NewAccount, NewKey, SetMarks, SetMeta
+from .records import (
+    AppendEvent,
+    Change,
+    NewAccount,
+    NewKey,
+    PutFundingSettlement,
+    SetMarks,
+    SetMeta,
+)
 from .sqlite import StoreError
 
 if TYPE_CHECKING:
@@ -42,9 +51,13 @@ async def copy_database(source: Store, target: Store, target_name: str) -> Copie
     if snapshot.marks:
         changes.append(SetMarks(dict(snapshot.marks), 0))
     changes += [SetMeta(key, value) for key, value in snapshot.meta.items()]
+    changes += [PutFundingSettlement(row) for row in snapshot.funding]
     await target.commit(changes)
     copied = await target.load()
     counts = (len(copied.accounts), len(copied.keys), len(copied.ledger))
-    if counts != (len(snapshot.accounts), len(snapshot.keys), len(snapshot.ledger)):
+    if (
+        counts != (len(snapshot.accounts), len(snapshot.keys), len(snapshot.ledger))
+        or copied.funding != snapshot.funding
+    ):
         raise CopyRefused("the copy does not match its source; nothing should be served from it")
     return Copied(*counts)

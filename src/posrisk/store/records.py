@@ -13,10 +13,12 @@ __all__ = [
     "AppendEvent",
     "Change",
     "Delta",
+    "FundingSettlement",
     "KeyRecord",
     "LedgerRecord",
     "NewAccount",
     "NewKey",
+    "PutFundingSettlement",
     "RevokeKey",
     "SetMarks",
     "SetMeta",
@@ -70,6 +72,22 @@ class Snapshot:
     meta: Mapping[str, str] = field(default_factory=dict)
     # The store's revision this snapshot reflects (see ``Delta``).
     revision: int = 0
+    # Every funding settlement claimed, by symbol then time (``funding``).
+    funding: tuple[FundingSettlement, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class FundingSettlement:
+    """A funding settlement of ``symbol`` at ``funding_time``: the rate and mark its first
+    claimer wrote (every gateway settles with them), when it was claimed, and when every
+    account had been settled (None: not yet, someone may resume it)."""
+
+    symbol: str
+    funding_time: int
+    rate: Decimal
+    mark: Decimal
+    claimed_at: int
+    finished_at: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -124,7 +142,15 @@ class SetMeta:
     value: str
 
 
-Change = NewAccount | NewKey | RevokeKey | AppendEvent | SetMarks | SetMeta
+@dataclass(frozen=True, slots=True)
+class PutFundingSettlement:
+    """A funding settlement row written as it is (``db copy``); claims and finishes go
+    through the store's own operations (``funding``)."""
+
+    settlement: FundingSettlement
+
+
+Change = NewAccount | NewKey | RevokeKey | AppendEvent | SetMarks | SetMeta | PutFundingSettlement
 
 
 def moves_revision(changes: Sequence[Change]) -> bool:
