@@ -35,6 +35,7 @@ from .service.dashboard import Dashboard
 from .service.demo import DemoCredentials, seed_demo
 from .service.errors import ServiceError
 from .service.exchange_info import ExchangeInfo
+from .service.funding import FundingService, start_funding
 from .service.mark_feed import MarkFeed
 from .service.operations import AdminOperations
 from .service.orders import OrderService
@@ -174,6 +175,7 @@ class PosriskServer:
         self.streams: UserStreams | None = None
         self.admin_api: AdminApi | None = None
         self.feed: MarkFeed | None = None
+        self.funding: FundingService | None = None
         self.orders: OrderService | None = None
         self.bus: Bus = LocalBus()
         # IP bans on their way to the database (retried while it refuses; flushed at stop).
@@ -272,6 +274,7 @@ class PosriskServer:
                 persist_interval=settings.marks_save_s,
                 orders=api.orders,
             )
+            self.funding = await start_funding(self.admin, self.feed, lambda now: api.funding)
             self.feed.start(source(self.registry.marks))
             if admin:
                 self.admin_token = self._admin_token()

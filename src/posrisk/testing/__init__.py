@@ -8,6 +8,7 @@
         exchange.set_marks(BTCUSDT="58000")      # move the market mid-test
         exchange.fill("demo", "BTCUSDT", "SELL", "0.080", "58000")
         exchange.advance(minutes=61)             # the server's clock: listenKeys expire
+        exchange.advance(hours=8)                # ... and funding is settled
         order = bot.last_order_id                # a LIMIT your bot left resting
         exchange.set_marks(BTCUSDT="57000")      # the touch crosses it: it fills
         exchange.wait_for_order("demo", order, "FILLED", timeout=5)
@@ -322,9 +323,18 @@ class PosriskTestServer(OrderMethods):
         assert admin is not None
         self._call(admin.wallet(account, asset, Decimal(str(amount))))
 
-    def advance(self, *, ms: int = 0, seconds: float = 0, minutes: float = 0) -> None:
-        """Move the server's clock forward (listenKey expiry, bans, rate-limit windows)."""
-        self.clock.advance(ms + int(seconds * 1000) + int(minutes * 60_000))
+    def advance(
+        self, *, ms: int = 0, seconds: float = 0, minutes: float = 0, hours: float = 0
+    ) -> None:
+        """Move the server's clock forward (listenKey expiry, bans, rate-limit windows);
+        the funding times it crosses are settled before this returns (every 8 h from
+        00:00 UTC by default: ``advance(hours=8)`` charges the positions held once)."""
+        self.clock.advance(
+            ms + int(seconds * 1000) + int(minutes * 60_000) + int(hours * 3_600_000)
+        )
+        funding = self._running().funding
+        if funding is not None:
+            self._call(funding.settle_due(), timeout=max(self.timeout_s, 60.0))
 
     def account(self, name: str) -> dict[str, Any]:
         """The account as the admin API shows it (balances, open positions, keys)."""
