@@ -212,9 +212,9 @@ class FundingService:
                 *(self.admin.plan_events(name, plan) for name in part), return_exceptions=True
             )
             for name, result in zip(part, results, strict=True):
-                if isinstance(result, asyncio.CancelledError):
-                    raise result
-                if isinstance(result, BaseException):
+                if isinstance(result, BaseException) and not isinstance(result, Exception):
+                    raise result  # cancelled, or the process is going down
+                if isinstance(result, Exception):
                     log.error("funding at %d for %s failed: %r (resumed later)", time, name, result)
                     ok = False
                 else:
