@@ -191,7 +191,7 @@ async def test_a_restart_resumes_an_unfinished_settlement_without_paying_twice(
     store = SQLiteStore(env.path)
     await store.open()
     try:
-        snapshot, registry = await restarted(env.path)
+        _, registry = await restarted(env.path)
         admin = AdminService(store, registry, env.clock)
         again = service(admin)
         await again.start()
