@@ -6,10 +6,12 @@ grace, then resumed; a restart pays nothing twice; funding fees can liquidate.""
 from __future__ import annotations
 
 from decimal import Decimal
+from typing import Any
 
 import pytest
 
 from posrisk.engine import (
+    Event,
     Fill,
     FundingFee,
     PositionSide,
@@ -176,7 +178,7 @@ async def test_a_restart_resumes_an_unfinished_settlement_without_paying_twice(
     paid = 0
     real = env.admin.plan_events
 
-    async def dying(name, plan):  # type: ignore[no-untyped-def]
+    async def dying(name: str, plan: Any) -> list[Event]:
         nonlocal paid
         if paid:
             raise RuntimeError("the disk is full")

@@ -22,7 +22,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
-from decimal import Decimal, localcontext
+from decimal import ROUND_HALF_EVEN, Decimal, localcontext
+from typing import Any
 
 from .account import Account, check_side, sides_for, with_balance
 from .changes import AccountChange, Applied, BalanceChange
@@ -42,6 +43,7 @@ __all__ = [
     "apply_funding_fee",
     "due_funding_times",
     "funding_events",
+    "funding_rate_row",
     "is_funding_time",
     "next_funding_time",
     "side_fee",
@@ -53,6 +55,7 @@ DEFAULT_INTEREST_RATE = Decimal("0.0001")
 DEFAULT_FUNDING_INTERVAL_HOURS = 8
 DEFAULT_FUNDING_CAP = Decimal("0.02")
 _HOUR_MS = 3_600_000
+_Q8 = Decimal("0.00000001")
 
 
 @dataclass(frozen=True, slots=True)
@@ -116,6 +119,24 @@ def due_funding_times(
     interval = schedule.of(symbol).interval_hours * _HOUR_MS
     first = next_funding_time(last_settled, schedule.of(symbol).interval_hours)
     return list(range(first, now + 1, interval))
+
+
+def funding_rate_row(
+    symbol: str, funding_time: int, rate: Decimal, mark: Decimal
+) -> dict[str, Any]:
+    """A ``/fapi/v1/fundingRate`` row: rate and mark with 8 decimals (half-even), as
+    Binance prints them (``"0.00010000"``, ``"34287.54619963"``)."""
+    return {
+        "symbol": symbol,
+        "fundingRate": _fmt8(rate),
+        "fundingTime": funding_time,
+        "markPrice": _fmt8(mark),
+    }
+
+
+def _fmt8(value: Decimal) -> str:
+    quantized = value.quantize(_Q8, ROUND_HALF_EVEN, CONTEXT)
+    return format(quantized if quantized else quantized.copy_abs(), "f")
 
 
 def side_fee(amount: Decimal, mark: Decimal, rate: Decimal) -> Decimal:
