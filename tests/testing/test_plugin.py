@@ -294,3 +294,26 @@ def test_a_scenarios_resting_order_is_waited_for(posrisk_server: PosriskTestServ
     closed = posrisk_server.wait_for_order("carol", order["orderId"], "FILLED")
     assert closed["avgPrice"] == "2200.00000"
     assert posrisk_server.account("carol")["positions"] == []
+
+
+def test_advancing_past_a_funding_time_charges_the_positions_once() -> None:
+    scenario = {
+        "accounts": [
+            {
+                "name": "trader",
+                "keys": [{"type": "hmac", "apiKey": "traderKey0001", "secret": "not-a-secret"}],
+                "deposits": {"USDT": "1000"},
+                "fills": [{"symbol": "BTCUSDT", "side": "BUY", "qty": "0.010", "price": "20000"}],
+            }
+        ],
+        "marks": {"BTCUSDT": "21000"},
+    }
+    with PosriskTestServer(scenario) as exchange:
+        [before] = [b for b in exchange.balance("trader") if b["asset"] == "USDT"]
+        exchange.advance(hours=8)  # crosses exactly one funding time (every 8 h from 00:00)
+        [after] = [b for b in exchange.balance("trader") if b["asset"] == "USDT"]
+        paid = Decimal(before["balance"]) - Decimal(after["balance"])
+        assert paid == Decimal("0.021")  # 0.010 × 21000 × 0.0001
+        exchange.advance(minutes=1)
+        [again] = [b for b in exchange.balance("trader") if b["asset"] == "USDT"]
+        assert again["balance"] == after["balance"]
