@@ -82,3 +82,13 @@ async def test_a_copy_carries_the_settlements(tmp_path: Path, any_store: Any) ->
         assert await any_store.unfinished_funding() == await source.unfinished_funding()
     finally:
         await source.close()
+
+
+async def test_a_claim_is_renewed_by_compare_and_set(any_store: Any) -> None:
+    await any_store.claim_funding("BTCUSDT", H8, D("0.0001"), D("92000"), 100)
+    assert await any_store.renew_funding("BTCUSDT", H8, 100, 200)
+    assert not await any_store.renew_funding("BTCUSDT", H8, 100, 300)  # someone else's now
+    [row] = await any_store.unfinished_funding()
+    assert row.claimed_at == 200
+    await any_store.finish_funding("BTCUSDT", H8, 400)
+    assert not await any_store.renew_funding("BTCUSDT", H8, 200, 500)  # finished

@@ -15,7 +15,9 @@ time) is settled in steps that any gateway sharing the database may run:
 4. **finish** the settlement in the store.
 
 A settlement another gateway claimed and has not finished is left to it for ``grace_ms``
-(by the injected clock), then resumed; a restarted process resumes its own the same way.
+(by the injected clock) since it last renewed its claim (the settler renews it after each
+chunk of accounts), then taken over by one gateway (compare and set on the claim's time)
+and resumed; a restarted process resumes its own the same way.
 Double payment is impossible, not unlikely: the engine refuses a second fee for a side,
 and a commit made against a stale state is refused by the store's revision check.
 
@@ -99,8 +101,9 @@ class FundingService:
         self._from: int | None = None
         # The time of the last pass that left nothing for later (None: none yet).
         self._checked: int | None = None
-        # Claims this process won and has not finished (resumed at once, no grace).
-        self._mine: set[tuple[str, int]] = set()
+        # Claims this process holds and has not finished, with their claim time as
+        # stored (renewed as the settlement goes; resumed at once, no grace).
+        self._mine: dict[tuple[str, int], int] = {}
         # Settlements this process finished, and the fees it committed.
         self.settlements = 0
         self.fees = 0
@@ -153,7 +156,7 @@ class FundingService:
             if rows and await self._settle_time(time, rows):
                 for row in rows:
                     await store.finish_funding(row.symbol, time, self.admin.clock.now_ms())
-                    self._mine.discard((row.symbol, time))
+                    self._mine.pop((row.symbol, time), None)
                 done.finished += len(rows)
                 self.settlements += len(rows)
             elif rows:
@@ -164,28 +167,49 @@ class FundingService:
     async def _claim(
         self, time: int, items: list[tuple[str, FundingSettlement | None]], done: _Pass
     ) -> list[FundingSettlement]:
-        """The settlements of ``time`` this pass runs: claimed now, or resumed (its own, or
-        another's left unfinished past the grace); the others hold their symbols back."""
+        """The settlements of ``time`` this pass runs: claimed now, its own, or another's
+        left unfinished past the grace and taken over (one gateway only: the claim's time
+        is renewed by compare and set); the others hold their symbols back."""
+        store = self.admin.store
         rows = []
         for symbol, row in items:
+            key = (symbol, time)
             if symbol in done.blocked:
                 done.pending = True
                 continue
             if row is None:
                 rate = self.schedule(time).of(symbol).clamped_rate
                 mark = self.registry.marks[symbol]
-                claim = await self.admin.store.claim_funding(symbol, time, rate, mark, done.now)
+                claim = await store.claim_funding(symbol, time, rate, mark, done.now)
                 row = claim.settlement
                 if claim.won:
-                    self._mine.add((symbol, time))
+                    self._mine[key] = row.claimed_at
             if row.finished_at is not None:
                 continue
-            if (symbol, time) in self._mine or done.now - row.claimed_at >= self.grace_ms:
+            if key in self._mine:
+                rows.append(row)
+            elif done.now - row.claimed_at >= self.grace_ms and await store.renew_funding(
+                symbol, time, row.claimed_at, done.now
+            ):
+                log.warning("resuming the funding of %s at %d claimed at %d", *key, row.claimed_at)
+                self._mine[key] = done.now
                 rows.append(row)
             else:  # another gateway is settling it
                 done.blocked.add(symbol)
                 done.pending = True
         return rows
+
+    async def _renew(self, rows: Sequence[FundingSettlement]) -> bool:
+        # Tell the other gateways these claims are alive; False if one was taken over.
+        store, alive = self.admin.store, True
+        for row in rows:
+            key, now = (row.symbol, row.funding_time), self.admin.clock.now_ms()
+            if await store.renew_funding(row.symbol, row.funding_time, self._mine[key], now):
+                self._mine[key] = now
+            else:
+                del self._mine[key]
+                alive = False
+        return alive
 
     async def _settle_time(self, time: int, rows: Sequence[FundingSettlement]) -> bool:
         """Settle ``rows`` (all of funding time ``time``) in every account holding one of
@@ -219,6 +243,8 @@ class FundingService:
                     ok = False
                 else:
                     self.fees += len(result)
+            if not await self._renew(rows):
+                return False  # another gateway took it over: it finishes it
         if ok and self.liquidate:
             payers = [name for name in holders if self._pays(name, rows)]
             try:

@@ -28,6 +28,7 @@ __all__ = [
     "read_funding_history",
     "read_last_funding",
     "read_unfinished_funding",
+    "renew_funding",
     "start_funding",
     "write_funding_row",
 ]
@@ -102,6 +103,23 @@ def finish_funding(dialect: Dialect, symbol: str, funding_time: int, now: int) -
         symbol,
         funding_time,
     )
+
+
+def renew_funding(
+    dialect: Dialect, symbol: str, funding_time: int, claimed_at: int, now: int
+) -> Plan[bool]:
+    """Move an unfinished claim's time from ``claimed_at`` to ``now``: whether it was still
+    at ``claimed_at`` (compare and set). A settler renews its own claim as it goes; a
+    gateway taking over a stale claim renews it, and only one of many can."""
+    moved = yield dialect.query(
+        "UPDATE funding_settlements SET claimed_at = ? WHERE symbol = ? AND funding_time = ? "
+        "AND claimed_at = ? AND finished_at IS NULL RETURNING symbol",
+        now,
+        symbol,
+        funding_time,
+        claimed_at,
+    )
+    return bool(moved)
 
 
 def read_unfinished_funding(dialect: Dialect) -> Plan[tuple[FundingSettlement, ...]]:
@@ -182,6 +200,15 @@ class FundingStore:
 
     async def finish_funding(self, symbol: str, funding_time: int, now: int) -> None:
         await self._write_plan(finish_funding(self.dialect, symbol, funding_time, now))
+
+    async def renew_funding(
+        self, symbol: str, funding_time: int, claimed_at: int, now: int
+    ) -> bool:
+        """Move an unfinished claim's time from ``claimed_at`` to ``now`` (compare and
+        set): whether it was still at ``claimed_at``."""
+        return await self._write_plan(
+            renew_funding(self.dialect, symbol, funding_time, claimed_at, now)
+        )
 
     async def unfinished_funding(self) -> tuple[FundingSettlement, ...]:
         return await self._read_plan(read_unfinished_funding(self.dialect))
