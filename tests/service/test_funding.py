@@ -231,3 +231,35 @@ async def test_funding_alone_liquidates_a_cross_account_when_asked(env: Env) -> 
     reasons = [change.reason for _, _, change, _ in env.updates]
     assert reasons[0] is UpdateReason.FUNDING_FEE and UpdateReason.ORDER in reasons[1:]
     assert funding.liquidator.liquidations == 1
+
+
+async def test_a_long_settlement_renews_its_claim_so_no_one_takes_it_over(
+    env: Env, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    await holding(env, "alice", "bob", "carol")
+    funding = service(env.admin)
+    funding.chunk = 1
+    await funding.start()
+    env.clock.now = T
+    real = env.admin.plan_events
+    calls = 0
+
+    async def slow(name: str, plan: Any) -> list[Event]:
+        nonlocal calls
+        calls += 1
+        env.clock.now += 20_000  # each account takes 20 s
+        if calls == 3:
+            raise RuntimeError("the disk is full")
+        return await real(name, plan)
+
+    monkeypatch.setattr(env.admin, "plan_events", slow)
+    assert await funding.settle_due() == 0
+    monkeypatch.undo()
+    [row] = await env.store.unfinished_funding()
+    assert row.claimed_at == T + 60_000  # renewed after each account, 20 s apart
+    other = service(env.admin)
+    await other.start()
+    env.clock.now = T + 89_999  # 90 s after the claim, under 30 s after its renewal
+    assert await other.settle_due() == 0
+    assert await funding.settle_due() == 1  # its own: resumed at once
+    assert len(fees_of((await restarted(env.path))[0].ledger)) == 3

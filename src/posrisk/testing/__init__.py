@@ -332,7 +332,7 @@ class PosriskTestServer(OrderMethods):
         self.clock.advance(
             ms + int(seconds * 1000) + int(minutes * 60_000) + int(hours * 3_600_000)
         )
-        funding = self._running().funding
+        funding = self.server.funding if self.server is not None else None
         if funding is not None:
             self._call(funding.settle_due(), timeout=max(self.timeout_s, 60.0))
 
