@@ -11,7 +11,6 @@ from decimal import Decimal
 
 from ..engine import Event
 from .codec import decode_decimal, decode_event, kind_of
-from .funding import read_funding_history
 from .plan import Dialect, Plan
 from .records import AccountRecord, Delta, KeyRecord, LedgerRecord, Snapshot
 
@@ -63,12 +62,10 @@ def read_delta(dialect: Dialect, after: int, event: EventDecoder = _event) -> Pl
 def read_snapshot(
     dialect: Dialect, event: EventDecoder = _event, price: PriceDecoder = _price
 ) -> Plan[Snapshot]:
-    """Every account, key, ledger entry (in order), mark, meta value and funding
-    settlement."""
+    """Every account, key, ledger entry (in order), mark and meta value."""
     delta = yield from read_delta(dialect, -1, event)
     marks = yield dialect.query("SELECT symbol, price FROM marks")
     meta = yield dialect.query("SELECT key, value FROM meta")
-    funding = yield from read_funding_history(dialect, None, -(2**62), 2**62, 2**62, False)
     return Snapshot(
         delta.accounts,
         delta.keys,
@@ -76,7 +73,6 @@ def read_snapshot(
         {symbol: price(symbol, text) for symbol, text in marks},
         {key: value for key, value in meta},
         revision=delta.revision,
-        funding=funding,
     )
 
 

@@ -72,8 +72,6 @@ class Snapshot:
     meta: Mapping[str, str] = field(default_factory=dict)
     # The store's revision this snapshot reflects (see ``Delta``).
     revision: int = 0
-    # Every funding settlement claimed, by symbol then time (``funding``).
-    funding: tuple[FundingSettlement, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
