@@ -6,6 +6,7 @@ settlement they resume pays every account exactly once: nothing twice, nothing m
 from __future__ import annotations
 
 import asyncio
+import base64
 import json
 import os
 import signal
@@ -58,7 +59,7 @@ async def test_killed_workers_resume_the_settlement_and_pay_each_account_once(
 ) -> None:
     await redis_reachable(REDIS_URL)
     admin, schema = await postgres_schema()
-    monkeypatch.setenv("POSRISK_MASTER_KEY", "A" * 43 + "=")
+    monkeypatch.setenv("POSRISK_MASTER_KEY", base64.urlsafe_b64encode(os.urandom(32)).decode())
     clock = FileClock(tmp_path / "clock")
     clock.set(T - 60_000)
     settings = ServerSettings(
