@@ -37,6 +37,7 @@ from .service.dashboard import Dashboard
 from .service.demo import DemoCredentials, seed_demo
 from .service.errors import ServiceError
 from .service.exchange_info import ExchangeInfo
+from .service.funding import FundingService, start_funding
 from .service.mark_feed import MarkFeed
 from .service.operations import AdminOperations
 from .service.orders import OrderService
@@ -134,6 +135,7 @@ class PosriskServer:
         self.streams: UserStreams | None = None
         self.admin_api: AdminApi | None = None
         self.feed: MarkFeed | None = None
+        self.funding: FundingService | None = None
         self.orders: OrderService | None = None
         # How the clock moves forward (an operator's or a test's), once serving.
         self.clock_control: ClockControl | None = None
@@ -234,8 +236,9 @@ class PosriskServer:
                 persist_interval=settings.marks_save_s,
                 orders=api.orders,
             )
+            self.funding = await start_funding(self.admin, self.feed, lambda now: api.funding)
             self.feed.start(source(self.registry.marks))
-            self.clock_control = self._clock_control(api.orders)
+            self.clock_control = self._clock_control(api.orders, self.funding)
             if admin:
                 self.admin_token = self._admin_token()
                 operations = AdminOperations(
@@ -256,12 +259,13 @@ class PosriskServer:
                     path.unlink(missing_ok=True)
             raise
 
-    def _clock_control(self, orders: OrderService) -> ClockControl | None:
+    def _clock_control(self, orders: OrderService, funding: FundingService) -> ClockControl | None:
         clock = self.clock
         if not isinstance(clock, OffsetClock):
             return None  # a clock of the caller's (tests): moved by its owner
         control = ClockControl(clock, shared=is_postgres(self.settings.db))
         control.after_advance(orders.expire)
+        control.after_advance(funding.settle_due)
         return control
 
     def _new_database(self) -> bool:

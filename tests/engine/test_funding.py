@@ -32,6 +32,7 @@ from posrisk.engine.funding import (
     is_funding_time,
     next_funding_time,
     side_fee,
+    symbol_funding_events,
 )
 
 from .conftest import D, run
@@ -290,3 +291,102 @@ def test_money_is_conserved(
 
 def paid_by(events: list[FundingFee]) -> Decimal:
     return sum((fee for event in events for _, fee in event.fees), Decimal(0))
+
+
+# -- exactly once --------------------------------------------------------------------------
+
+
+def test_a_side_settles_a_funding_time_once(market: Market) -> None:
+    account = _holding(market, Fill("BTCUSDT", Side.BUY, D("0.002"), D("90000")))
+    [event] = funding_events(account, market, BTC_MARK, FundingSchedule(), T)
+    paid = apply(account, event, market).account
+    assert paid.funded == {("BTCUSDT", BOTH): T}
+    with pytest.raises(InvalidValue, match="already settled funding at"):
+        apply(paid, event, market)
+    earlier = FundingFee("BTCUSDT", T - 8 * HOUR, D("0.0001"), D("92000"), event.fees)
+    with pytest.raises(InvalidValue, match="fundingTime"):
+        apply(paid, earlier, market)
+    # Tried again (another gateway, a restart): nothing is left to pay.
+    assert funding_events(paid, market, BTC_MARK, FundingSchedule(), T) == []
+    assert symbol_funding_events(paid, market, "BTCUSDT", T, D("0.0001"), D("92000")) == []
+    # The next funding time pays again.
+    [later] = funding_events(paid, market, BTC_MARK, FundingSchedule(), T + 8 * HOUR)
+    assert later.fees == event.fees
+
+
+def test_a_position_opened_after_the_last_funding_time_pays_the_next_in_full(
+    market: Market,
+) -> None:
+    account = _holding(market, Fill("BTCUSDT", Side.BUY, D("0.002"), D("90000")))
+    account = _settle(
+        account, market, funding_events(account, market, BTC_MARK, FundingSchedule(), T)
+    )
+    # Opened an hour after T: nothing pro rata, the whole fee at T + 8 h.
+    newcomer = _holding(market, Fill("BTCUSDT", Side.BUY, D("0.002"), D("90000"), time=T + HOUR))
+    assert newcomer.funded == {}
+    for holder in (account, newcomer):
+        [event] = funding_events(holder, market, BTC_MARK, FundingSchedule(), T + 8 * HOUR)
+        assert event.fees == ((BOTH, D("-0.0184")),)
+
+
+def test_hedge_sides_remember_their_own_settlements(market: Market) -> None:
+    account = _holding(market, Fill("BTCUSDT", Side.BUY, D("0.003"), D("90000"), LONG), hedge=True)
+    account = _settle(
+        account, market, funding_events(account, market, BTC_MARK, FundingSchedule(), T)
+    )
+    # A short opened after the long settled T settles T on its own if T is tried again.
+    account = apply(
+        account, Fill("BTCUSDT", Side.SELL, D("0.001"), D("90000"), SHORT), market
+    ).account
+    [event] = funding_events(account, market, BTC_MARK, FundingSchedule(), T)
+    assert event.fees == ((SHORT, D("0.0092")),)
+    with pytest.raises(InvalidValue, match="LONG already settled"):
+        apply(
+            account,
+            FundingFee(
+                "BTCUSDT", T, D("0.0001"), D("92000"), ((LONG, D("-0.0276")), event.fees[0])
+            ),
+            market,
+        )
+
+
+def test_replay_rebuilds_what_each_side_settled(market: Market) -> None:
+    setup: list[Event] = [
+        WalletTransfer("USDT", D("100000")),
+        SetPositionMode(PositionMode.HEDGE),
+        SetMarginType("BTCUSDT", MarginType.ISOLATED),
+        Fill("BTCUSDT", Side.BUY, D("0.003"), D("90000"), LONG),
+        Fill("BTCUSDT", Side.SELL, D("0.001"), D("90000"), SHORT),
+    ]
+    account = run(setup, market)
+    events = funding_events(account, market, BTC_MARK, FundingSchedule(), T)
+    live = _settle(account, market, events)
+    replayed = run([*setup, *events], market)
+    assert replayed == live
+    assert replayed.funded == {("BTCUSDT", LONG): T, ("BTCUSDT", SHORT): T}
+    with pytest.raises(InvalidValue):
+        run([*setup, *events, events[0]], market)
+
+
+@settings(deadline=None, max_examples=60)
+@given(
+    _books(),
+    st.decimals(min_value=D("1"), max_value=D("200000"), places=2),
+    st.decimals(min_value=D("-0.02"), max_value=D("0.02"), places=8),
+)
+def test_fees_are_minus_rate_times_signed_notional_and_paid_once(
+    market: Market, books: list[tuple[bool, bool, Decimal, Decimal]], mark: Decimal, rate: Decimal
+) -> None:
+    paid = notional = Decimal(0)
+    sides = 0
+    for book in books:
+        account = _account(market, *book)
+        events = symbol_funding_events(account, market, "BTCUSDT", T, rate, mark)
+        after = _settle(account, market, events)
+        assert symbol_funding_events(after, market, "BTCUSDT", T, rate, mark) == []
+        paid += after.wallet_balance("USDT") - account.wallet_balance("USDT")
+        for position in account.open_positions():
+            notional += position.amount * mark
+            sides += 1
+    # Each side's fee is rounded to 8 decimals: at most half a unit off each.
+    assert abs(paid - (-rate * notional)) <= sides * _Q8 / 2

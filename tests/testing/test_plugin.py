@@ -317,3 +317,26 @@ def test_advancing_the_clock_runs_what_fell_due_and_clients_keep_their_clock(
     params["signature"] = hmac_signature(key.secret, canonical_payload(params))
     reply = ask_sync(posrisk_server.url, "v2/account.position", params)
     assert reply["status"] == 200, reply
+
+
+def test_advancing_past_a_funding_time_charges_the_positions_once() -> None:
+    scenario = {
+        "accounts": [
+            {
+                "name": "trader",
+                "keys": [{"type": "hmac", "apiKey": "traderKey0001", "secret": "not-a-secret"}],
+                "deposits": {"USDT": "1000"},
+                "fills": [{"symbol": "BTCUSDT", "side": "BUY", "qty": "0.010", "price": "20000"}],
+            }
+        ],
+        "marks": {"BTCUSDT": "21000"},
+    }
+    with PosriskTestServer(scenario) as exchange:
+        [before] = [b for b in exchange.balance("trader") if b["asset"] == "USDT"]
+        exchange.advance(hours=8)  # crosses exactly one funding time (every 8 h from 00:00)
+        [after] = [b for b in exchange.balance("trader") if b["asset"] == "USDT"]
+        paid = Decimal(before["balance"]) - Decimal(after["balance"])
+        assert paid == Decimal("0.021")  # 0.010 × 21000 × 0.0001
+        exchange.advance(minutes=1)
+        [again] = [b for b in exchange.balance("trader") if b["asset"] == "USDT"]
+        assert again["balance"] == after["balance"]

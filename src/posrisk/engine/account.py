@@ -49,6 +49,7 @@ __all__ = [
     "Applied",
     "BalanceChange",
     "FillParts",
+    "PositionKey",
     "SymbolSettings",
     "apply_fill",
     "check_money",
@@ -102,6 +103,9 @@ class Account:
     # Open regular orders by orderId, and open (untriggered) algo orders by algoId.
     orders: Mapping[int, Order] = field(default_factory=dict)
     algos: Mapping[int, AlgoOrder] = field(default_factory=dict)
+    # The last funding time each (symbol, side) settled (``funding``): a settlement is
+    # paid once per side, however often it is tried.
+    funded: Mapping[PositionKey, int] = field(default_factory=dict)
 
     def settings_for(self, symbol: Symbol) -> SymbolSettings:
         """This account's settings for ``symbol``: cross, default leverage, unless changed."""

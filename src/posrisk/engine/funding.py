@@ -11,13 +11,19 @@ At a funding time each side with a position pays or receives
 makes the ``FundingFee`` events of one account, ``apply_funding_fee`` (through
 ``ledger.apply``) checks and pays one. No mark, no settlement; a fee that rounds to 0
 moves nothing and is left out (decided).
+
+Exactly once: the account remembers the last funding time each (symbol, side) settled
+(``Account.funded``, set by ``apply_funding_fee`` and so rebuilt by replay). A fee for a
+side at or before that time is refused, and ``funding_events`` leaves such sides out, so
+a settlement tried again (another gateway, a restart) pays nothing twice.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
-from decimal import Decimal, localcontext
+from decimal import ROUND_HALF_EVEN, Decimal, localcontext
+from typing import Any
 
 from .account import Account, check_side, sides_for, with_balance
 from .changes import AccountChange, Applied, BalanceChange
@@ -37,9 +43,11 @@ __all__ = [
     "apply_funding_fee",
     "due_funding_times",
     "funding_events",
+    "funding_rate_row",
     "is_funding_time",
     "next_funding_time",
     "side_fee",
+    "symbol_funding_events",
 ]
 
 DEFAULT_FUNDING_RATE = Decimal("0.0001")
@@ -47,6 +55,7 @@ DEFAULT_INTEREST_RATE = Decimal("0.0001")
 DEFAULT_FUNDING_INTERVAL_HOURS = 8
 DEFAULT_FUNDING_CAP = Decimal("0.02")
 _HOUR_MS = 3_600_000
+_Q8 = Decimal("0.00000001")
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,6 +121,24 @@ def due_funding_times(
     return list(range(first, now + 1, interval))
 
 
+def funding_rate_row(
+    symbol: str, funding_time: int, rate: Decimal, mark: Decimal
+) -> dict[str, Any]:
+    """A ``/fapi/v1/fundingRate`` row: rate and mark with 8 decimals (half-even), as
+    Binance prints them (``"0.00010000"``, ``"34287.54619963"``)."""
+    return {
+        "symbol": symbol,
+        "fundingRate": _fmt8(rate),
+        "fundingTime": funding_time,
+        "markPrice": _fmt8(mark),
+    }
+
+
+def _fmt8(value: Decimal) -> str:
+    quantized = value.quantize(_Q8, ROUND_HALF_EVEN, CONTEXT)
+    return format(quantized if quantized else quantized.copy_abs(), "f")
+
+
 def side_fee(amount: Decimal, mark: Decimal, rate: Decimal) -> Decimal:
     """What a side holding ``amount`` (signed) receives at a settlement (negative: pays):
     ``round_half_even(−amount × mark × rate, 8)``; long 0.002 at 92000, 0.0001 → -0.0184."""
@@ -120,13 +147,14 @@ def side_fee(amount: Decimal, mark: Decimal, rate: Decimal) -> Decimal:
 
 
 def _settled_sides(
-    account: Account, symbol: str, mark: Decimal, rate: Decimal
+    account: Account, symbol: str, mark: Decimal, rate: Decimal, funding_time: int
 ) -> list[tuple[Position, Decimal]]:
-    # The sides of ``symbol`` that hold a position, with a fee that moves money.
+    # The sides of ``symbol`` that hold a position, have not settled ``funding_time`` yet,
+    # with a fee that moves money.
     found = []
     for side in sides_for(account.position_mode):
         position = account.position(symbol, side)
-        if position.amount:
+        if position.amount and account.funded.get((symbol, side), -1) < funding_time:
             fee = side_fee(position.amount, mark, rate)
             if fee:
                 found.append((position, fee))
@@ -151,14 +179,24 @@ def funding_events(
         if name not in held or mark is None or not is_funding_time(schedule, name, funding_time):
             continue
         rate = schedule.of(name).clamped_rate
-        fees = [(p.side, fee) for p, fee in _settled_sides(account, name, mark, rate)]
-        if not fees:
-            continue
-        groups: list[tuple[tuple[PositionSide, Decimal], ...]] = [tuple(fees)]
-        if account.settings_for(symbol).margin_type is MarginType.ISOLATED:
-            groups = [(fee,) for fee in fees]
-        events += [FundingFee(name, funding_time, rate, mark, g, funding_time) for g in groups]
+        events += symbol_funding_events(account, market, name, funding_time, rate, mark)
     return events
+
+
+def symbol_funding_events(
+    account: Account, market: Market, symbol: str, funding_time: int, rate: Decimal, mark: Decimal
+) -> list[FundingFee]:
+    """The settlement of ``symbol`` at ``funding_time`` for ``account`` with this ``rate``
+    and ``mark`` (a settlement's own, whatever the schedule says now): one event for its
+    cross sides, one per isolated side; the sides that already settled that time (or a
+    later one) are left out, so it is empty once the account has paid."""
+    fees = [(p.side, fee) for p, fee in _settled_sides(account, symbol, mark, rate, funding_time)]
+    if not fees:
+        return []
+    groups: list[tuple[tuple[PositionSide, Decimal], ...]] = [tuple(fees)]
+    if account.settings_for(market[symbol]).margin_type is MarginType.ISOLATED:
+        groups = [(fee,) for fee in fees]
+    return [FundingFee(symbol, funding_time, rate, mark, g, funding_time) for g in groups]
 
 
 def apply_funding_fee(account: Account, event: FundingFee, market: Market) -> Applied:
@@ -172,8 +210,20 @@ def apply_funding_fee(account: Account, event: FundingFee, market: Market) -> Ap
     sides = [PositionSide(side) for side, _ in event.fees]
     for side in sides:
         check_side(account, side)
+        settled = account.funded.get((symbol.name, side))
+        if settled is not None and event.funding_time <= settled:
+            raise InvalidValue(
+                "fundingTime",
+                f"{symbol.name} {side.value} already settled funding at {settled}; "
+                f"{event.funding_time} is not after it",
+            )
     isolated = account.settings_for(symbol).margin_type is MarginType.ISOLATED
-    due = {p.side: fee for p, fee in _settled_sides(account, symbol.name, event.mark, event.rate)}
+    due = {
+        p.side: fee
+        for p, fee in _settled_sides(
+            account, symbol.name, event.mark, event.rate, event.funding_time
+        )
+    }
     given = dict(zip(sides, (fee for _, fee in event.fees), strict=True))
     if isolated:  # one isolated side at a time
         due = {side: due[side] for side in sides[:1] if side in due}
@@ -186,6 +236,8 @@ def apply_funding_fee(account: Account, event: FundingFee, market: Market) -> Ap
     asset = symbol.margin_asset
     total = sum((fee for _, fee in event.fees), ZERO)
     account = with_balance(account, asset, account.wallet_balance(asset) + total, event.time)
+    funded = {(symbol.name, side): event.funding_time for side in sides}
+    account = replace(account, funded={**account.funded, **funded})
     if not isolated:
         change = AccountChange(UpdateReason.FUNDING_FEE, (BalanceChange(asset, total),))
         return Applied(account, change)

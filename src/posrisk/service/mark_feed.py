@@ -6,7 +6,8 @@ symbol is saved every ``persist_interval`` seconds and when the feed stops (SPEC
 Each tick (and each mark an administrator sets) first fills the resting orders it crossed
 (``OrderService.on_marks``); then, with ``liquidate`` on, every account with an open
 position in a margin asset whose marks moved is checked, and whatever the marks crossed is
-liquidated through the admin service.
+liquidated through the admin service (``liquidation.Liquidator``, shared with funding).
+Each periodic save also settles the funding that became due (``FundingService``).
 """
 
 from __future__ import annotations
@@ -16,13 +17,18 @@ import contextlib
 import logging
 from collections.abc import Mapping
 from decimal import Decimal
+from typing import TYPE_CHECKING
 
 from ..engine.numbers import AMOUNT_LIMIT
 from ..marks import MarkSource
 from ..marks.sources import Sleep
 from ..store import SetMarks
 from .admin import AdminService
+from .liquidation import Liquidator
 from .orders import OrderService
+
+if TYPE_CHECKING:
+    from .funding import FundingService
 
 __all__ = ["MarkFeed"]
 
@@ -40,9 +46,13 @@ class MarkFeed:
         persist_interval: float = 2.0,
         sleep: Sleep = asyncio.sleep,
         orders: OrderService | None = None,
+        liquidator: Liquidator | None = None,
     ) -> None:
         self.admin = admin
         self.orders = orders
+        self.liquidator = liquidator or Liquidator(admin)
+        # Settles due funding on each periodic save (set at composition).
+        self.funding: FundingService | None = None
         self.registry = admin.registry
         self.liquidate = liquidate
         self.persist_interval = persist_interval
@@ -50,13 +60,17 @@ class MarkFeed:
         # Symbols whose mark moved since the last save.
         self._unsaved: set[str] = set()
         self._tasks: list[asyncio.Task[None]] = []
-        # Ticks applied and positions liquidated, for the metrics and the tests.
+        # Ticks applied, for the metrics and the tests.
         self.ticks = 0
-        self.liquidations = 0
         admin.after_marks_set(self._after_admin_marks)
 
     def __repr__(self) -> str:
         return f"<MarkFeed {self.ticks} ticks, liquidate={self.liquidate}>"
+
+    @property
+    def liquidations(self) -> int:
+        """Positions liquidated (by the marks, and by funding fees)."""
+        return self.liquidator.liquidations
 
     async def apply(self, batch: Mapping[str, Decimal]) -> None:
         """One tick: known symbols' marks move now; liquidate if enabled."""
@@ -78,18 +92,7 @@ class MarkFeed:
 
     async def check(self, moved: Mapping[str, Decimal]) -> None:
         """Liquidate what ``moved`` crossed, in every account that could be affected."""
-        market = self.registry.market
-        assets = {market[s].margin_asset for s in moved if s in market}
-        for name, entry in list(self.registry.accounts.items()):
-            if any(
-                market[p.symbol].margin_asset in assets
-                for p in entry.account.open_positions()
-                if p.symbol in market
-            ):
-                results = await self.admin.liquidate(name)
-                if results:
-                    self.liquidations += sum(1 for r in results if r.change.positions)
-                    log.info("liquidated %s: %d events", name, len(results))
+        await self.liquidator.check(moved)
 
     async def save(self) -> None:
         """Write the latest mark of every symbol that moved since the last save."""
@@ -125,6 +128,11 @@ class MarkFeed:
                 log.exception("saving marks failed")
             if self.orders is not None:
                 await self.orders.expire()  # GTD orders whose time has come
+            if self.funding is not None:
+                try:
+                    await self.funding.settle_due()
+                except Exception:
+                    log.exception("settling funding failed (tried again next time)")
 
     async def stop(self) -> None:
         for task in self._tasks:

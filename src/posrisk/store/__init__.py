@@ -8,19 +8,23 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from contextlib import AbstractAsyncContextManager
+from decimal import Decimal
 from typing import Protocol
 
 from ..engine import AlgoOrder, Order, OrderUpdate
 from .files import DatabaseMissing, check_database_file
+from .funding import FUNDING_FROM, FundingClaim
 from .records import (
     AccountRecord,
     AppendEvent,
     Change,
     Delta,
+    FundingSettlement,
     KeyRecord,
     LedgerRecord,
     NewAccount,
     NewKey,
+    PutFundingSettlement,
     RevokeKey,
     SetMarks,
     SetMeta,
@@ -30,6 +34,7 @@ from .records import (
 from .sqlite import DatabaseBusy, DatabaseLock, SQLiteStore, StaleRevision, StoreError
 
 __all__ = [
+    "FUNDING_FROM",
     "AccountRecord",
     "AppendEvent",
     "Change",
@@ -37,10 +42,13 @@ __all__ = [
     "DatabaseLock",
     "DatabaseMissing",
     "Delta",
+    "FundingClaim",
+    "FundingSettlement",
     "KeyRecord",
     "LedgerRecord",
     "NewAccount",
     "NewKey",
+    "PutFundingSettlement",
     "RevokeKey",
     "SQLiteStore",
     "SetMarks",
@@ -117,6 +125,27 @@ class Store(Protocol):
     async def algo_order(
         self, account: str, *, algo_id: int | None = None, client_algo_id: str | None = None
     ) -> AlgoOrder | None: ...
+    # Funding settlements (``funding``): claimed once, finished, their history.
+    async def claim_funding(
+        self, symbol: str, funding_time: int, rate: Decimal, mark: Decimal, now: int
+    ) -> FundingClaim: ...
+    async def finish_funding(self, symbol: str, funding_time: int, now: int) -> None: ...
+    async def renew_funding(
+        self, symbol: str, funding_time: int, claimed_at: int, now: int
+    ) -> bool: ...
+    async def unfinished_funding(self) -> tuple[FundingSettlement, ...]: ...
+    async def last_funding(self) -> dict[str, int]: ...
+    async def funding_history(
+        self,
+        symbol: str | None,
+        start: int,
+        end: int,
+        *,
+        limit: int,
+        newest_first: bool = False,
+    ) -> tuple[FundingSettlement, ...]: ...
+    async def funding_from(self, now: int) -> int: ...
+
     async def algo_orders(
         self,
         account: str,

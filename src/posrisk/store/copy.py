@@ -1,5 +1,6 @@
-"""``posrisk db copy``: every account, key, ledger entry, mark and ban of one store
-committed into another, empty one, in one transaction, then checked.
+"""``posrisk db copy``: every account, key, ledger entry, mark, ban and funding
+settlement of one store committed into another, empty one, in one transaction, then
+checked.
 
 HMAC secrets are copied sealed: the copy opens them with the source's master key.
 """
@@ -9,7 +10,16 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from .records import AppendEvent, Change, NewAccount, NewKey, SetMarks, SetMeta
+from .records import (
+    AppendEvent,
+    Change,
+    FundingSettlement,
+    NewAccount,
+    NewKey,
+    PutFundingSettlement,
+    SetMarks,
+    SetMeta,
+)
 from .sqlite import StoreError
 
 if TYPE_CHECKING:
@@ -42,9 +52,19 @@ async def copy_database(source: Store, target: Store, target_name: str) -> Copie
     if snapshot.marks:
         changes.append(SetMarks(dict(snapshot.marks), 0))
     changes += [SetMeta(key, value) for key, value in snapshot.meta.items()]
+    funding = await _settlements(source)
+    changes += [PutFundingSettlement(row) for row in funding]
     await target.commit(changes)
     copied = await target.load()
     counts = (len(copied.accounts), len(copied.keys), len(copied.ledger))
-    if counts != (len(snapshot.accounts), len(snapshot.keys), len(snapshot.ledger)):
+    if (
+        counts != (len(snapshot.accounts), len(snapshot.keys), len(snapshot.ledger))
+        or await _settlements(target) != funding
+    ):
         raise CopyRefused("the copy does not match its source; nothing should be served from it")
     return Copied(*counts)
+
+
+async def _settlements(store: Store) -> tuple[FundingSettlement, ...]:
+    # Every funding settlement, oldest first (not part of the snapshot a server loads).
+    return await store.funding_history(None, -(2**62), 2**62, limit=2**62)

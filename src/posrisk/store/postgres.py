@@ -16,6 +16,7 @@ from typing import Any, TypeVar
 import asyncpg
 
 from .errors import StoreError
+from .funding import FundingStore
 from .order_index import OrderReads
 from .plan import POSTGRES, Batch, Dialect, Plan, Rows
 from .reads import read_account_events, read_delta, read_snapshot
@@ -51,7 +52,7 @@ async def _run_plan(db: asyncpg.Connection, plan: Plan[T]) -> T:
         return result
 
 
-class PostgresStore(OrderReads):
+class PostgresStore(OrderReads, FundingStore):
     """The ledger in a PostgreSQL database (optionally in its own ``schema``)."""
 
     dialect: Dialect = POSTGRES
@@ -158,6 +159,10 @@ class PostgresStore(OrderReads):
 
     async def _read_plan(self, plan: Plan[T]) -> T:
         async with self._connection() as db:
+            return await _run_plan(db, plan)
+
+    async def _write_plan(self, plan: Plan[T]) -> T:
+        async with self._connection() as db, db.transaction():
             return await _run_plan(db, plan)
 
     async def has_accounts(self) -> bool:

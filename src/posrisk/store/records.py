@@ -13,10 +13,12 @@ __all__ = [
     "AppendEvent",
     "Change",
     "Delta",
+    "FundingSettlement",
     "KeyRecord",
     "LedgerRecord",
     "NewAccount",
     "NewKey",
+    "PutFundingSettlement",
     "RevokeKey",
     "SetMarks",
     "SetMeta",
@@ -73,6 +75,20 @@ class Snapshot:
 
 
 @dataclass(frozen=True, slots=True)
+class FundingSettlement:
+    """A funding settlement of ``symbol`` at ``funding_time``: the rate and mark its first
+    claimer wrote (every gateway settles with them), when it was claimed, and when every
+    account had been settled (None: not yet, someone may resume it)."""
+
+    symbol: str
+    funding_time: int
+    rate: Decimal
+    mark: Decimal
+    claimed_at: int
+    finished_at: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class Delta:
     """What was committed after a revision: accounts created, keys created or revoked, and
     ledger entries, each in commit order; ``revision`` is the store's revision they lead to.
@@ -124,7 +140,15 @@ class SetMeta:
     value: str
 
 
-Change = NewAccount | NewKey | RevokeKey | AppendEvent | SetMarks | SetMeta
+@dataclass(frozen=True, slots=True)
+class PutFundingSettlement:
+    """A funding settlement row written as it is (``db copy``); claims and finishes go
+    through the store's own operations (``funding``)."""
+
+    settlement: FundingSettlement
+
+
+Change = NewAccount | NewKey | RevokeKey | AppendEvent | SetMarks | SetMeta | PutFundingSettlement
 
 
 def moves_revision(changes: Sequence[Change]) -> bool:

@@ -11,7 +11,17 @@ from importlib import resources
 __all__ = ["TABLES", "migrations", "statements"]
 
 # Every table of the data (what ``reset`` empties), each before the tables it refers to.
-TABLES = ("trades", "orders", "algo_orders", "ledger", "api_keys", "accounts", "marks", "meta")
+TABLES = (
+    "trades",
+    "orders",
+    "algo_orders",
+    "ledger",
+    "api_keys",
+    "accounts",
+    "marks",
+    "meta",
+    "funding_settlements",
+)
 
 
 def migrations(dialect: str | None = None) -> list[tuple[int, str]]:

@@ -30,6 +30,7 @@ from typing import Any, TypeVar
 from ..engine import Event
 from .codec import decode_decimal, decode_event
 from .errors import DatabaseBusy, StaleRevision, StoreError
+from .funding import FundingStore
 from .order_index import OrderReads
 from .plan import SQLITE, Batch, Dialect, Plan, Rows
 from .reads import read_account_events, read_delta, read_snapshot
@@ -144,7 +145,7 @@ class DatabaseLock:
         self.release()
 
 
-class SQLiteStore(OrderReads):
+class SQLiteStore(OrderReads, FundingStore):
     """The ledger in one SQLite file (``:memory:`` for tests)."""
 
     dialect: Dialect = SQLITE
@@ -314,6 +315,12 @@ class SQLiteStore(OrderReads):
                 f"{self.path}: {_damaged(f'an order row is unreadable: {e!r}')}"
             ) from None
         return result
+
+    async def _write_plan(self, plan: Plan[T]) -> T:
+        """``plan`` in one write transaction (``funding``'s claims)."""
+        done: list[T] = []
+        await self._run(self._write, lambda db: done.append(_run_plan(db, plan)))
+        return done[0]
 
     def _read(self, plan: Plan[T]) -> T:
         db = self._conn()

@@ -11,6 +11,7 @@ from collections.abc import Sequence
 
 from .codec import encode_decimal, encode_event
 from .errors import StaleRevision, StoreError
+from .funding import write_funding_row
 from .order_index import index_event
 from .plan import Dialect, Plan
 from .records import (
@@ -18,6 +19,7 @@ from .records import (
     Change,
     NewAccount,
     NewKey,
+    PutFundingSettlement,
     RevokeKey,
     SetMarks,
     SetMeta,
@@ -112,6 +114,8 @@ def _write(
                 change.key,
                 change.value,
             )
+        case PutFundingSettlement():
+            yield from write_funding_row(dialect, change.settlement)
 
 
 def _account_id(dialect: Dialect, name: str, ids: dict[str, int]) -> Plan[int]:

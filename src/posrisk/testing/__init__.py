@@ -8,6 +8,7 @@
         exchange.set_marks(BTCUSDT="58000")      # move the market mid-test
         exchange.fill("demo", "BTCUSDT", "SELL", "0.080", "58000")
         exchange.advance(minutes=61)             # the server's clock: listenKeys expire
+        exchange.advance(hours=8)                # ... and funding is settled
         order = bot.last_order_id                # a LIMIT your bot left resting
         exchange.set_marks(BTCUSDT="57000")      # the touch crosses it: it fills
         exchange.wait_for_order("demo", order, "FILLED", timeout=5)
@@ -315,7 +316,7 @@ class PosriskTestServer(OrderMethods):
         if server is None or server.clock_control is None:
             self.clock.advance(total)  # not serving: nothing can fall due
         else:
-            self._call(server.clock_control.advance(total))
+            self._call(server.clock_control.advance(total), timeout=max(self.timeout_s, 60.0))
 
     def account(self, name: str) -> dict[str, Any]:
         """The account as the admin API shows it (balances, open positions, keys)."""
