@@ -35,6 +35,7 @@ from .service.dashboard import Dashboard
 from .service.demo import DemoCredentials, seed_demo
 from .service.errors import ServiceError
 from .service.exchange_info import ExchangeInfo
+from .service.income import rebuild_income
 from .service.mark_feed import MarkFeed
 from .service.operations import AdminOperations
 from .service.orders import OrderService
@@ -100,7 +101,9 @@ async def load_admin(
         box = SecretBox(secrets.token_bytes(32), "an in-memory database")
     else:
         box = master_key(db)
-    return AdminService(store, Registry.from_snapshot(snapshot, market, box), clock), snapshot
+    registry = Registry.from_snapshot(snapshot, market, box)
+    await rebuild_income(store, snapshot, market)  # once, over a ledger older than its income
+    return AdminService(store, registry, clock), snapshot
 
 
 @dataclass(slots=True)

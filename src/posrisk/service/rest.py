@@ -49,6 +49,7 @@ from .account_routes import ACCOUNT_ROUTES
 from .admin import AdminService
 from .api import ApiService
 from .exchange_info import ExchangeInfo
+from .income_routes import INCOME_ROUTES
 from .inputs import known_symbol
 from .market_routes import MARKET_ROUTES
 from .order_routes import ORDER_ROUTES
@@ -441,4 +442,5 @@ ROUTES: dict[tuple[str, str], tuple[Route, Weight]] = {
     **ORDER_ROUTES,
     # Market data from the marks (``market_routes``).
     **MARKET_ROUTES,
+    **INCOME_ROUTES,
 }

@@ -12,8 +12,10 @@ from typing import Protocol
 
 from ..engine import AlgoOrder, Order, OrderUpdate
 from .files import DatabaseMissing, check_database_file
+from .income import INCOME_REBUILD, IncomeQuery, IncomeRecord
 from .records import (
     AccountRecord,
+    AddIncome,
     AppendEvent,
     Change,
     Delta,
@@ -30,13 +32,17 @@ from .records import (
 from .sqlite import DatabaseBusy, DatabaseLock, SQLiteStore, StaleRevision, StoreError
 
 __all__ = [
+    "INCOME_REBUILD",
     "AccountRecord",
+    "AddIncome",
     "AppendEvent",
     "Change",
     "DatabaseBusy",
     "DatabaseLock",
     "DatabaseMissing",
     "Delta",
+    "IncomeQuery",
+    "IncomeRecord",
     "KeyRecord",
     "LedgerRecord",
     "NewAccount",
@@ -114,6 +120,8 @@ class Store(Protocol):
         end: int | None = None,
         limit: int,
     ) -> tuple[OrderUpdate, ...]: ...
+    # The income table (``income``): one account's income rows, by time.
+    async def income(self, account: str, query: IncomeQuery) -> tuple[IncomeRecord, ...]: ...
     async def algo_order(
         self, account: str, *, algo_id: int | None = None, client_algo_id: str | None = None
     ) -> AlgoOrder | None: ...

@@ -1,5 +1,6 @@
 """``posrisk db copy``: every account, key, ledger entry, mark and ban of one store
-committed into another, empty one, in one transaction, then checked.
+committed into another, empty one, in one transaction, then checked. The income table is
+rebuilt from the copied ledger by the copy's first start (``INCOME_REBUILD``).
 
 HMAC secrets are copied sealed: the copy opens them with the source's master key.
 """
@@ -9,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from .income import INCOME_REBUILD
 from .records import AppendEvent, Change, NewAccount, NewKey, SetMarks, SetMeta
 from .sqlite import StoreError
 
@@ -42,6 +44,8 @@ async def copy_database(source: Store, target: Store, target_name: str) -> Copie
     if snapshot.marks:
         changes.append(SetMarks(dict(snapshot.marks), 0))
     changes += [SetMeta(key, value) for key, value in snapshot.meta.items()]
+    if snapshot.ledger:  # the copy's ledger rows have seqs of their own: income follows them
+        changes.append(SetMeta(INCOME_REBUILD, "1"))
     await target.commit(changes)
     copied = await target.load()
     counts = (len(copied.accounts), len(copied.keys), len(copied.ledger))

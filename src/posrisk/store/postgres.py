@@ -16,6 +16,7 @@ from typing import Any, TypeVar
 import asyncpg
 
 from .errors import StoreError
+from .income import IncomeReads
 from .order_index import OrderReads
 from .plan import POSTGRES, Batch, Dialect, Plan, Rows
 from .reads import read_account_events, read_delta, read_snapshot
@@ -51,7 +52,7 @@ async def _run_plan(db: asyncpg.Connection, plan: Plan[T]) -> T:
         return result
 
 
-class PostgresStore(OrderReads):
+class PostgresStore(OrderReads, IncomeReads):
     """The ledger in a PostgreSQL database (optionally in its own ``schema``)."""
 
     dialect: Dialect = POSTGRES

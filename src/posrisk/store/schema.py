@@ -11,7 +11,17 @@ from importlib import resources
 __all__ = ["TABLES", "migrations", "statements"]
 
 # Every table of the data (what ``reset`` empties), each before the tables it refers to.
-TABLES = ("trades", "orders", "algo_orders", "ledger", "api_keys", "accounts", "marks", "meta")
+TABLES = (
+    "income",
+    "trades",
+    "orders",
+    "algo_orders",
+    "ledger",
+    "api_keys",
+    "accounts",
+    "marks",
+    "meta",
+)
 
 
 def migrations(dialect: str | None = None) -> list[tuple[int, str]]:

@@ -30,6 +30,7 @@ from typing import Any, TypeVar
 from ..engine import Event
 from .codec import decode_decimal, decode_event
 from .errors import DatabaseBusy, StaleRevision, StoreError
+from .income import IncomeReads
 from .order_index import OrderReads
 from .plan import SQLITE, Batch, Dialect, Plan, Rows
 from .reads import read_account_events, read_delta, read_snapshot
@@ -144,7 +145,7 @@ class DatabaseLock:
         self.release()
 
 
-class SQLiteStore(OrderReads):
+class SQLiteStore(OrderReads, IncomeReads):
     """The ledger in one SQLite file (``:memory:`` for tests)."""
 
     dialect: Dialect = SQLITE
