@@ -10,8 +10,8 @@ from typing import Any
 import pytest
 
 from posrisk.engine import Fill, PositionMode, PositionSide, Side, WalletTransfer
-from posrisk.engine.income import income_row
 from posrisk.engine.funding import FundingSchedule, funding_events
+from posrisk.engine.income import income_row
 from posrisk.service.orders import OrderService
 from posrisk.service.rest import RestService
 from posrisk.store import IncomeQuery
