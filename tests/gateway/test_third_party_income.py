@@ -76,7 +76,8 @@ async def test_binance_sdk_get_income_history(server: PosriskServer) -> None:
     )
     rest = DerivativesTradingUsdsFutures(config_rest_api=config).rest_api
     response = await asyncio.to_thread(rest.get_income_history, symbol="ETHUSDT")
-    [row] = response.data()
+    rows: Any = response.data()  # a RootModel list: iterates as its items
+    [row] = rows
     assert (row.symbol, row.income_type, row.income, row.info, row.trade_id) == (
         "ETHUSDT",
         "FUNDING_FEE",

@@ -14,6 +14,7 @@ import pytest
 
 from posrisk.app import load_admin
 from posrisk.engine import (
+    Event,
     Fill,
     MarginType,
     Market,
@@ -46,7 +47,7 @@ PNL = IncomeEntry(0, IncomeType.REALIZED_PNL, D("4"), "USDT", "BTCUSDT", 7)
 FEE = IncomeEntry(1, IncomeType.COMMISSION, D("-0.0336"), "USDT", "BTCUSDT", 7)
 DEPOSIT = IncomeEntry(0, IncomeType.TRANSFER, D("1000"), "USDT")
 # An account's history whose income needs the engine: an operator fill closing at a profit.
-HISTORY = [
+HISTORY: list[Event] = [
     WalletTransfer("USDT", D("1000"), 10),
     SetMarginType("ETHUSDT", MarginType.ISOLATED, 11),
     Fill("BTCUSDT", Side.BUY, D("0.010"), D("20000"), fee=D("0.08"), time=12),
