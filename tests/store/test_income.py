@@ -34,6 +34,7 @@ from posrisk.store import (
     SQLiteStore,
 )
 from posrisk.store.codec import encode_event
+from posrisk.store.copy import copy_database
 from posrisk.store.postgres import PostgresStore
 from posrisk.store.schema import migrations, statements
 
@@ -192,3 +193,19 @@ async def test_tran_ids_are_the_same_after_a_restart(tmp_path: Path) -> None:
         assert list(await again.income("alice", EVERY)) == before
     finally:
         await again.close()
+
+
+async def test_a_copy_writes_its_income_at_its_first_start(tmp_path: Path) -> None:
+    source, target = SQLiteStore(tmp_path / "a.db"), SQLiteStore(tmp_path / "b.db")
+    await source.open()
+    await target.open()
+    try:
+        written = await _written_fresh(source)
+        await copy_database(source, target, "b.db")
+        assert await target.income("alice", EVERY) == ()
+        await load_admin(target, None, Market.default(), ManualClock(100))
+        copied = await target.income("alice", EVERY)
+        assert [(r.time, r.entry) for r in copied] == [(r.time, r.entry) for r in written]
+    finally:
+        await source.close()
+        await target.close()

@@ -1,7 +1,7 @@
 """Income: what each ledger event paid into or took out of a wallet, as Binance's
 ``GET /fapi/v1/income`` lists it, computed from the same numbers ``ledger.apply`` uses.
 
-One event gives at most two entries (``MAX_ENTRIES``), each with its index in the event
+One event gives at most two entries, each with its index in the event
 (``IncomeEntry.index``), so a stored ledger row's ``seq`` names its entries for good
 (``tran_id``). Entries of zero are not written (a fee that rounds to nothing).
 
@@ -35,7 +35,6 @@ from .numbers import CONTEXT, fmt_money, to_money
 from .order_state import trade_fill, trade_realized_pnl
 
 __all__ = [
-    "MAX_ENTRIES",
     "IncomeEntry",
     "IncomeType",
     "entry_index",
@@ -44,9 +43,8 @@ __all__ = [
     "tran_id",
 ]
 
-# Entries one event gives at most (a trade's PnL and fee; a hedge cross funding's two sides).
-MAX_ENTRIES = 2
-# tranId = ledger seq × this + the entry's index: room to spare, and readable in decimal.
+# tranId = ledger seq × this + the entry's index. An event gives at most two entries (a
+# trade's PnL and fee; a hedge cross funding's two sides): room to spare, readable in decimal.
 _TRAN_BASE = 10
 
 

@@ -18,6 +18,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from ..engine import Market
 from ..engine.income import IncomeType, income_row
 from ..protocol import WireError, read_long
 from ..store import IncomeQuery, Store
@@ -73,7 +74,7 @@ def _income_type(params: Params) -> str | None:
     return str(value)
 
 
-def income_query(params: Params, market: Any, now: int) -> IncomeQuery:
+def income_query(params: Params, market: Market, now: int) -> IncomeQuery:
     """The rows a request asks for, or Binance's refusal of its params."""
     symbol = known_symbol(params, market)
     income_type = _income_type(params)
