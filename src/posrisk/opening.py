@@ -10,6 +10,7 @@ from .engine import Market
 from .service.admin import AdminService
 from .service.clock import Clock
 from .service.errors import ServiceError
+from .service.income import rebuild_income
 from .service.registry import Registry
 from .service.secrets import SecretBox, SecretError
 from .store import Snapshot, SQLiteStore, Store
@@ -55,4 +56,6 @@ async def load_admin(
         box = SecretBox(secrets.token_bytes(32), "an in-memory database")
     else:
         box = master_key(db)
-    return AdminService(store, Registry.from_snapshot(snapshot, market, box), clock), snapshot
+    registry = Registry.from_snapshot(snapshot, market, box)
+    await rebuild_income(store, snapshot, market)  # once, over a ledger older than its income
+    return AdminService(store, registry, clock), snapshot

@@ -12,11 +12,14 @@ import websockets
 from typer.testing import CliRunner
 
 from posrisk.cli import app
+from posrisk.store.schema import migrations
 
 from ..gateway.conftest import make_server
 from ..gateway.test_server import ask, signed
 from ..service.conftest import HEDGE_KEY, HEDGE_SECRET, Keys, keys
 from ..store.conftest import POSTGRES_DSN, postgres_schema
+
+LATEST = migrations()[-1][0]
 
 __all__ = ["keys"]
 
@@ -51,7 +54,7 @@ async def test_copy_sqlite_to_postgresql_and_serve_it(
         assert "postgres@" not in copied.stdout  # never the credentials
         again = posrisk("db", "copy", "--from", str(tmp_path / "posrisk.db"), "--to", dsn)
         assert again.returncode == 1 and "already holds accounts" in again.stderr
-        assert "schema version 4" in posrisk("db", "migrate", "--db", dsn).stdout
+        assert f"schema version {LATEST}" in posrisk("db", "migrate", "--db", dsn).stdout
 
         monkeypatch.setenv("POSRISK_MASTER_KEY", master)  # opens the copied secrets
         served = await make_server(tmp_path, keys, db=dsn, scenario=None, admin_token="t")
@@ -133,7 +136,7 @@ def test_account_create_and_scenario_load_create_a_database_only_when_asked(
     loaded = runner.invoke(app, ["scenario", "load", str(scenario), "--db", str(other), "--create"])
     assert (loaded.exit_code, loaded.stdout) == (0, "loaded 1 accounts: bob\n")
     migrated = runner.invoke(app, ["db", "migrate", "--db", str(db)])
-    assert (migrated.exit_code, migrated.stdout) == (0, f"{db} is at schema version 4\n")
+    assert (migrated.exit_code, migrated.stdout) == (0, f"{db} is at schema version {LATEST}\n")
 
 
 def test_a_db_in_a_missing_folder_is_named_without_a_traceback(tmp_path: Path) -> None:

@@ -29,13 +29,14 @@ from posrisk.store import (
     StaleRevision,
     StoreError,
 )
+from posrisk.store.schema import migrations
 
 pytestmark = pytest.mark.asyncio
 D = Decimal
 
 
 async def test_an_empty_store_at_the_latest_schema(any_store: Any) -> None:
-    assert await any_store.schema_version() == 4
+    assert await any_store.schema_version() == migrations()[-1][0]
     assert not await any_store.has_accounts()
     snapshot = await any_store.load()
     assert (snapshot.accounts, snapshot.keys, snapshot.ledger, dict(snapshot.marks)) == (
@@ -197,7 +198,8 @@ async def test_account_events_reads_one_accounts_entries_of_one_kind_in_a_window
 
 
 async def test_a_funding_settlement_is_a_ledger_row_of_the_current_schema(any_store: Any) -> None:
-    # The fees are ledger rows (the settlement table only coordinates the gateways).
+    # The fees are ledger rows (the settlement table only coordinates the gateways); their
+    # income rows are the income table's.
     settlement = FundingFee(
         "BTCUSDT",
         28_800_000,
@@ -209,5 +211,6 @@ async def test_a_funding_settlement_is_a_ledger_row_of_the_current_schema(any_st
     await any_store.commit(
         [NewAccount("alice", 1), AppendEvent("alice", settlement, settlement.time)]
     )
+    assert await any_store.schema_version() == migrations()[-1][0]
     snapshot = await any_store.load()
     assert [(r.account, r.event) for r in snapshot.ledger] == [("alice", settlement)]

@@ -299,7 +299,7 @@ async def test_migrating_a_sqlite_database_indexes_its_order_events(tmp_path: Pa
     migrated = SQLiteStore(old)
     await migrated.open()
     try:
-        assert await migrated.schema_version() == LATEST
+        assert await migrated.schema_version() == migrations()[-1][0]
         assert len(await migrated.trades("alice", "BTCUSDT", limit=10)) == 2
     finally:
         await migrated.close()
@@ -324,7 +324,7 @@ async def test_migrating_a_postgres_database_indexes_its_order_events() -> None:
             "INSERT INTO ledger (account_id, time, kind, body) VALUES (1, $1, $2, $3)", v2_rows()
         )
         await store.open()
-        assert await store.schema_version() == LATEST
+        assert await store.schema_version() == migrations()[-1][0]
         migrated = {table: [tuple(r) for r in await raw.fetch(sql)] for table, sql in INDEX.items()}
         await store.reset()
         await store.commit([NewAccount("alice", 1), *history()])

@@ -43,7 +43,7 @@ async def test_reopening_and_concurrent_opens_apply_each_migration_once() -> Non
             assert await other.schema_version() == LATEST
             await other.close()
         versions = await db.fetch("SELECT version FROM schema_version ORDER BY version")
-        assert [row[0] for row in versions] == list(range(1, LATEST + 1))
+        assert [row[0] for row in versions] == [v for v, _ in migrations("postgres")]
 
 
 async def test_a_database_newer_than_this_posrisk_is_refused() -> None:

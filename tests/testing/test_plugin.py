@@ -207,6 +207,23 @@ def test_the_balance_and_the_owners_settings(posrisk_server: PosriskTestServer) 
     assert posrisk_server.set_margin_type("carol", "BTCUSDT", "isolated")["code"] == 200
 
 
+@pytest.mark.posrisk(scenario=SMALL)
+def test_income_is_what_the_route_answers(posrisk_server: PosriskTestServer) -> None:
+    start = posrisk_server.now_ms()  # the server's clock runs
+    posrisk_server.deposit("carol", "5")
+    posrisk_server.fill("carol", "ETHUSDT", "SELL", "0.1", "2200", fee="0.088")
+    rows = posrisk_server.income("carol", startTime=start)[-3:]  # the scenario's may share ms
+    assert [(r["incomeType"], r["income"], r["symbol"]) for r in rows] == [
+        ("TRANSFER", "5.00000000", ""),
+        ("REALIZED_PNL", "20.00000000", "ETHUSDT"),
+        ("COMMISSION", "-0.08800000", "ETHUSDT"),
+    ]
+    assert posrisk_server.income("carol", incomeType="COMMISSION")[-1:] == rows[2:]
+    with pytest.raises(PosriskError) as refused:
+        posrisk_server.income("carol", incomeType="BONUS")
+    assert refused.value.code == -1130
+
+
 def rest_buy(server: PosriskTestServer, price: str, **extra: str) -> dict[str, Any]:
     params = {"symbol": "BTCUSDT", "side": "BUY", "type": "LIMIT", "timeInForce": "GTC"}
     return server.place_order("demo", **{**params, "quantity": "0.010", "price": price, **extra})

@@ -48,6 +48,7 @@ from ..store import (
 )
 from .clock import Clock
 from .errors import AccountExists, ServiceError, UnknownKey
+from .income import with_income
 from .inputs import parse_account_name
 from .keys import CreatedKey, make_key
 from .registry import AccountEntry, Registry, StateChanged, delta_changes
@@ -167,7 +168,8 @@ class AdminService:
 
         async def commit_and_apply() -> StateChanged:
             expect = registry.revision if moves_revision(changes) else None
-            revision = await self.store.commit(changes, expect=expect)
+            stored = with_income(changes, registry.accounts, self.market)  # same transaction
+            revision = await self.store.commit(stored, expect=expect)
             return registry.apply_committed(changes, revision)
 
         task = asyncio.ensure_future(commit_and_apply())

@@ -50,6 +50,7 @@ from .admin import AdminService
 from .api import ApiService
 from .exchange_info import ExchangeInfo
 from .funding_routes import FUNDING_ROUTES
+from .income_routes import INCOME_ROUTES
 from .inputs import known_symbol
 from .market_routes import MARKET_ROUTES
 from .order_routes import ORDER_ROUTES
@@ -443,4 +444,5 @@ ROUTES: dict[tuple[str, str], tuple[Route, Weight]] = {
     # Market data from the marks (``market_routes``).
     **MARKET_ROUTES,
     **FUNDING_ROUTES,
+    **INCOME_ROUTES,
 }

@@ -14,8 +14,10 @@ from typing import Protocol
 from ..engine import AlgoOrder, Order, OrderUpdate
 from .files import DatabaseMissing, check_database_file
 from .funding import FUNDING_FROM, FundingClaim
+from .income import INCOME_REBUILD, IncomeQuery, IncomeRecord
 from .records import (
     AccountRecord,
+    AddIncome,
     AppendEvent,
     Change,
     Delta,
@@ -35,7 +37,9 @@ from .sqlite import DatabaseBusy, DatabaseLock, SQLiteStore, StaleRevision, Stor
 
 __all__ = [
     "FUNDING_FROM",
+    "INCOME_REBUILD",
     "AccountRecord",
+    "AddIncome",
     "AppendEvent",
     "Change",
     "DatabaseBusy",
@@ -44,6 +48,8 @@ __all__ = [
     "Delta",
     "FundingClaim",
     "FundingSettlement",
+    "IncomeQuery",
+    "IncomeRecord",
     "KeyRecord",
     "LedgerRecord",
     "NewAccount",
@@ -122,6 +128,8 @@ class Store(Protocol):
         end: int | None = None,
         limit: int,
     ) -> tuple[OrderUpdate, ...]: ...
+    # The income table (``income``): one account's income rows, by time.
+    async def income(self, account: str, query: IncomeQuery) -> tuple[IncomeRecord, ...]: ...
     async def algo_order(
         self, account: str, *, algo_id: int | None = None, client_algo_id: str | None = None
     ) -> AlgoOrder | None: ...

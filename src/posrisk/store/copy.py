@@ -1,6 +1,7 @@
 """``posrisk db copy``: every account, key, ledger entry, mark, ban and funding
 settlement of one store committed into another, empty one, in one transaction, then
-checked.
+checked. The income table is rebuilt from the copied ledger by the copy's first start
+(``INCOME_REBUILD``).
 
 HMAC secrets are copied sealed: the copy opens them with the source's master key.
 """
@@ -10,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from .income import INCOME_REBUILD
 from .records import (
     AppendEvent,
     Change,
@@ -54,6 +56,8 @@ async def copy_database(source: Store, target: Store, target_name: str) -> Copie
     changes += [SetMeta(key, value) for key, value in snapshot.meta.items()]
     funding = await _settlements(source)
     changes += [PutFundingSettlement(row) for row in funding]
+    if snapshot.ledger:  # the copy's ledger rows have seqs of their own: income follows them
+        changes.append(SetMeta(INCOME_REBUILD, "1"))
     await target.commit(changes)
     copied = await target.load()
     counts = (len(copied.accounts), len(copied.keys), len(copied.ledger))

@@ -17,6 +17,7 @@ import asyncpg
 
 from .errors import StoreError
 from .funding import FundingStore
+from .income import IncomeReads
 from .order_index import OrderReads
 from .plan import POSTGRES, Batch, Dialect, Plan, Rows
 from .reads import read_account_events, read_delta, read_snapshot
@@ -52,7 +53,7 @@ async def _run_plan(db: asyncpg.Connection, plan: Plan[T]) -> T:
         return result
 
 
-class PostgresStore(OrderReads, FundingStore):
+class PostgresStore(OrderReads, FundingStore, IncomeReads):
     """The ledger in a PostgreSQL database (optionally in its own ``schema``)."""
 
     dialect: Dialect = POSTGRES

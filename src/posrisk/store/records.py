@@ -7,9 +7,11 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 from ..engine import Event
+from ..engine.income import IncomeEntry
 
 __all__ = [
     "AccountRecord",
+    "AddIncome",
     "AppendEvent",
     "Change",
     "Delta",
@@ -123,9 +125,24 @@ class RevokeKey:
 
 @dataclass(frozen=True, slots=True)
 class AppendEvent:
+    """A ledger event; ``income`` the entries it makes (``engine.income_entries``, which
+    the writer computes against the account before it), stored with it."""
+
     account: str
     event: Event
     time: int
+    income: tuple[IncomeEntry, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class AddIncome:
+    """Income entries of the stored ledger row ``seq`` (at ``time``), found by replaying
+    the ledger: written unless they are there already; moves no revision."""
+
+    account: str
+    seq: int
+    time: int
+    entries: tuple[IncomeEntry, ...]
 
 
 @dataclass(frozen=True, slots=True)
@@ -148,7 +165,16 @@ class PutFundingSettlement:
     settlement: FundingSettlement
 
 
-Change = NewAccount | NewKey | RevokeKey | AppendEvent | SetMarks | SetMeta | PutFundingSettlement
+Change = (
+    NewAccount
+    | NewKey
+    | RevokeKey
+    | AppendEvent
+    | SetMarks
+    | SetMeta
+    | PutFundingSettlement
+    | AddIncome
+)
 
 
 def moves_revision(changes: Sequence[Change]) -> bool:

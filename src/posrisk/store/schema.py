@@ -12,6 +12,7 @@ __all__ = ["TABLES", "migrations", "statements"]
 
 # Every table of the data (what ``reset`` empties), each before the tables it refers to.
 TABLES = (
+    "income",
     "trades",
     "orders",
     "algo_orders",

@@ -31,6 +31,7 @@ from ..engine import Event
 from .codec import decode_decimal, decode_event
 from .errors import DatabaseBusy, StaleRevision, StoreError
 from .funding import FundingStore
+from .income import IncomeReads
 from .order_index import OrderReads
 from .plan import SQLITE, Batch, Dialect, Plan, Rows
 from .reads import read_account_events, read_delta, read_snapshot
@@ -145,7 +146,7 @@ class DatabaseLock:
         self.release()
 
 
-class SQLiteStore(OrderReads, FundingStore):
+class SQLiteStore(OrderReads, FundingStore, IncomeReads):
     """The ledger in one SQLite file (``:memory:`` for tests)."""
 
     dialect: Dialect = SQLITE

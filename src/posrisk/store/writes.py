@@ -2,7 +2,8 @@
 
 One plan (see ``plan``) holds the revision check, the account lookups and every value's
 serialisation, so SQLite and PostgreSQL store the same text for the same change. An order
-event also keeps the order index (``order_index``) in the same transaction.
+event also keeps the order index (``order_index``), and an event's income entries the
+income table (``income``), in the same transaction.
 """
 
 from __future__ import annotations
@@ -12,9 +13,11 @@ from collections.abc import Sequence
 from .codec import encode_decimal, encode_event
 from .errors import StaleRevision, StoreError
 from .funding import write_funding_row
+from .income import write_income
 from .order_index import index_event
 from .plan import Dialect, Plan
 from .records import (
+    AddIncome,
     AppendEvent,
     Change,
     NewAccount,
@@ -91,9 +94,10 @@ def _write(
         case AppendEvent():
             kind, body = encode_event(change.event)
             account = yield from _account_id(dialect, change.account, ids)
-            yield dialect.query(
+            # The row's seq names its income entries (``income``): asked for when it has some.
+            seq = yield dialect.query(
                 "INSERT INTO ledger (account_id, time, kind, body, revision) "
-                "VALUES (?, ?, ?, ?, ?)",
+                "VALUES (?, ?, ?, ?, ?)" + (" RETURNING seq" if change.income else ""),
                 account,
                 change.time,
                 kind,
@@ -101,6 +105,15 @@ def _write(
                 revision,
             )
             yield from index_event(dialect, account, change.event, change.time, body)
+            if change.income:
+                yield from write_income(
+                    dialect, account, int(seq[0][0]), change.time, change.income
+                )
+        case AddIncome():
+            account = yield from _account_id(dialect, change.account, ids)
+            yield from write_income(
+                dialect, account, change.seq, change.time, change.entries, replay=True
+            )
         case SetMarks():
             yield dialect.batch(
                 "INSERT INTO marks (symbol, price, time) VALUES (?, ?, ?) "

@@ -51,6 +51,7 @@ from ..service import settings as owner_settings
 from ..service.accounts import account_balance, account_status
 from ..service.clock import OffsetClock
 from ..service.demo import DEMO_SCENARIO
+from ..service.income_routes import income, income_query
 from ..service.inputs import parse_fill, parse_marks
 from ..service.scenario import read_scenario_file
 from .orders import OrderMethods, OrderWatch
@@ -343,6 +344,22 @@ class PosriskTestServer(OrderMethods):
             account, lambda registry, entry: account_status(registry, entry, v2=v2, rest=True)
         )
         return status
+
+    def income(self, account: str, **filters: object) -> list[dict[str, Any]]:
+        """The account's income rows as ``GET /fapi/v1/income`` answers them, ``filters``
+        as its params (``symbol``, ``incomeType``, ``startTime``, ``endTime``, ``page``,
+        ``limit``; without times the last 7 days): Binance's refusals raise."""
+        server = self._running()
+        admin = server.admin
+        assert admin is not None
+        params = {name: str(value) for name, value in filters.items()}
+
+        async def read() -> list[dict[str, Any]]:  # on the server's own thread
+            server.registry.account(account)
+            query = income_query(params, admin.market, admin.clock.now_ms())
+            return await income(admin.store, account, query)
+
+        return self._call(read())
 
     def set_leverage(self, account: str, symbol: str, leverage: int) -> dict[str, Any]:
         """``POST /fapi/v1/leverage`` as the account owner: Binance's refusals raise."""
