@@ -35,6 +35,7 @@ from .service.dashboard import Dashboard
 from .service.demo import DemoCredentials, seed_demo
 from .service.errors import ServiceError
 from .service.exchange_info import ExchangeInfo
+from .service.funding_rates import FundingRates, funding_series
 from .service.mark_feed import MarkFeed
 from .service.operations import AdminOperations
 from .service.orders import OrderService
@@ -136,6 +137,8 @@ class ServerSettings:
     marks_url: str = BINANCE_MARK_STREAM
     # How often moved marks are saved (they are also saved at shutdown).
     marks_save_s: float = 2.0
+    # A replayed series of funding rates (CSV time,symbol,rate or JSONL).
+    funding_file: Path | None = None
     # Liquidate crossed positions; None: on for the demo database, off otherwise.
     liquidate: bool | None = None
     # The synthetic book's spread around the mark, in basis points (bid and ask).
@@ -175,6 +178,9 @@ class PosriskServer:
         self.admin_api: AdminApi | None = None
         self.feed: MarkFeed | None = None
         self.orders: OrderService | None = None
+        # The served funding rates (``ApiService.rates``), and ``--funding``'s series.
+        self.rates: FundingRates | None = None
+        self._series = funding_series(None)
         self.bus: Bus = LocalBus()
         # IP bans on their way to the database (retried while it refuses; flushed at stop).
         self.bans = BanWriter(self.store, self.clock)
@@ -222,6 +228,7 @@ class PosriskServer:
             )
         if self._local:
             check_database_file(Path(settings.db), create=True)
+        self._series = funding_series(settings.funding_file)
         return tls_context(settings), mark_source(settings, self.market)
 
     async def start(self) -> None:
@@ -272,10 +279,13 @@ class PosriskServer:
                 persist_interval=settings.marks_save_s,
                 orders=api.orders,
             )
-            self.feed.start(source(self.registry.marks))
+            rates = FundingRates(self.registry, self.clock, admin=self.admin, series=self._series)
+            api.rates = self.rates = rates
+            self.feed.start(rates.follow(source(self.registry.marks)))
+            rates.start(settings.marks_save_s)
             if admin:
                 self.admin_token = self._admin_token()
-                operations = AdminOperations(self.admin, self.bus, orders=api.orders)
+                operations = AdminOperations(self.admin, self.bus, orders=api.orders, rates=rates)
                 self.admin_api = AdminApi(operations, self.admin_token)
                 await self.admin_api.start(admin)
                 self._write_server_info()
@@ -420,6 +430,8 @@ class PosriskServer:
                     await self.feed.stop()
                 except StoreError as e:
                     log.error("could not save the latest marks at shutdown: %s", e)
+            if self.rates is not None:
+                await self.rates.stop()
             if self.orders is not None:
                 await self.orders.stop()
             await self.bans.close()

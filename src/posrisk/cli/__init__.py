@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import typer
 
-from . import admin, db, orders, positions, serve, version
+from . import admin, db, funding, orders, positions, serve, version
 
 __all__ = ["app", "main"]
 
@@ -26,7 +26,12 @@ app = typer.Typer(
 app.command()(serve.serve)
 app.command()(positions.positions)
 app.command()(version.version)
-for group, name in (*admin.GROUPS, (orders.order_app, "order"), (db.db_app, "db")):
+for group, name in (
+    *admin.GROUPS,
+    (funding.funding_app, "funding"),
+    (orders.order_app, "order"),
+    (db.db_app, "db"),
+):
     app.add_typer(group, name=name)
 
 

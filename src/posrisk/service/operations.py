@@ -16,6 +16,7 @@ from ..engine import InvalidValue
 from ..engine.numbers import fmt_marks
 from .admin import AdminService
 from .admin_orders import cancel_open_orders, open_orders_json
+from .funding_rates import FundingRates
 from .inputs import (
     check_fields,
     commission_json,
@@ -54,6 +55,8 @@ class Operations(Protocol):
     ) -> Json: ...
     async def marks(self) -> Json: ...
     async def set_marks(self, body: Json) -> Json: ...
+    async def funding(self) -> Json: ...
+    async def set_funding(self, body: Json) -> Json: ...
     async def load_scenario(self, document: object) -> Json: ...
 
 
@@ -66,6 +69,7 @@ class AdminOperations:
         witnesses: RevocationWitnesses | None = None,
         *,
         orders: OrderService | None = None,
+        rates: FundingRates | None = None,
     ) -> None:
         self.admin = admin
         # The other gateways on the bus, which confirm a revocation before it is answered.
@@ -73,6 +77,8 @@ class AdminOperations:
         # The server's order service (its index and counters); a command on the database
         # alone gets one of its own.
         self._orders = orders
+        # The served funding rates (a command on the database alone gets its own).
+        self.rates = rates or FundingRates(admin.registry, admin.clock, admin=admin)
 
     @property
     def order_service(self) -> OrderService:
@@ -166,6 +172,14 @@ class AdminOperations:
     async def set_marks(self, body: Json) -> Json:
         await self.admin.set_marks(parse_marks(body))
         return await self.marks()
+
+    async def funding(self) -> Json:
+        """The symbols not on the default funding: setting and next rate."""
+        return self.rates.as_json()
+
+    async def set_funding(self, body: Json) -> Json:
+        """Change symbols' funding settings (durable when answered)."""
+        return await self.rates.set(body)
 
     async def load_scenario(self, document: object) -> Json:
         plan = await self.admin.load_scenario(document)
