@@ -262,6 +262,8 @@ class PosriskServer:
             self.registry.subscribe(self.streams.on_state_changed)
             await self.bus.start(self.admin, self.streams)
             api = ApiService(self.registry, limiter, self.clock, self.streams)
+            rates = FundingRates(self.registry, self.clock, admin=self.admin, series=self._series)
+            api.rates = self.rates = rates
             api.orders = self.orders = OrderService(
                 self.admin, slippage_bps=settings.slippage_bps, counter=self.bus.order_counter()
             )
@@ -279,16 +281,14 @@ class PosriskServer:
                 persist_interval=settings.marks_save_s,
                 orders=api.orders,
             )
-            rates = FundingRates(self.registry, self.clock, admin=self.admin, series=self._series)
-            api.rates = self.rates = rates
             self.feed.start(rates.follow(source(self.registry.marks)))
-            rates.start(settings.marks_save_s)
             if admin:
                 self.admin_token = self._admin_token()
                 operations = AdminOperations(self.admin, self.bus, orders=api.orders, rates=rates)
                 self.admin_api = AdminApi(operations, self.admin_token)
                 await self.admin_api.start(admin)
                 self._write_server_info()
+            rates.start(settings.marks_save_s)  # last: a start refused leaves no task behind
         except BaseException:
             if self.gateway is not None:
                 for server in self.gateway.servers:

@@ -4,14 +4,18 @@ Binance's ``i`` and ``r``, and the ``--funding`` series file."""
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import Mapping
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 import orjson
 import pytest
+from picows import WSListener, WSMsgType, ws_create_server
 
 from posrisk.marks import (
+    BinanceMarkStream,
     CarriesExtras,
     FundingFileError,
     MarkExtras,
@@ -134,3 +138,35 @@ def test_bad_funding_files_name_the_line(
         read_funding_file(path)
     with pytest.raises(FundingFileError, match="cannot read"):
         read_funding_file(tmp_path / "missing.csv")
+
+
+class IndexAndRate(WSListener):
+    """Speaks !markPrice@arr with ``i`` and ``r``: one update, then stays."""
+
+    def on_ws_connected(self, transport: Any) -> None:
+        update = [
+            {"e": "markPriceUpdate", "E": 1, "s": "BTCUSDT", "p": "60000.5", "i": "59990.1",
+             "P": "60001", "r": "0.00012", "T": 2},
+        ]  # fmt: skip
+        transport.send(WSMsgType.TEXT, json.dumps(update).encode())
+
+
+@pytest.mark.asyncio
+@pytest.mark.timeout(20)
+async def test_the_binance_stream_tells_index_and_rate_before_the_batch() -> None:
+    server = await ws_create_server(lambda _: IndexAndRate(), "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    source = BinanceMarkStream(f"ws://127.0.0.1:{port}/ws/!markPrice@arr@1s")
+    assert isinstance(source, CarriesExtras)
+    heard: list[object] = []
+    source.on_extras = lambda extras: heard.append(dict(extras))
+    try:
+        async for batch in source.batches():
+            heard.append(batch)
+            break
+    finally:
+        server.close()
+    assert heard == [
+        {"BTCUSDT": MarkExtras(D("59990.1"), D("0.00012"))},
+        {"BTCUSDT": D("60000.5")},
+    ]
