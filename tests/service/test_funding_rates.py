@@ -11,6 +11,8 @@ from pathlib import Path
 
 import pytest
 import pytest_asyncio
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from posrisk.engine import EngineError, Market
 from posrisk.engine.funding import SymbolFunding
@@ -19,6 +21,7 @@ from posrisk.service.admin import AdminService
 from posrisk.service.clock import ManualClock
 from posrisk.service.errors import ServiceError
 from posrisk.service.funding_rates import OBSERVED_META_KEY, FundingRates, funding_series
+from posrisk.service.funding_settings import FundingSetting
 from posrisk.service.registry import Registry
 from posrisk.store import SQLiteStore
 
@@ -192,3 +195,33 @@ async def test_a_funding_file_that_cannot_be_read_names_the_line(tmp_path: Path)
     path.write_text("time,symbol,rate\n1,BTCUSDT,0.0001\n2,BTCUSDT,lots\n")
     with pytest.raises(ServiceError, match=r"--funding: .*rates.csv:3: rate 'lots' is not"):
         funding_series(path)
+
+
+times = st.integers(min_value=0, max_value=48 * H)
+rates_ = st.decimals(min_value=-1, max_value=1, places=8, allow_nan=False)
+
+
+@settings(deadline=None, max_examples=60)
+@given(
+    series=st.lists(st.tuples(times, rates_), max_size=8),
+    rate_time=st.one_of(st.none(), times),
+    at=times,
+)
+async def test_the_rate_in_force_is_the_newest_at_or_before(
+    series: list[tuple[int, Decimal]], rate_time: int | None, at: int
+) -> None:
+    """Against a plain reading of the rule: the newest of the series' entries and the
+    setting's rate at or before ``at`` (series first among equals); else the setting's."""
+    registry = Registry(Market.default())
+    if rate_time is not None:
+        setting = FundingSetting(SymbolFunding(rate=D("0.0042")), rate_time)
+        registry.apply_committed([setting.meta("BTCUSDT")])
+    rates = FundingRates(registry, ManualClock(0), series=[(t, "BTCUSDT", r) for t, r in series])
+    entries = sorted(series, key=lambda entry: entry[0])
+    candidates = [entry for entry in entries if entry[0] <= at][-1:]
+    if rate_time is not None and rate_time <= at:
+        candidates.append((rate_time, D("0.0042")))
+    expected = D("0.0042") if rate_time is not None else D("0.0001")
+    if candidates:
+        expected = max(candidates, key=lambda entry: entry[0])[1]
+    assert rates.rate_at("BTCUSDT", at) == expected
