@@ -17,9 +17,10 @@ from posrisk.app import PosriskServer
 from posrisk.service.clock import ManualClock
 from posrisk.service.errors import ServiceError
 
-from ..service.conftest import Keys, known_scenario
+from ..service.conftest import HMAC_KEY, HMAC_SECRET, Keys, known_scenario
 from .conftest import make_server
 from .test_admin import TOKEN, call
+from .test_third_party_clients import ccxt_client
 
 pytestmark = [pytest.mark.asyncio, pytest.mark.timeout(30)]
 
@@ -157,4 +158,21 @@ async def test_a_replay_files_index_and_rate_reach_premium_index(
         eth = await public(server, "/fapi/v1/premiumIndex?symbol=ETHUSDT")
         assert eth["indexPrice"] == eth["markPrice"]  # no index told: the mark
     finally:
+        await server.stop()
+
+
+async def test_ccxt_reads_a_set_rate_and_interval(tmp_path: Path, keys: Keys) -> None:
+    server = await make_server(tmp_path, keys, admin_token=TOKEN)
+    exchange = ccxt_client(server, HMAC_KEY, HMAC_SECRET)
+    try:
+        body = {"ETHUSDT": {"rate": "-0.00035", "intervalHours": 4}}
+        assert (await call(server, "PUT", "/funding", body))[0] == 200
+        funding = await exchange.fetch_funding_rate("ETH/USDT:USDT")
+        assert (funding["fundingRate"], funding["markPrice"]) == (-0.00035, 950.0)
+        assert funding["fundingTimestamp"] % (4 * H) == 0
+        intervals = await exchange.fetch_funding_intervals()
+        assert intervals["ETH/USDT:USDT"]["interval"] == "4h"
+        assert list(intervals) == ["ETH/USDT:USDT"]  # only the symbols not on the defaults
+    finally:
+        await exchange.close()
         await server.stop()
