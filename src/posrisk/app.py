@@ -38,6 +38,7 @@ from .service.demo import DemoCredentials, seed_demo
 from .service.errors import ServiceError
 from .service.exchange_info import ExchangeInfo
 from .service.funding import FundingService, start_funding
+from .service.funding_rates import FundingRates, funding_series
 from .service.mark_feed import MarkFeed
 from .service.operations import AdminOperations
 from .service.orders import OrderService
@@ -97,6 +98,8 @@ class ServerSettings:
     marks_url: str = BINANCE_MARK_STREAM
     # How often moved marks are saved (they are also saved at shutdown).
     marks_save_s: float = 2.0
+    # A replayed series of funding rates (CSV time,symbol,rate or JSONL).
+    funding_file: Path | None = None
     # Liquidate crossed positions; None: on for the demo database, off otherwise.
     liquidate: bool | None = None
     # The synthetic book's spread around the mark, in basis points (bid and ask).
@@ -139,6 +142,9 @@ class PosriskServer:
         self.orders: OrderService | None = None
         # How the clock moves forward (an operator's or a test's), once serving.
         self.clock_control: ClockControl | None = None
+        # The served funding rates (``ApiService.rates``), and ``--funding``'s series.
+        self.rates: FundingRates | None = None
+        self._series = funding_series(None)
         self.bus: Bus = LocalBus()
         # IP bans on their way to the database (retried while it refuses; flushed at stop).
         self.bans = BanWriter(self.store, self.clock)
@@ -186,6 +192,7 @@ class PosriskServer:
             )
         if self._local:
             check_database_file(Path(settings.db), create=True)
+        self._series = funding_series(settings.funding_file)
         return tls_context(settings), mark_source(settings, self.market)
 
     async def start(self) -> None:
@@ -219,6 +226,8 @@ class PosriskServer:
             self.registry.subscribe(self.streams.on_state_changed)
             await self.bus.start(self.admin, self.streams)
             api = ApiService(self.registry, limiter, self.clock, self.streams)
+            rates = FundingRates(self.registry, self.clock, admin=self.admin, series=self._series)
+            api.rates = self.rates = rates
             api.orders = self.orders = OrderService(
                 self.admin, slippage_bps=settings.slippage_bps, counter=self.bus.order_counter()
             )
@@ -236,17 +245,18 @@ class PosriskServer:
                 persist_interval=settings.marks_save_s,
                 orders=api.orders,
             )
-            self.funding = await start_funding(self.admin, self.feed, lambda now: api.funding)
-            self.feed.start(source(self.registry.marks))
+            self.funding = await start_funding(self.admin, self.feed, rates.schedule)
+            self.feed.start(rates.follow(source(self.registry.marks)))
             self.clock_control = self._clock_control(api.orders, self.funding)
             if admin:
                 self.admin_token = self._admin_token()
                 operations = AdminOperations(
-                    self.admin, self.bus, orders=api.orders, clock=self.clock_control
+                    self.admin, self.bus, orders=api.orders, rates=rates, clock=self.clock_control
                 )
                 self.admin_api = AdminApi(operations, self.admin_token)
                 await self.admin_api.start(admin)
                 self._write_server_info()
+            rates.start(settings.marks_save_s)  # last: a start refused leaves no task behind
         except BaseException:
             if self.gateway is not None:
                 for server in self.gateway.servers:
@@ -397,6 +407,8 @@ class PosriskServer:
                     await self.feed.stop()
                 except StoreError as e:
                     log.error("could not save the latest marks at shutdown: %s", e)
+            if self.rates is not None:
+                await self.rates.stop()
             if self.orders is not None:
                 await self.orders.stop()
             await self.bans.close()

@@ -22,6 +22,8 @@ def test_every_scenario_loads_and_has_its_readme_line() -> None:
     readme = (LIBRARY / "README.md").read_text()
     files = sorted(p.name for p in LIBRARY.iterdir() if p.suffix in (".json", ".csv"))
     assert files == [
+        "funding-rates.csv",
+        "funding.json",
         "hedge.json",
         "isolated.json",
         "liquidation-cascade.json",
@@ -36,6 +38,23 @@ def test_every_scenario_loads_and_has_its_readme_line() -> None:
             with serve(LIBRARY / name) as exchange:
                 for account in json.loads((LIBRARY / name).read_text())["accounts"]:
                     assert exchange.account(account["name"])["positions"]
+
+
+def test_the_funding_the_readme_promises() -> None:
+    with serve(LIBRARY / "funding.json") as exchange:
+        rates = exchange.server.rates if exchange.server is not None else None
+        assert rates is not None
+        now = exchange.now_ms()
+        assert (rates.upcoming("BTCUSDT", now).rate, rates.upcoming("ETHUSDT", now).rate) == (
+            D("0.0003"),
+            D("-0.0002"),
+        )
+        assert rates.schedule(now).of("ETHUSDT").interval_hours == 1
+    with serve(LIBRARY / "one-way-cross.json", funding=LIBRARY / "funding-rates.csv") as exchange:
+        rates = exchange.server.rates if exchange.server is not None else None
+        assert rates is not None
+        assert rates.schedule(1_767_254_400_000).of("BTCUSDT").rate == D("0.00025")
+        assert rates.upcoming("ETHUSDT", exchange.now_ms()).rate == D("0.00012")  # the last
 
 
 def test_the_shapes_the_readme_promises() -> None:

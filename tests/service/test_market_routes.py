@@ -10,9 +10,9 @@ from typing import Any
 import orjson
 import pytest
 
-from posrisk.engine.funding import FundingSchedule, SymbolFunding
 from posrisk.service.api import Connection
 from posrisk.service.exchange_info import ExchangeInfo
+from posrisk.service.funding_rates import FundingRates
 from posrisk.service.rest import HttpResponse, RestService
 
 from .conftest import Services
@@ -86,9 +86,8 @@ async def test_an_unknown_symbol_is_1121(services: Services, path: str) -> None:
 
 async def test_the_funding_schedule_drives_rates_and_funding_info(services: Services) -> None:
     assert orjson.loads(_get(services, "/fapi/v1/fundingInfo").body) == []
-    services.api.funding = FundingSchedule(
-        {"BTCUSDT": SymbolFunding(rate=Decimal("0.0003"), interval_hours=4)}
-    )
+    services.api.rates = FundingRates(services.registry, services.clock, admin=services.admin)
+    await services.api.rates.set({"BTCUSDT": {"rate": "0.0003", "intervalHours": 4}})
     row = orjson.loads(_get(services, "/fapi/v1/premiumIndex", "symbol=BTCUSDT").body)
     assert (row["lastFundingRate"], row["nextFundingTime"]) == ("0.00030000", NEXT_FUNDING)
     info = _get(services, "/fapi/v1/fundingInfo", ip="10.2.0.9")

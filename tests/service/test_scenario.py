@@ -460,7 +460,7 @@ REFUSALS: list[tuple[str, Any, str]] = [
     (
         "an unknown top-level field",
         {"accounts": [copy.deepcopy(GOOD_BOB)], "mark": {"BTCUSDT": "1"}},
-        "unknown top-level field 'mark' (expected accounts, marks)",
+        "unknown top-level field 'mark' (expected accounts, marks, funding)",
     ),
     (
         "a missing name",
@@ -568,7 +568,7 @@ REFUSALS: list[tuple[str, Any, str]] = [
     (
         "a document that is not an object",
         [copy.deepcopy(GOOD_BOB)],
-        "a scenario is a JSON object with 'accounts' and optional 'marks'",
+        "a scenario is a JSON object with 'accounts' and optional 'marks' and 'funding'",
     ),
     (
         "accounts that are not a list",

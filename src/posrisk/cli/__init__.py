@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import typer
 
-from . import admin, clock, db, orders, positions, serve, version
+from . import admin, clock, db, funding, orders, positions, serve, version
 
 __all__ = ["app", "main"]
 
@@ -28,6 +28,7 @@ app.command()(positions.positions)
 app.command()(version.version)
 for group, name in (
     *admin.GROUPS,
+    (funding.funding_app, "funding"),
     (orders.order_app, "order"),
     (clock.clock_app, "clock"),
     (db.db_app, "db"),

@@ -47,6 +47,13 @@ Marks = Annotated[str, typer.Option(help="Where marks move from: fixed, replay, 
 MarksFile = Annotated[
     Path | None, typer.Option(help="replay: a CSV or JSONL file of time, symbol, mark.")
 ]
+FundingFile = Annotated[
+    Path | None,
+    typer.Option(
+        "--funding",
+        help="A series of funding rates to replay: CSV time,symbol,rate or JSONL.",
+    ),
+]
 MarksSpeed = Annotated[
     float, typer.Option(help="replay: times real time (0: as fast as possible).")
 ]

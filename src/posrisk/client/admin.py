@@ -101,6 +101,12 @@ class RemoteOperations:
     async def set_marks(self, body: Json) -> Json:
         return await self._call("PUT", "/marks", body)  # type: ignore[no-any-return]
 
+    async def funding(self) -> Json:
+        return await self._call("GET", "/funding")  # type: ignore[no-any-return]
+
+    async def set_funding(self, body: Json) -> Json:
+        return await self._call("PUT", "/funding", body)  # type: ignore[no-any-return]
+
     async def load_scenario(self, document: object) -> Json:
         return await self._call("POST", "/scenarios", document)  # type: ignore[no-any-return]
 

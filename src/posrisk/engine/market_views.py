@@ -45,15 +45,20 @@ def _on_grid(value: Decimal, unit: Decimal, rounding: str) -> str:
 
 
 def premium_index_row(
-    symbol: str, mark: Decimal | None, funding: SymbolFunding, now: int
+    symbol: str,
+    mark: Decimal | None,
+    funding: SymbolFunding,
+    now: int,
+    index: Decimal | None = None,
 ) -> dict[str, Any]:
-    """One ``/fapi/v1/premiumIndex`` row: the mark as mark, index and estimated settle
-    price, the (clamped) rate due at the next funding time, the interest rate."""
+    """One ``/fapi/v1/premiumIndex`` row: the mark as mark and estimated settle price, and
+    as index price unless ``index`` is known (a mark source's), the (clamped) rate due at
+    the next funding time, the interest rate."""
     price = _fmt8(ZERO if mark is None else mark)
     return {
         "symbol": symbol,
         "markPrice": price,
-        "indexPrice": price,
+        "indexPrice": price if index is None or mark is None else _fmt8(index),
         "estimatedSettlePrice": price,
         "lastFundingRate": _fmt8(funding.clamped_rate),
         "interestRate": _fmt8(funding.interest_rate),

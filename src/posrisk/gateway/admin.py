@@ -72,6 +72,8 @@ class AdminApi:
                 web.delete(f"{p}/accounts/{{name}}/orders", self._cancel_orders),
                 web.get(f"{p}/marks", self._marks),
                 web.put(f"{p}/marks", self._set_marks),
+                web.get(f"{p}/funding", self._funding),
+                web.put(f"{p}/funding", self._set_funding),
                 web.post(f"{p}/scenarios", self._scenario),
                 web.get(f"{p}/clock", self._clock),
                 web.post(f"{p}/clock", self._advance_clock),
@@ -185,6 +187,12 @@ class AdminApi:
 
     async def _set_marks(self, request: web.Request) -> web.Response:
         return _json(await self.operations.set_marks(await self._object(request)))
+
+    async def _funding(self, request: web.Request) -> web.Response:
+        return _json(await self.operations.funding())
+
+    async def _set_funding(self, request: web.Request) -> web.Response:
+        return _json(await self.operations.set_funding(await self._object(request)))
 
     async def _scenario(self, request: web.Request) -> web.Response:
         return _json(await self.operations.load_scenario(await self._body(request)), 201)

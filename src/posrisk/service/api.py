@@ -18,7 +18,6 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from ..engine import EngineError
-from ..engine.funding import FundingSchedule
 from ..protocol import (
     Allow,
     Banned,
@@ -43,6 +42,7 @@ from ..protocol import (
 )
 from .accounts import ACCOUNT_METHODS
 from .clock import Clock
+from .funding_rates import FundingRates
 from .inputs import known_symbol
 from .market_routes import MARKET_METHOD_WEIGHTS, MARKET_METHODS
 from .metrics import Metrics
@@ -114,8 +114,9 @@ class ApiService:
         self.clock = clock
         # The account owner's orders (None: a read-only server answers them -1020).
         self.orders: OrderService | None = None
-        # Every symbol's funding rate and interval (the defaults unless set at composition).
-        self.funding = FundingSchedule()
+        # Every symbol's funding and index price (read-only unless the server gives one
+        # that writes: ``app`` does).
+        self.rates = FundingRates(registry, clock)
         # Writes under way, kept until answered.
         self._writes: set[asyncio.Task[None]] = set()
         self._interval = self.rules.label()

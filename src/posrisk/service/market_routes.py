@@ -1,9 +1,11 @@
 """Market data from the marks over REST and the WS API (public: no key, no signature).
 
-Decided: the index price, the estimated settle price and the last price are the mark;
-rates come from the API service's funding schedule (``ApiService.funding``, the
-defaults unless set: 0.0001 every 8 h); the book's bid and ask are the ones orders fill
-at (the order service's slippage around the mark, none on a read-only server).
+Decided: the estimated settle price and the last price are the mark, the index price too
+unless the mark source tells one (``FundingRates.index_price``); rates come from the API
+service's ``FundingRates`` (``ApiService.rates``; the defaults unless set: 0.0001 every
+8 h), premiumIndex showing the rate the next funding time will use; the book's bid and
+ask are the ones orders fill at (the order service's slippage around the mark, none on a
+read-only server).
 
 With ``symbol``: that symbol's row (-1121 when not listed; zeros when it has no mark
 yet). Without: a list of every listed symbol that has a mark, in the market's order.
@@ -58,7 +60,9 @@ def _rows(api: ApiService, params: Params, now: int, row_of: RowOf) -> Any:
 
 
 def _premium(api: ApiService, symbol: Symbol, mark: Decimal | None, now: int) -> dict[str, Any]:
-    return premium_index_row(symbol.name, mark, api.funding.of(symbol.name), now)
+    rates = api.rates
+    funding = rates.upcoming(symbol.name, now)
+    return premium_index_row(symbol.name, mark, funding, now, rates.index_price(symbol.name))
 
 
 def _price(api: ApiService, symbol: Symbol, mark: Decimal | None, now: int) -> dict[str, Any]:
@@ -99,7 +103,7 @@ def _rest(operation: Callable[[ApiService, Params, int], Any]) -> Route:
 
 
 def _funding_info(rest: RestService, request: RestRequest, now: int) -> Any:
-    return funding_info_rows(rest.api.funding, rest.api.market)
+    return funding_info_rows(rest.api.rates.schedule(now), rest.api.market)
 
 
 def _ws_price(service: ApiService, conn: Connection, params: Params, now: int) -> Any:

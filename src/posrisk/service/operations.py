@@ -18,6 +18,7 @@ from .admin import AdminService
 from .admin_orders import cancel_open_orders, open_orders_json
 from .clock_control import ClockControl
 from .errors import ServiceError
+from .funding_rates import FundingRates
 from .inputs import (
     check_fields,
     commission_json,
@@ -56,6 +57,8 @@ class Operations(Protocol):
     ) -> Json: ...
     async def marks(self) -> Json: ...
     async def set_marks(self, body: Json) -> Json: ...
+    async def funding(self) -> Json: ...
+    async def set_funding(self, body: Json) -> Json: ...
     async def load_scenario(self, document: object) -> Json: ...
     async def clock(self) -> Json: ...
     async def advance_clock(self, body: Json) -> Json: ...
@@ -71,6 +74,7 @@ class AdminOperations:
         *,
         orders: OrderService | None = None,
         clock: ClockControl | None = None,
+        rates: FundingRates | None = None,
     ) -> None:
         self.admin = admin
         # How the serving process's clock moves; None: a command on the database alone.
@@ -80,6 +84,8 @@ class AdminOperations:
         # The server's order service (its index and counters); a command on the database
         # alone gets one of its own.
         self._orders = orders
+        # The served funding rates (a command on the database alone gets its own).
+        self.rates = rates or FundingRates(admin.registry, admin.clock, admin=admin)
 
     @property
     def order_service(self) -> OrderService:
@@ -173,6 +179,14 @@ class AdminOperations:
     async def set_marks(self, body: Json) -> Json:
         await self.admin.set_marks(parse_marks(body))
         return await self.marks()
+
+    async def funding(self) -> Json:
+        """The symbols not on the default funding: setting and next rate."""
+        return self.rates.as_json()
+
+    async def set_funding(self, body: Json) -> Json:
+        """Change symbols' funding settings (durable when answered)."""
+        return await self.rates.set(body)
 
     async def load_scenario(self, document: object) -> Json:
         plan = await self.admin.load_scenario(document)

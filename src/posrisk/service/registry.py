@@ -185,6 +185,10 @@ class Registry:
         # Cached rows depend on ``marks_version``, which moves with every mark change.
         self.marks: dict[str, Decimal] = {}
         self.marks_version = 0
+        # Meta values loaded or committed through here (funding settings), and a version
+        # that moves with each (bans are written to the store directly, not seen here).
+        self.meta: dict[str, str] = {}
+        self.meta_version = 0
         # The store revision the accounts and keys reflect (see ``store.Delta``).
         self.revision = 0
         # The highest ids the ledger holds (orders, trades, algo orders).
@@ -202,7 +206,8 @@ class Registry:
         registry = cls(market, box)
         delta = Delta(snapshot.revision, snapshot.accounts, snapshot.keys, snapshot.ledger)
         known = {symbol: price for symbol, price in snapshot.marks.items() if symbol in market}
-        changes = [*delta_changes(delta, registry.keys), SetMarks(known, 0)]
+        changes: list[Change] = [*delta_changes(delta, registry.keys), SetMarks(known, 0)]
+        changes += [SetMeta(key, value) for key, value in snapshot.meta.items()]
         registry.apply_committed(changes, snapshot.revision, local=False)
         return registry
 
@@ -240,8 +245,9 @@ class Registry:
                     self.ids.saw(event)
                 case SetMarks(moved):
                     marks.update(moved)
-                case SetMeta():
-                    pass
+                case SetMeta(key, value):
+                    self.meta[key] = value
+                    self.meta_version += 1
         if marks:
             self.marks.update(marks)
             self.marks_version += 1

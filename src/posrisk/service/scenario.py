@@ -1,5 +1,6 @@
 """Scenario files (SPEC §10): accounts, keys, deposits, settings, commission, fills,
-transfers, marks.
+transfers, marks, funding (``funding_settings``: each symbol's stated fields over the
+defaults).
 
 ``plan_scenario`` reads and validates a whole document against the engine before anything
 is written; a problem raises ``ScenarioError`` naming the account, the entry and what is
@@ -31,6 +32,7 @@ from ..engine import (
 )
 from ..store import AppendEvent, Change, KeyRecord, NewAccount, NewKey, SetMarks
 from .errors import ServiceError
+from .funding_settings import FundingSetting, parse_funding
 from .inputs import (
     check_fields,
     parse_account_name,
@@ -81,6 +83,8 @@ class ScenarioPlan:
     accounts: list[PlannedAccount]
     marks: dict[str, Decimal]
     created_at: int
+    # Funding settings by symbol (stored in the meta table with the rest).
+    funding: dict[str, FundingSetting] = field(default_factory=dict)
 
     def changes(self) -> list[Change]:
         changes: list[Change] = []
@@ -90,6 +94,7 @@ class ScenarioPlan:
             changes.extend(AppendEvent(planned.name, e, e.time) for e in planned.events)
         if self.marks:
             changes.append(SetMarks(self.marks, self.created_at))
+        changes.extend(setting.meta(symbol) for symbol, setting in self.funding.items())
         return changes
 
 
@@ -136,10 +141,14 @@ def plan_scenario(
     Its accounts' orders are placed at its marks over ``marks`` (the server's), with ids
     from ``ids`` (after the ledger's; a new ledger's first ones when None)."""
     if not isinstance(document, Mapping):
-        raise ScenarioError("a scenario is a JSON object with 'accounts' and optional 'marks'")
-    unknown = sorted(set(document) - {"accounts", "marks"})
+        raise ScenarioError(
+            "a scenario is a JSON object with 'accounts' and optional 'marks' and 'funding'"
+        )
+    unknown = sorted(set(document) - {"accounts", "marks", "funding"})
     if unknown:
-        raise ScenarioError(f"unknown top-level field {unknown[0]!r} (expected accounts, marks)")
+        raise ScenarioError(
+            f"unknown top-level field {unknown[0]!r} (expected accounts, marks, funding)"
+        )
     accounts = document.get("accounts", [])
     if not isinstance(accounts, list):
         raise ScenarioError("'accounts' must be a list")
@@ -162,7 +171,18 @@ def plan_scenario(
         names.add(name)
         planned.append(_plan_account(name, raw, context, api_keys, taken_keys))
 
-    return ScenarioPlan(planned, new_marks, now)
+    return ScenarioPlan(planned, new_marks, now, _plan_funding(document, market, now))
+
+
+def _plan_funding(
+    document: Mapping[str, Any], market: Market, now: int
+) -> dict[str, FundingSetting]:
+    if "funding" not in document:
+        return {}
+    try:
+        return parse_funding(document["funding"], market, now=now)
+    except EngineError as e:
+        raise ScenarioError(f"{e}", code=e.code) from None
 
 
 def _plan_marks(document: Mapping[str, Any], market: Market) -> dict[str, Decimal]:

@@ -20,7 +20,7 @@ from .funding import FundingStore
 from .income import IncomeReads
 from .order_index import OrderReads
 from .plan import POSTGRES, Batch, Dialect, Plan, Rows
-from .reads import read_account_events, read_delta, read_snapshot
+from .reads import read_account_events, read_delta, read_meta, read_snapshot
 from .records import Change, Delta, LedgerRecord, Snapshot, moves_revision
 from .schema import TABLES, migrations, statements
 from .writes import write_changes
@@ -157,6 +157,10 @@ class PostgresStore(OrderReads, FundingStore, IncomeReads):
                 POSTGRES, account, event_type, start, end, limit=limit, newest_first=newest_first
             )
             return await _run_plan(db, plan)
+
+    async def meta(self, prefix: str) -> dict[str, str]:
+        async with self._connection() as db:
+            return await _run_plan(db, read_meta(POSTGRES, prefix))
 
     async def _read_plan(self, plan: Plan[T]) -> T:
         async with self._connection() as db:

@@ -14,7 +14,14 @@ from .codec import decode_decimal, decode_event, kind_of
 from .plan import Dialect, Plan
 from .records import AccountRecord, Delta, KeyRecord, LedgerRecord, Snapshot
 
-__all__ = ["EventDecoder", "PriceDecoder", "read_account_events", "read_delta", "read_snapshot"]
+__all__ = [
+    "EventDecoder",
+    "PriceDecoder",
+    "read_account_events",
+    "read_delta",
+    "read_meta",
+    "read_snapshot",
+]
 
 # (seq, kind, body, time) of a ledger row -> its event.
 EventDecoder = Callable[[int, str, str, int], Event]
@@ -74,6 +81,14 @@ def read_snapshot(
         {key: value for key, value in meta},
         revision=delta.revision,
     )
+
+
+def read_meta(dialect: Dialect, prefix: str) -> Plan[dict[str, str]]:
+    """The meta values whose keys start with ``prefix`` (what other processes set)."""
+    rows = yield dialect.query(
+        "SELECT key, value FROM meta WHERE substr(key, 1, ?) = ?", len(prefix), prefix
+    )
+    return {key: value for key, value in rows}
 
 
 def read_account_events(

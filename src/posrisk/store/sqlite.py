@@ -34,7 +34,7 @@ from .funding import FundingStore
 from .income import IncomeReads
 from .order_index import OrderReads
 from .plan import SQLITE, Batch, Dialect, Plan, Rows
-from .reads import read_account_events, read_delta, read_snapshot
+from .reads import read_account_events, read_delta, read_meta, read_snapshot
 from .records import Change, Delta, LedgerRecord, Snapshot
 from .schema import TABLES, migrations, statements
 from .writes import write_changes
@@ -306,6 +306,10 @@ class SQLiteStore(OrderReads, FundingStore, IncomeReads):
             newest_first=newest_first,
         )
         result: tuple[LedgerRecord, ...] = await self._run(self._read, plan)
+        return result
+
+    async def meta(self, prefix: str) -> dict[str, str]:
+        result: dict[str, str] = await self._run(self._read, read_meta(SQLITE, prefix))
         return result
 
     async def _read_plan(self, plan: Plan[T]) -> T:

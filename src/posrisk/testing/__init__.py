@@ -122,6 +122,7 @@ class PosriskTestServer(OrderMethods):
         liquidate: bool = False,
         listen_key_check_s: float = 0.05,
         timeout_s: float = 10.0,
+        funding: str | Path | None = None,
     ) -> None:
         if scenario is None:
             document, self.keys = demo_scenario()
@@ -145,6 +146,7 @@ class PosriskTestServer(OrderMethods):
             liquidate=liquidate,
             clock=self.clock,
             gateway=GatewaySettings(listen_key_check_s=listen_key_check_s),
+            funding_file=None if funding is None else Path(funding),
         )
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
@@ -270,6 +272,24 @@ class PosriskTestServer(OrderMethods):
         admin = self._running().admin
         assert admin is not None
         self._call(admin.set_marks(parsed))
+
+    def set_funding(
+        self,
+        symbol: str,
+        *,
+        rate: object = None,
+        interval_hours: int | None = None,
+        cap: object = None,
+        floor: object = None,
+    ) -> dict[str, Any]:
+        """Set ``symbol``'s funding (``set_funding("BTCUSDT", rate="0.0003",
+        interval_hours=4)``; what is left out stays); answers its setting and next rate."""
+        given = {"rate": rate, "intervalHours": interval_hours, "cap": cap, "floor": floor}
+        fields = {name: value for name, value in given.items() if value is not None}
+        rates = self._running().rates
+        assert rates is not None
+        answer: dict[str, Any] = self._call(rates.set({symbol: fields}))
+        return dict(answer[symbol])
 
     def fill(
         self,
@@ -402,5 +422,6 @@ def serve(
 ) -> PosriskTestServer:
     """A test server (a context manager: ``with serve(...) as exchange``); ``scenario`` is
     a dict or a scenario file, None for the demo accounts with fresh keys. Options:
-    ``limits`` (``LimitRules``), ``liquidate``, ``listen_key_check_s``, ``timeout_s``."""
+    ``limits`` (``LimitRules``), ``liquidate``, ``listen_key_check_s``, ``timeout_s``,
+    ``funding`` (a file of funding rates to replay, as ``posrisk serve --funding``)."""
     return PosriskTestServer(scenario, **options)
