@@ -74,7 +74,9 @@ async def test_combined_framing_and_book_ticker_on_a_mark_change(server: Posrisk
     assert server.admin is not None
     path = "/stream?streams=ethusdt@bookTicker/!markPrice@arr@1s"
     async with websockets.connect(stream_url(server, path)) as ws:
-        await until(lambda: "2 subscribers" in repr(server.gateway.api.market_streams))  # type: ignore[union-attr]
+        assert server.gateway is not None
+        streams = server.gateway.api.market_streams
+        await until(lambda: "2 subscribers" in repr(streams))
         await server.admin.set_marks({"ETHUSDT": Decimal("960")})
         book = await received(ws)
         assert book["stream"] == "ethusdt@bookTicker"
