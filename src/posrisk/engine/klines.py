@@ -52,6 +52,7 @@ MINUTE_MS = 60_000
 DAY_MS = 86_400_000
 # Prices in the history are integers of 1e-8.
 PRICE_SCALE = 100_000_000
+_SCALE = Decimal(PRICE_SCALE)
 _WEEK_MS = 7 * DAY_MS
 # 1970-01-05, the first Monday of the epoch: weeks start on Mondays.
 _MONDAY_MS = 4 * DAY_MS
@@ -115,7 +116,7 @@ class DayStats:
 
 def scaled_price(mark: Decimal) -> int:
     """A mark as an integer of 1e-8, rounded half-even."""
-    return int((mark * PRICE_SCALE).to_integral_value(ROUND_HALF_EVEN, CONTEXT))
+    return int((mark * _SCALE).to_integral_value(ROUND_HALF_EVEN, CONTEXT))
 
 
 def scaled_to_decimal(value: int) -> Decimal:

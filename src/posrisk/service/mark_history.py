@@ -30,38 +30,83 @@ def _column() -> array[int]:
     return array("q")
 
 
+def _scaled(mark: Decimal) -> int | None:
+    """``mark`` in 1e-8 when the arrays can hold it."""
+    price = scaled_price(mark)
+    return price if 0 <= price < _INT64 else None
+
+
 class _Series:
-    """One symbol's buckets, as parallel arrays (oldest first)."""
+    """One symbol's buckets: the closed ones in parallel arrays of 1e-8 (oldest first),
+    the one under way as the marks themselves (a mark in the same minute costs a
+    comparison or two; it is converted when its minute closes or is read)."""
 
-    __slots__ = ("closes", "counts", "highs", "lows", "minutes", "opens")
+    __slots__ = (
+        "close",
+        "closes",
+        "count",
+        "counts",
+        "high",
+        "highs",
+        "low",
+        "lows",
+        "minute",
+        "minutes",
+        "open",
+        "opens",
+    )
 
-    def __init__(self) -> None:
+    def __init__(self, minute: int, mark: Decimal) -> None:
         self.minutes = _column()
         self.opens = _column()
         self.highs = _column()
         self.lows = _column()
         self.closes = _column()
         self.counts = _column()
+        self.minute = minute
+        self.open = self.high = self.low = self.close = mark
+        self.count = 1
 
     def columns(self) -> tuple[array[int], ...]:
         return (self.minutes, self.opens, self.highs, self.lows, self.closes, self.counts)
 
-    def record(self, minute: int, price: int, bound: int) -> None:
-        minutes = self.minutes
-        if minutes and minute <= minutes[-1]:
+    def current(self) -> tuple[int, ...] | None:
+        """The bucket under way in 1e-8 (None: past what the arrays hold)."""
+        prices = [_scaled(m) for m in (self.open, self.high, self.low, self.close)]
+        if None in prices:
+            return None
+        return (self.minute, *prices, self.count)  # type: ignore[arg-type]
+
+    def record(self, minute: int, mark: Decimal, bound: int) -> None:
+        if minute <= self.minute:
             # The same minute (or a clock that went back: the latest bucket takes it).
-            self.highs[-1] = max(self.highs[-1], price)
-            self.lows[-1] = min(self.lows[-1], price)
-            self.closes[-1] = price
-            self.counts[-1] += 1
+            if mark > self.high:
+                self.high = mark
+            elif mark < self.low:
+                self.low = mark
+            self.close = mark
+            self.count += 1
             return
-        for column, value in zip(
-            self.columns(), (minute, price, price, price, price, 1), strict=True
-        ):
-            column.append(value)
-        if len(minutes) > bound:
-            for column in self.columns():
-                del column[0]
+        closed = self.current()
+        if closed is not None:
+            for column, value in zip(self.columns(), closed, strict=True):
+                column.append(value)
+            if len(self.minutes) >= bound:  # with the one under way: at most ``bound``
+                for column in self.columns():
+                    del column[0]
+        self.minute = minute
+        self.open = self.high = self.low = self.close = mark
+        self.count = 1
+
+    def buckets(self) -> MinuteBuckets:
+        current = self.current()
+        if current is None:
+            return MinuteBuckets(*self.columns())
+        columns = (
+            column + array("q", (value,))
+            for column, value in zip(self.columns(), current, strict=True)
+        )
+        return MinuteBuckets(*columns)
 
 
 class MarkHistory:
@@ -74,24 +119,24 @@ class MarkHistory:
         self._series: dict[str, _Series] = {}
 
     def __repr__(self) -> str:
-        held = sum(len(s.minutes) for s in self._series.values())
+        held = sum(len(s.minutes) + 1 for s in self._series.values())
         return f"<MarkHistory {len(self._series)} symbols, {held} buckets, ≤{self.minutes} each>"
 
     def record(self, marks: Mapping[str, Decimal], now: int) -> None:
         """The marks set at ``now`` (ms)."""
         minute = now - now % MINUTE_MS
+        series_of = self._series
+        bound = self.minutes
         for symbol, mark in marks.items():
-            price = scaled_price(mark)
-            if not 0 <= price < _INT64:
-                continue  # past what the arrays hold (see the module's docstring)
-            series = self._series.get(symbol)
+            series = series_of.get(symbol)
             if series is None:
-                series = self._series[symbol] = _Series()
-            series.record(minute, price, self.minutes)
+                series_of[symbol] = _Series(minute, mark)
+            else:
+                series.record(minute, mark, bound)
 
     def buckets(self, symbol: str) -> MinuteBuckets:
         """``symbol``'s buckets (empty when it has none)."""
         series = self._series.get(symbol)
         if series is None:
             return MinuteBuckets((), (), (), (), (), ())
-        return MinuteBuckets(*series.columns())
+        return series.buckets()
