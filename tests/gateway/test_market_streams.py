@@ -119,3 +119,25 @@ async def test_subscribe_unsubscribe_and_names_not_served(server: PosriskServer)
     async with websockets.connect(stream_url(server, "/market/ws/!markPrice@arr")) as ws:
         await until(lambda: "1 subscribers" in repr(streams))
     await until(lambda: "0 subscribers" in repr(streams))  # forgotten on disconnection
+
+
+async def test_a_connection_with_a_market_stream_outlives_its_last_listen_key(
+    server: PosriskServer,
+) -> None:
+    from ..service.conftest import HMAC_KEY
+    from .test_server import ask
+    from .test_user_streams import listen_key
+
+    assert server.admin is not None
+    key = await listen_key(server)
+    path = f"/stream?streams={key}/btcusdt@bookTicker"
+    async with websockets.connect(stream_url(server, path)) as stream:
+        assert server.gateway is not None
+        market = server.gateway.api.market_streams
+        await until(lambda: "1 subscribers" in repr(market))
+        async with websockets.connect(server.ws_url) as api:
+            stopped = await ask(api, "userDataStream.stop", {"apiKey": HMAC_KEY})
+            assert stopped["status"] == 200
+        await server.admin.set_marks({"BTCUSDT": Decimal("30000")})
+        book = await received(stream)  # still open, still delivering the market stream
+        assert (book["stream"], book["data"]["b"]) == ("btcusdt@bookTicker", "30000.00")

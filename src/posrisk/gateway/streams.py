@@ -181,11 +181,11 @@ class StreamListener(ReceivingListener):
     Each listenKey among them is attached to its user data stream while both last; the
     connection closes (1000) when the last listenKey it carried ends on the server's side
     (expired, stopped, its API key revoked) and it carries no market stream, as a
-    single-key stream always has. A
-    listenKey named in the URL must exist (the handshake refuses it otherwise, or — when
-    the bus shares listenKeys and this gateway has not heard of it yet — the bus is asked
-    once open, and the connection closed with 1008 if no gateway has it); one subscribed
-    to that nobody knows is acknowledged and delivers nothing.
+    single-key stream always has. A listenKey named in the URL must exist (the handshake
+    refuses it otherwise, or — when the bus shares listenKeys and this gateway has not
+    heard of it yet — the bus is asked once open, and the connection closed with 1008 if
+    no gateway has it); one subscribed to that nobody knows is acknowledged and delivers
+    nothing.
     """
 
     def __init__(self, gateway: Gateway, target: StreamTarget, ip: str) -> None:
