@@ -136,6 +136,13 @@ async def test_one_encode_per_tick_shared_by_every_subscriber(services: Services
     first = sinks[0].messages[0]
     assert all(sink.messages[0] is first for sink in sinks)  # the same bytes object
     assert streams.sent >= 1000
+    every_3s = FakeSink()
+    streams.subscribe("!markPrice@arr", every_3s)
+    streams.tick()
+    before = streams.encoded
+    streams.tick()  # the 3rd: the 1 s and the 3 s arrays share one encode
+    assert streams.encoded - before == 1
+    assert every_3s.messages[0] is sinks[0].messages[-1]
 
 
 async def test_book_ticker_on_every_mark_change_with_the_fill_prices(

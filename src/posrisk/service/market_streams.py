@@ -176,7 +176,6 @@ class MarketStreams:
         sinks = self._subscribers.get(key)
         if not sinks:
             return
-        self.encoded += 1
         for sink in tuple(sinks):
             sink.send(message)
         self.sent += len(sinks)
@@ -194,11 +193,13 @@ class MarketStreams:
         if arrays:
             rows = premium_rows(self.api, None, now)
             message = orjson.dumps([_mark_update(row, now) for row in rows])
+            self.encoded += 1
             for key in arrays:
                 self._send(key, message)
         for key in keys:
             if key.kind in (_MARK_1S, _MARK_3S) and key.symbol in marks:
                 [row] = premium_rows(self.api, key.symbol, now)
+                self.encoded += 1
                 self._send(key, orjson.dumps(_mark_update(row, now)))
         if _ALL_BOOKS in due:
             moved, self._books_moved = self._books_moved, {}
@@ -207,6 +208,7 @@ class MarketStreams:
 
     def _book_message(self, symbol: str, now: int) -> bytes:
         row = book_tickers(self.api, {"symbol": symbol}, now)
+        self.encoded += 1
         return orjson.dumps(
             {
                 "e": "bookTicker",
