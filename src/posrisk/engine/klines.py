@@ -27,6 +27,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import ROUND_HALF_EVEN, Decimal
+from operator import mul, sub
 from typing import NamedTuple
 
 from .numbers import CONTEXT
@@ -165,8 +166,8 @@ def _candle(buckets: MinuteBuckets, start: int, end: int) -> Candle | None:
         start,
         end - 1,
         opened,
-        max(opened, *buckets.highs[first:past]),
-        min(opened, *buckets.lows[first:past]),
+        max(opened, max(buckets.highs[first:past])),
+        min(opened, min(buckets.lows[first:past])),
         buckets.closes[past - 1],
         sum(buckets.counts[first:past]),
     )
@@ -217,20 +218,22 @@ def day_stats(buckets: MinuteBuckets, now: int) -> DayStats:
         flat = buckets.closes[past - 1]
         return DayStats(window, now, flat, flat, flat, flat, flat, 0)
     # The time-weighted mark: the open holds until the first bucket, each bucket's close
-    # until the next one (or now).
+    # until the next one (or now). Summed with map: a day is 1,440 buckets a symbol.
     since = max(window, minutes[first]) if carried is None else window
-    area = opened * (max(minutes[first], since) - since)
-    for index in range(first, past):
-        until = minutes[index + 1] if index + 1 < past else now
-        area += buckets.closes[index] * max(until - max(minutes[index], since), 0)
+    starts = list(minutes[first:past])
+    starts[0] = max(starts[0], since)
+    ends = list(minutes[first + 1 : past])
+    ends.append(now)
+    area = opened * (starts[0] - since)
+    area += sum(map(mul, buckets.closes[first:past], map(sub, ends, starts)))
     span = now - since
     average = area // span if span > 0 else buckets.closes[past - 1]
     return DayStats(
         window,
         now,
         opened,
-        max(opened, *buckets.highs[first:past]),
-        min(opened, *buckets.lows[first:past]),
+        max(opened, max(buckets.highs[first:past])),
+        min(opened, min(buckets.lows[first:past])),
         buckets.closes[past - 1],
         average,
         sum(buckets.counts[first:past]),
