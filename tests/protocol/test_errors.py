@@ -120,7 +120,7 @@ def test_repr_shows_everything() -> None:
 def test_catalogue_lists_every_code_once_with_its_variants() -> None:
     assert sorted(ERROR_CATALOGUE, reverse=True) == [
         -1000, -1001, -1002, -1003, -1015, -1020, -1021, -1022, -1100, -1101, -1102, -1103,
-        -1106, -1115, -1116, -1117, -1121, -1125, -1128, -1130, -1136, -2014, -2015, -4056,
+        -1106, -1115, -1116, -1117, -1120, -1121, -1125, -1128, -1130, -1136, -2014, -2015, -4056,
         -4057, -4060, -4082, -4120, -4165, -4171, -5000, -5040,
     ]  # fmt: skip
     assert [row.status for row in ERROR_CATALOGUE[-1003]] == [429, 418]

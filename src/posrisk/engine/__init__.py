@@ -16,6 +16,7 @@ Pure library: no I/O, no asyncio, ``decimal.Decimal`` only. Where things live:
 - ``commission`` commission rates per account and symbol (defaults, overrides)
 - ``liquidation`` crossed positions closed at their bankruptcy price
 - ``funding``  funding rates and intervals per symbol, the settlements (``FundingFee``)
+- ``klines``   candles and 24-hour statistics from 1-minute mark buckets
 - ``algo``     conditional orders (the Algo service): placement checks, the order a trigger
   sends, cancel, expiry; ``algo_triggers`` when the mark fires them
 - ``views``    the v1 / v2 / ACCOUNT_UPDATE rows in Binance's string formats

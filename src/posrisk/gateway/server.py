@@ -316,6 +316,7 @@ class Gateway:
                 task.cancel()
         if self.shared_metrics is not None:
             await self.shared_metrics.stop()
+        await self.api.market_streams.aclose()
         for server in self.servers:
             server.close()
         notice = server_shutdown(self.api.now())

@@ -11,8 +11,9 @@ one thing: its subscription frames (``protocol.subscriptions``); a viewer reads 
 A stream connection (``StreamListener``) carries the streams its URL named and those it
 subscribed to since (``protocol.streams``): each listenKey among them is attached to its
 user data stream through a ``StreamSink``, which frames the events (raw or combined) and
-keeps those ``events=`` allows. Any other name is acknowledged and delivers nothing
-(market streams plug in at ``StreamListener.open_market``).
+keeps those ``events=`` allows; each market stream (``service.market_streams``) through a
+``MarketSink``, which frames them alike. A name neither serves is acknowledged and
+delivers nothing, as Binance does.
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "DashboardListener",
+    "MarketSink",
     "ReceivingListener",
     "StreamListener",
     "StreamSink",
@@ -133,6 +135,32 @@ class StreamSink:
         self.listener.stream_ended(self.name)
 
 
+class MarketSink:
+    """One market stream as one connection receives it: the ``Sink`` the market streams
+    service sends the payloads of ``name`` through (the same bytes to every connection;
+    combined framing added here)."""
+
+    __slots__ = ("listener", "name", "prefix")
+
+    def __init__(self, listener: StreamListener, name: str) -> None:
+        self.listener = listener
+        self.name = name
+        # The start of a combined frame of this stream: ``{"stream":name,"data":``.
+        self.prefix = b'{"stream":' + orjson.dumps(name) + b',"data":'
+
+    def __repr__(self) -> str:
+        return f"<MarketSink {self.name} of {self.listener!r}>"
+
+    def send(self, message: bytes) -> None:
+        listener = self.listener
+        if listener.subscriptions.combined:
+            message = self.prefix + message + b"}"
+        listener.send_bounded(message)
+
+    def close(self) -> None:
+        """Market streams end only with their connection: nothing to do."""
+
+
 def event_type(message: bytes) -> str | None:
     """The ``e`` of an encoded event (the services write it first)."""
     if message.startswith(b'{"e":"'):
@@ -152,11 +180,12 @@ class StreamListener(ReceivingListener):
 
     Each listenKey among them is attached to its user data stream while both last; the
     connection closes (1000) when the last listenKey it carried ends on the server's side
-    (expired, stopped, its API key revoked), as a single-key stream always has. A
-    listenKey named in the URL must exist (the handshake refuses it otherwise, or — when
-    the bus shares listenKeys and this gateway has not heard of it yet — the bus is asked
-    once open, and the connection closed with 1008 if no gateway has it); one subscribed
-    to that nobody knows is acknowledged and delivers nothing.
+    (expired, stopped, its API key revoked) and it carries no market stream, as a
+    single-key stream always has. A listenKey named in the URL must exist (the handshake
+    refuses it otherwise, or — when the bus shares listenKeys and this gateway has not
+    heard of it yet — the bus is asked once open, and the connection closed with 1008 if
+    no gateway has it); one subscribed to that nobody knows is acknowledged and delivers
+    nothing.
     """
 
     def __init__(self, gateway: Gateway, target: StreamTarget, ip: str) -> None:
@@ -167,10 +196,15 @@ class StreamListener(ReceivingListener):
         self.messages = MessageAssembler(settings.max_frame_size, settings.max_fragments)
         # The listenKeys attached to their user data streams, by key.
         self.sinks: dict[str, StreamSink] = {}
+        # The market streams delivered, by name.
+        self.market_sinks: dict[str, MarketSink] = {}
         self._lookups: set[asyncio.Task[None]] = set()
 
     def __repr__(self) -> str:
-        return f"<StreamListener {self.ip} {len(self.sinks)} user streams {self.subscriptions!r}>"
+        return (
+            f"<StreamListener {self.ip} {len(self.sinks)} user streams, "
+            f"{len(self.market_sinks)} market streams {self.subscriptions!r}>"
+        )
 
     def on_ws_connected(self, transport: WSTransport) -> None:
         super().on_ws_connected(transport)
@@ -184,6 +218,9 @@ class StreamListener(ReceivingListener):
         for name, sink in self.sinks.items():
             self.gateway.api.detach_stream(name, sink)
         self.sinks.clear()
+        for name, market in self.market_sinks.items():
+            self.gateway.api.market_streams.unsubscribe(name, market)
+        self.market_sinks.clear()
         self.gateway.streams.discard(self)
         super().on_ws_disconnected(transport)
 
@@ -235,14 +272,20 @@ class StreamListener(ReceivingListener):
         elif not is_listen_key(name):
             self.close_market(name)
 
-    # A market-data source plugs in here: open a market stream on subscription, close it
-    # on unsubscription (and on disconnection). Until one does, a market stream is
-    # acknowledged and delivers nothing, as Binance does for a name it does not serve.
     def open_market(self, name: str) -> None:
-        """A market stream subscribed: nothing to deliver yet."""
+        """A market stream subscribed (or named in the URL): delivered from now on when
+        the market streams serve it, else acknowledged and silent."""
+        if name in self.market_sinks:
+            return
+        sink = MarketSink(self, name)
+        if self.gateway.api.market_streams.subscribe(name, sink):
+            self.market_sinks[name] = sink
 
     def close_market(self, name: str) -> None:
-        """A market stream unsubscribed: nothing to stop yet."""
+        """A market stream unsubscribed: no longer delivered."""
+        sink = self.market_sinks.pop(name, None)
+        if sink is not None:
+            self.gateway.api.market_streams.unsubscribe(name, sink)
 
     def _attach(self, name: str, required: bool) -> None:
         if name in self.sinks:
@@ -267,9 +310,9 @@ class StreamListener(ReceivingListener):
 
     def stream_ended(self, name: str) -> None:
         """User data stream ``name`` ended on the server's side: forgotten here, and the
-        connection closed once it carries no user data stream."""
+        connection closed once it carries no stream that delivers."""
         if self.sinks.pop(name, None) is None:
             return
         self.subscriptions.discard(name)
-        if not self.sinks:
+        if not self.sinks and not self.market_sinks:
             self.close()

@@ -123,6 +123,7 @@ _ROWS = (
         "and smaller than 253402300799000",
         "good_till_date",
     ),
+    ErrorTemplate(-1120, 400, "Invalid interval.", "invalid_interval"),
     ErrorTemplate(-1121, 400, "Invalid symbol.", "invalid_symbol"),
     ErrorTemplate(-1125, 400, "This listenKey does not exist.", "invalid_listen_key"),
     ErrorTemplate(-1130, 400, "Data sent for parameter '%s' is not valid.", "invalid_value"),
@@ -374,6 +375,11 @@ class WireError(PosriskError):
     @classmethod
     def unknown_param(cls) -> WireError:
         return cls._from("unknown_param")
+
+    @classmethod
+    def invalid_interval(cls) -> WireError:
+        """-1120: a kline ``interval`` Binance does not have."""
+        return cls._from("invalid_interval")
 
     @classmethod
     def invalid_symbol(cls) -> WireError:

@@ -45,6 +45,7 @@ from .clock import Clock
 from .funding_rates import FundingRates
 from .inputs import known_symbol
 from .market_routes import MARKET_METHOD_WEIGHTS, MARKET_METHODS
+from .market_streams import MarketStreams
 from .metrics import Metrics
 from .order_routes import ORDER_METHODS
 from .registry import AccountEntry, KeyEntry, Registry
@@ -120,6 +121,8 @@ class ApiService:
         # Writes under way, kept until answered.
         self._writes: set[asyncio.Task[None]] = set()
         self._interval = self.rules.label()
+        # The market streams and the marks' history, fed by every mark change.
+        self.market_streams = MarketStreams(self)
 
     def __repr__(self) -> str:
         return f"<ApiService {self.registry!r}>"

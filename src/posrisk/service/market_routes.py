@@ -30,6 +30,7 @@ from ..engine.market_views import (
 )
 from ..engine.numbers import ZERO
 from .inputs import known_symbol
+from .kline_routes import KLINE_ROUTES
 
 if TYPE_CHECKING:
     from .api import ApiService, Connection
@@ -122,6 +123,8 @@ MARKET_ROUTES: dict[tuple[str, str], tuple[Route, Weight]] = {
     ("GET", "/fapi/v1/ticker/price"): (_rest(ticker_prices), (1, 2)),
     ("GET", "/fapi/v2/ticker/price"): (_rest(ticker_prices), (1, 2)),
     ("GET", "/fapi/v1/ticker/bookTicker"): (_rest(book_tickers), (2, 5)),
+    # ticker/24hr and the klines, from the marks' history (``kline_routes``).
+    **KLINE_ROUTES,
 }
 
 MARKET_METHODS = {

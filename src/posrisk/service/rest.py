@@ -150,9 +150,9 @@ class RestRequest:
 
 
 Route = Callable[["RestService", RestRequest, int], Any]
-# REQUEST_WEIGHT of a route: one figure, or (with ``symbol``, without) for the routes whose
-# weight depends on it (``openOrders``: 1 / 40).
-Weight = int | tuple[int, int]
+# REQUEST_WEIGHT of a route: one figure, (with ``symbol``, without) for the routes whose
+# weight depends on it (``openOrders``: 1 / 40), or a function of the raw query and body.
+Weight = int | tuple[int, int] | Callable[[str, bytes], int]
 
 
 class RestService:
@@ -414,9 +414,12 @@ def _listen_key_close(rest: RestService, request: RestRequest, now: int) -> Any:
 
 
 # (method, path) → (handler, REQUEST_WEIGHT)
-def _by_symbol(weights: tuple[int, int], query: str, body: bytes) -> int:
+def _by_symbol(weights: Weight, query: str, body: bytes) -> int:
     """The weight of a route that costs less for one symbol: whether ``symbol`` is sent
-    (looked for in the raw query and body, before they are parsed)."""
+    (looked for in the raw query and body, before they are parsed); or its own rule's."""
+    if callable(weights):
+        return weights(query, body)
+    assert not isinstance(weights, int)
     sent = "symbol=" in query.lower() or b"symbol=" in body.lower()
     return weights[0] if sent else weights[1]
 

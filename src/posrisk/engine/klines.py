@@ -1,0 +1,240 @@
+"""Candles and 24-hour statistics from a symbol's 1-minute mark buckets.
+
+The marks' history is a series of 1-minute buckets (``MinuteBuckets``): for each minute
+in which the mark moved, its first, highest, lowest and last value and how many times it
+moved, prices as integers of 1e-8 (the 8 decimals Binance prints marks with). Pure: the
+series in, candles and statistics out.
+
+Decided (Binance has no trade tape here to draw from):
+
+- A minute with no bucket kept the previous minute's last mark: candles carry it forward,
+  so a candle's open is the mark at its open time when the history knows it (else the first
+  mark recorded in it), its high and low include that open, and a candle in which the mark
+  never moved is flat at it. Candles before the history's first mark are not made.
+- Periods as Binance's: fixed lengths aligned on the epoch (UTC), weeks starting Monday
+  00:00 UTC, months on the calendar month. A long candle (``3d``, ``1w``, ``1M``) holds
+  what the history covers of it.
+- 24-hour statistics: the window is the 24 hours before ``now``; the open is the mark at
+  its start (or the first recorded in it), the weighted average price is the mark's
+  average over the window weighted by time (no volume to weigh by).
+"""
+
+from __future__ import annotations
+
+import calendar
+from bisect import bisect_left, bisect_right
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from decimal import ROUND_HALF_EVEN, Decimal
+from operator import mul, sub
+from typing import NamedTuple
+
+from .numbers import CONTEXT
+
+__all__ = [
+    "DAY_MS",
+    "INTERVALS",
+    "MINUTE_MS",
+    "PRICE_SCALE",
+    "Candle",
+    "DayStats",
+    "MinuteBuckets",
+    "candles",
+    "day_stats",
+    "period_end",
+    "period_start",
+    "scaled_price",
+    "scaled_text",
+    "scaled_to_decimal",
+]
+
+MINUTE_MS = 60_000
+DAY_MS = 86_400_000
+# Prices in the history are integers of 1e-8.
+PRICE_SCALE = 100_000_000
+_SCALE = Decimal(PRICE_SCALE)
+_WEEK_MS = 7 * DAY_MS
+# 1970-01-05, the first Monday of the epoch: weeks start on Mondays.
+_MONDAY_MS = 4 * DAY_MS
+# Binance's kline intervals → their fixed length in ms (None: a calendar month).
+INTERVALS: dict[str, int | None] = {
+    "1m": MINUTE_MS,
+    "3m": 3 * MINUTE_MS,
+    "5m": 5 * MINUTE_MS,
+    "15m": 15 * MINUTE_MS,
+    "30m": 30 * MINUTE_MS,
+    "1h": 60 * MINUTE_MS,
+    "2h": 120 * MINUTE_MS,
+    "4h": 240 * MINUTE_MS,
+    "6h": 360 * MINUTE_MS,
+    "8h": 480 * MINUTE_MS,
+    "12h": 720 * MINUTE_MS,
+    "1d": DAY_MS,
+    "3d": 3 * DAY_MS,
+    "1w": _WEEK_MS,
+    "1M": None,
+}
+
+
+class MinuteBuckets(NamedTuple):
+    """One symbol's buckets, ascending by minute (the same length each)."""
+
+    minutes: Sequence[int]  # each bucket's open time, ms, on a minute
+    opens: Sequence[int]
+    highs: Sequence[int]
+    lows: Sequence[int]
+    closes: Sequence[int]
+    counts: Sequence[int]  # marks recorded in the minute
+
+
+@dataclass(frozen=True, slots=True)
+class Candle:
+    """One kline: open and close time (ms, inclusive), prices in 1e-8, marks counted."""
+
+    open_time: int
+    close_time: int
+    open: int
+    high: int
+    low: int
+    close: int
+    count: int
+
+
+@dataclass(frozen=True, slots=True)
+class DayStats:
+    """What ``ticker/24hr`` reports, prices in 1e-8 (zeros: no mark known)."""
+
+    open_time: int
+    close_time: int
+    open: int
+    high: int
+    low: int
+    last: int
+    weighted_average: int
+    count: int
+
+
+def scaled_price(mark: Decimal) -> int:
+    """A mark as an integer of 1e-8, rounded half-even."""
+    return int((mark * _SCALE).to_integral_value(ROUND_HALF_EVEN, CONTEXT))
+
+
+def scaled_to_decimal(value: int) -> Decimal:
+    return Decimal(value).scaleb(-8, CONTEXT)
+
+
+def scaled_text(value: int) -> str:
+    """8 decimals, as Binance prints marks (``2112305052574`` → ``"21123.05052574"``)."""
+    sign = "-" if value < 0 else ""
+    whole, fraction = divmod(abs(value), PRICE_SCALE)
+    return f"{sign}{whole}.{fraction:08d}"
+
+
+def _month_start(time: int, months_ahead: int = 0) -> int:
+    moment = datetime.fromtimestamp(time / 1000, UTC)
+    index = moment.year * 12 + moment.month - 1 + months_ahead
+    return calendar.timegm((index // 12, index % 12 + 1, 1, 0, 0, 0)) * 1000
+
+
+def period_start(time: int, interval: str) -> int:
+    """The open time of the ``interval`` candle holding ``time``."""
+    length = INTERVALS[interval]
+    if length is None:
+        return _month_start(time)
+    if length == _WEEK_MS:
+        return time - (time - _MONDAY_MS) % _WEEK_MS
+    return time - time % length
+
+
+def period_end(start: int, interval: str) -> int:
+    """The open time of the candle after the one opening at ``start``."""
+    length = INTERVALS[interval]
+    return _month_start(start, 1) if length is None else start + length
+
+
+def _candle(buckets: MinuteBuckets, start: int, end: int) -> Candle | None:
+    first = bisect_left(buckets.minutes, start)
+    past = bisect_left(buckets.minutes, end, first)
+    carried = buckets.closes[first - 1] if first > 0 else None
+    if first == past:
+        if carried is None:
+            return None
+        return Candle(start, end - 1, carried, carried, carried, carried, 0)
+    opened = buckets.opens[first] if carried is None else carried
+    return Candle(
+        start,
+        end - 1,
+        opened,
+        max(opened, max(buckets.highs[first:past])),
+        min(opened, min(buckets.lows[first:past])),
+        buckets.closes[past - 1],
+        sum(buckets.counts[first:past]),
+    )
+
+
+def candles(
+    buckets: MinuteBuckets,
+    interval: str,
+    now: int,
+    *,
+    start_time: int | None = None,
+    end_time: int | None = None,
+    limit: int = 500,
+) -> list[Candle]:
+    """The ``interval`` candles of the history, as Binance selects them: open time from
+    ``start_time`` on and up to ``end_time``; the first ``limit`` from ``start_time`` when
+    it is sent, else the last ``limit`` (the newest is the candle under way at ``now``)."""
+    if not buckets.minutes:
+        return []
+    lowest = period_start(buckets.minutes[0], interval)
+    highest = period_start(max(now, buckets.minutes[-1]), interval)
+    if end_time is not None:
+        highest = min(highest, period_start(end_time, interval))
+    if start_time is not None:
+        begin = period_start(start_time, interval)
+        lowest = max(lowest, begin if begin == start_time else period_end(begin, interval))
+    opens: list[int] = []
+    at = lowest
+    while at <= highest:
+        opens.append(at)
+        at = period_end(at, interval)
+    chosen = opens[:limit] if start_time is not None else opens[-limit:] if limit else []
+    made = (_candle(buckets, at, period_end(at, interval)) for at in chosen)
+    return [candle for candle in made if candle is not None]
+
+
+def day_stats(buckets: MinuteBuckets, now: int) -> DayStats:
+    """The mark's 24 hours before ``now`` (zeros when the history has no mark by then)."""
+    window = now - DAY_MS
+    minutes = buckets.minutes
+    first = bisect_left(minutes, window - window % MINUTE_MS)
+    past = bisect_right(minutes, now)
+    if past == 0:
+        return DayStats(window, now, 0, 0, 0, 0, 0, 0)
+    carried = buckets.closes[first - 1] if first > 0 else None
+    opened = buckets.opens[first] if carried is None else carried
+    if first >= past:
+        flat = buckets.closes[past - 1]
+        return DayStats(window, now, flat, flat, flat, flat, flat, 0)
+    # The time-weighted mark: the open holds until the first bucket, each bucket's close
+    # until the next one (or now). Summed with map: a day is 1,440 buckets a symbol.
+    since = max(window, minutes[first]) if carried is None else window
+    starts = list(minutes[first:past])
+    starts[0] = max(starts[0], since)
+    ends = list(minutes[first + 1 : past])
+    ends.append(now)
+    area = opened * (starts[0] - since)
+    area += sum(map(mul, buckets.closes[first:past], map(sub, ends, starts)))
+    span = now - since
+    average = area // span if span > 0 else buckets.closes[past - 1]
+    return DayStats(
+        window,
+        now,
+        opened,
+        max(opened, max(buckets.highs[first:past])),
+        min(opened, min(buckets.lows[first:past])),
+        buckets.closes[past - 1],
+        average,
+        sum(buckets.counts[first:past]),
+    )

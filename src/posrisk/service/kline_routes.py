@@ -1,0 +1,203 @@
+"""Candles and 24-hour statistics over REST, from the marks' history (``MarkHistory``).
+
+- GET ``/fapi/v1/ticker/24hr`` (``symbol?``): Binance's fields; prices at the symbol's
+  tick (as ``ticker/price``), volumes ``"0"``, no trades (``lastQty`` ``"0"``,
+  ``firstId``/``lastId`` -1, ``count`` the marks recorded in the window).
+- GET ``/fapi/v1/markPriceKlines`` and ``/fapi/v1/klines`` (``symbol, interval,
+  startTime?, endTime?, limit?`` 500 ≤ 1500): Binance's row arrays. Both are drawn from
+  the mark (decided: there are no trades): ``markPriceKlines`` prices with 8 decimals and
+  the marks counted in the 9th field as Binance counts its mark updates; ``klines`` prices
+  at the tick, volumes ``"0"`` and no trades.
+
+Refusals as Binance's: ``symbol`` missing -1102, unknown -1121; ``interval`` missing
+-1102, not one of Binance's -1120; ``limit`` outside 1–1500 and ``startTime`` after
+``endTime`` -1130. REQUEST_WEIGHT as Binance's: 1 / 40 for the ticker, by ``limit`` for
+klines (``KLINE_ROUTES``). The USDⓈ-M WS API has no klines method: none here either.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from decimal import ROUND_HALF_EVEN, Decimal
+from typing import TYPE_CHECKING, Any
+from urllib.parse import parse_qsl
+
+from ..engine import Symbol
+from ..engine.filters import filters_for
+from ..engine.klines import (
+    INTERVALS,
+    Candle,
+    DayStats,
+    candles,
+    day_stats,
+    scaled_text,
+    scaled_to_decimal,
+)
+from ..engine.numbers import CONTEXT
+from ..protocol import WireError, read_long
+from .inputs import known_symbol
+
+if TYPE_CHECKING:
+    from .api import ApiService
+    from .rest import RestRequest, RestService, Route, Weight
+
+__all__ = [
+    "DEFAULT_KLINES",
+    "KLINE_ROUTES",
+    "MAX_KLINES",
+    "kline_weight",
+    "klines",
+    "mark_price_klines",
+    "ticker_24hr",
+]
+
+Params = Mapping[str, object]
+DEFAULT_KLINES = 500
+MAX_KLINES = 1500
+_ZERO_TEXT = "0"
+_Q3 = Decimal("0.001")
+
+
+def _at_tick(value: int, tick: Decimal) -> str:
+    """A 1e-8 price rounded half-even to ``tick``, printed at it (``"21123.05"``)."""
+    price = scaled_to_decimal(value)
+    on_grid = (price / tick).to_integral_value(ROUND_HALF_EVEN, CONTEXT) * tick
+    return format(on_grid.quantize(tick, context=CONTEXT), "f")
+
+
+def _percent(change: int, opened: int) -> str:
+    """``priceChangePercent``: 3 decimals, half-even (``"-95.960"``)."""
+    if opened == 0:
+        return "0.000"
+    ratio = Decimal(change * 100) / Decimal(opened)
+    quantized = ratio.quantize(_Q3, ROUND_HALF_EVEN, CONTEXT)
+    return format(quantized if quantized else quantized.copy_abs(), "f")
+
+
+def ticker_24hr_row(symbol: Symbol, stats: DayStats) -> dict[str, Any]:
+    """One ``ticker/24hr`` row: the mark's 24 hours at the symbol's tick."""
+    tick = filters_for(symbol).tick_size
+    last, opened = _at_tick(stats.last, tick), _at_tick(stats.open, tick)
+    change = Decimal(last) - Decimal(opened)
+    return {
+        "symbol": symbol.name,
+        "priceChange": format(change.quantize(tick, context=CONTEXT), "f"),
+        "priceChangePercent": _percent(stats.last - stats.open, stats.open),
+        "weightedAvgPrice": _at_tick(stats.weighted_average, tick),
+        "lastPrice": last,
+        "lastQty": _ZERO_TEXT,
+        "openPrice": opened,
+        "highPrice": _at_tick(stats.high, tick),
+        "lowPrice": _at_tick(stats.low, tick),
+        "volume": _ZERO_TEXT,
+        "quoteVolume": _ZERO_TEXT,
+        "openTime": stats.open_time,
+        "closeTime": stats.close_time,
+        "firstId": -1,
+        "lastId": -1,
+        "count": stats.count,
+    }
+
+
+def ticker_24hr(api: ApiService, params: Params, now: int) -> Any:
+    """``/fapi/v1/ticker/24hr``: one symbol's row, or every symbol's with a mark."""
+    history = api.market_streams.history
+    name = known_symbol(params, api.market)
+    if name is not None:
+        return ticker_24hr_row(api.market[name], day_stats(history.buckets(name), now))
+    return [
+        ticker_24hr_row(symbol, day_stats(history.buckets(symbol.name), now))
+        for symbol in api.market
+        if symbol.name in api.registry.marks
+    ]
+
+
+def _read_klines(api: ApiService, params: Params, now: int) -> tuple[Symbol, list[Candle]]:
+    name = known_symbol(params, api.market, required=True)
+    interval = params.get("interval")
+    if interval in (None, ""):
+        raise WireError.mandatory_param("interval")
+    if interval not in INTERVALS:
+        raise WireError.invalid_interval()
+    start = read_long(params, "startTime", required=False)
+    end = read_long(params, "endTime", required=False)
+    limit = read_long(params, "limit", required=False)
+    limit = DEFAULT_KLINES if limit is None else limit
+    if not 1 <= limit <= MAX_KLINES:
+        raise WireError.invalid_value("limit")
+    if start is not None and end is not None and start > end:
+        raise WireError.invalid_value("startTime")
+    buckets = api.market_streams.history.buckets(name)
+    found = candles(buckets, str(interval), now, start_time=start, end_time=end, limit=limit)
+    return api.market[name], found
+
+
+def mark_price_klines(api: ApiService, params: Params, now: int) -> list[list[Any]]:
+    """``/fapi/v1/markPriceKlines``: Binance's rows, prices with 8 decimals."""
+    return [
+        [
+            c.open_time,
+            scaled_text(c.open),
+            scaled_text(c.high),
+            scaled_text(c.low),
+            scaled_text(c.close),
+            _ZERO_TEXT,
+            c.close_time,
+            _ZERO_TEXT,
+            c.count,
+            _ZERO_TEXT,
+            _ZERO_TEXT,
+            _ZERO_TEXT,
+        ]
+        for c in _read_klines(api, params, now)[1]
+    ]
+
+
+def klines(api: ApiService, params: Params, now: int) -> list[list[Any]]:
+    """``/fapi/v1/klines``: the mark's candles at the tick, no volume, no trades."""
+    symbol, found = _read_klines(api, params, now)
+    tick = filters_for(symbol).tick_size
+    return [
+        [
+            c.open_time,
+            _at_tick(c.open, tick),
+            _at_tick(c.high, tick),
+            _at_tick(c.low, tick),
+            _at_tick(c.close, tick),
+            _ZERO_TEXT,
+            c.close_time,
+            _ZERO_TEXT,
+            0,
+            _ZERO_TEXT,
+            _ZERO_TEXT,
+            _ZERO_TEXT,
+        ]
+        for c in found
+    ]
+
+
+def kline_weight(query: str, body: bytes) -> int:
+    """Binance's REQUEST_WEIGHT of a klines request, by ``limit``: [1, 100) 1, [100, 500)
+    2, [500, 1000] 5, more 10 (not a number: the default's)."""
+    sent = dict(parse_qsl(query)).get("limit", "")
+    limit = int(sent) if sent.isdigit() and len(sent) < 10 else DEFAULT_KLINES
+    if limit < 100:
+        return 1
+    if limit < 500:
+        return 2
+    return 5 if limit <= 1000 else 10
+
+
+def _rest(operation: Callable[[ApiService, Params, int], Any]) -> Route:
+    def route(rest: RestService, request: RestRequest, now: int) -> Any:
+        return operation(rest.api, request.params, now)
+
+    return route
+
+
+# (method, path) → (handler, REQUEST_WEIGHT); joins ``market_routes.MARKET_ROUTES``.
+KLINE_ROUTES: dict[tuple[str, str], tuple[Route, Weight]] = {
+    ("GET", "/fapi/v1/ticker/24hr"): (_rest(ticker_24hr), (1, 40)),
+    ("GET", "/fapi/v1/markPriceKlines"): (_rest(mark_price_klines), kline_weight),
+    ("GET", "/fapi/v1/klines"): (_rest(klines), kline_weight),
+}
