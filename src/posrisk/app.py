@@ -239,23 +239,7 @@ class PosriskServer:
                 dashboard = Dashboard(self.admin, self.clock)
             self.gateway = Gateway(api, rest, settings.gateway, bus=self.bus, dashboard=dashboard)
             await self.gateway.start(ws, tls)
-            self.feed = MarkFeed(
-                self.admin,
-                liquidate=self._liquidate(),
-                persist_interval=settings.marks_save_s,
-                orders=api.orders,
-            )
-            self.funding = await start_funding(self.admin, self.feed, rates.schedule)
-            self.feed.start(rates.follow(source(self.registry.marks)))
-            self.clock_control = self._clock_control(api.orders, self.funding)
-            if admin:
-                self.admin_token = self._admin_token()
-                operations = AdminOperations(
-                    self.admin, self.bus, orders=api.orders, rates=rates, clock=self.clock_control
-                )
-                self.admin_api = AdminApi(operations, self.admin_token)
-                await self.admin_api.start(admin)
-                self._write_server_info()
+            await self._start_feeds(api, rates, source, admin)
             rates.start(settings.marks_save_s)  # last: a start refused leaves no task behind
         except BaseException:
             if self.gateway is not None:
@@ -268,6 +252,34 @@ class PosriskServer:
                 for path in self._data_files() - before:
                     path.unlink(missing_ok=True)
             raise
+
+    async def _start_feeds(
+        self,
+        api: ApiService,
+        rates: FundingRates,
+        source: MarkSourceFactory,
+        admin: list[socket.socket],
+    ) -> None:
+        """The mark feed, funding settlement, the clock control, then the admin API."""
+        settings = self.settings
+        assert self.admin is not None and api.orders is not None
+        self.feed = MarkFeed(
+            self.admin,
+            liquidate=self._liquidate(),
+            persist_interval=settings.marks_save_s,
+            orders=api.orders,
+        )
+        self.funding = await start_funding(self.admin, self.feed, rates.schedule)
+        self.feed.start(rates.follow(source(self.registry.marks)))
+        self.clock_control = self._clock_control(api.orders, self.funding)
+        if admin:
+            self.admin_token = self._admin_token()
+            operations = AdminOperations(
+                self.admin, self.bus, orders=api.orders, rates=rates, clock=self.clock_control
+            )
+            self.admin_api = AdminApi(operations, self.admin_token)
+            await self.admin_api.start(admin)
+            self._write_server_info()
 
     def _clock_control(self, orders: OrderService, funding: FundingService) -> ClockControl | None:
         clock = self.clock

@@ -52,6 +52,7 @@ from .exchange_info import ExchangeInfo
 from .funding_routes import FUNDING_ROUTES
 from .income_routes import INCOME_ROUTES
 from .inputs import known_symbol
+from .listen_key_routes import LISTEN_KEY_ROUTES
 from .market_routes import MARKET_ROUTES
 from .order_routes import ORDER_ROUTES
 from .registry import AccountEntry, KeyEntry
@@ -392,27 +393,6 @@ def _position_risk_v3(rest: RestService, request: RestRequest, now: int) -> Any:
     return orjson.dumps(position_rows(rest.api.registry, entry, True, symbol))
 
 
-def _listen_key_start(rest: RestService, request: RestRequest, now: int) -> Any:
-    """POST: the key's active listenKey, extended, or a new one (one registry with the
-    WS API's ``userDataStream.*``)."""
-    key = rest.stream_key(request)
-    return {"listenKey": rest.api.streams.start(key.api_key, key.account, now)}
-
-
-def _listen_key_keepalive(rest: RestService, request: RestRequest, now: int) -> Any:
-    key = rest.stream_key(request)
-    listen_key = rest.api.streams.ping(key.api_key, now)
-    if listen_key is None:
-        raise WireError.invalid_listen_key()
-    return {"listenKey": listen_key}
-
-
-def _listen_key_close(rest: RestService, request: RestRequest, now: int) -> Any:
-    key = rest.stream_key(request)
-    rest.api.streams.stop(key.api_key)
-    return b"{}"
-
-
 # (method, path) → (handler, REQUEST_WEIGHT)
 def _by_symbol(weights: Weight, query: str, body: bytes) -> int:
     """The weight of a route that costs less for one symbol: whether ``symbol`` is sent
@@ -434,9 +414,7 @@ ROUTES: dict[tuple[str, str], tuple[Route, Weight]] = {
     ("GET", "/fapi/v1/exchangeInfo"): (_exchange_info, 1),
     ("GET", "/fapi/v2/positionRisk"): (_position_risk_v2, 5),
     ("GET", "/fapi/v3/positionRisk"): (_position_risk_v3, 5),
-    ("POST", "/fapi/v1/listenKey"): (_listen_key_start, 1),
-    ("PUT", "/fapi/v1/listenKey"): (_listen_key_keepalive, 1),
-    ("DELETE", "/fapi/v1/listenKey"): (_listen_key_close, 1),
+    **LISTEN_KEY_ROUTES,
     # ccxt's load_markets asks for both when it has a key.
     ("GET", "/sapi/v1/capital/config/getall"): (all_coins, 10),
     ("GET", "/sapi/v1/margin/allPairs"): (margin_pairs, 1),

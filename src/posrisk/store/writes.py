@@ -92,23 +92,7 @@ def _write(
                 change.api_key,
             )
         case AppendEvent():
-            kind, body = encode_event(change.event)
-            account = yield from _account_id(dialect, change.account, ids)
-            # The row's seq names its income entries (``income``): asked for when it has some.
-            seq = yield dialect.query(
-                "INSERT INTO ledger (account_id, time, kind, body, revision) "
-                "VALUES (?, ?, ?, ?, ?)" + (" RETURNING seq" if change.income else ""),
-                account,
-                change.time,
-                kind,
-                body,
-                revision,
-            )
-            yield from index_event(dialect, account, change.event, change.time, body)
-            if change.income:
-                yield from write_income(
-                    dialect, account, int(seq[0][0]), change.time, change.income
-                )
+            yield from _append(dialect, change, revision, ids)
         case AddIncome():
             account = yield from _account_id(dialect, change.account, ids)
             yield from write_income(
@@ -129,6 +113,27 @@ def _write(
             )
         case PutFundingSettlement():
             yield from write_funding_row(dialect, change.settlement)
+
+
+def _append(
+    dialect: Dialect, change: AppendEvent, revision: int | None, ids: dict[str, int]
+) -> Plan[None]:
+    """One ledger row, its order index rows, and its income entries."""
+    kind, body = encode_event(change.event)
+    account = yield from _account_id(dialect, change.account, ids)
+    # The row's seq names its income entries (``income``): asked for when it has some.
+    seq = yield dialect.query(
+        "INSERT INTO ledger (account_id, time, kind, body, revision) "
+        "VALUES (?, ?, ?, ?, ?)" + (" RETURNING seq" if change.income else ""),
+        account,
+        change.time,
+        kind,
+        body,
+        revision,
+    )
+    yield from index_event(dialect, account, change.event, change.time, body)
+    if change.income:
+        yield from write_income(dialect, account, int(seq[0][0]), change.time, change.income)
 
 
 def _account_id(dialect: Dialect, name: str, ids: dict[str, int]) -> Plan[int]:
