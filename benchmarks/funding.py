@@ -117,9 +117,10 @@ def load(port: int, connections: int, keys: int, stop_path: str, out_path: str) 
                 self.fire()
 
     async def main() -> None:
-        clients = []
+        clients: list[Client] = []
         for _ in range(connections):
             _, client = await ws_connect(Client, f"ws://127.0.0.1:{port}/ws-fapi/v1")
+            assert isinstance(client, Client)
             clients.append(client)
         for client in clients:
             client.fire()
