@@ -32,7 +32,7 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks.scaleout import run_sql, with_search_path
-from benchmarks.server import SECRET, free_port, wait_port
+from benchmarks.server import SECRET, free_port
 from benchmarks.suite import postgres_reachable, stop
 from posrisk.engine import Market
 
@@ -150,6 +150,20 @@ async def admin(admin_port: int, method: str, path: str, body: Any = None) -> An
         return answer
 
 
+def ready(admin_port: int, server: subprocess.Popen[bytes], timeout: float = 3600) -> None:
+    """Until the server's admin API answers (it starts last, after the scenario's load)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if server.poll() is not None:
+            raise RuntimeError(f"the server exited ({server.returncode})")
+        try:
+            asyncio.run(admin(admin_port, "GET", "/clock"))
+            return
+        except OSError:
+            time.sleep(0.5)
+    raise RuntimeError("the server did not start")
+
+
 def settle(admin_port: int) -> tuple[float, float, dict[str, Any]]:
     """Move the clock just past the next funding time; (start, end) wall times, the clock."""
     now = asyncio.run(admin(admin_port, "GET", "/clock"))["time"]
@@ -178,8 +192,7 @@ def run_db(db: str, where: str, scenario_path: Path, args: argparse.Namespace) -
     workdir = Path(tempfile.mkdtemp())
     stop_path, out_path = workdir / "stop", workdir / "out.json"
     try:
-        wait_port(port, 3600, server)
-        wait_port(admin_port, 60, server)
+        ready(admin_port, server)  # the admin API answers once the scenario is loaded
         print(f"  {db}: loaded in {time.perf_counter() - loaded:.0f} s", flush=True)
         code = (
             f"from benchmarks.funding import load; load({port}, {args.connections}, "
