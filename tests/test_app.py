@@ -5,9 +5,11 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import pytest
 
+from posrisk.app import PosriskServer, ServerSettings
 from posrisk.protocol import LimitRules
 from posrisk.service.clock import ManualClock
 from posrisk.store import Change, StoreError
@@ -56,3 +58,18 @@ async def test_a_ban_the_full_disk_refused_is_saved_once_it_recovers(
         assert again.gateway.api.limiter.bans == {"10.1.2.3": (clock.now + 120_000, 1)}
     finally:
         await again.stop()
+
+
+def test_only_a_gateway_on_a_bus_keeps_its_clock_from_being_moved() -> None:
+    class Due:  # what the clock control runs after a move
+        async def expire(self) -> None: ...
+
+        async def settle_due(self) -> None: ...
+
+    due: Any = Due()
+    alone = PosriskServer(ServerSettings(db="postgresql://127.0.0.1/none"))
+    control = alone._clock_control(due, due)
+    assert control is not None and not control.shared  # no --redis: alone on its database
+    shared = PosriskServer(ServerSettings(db="postgresql://127.0.0.1/none", redis="redis://x"))
+    control = shared._clock_control(due, due)
+    assert control is not None and control.shared

@@ -285,7 +285,7 @@ class PosriskServer:
         clock = self.clock
         if not isinstance(clock, OffsetClock):
             return None  # a clock of the caller's (tests): moved by its owner
-        control = ClockControl(clock, shared=is_postgres(self.settings.db))
+        control = ClockControl(clock, shared=self.settings.redis is not None)
         control.after_advance(orders.expire)
         control.after_advance(funding.settle_due)
         return control

@@ -5,8 +5,9 @@ without waiting for it.
 After the clock moves, what became due runs before the move is answered: GTD orders
 expire, funding times settle (the hooks given to ``after_advance``). Decided: a clock
 moves only forward, at most ``MAX_ADVANCE_MS`` (366 days) at a time, and only on a server
-that is its database's one gateway — gateways sharing a PostgreSQL database each keep
-their own clock, so moving one would split the exchange's time.
+that is its database's one gateway (no bus: without ``--redis`` a server is alone on its
+database) — gateways sharing a PostgreSQL database each keep their own clock, so moving
+one would split the exchange's time.
 """
 
 from __future__ import annotations
