@@ -5,7 +5,7 @@
 
 In one run, for each database: ``posrisk serve`` (``--no-ip-limits``, its admin API on a
 free port) with ``accounts`` cross accounts of ``positions`` open positions each (one per
-symbol, longs and shorts alternating, every mark 100). A load generator in its own process
+symbol, longs of 1 and shorts of 2 alternating, every mark 100). A load generator in its own process
 keeps ``connections`` WS API connections busy with signed ``account.position`` (closed
 loop, cycling over the first accounts' keys) and stamps every answer. After ``--before``
 seconds, the operator moves the server's clock to the next funding time (``POST
@@ -58,7 +58,7 @@ def scenario(accounts: int, positions: int) -> dict[str, Any]:
                     {
                         "symbol": s,
                         "side": "BUY" if (i + n) % 2 else "SELL",
-                        "qty": "1",
+                        "qty": "1" if (i + n) % 2 else "2",  # so no account nets to zero
                         "price": "100",
                     }
                     for n, s in enumerate(symbols)

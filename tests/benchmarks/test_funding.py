@@ -21,5 +21,5 @@ def test_one_settlement_over_a_few_accounts_pays_and_is_measured(tmp_path: Path)
     row = run_db("sqlite", str(tmp_path / "funding.db"), scenario_path, args)
     assert row["errors"] == 0 and row["wall_s"] > 0
     assert row["before"]["rps"] > 0 and row["before"]["p99"] > 0
-    # f0 holds three symbols at 100, SELL, BUY, SELL (qty 1): −(−1 + 1 − 1) × 100 × 0.0001.
-    assert Decimal(row["wallet"]) == Decimal("10000000") + Decimal("0.01")
+    # f0 holds three symbols at 100: short 2, long 1, short 2: −(−2 + 1 − 2) × 100 × 0.0001.
+    assert Decimal(row["wallet"]) == Decimal("10000000") + Decimal("0.03")
