@@ -3,12 +3,14 @@ numbers, never their keys."""
 
 from __future__ import annotations
 
+import asyncio
 from decimal import Decimal
+from typing import Any
 
 import orjson
 import pytest
 
-from posrisk.engine import Fill, PositionSide, Side
+from posrisk.engine import Fill, PositionSide, Side, WalletTransfer
 from posrisk.service.admin_orders import cancel_open_orders
 from posrisk.service.dashboard import Dashboard
 from posrisk.service.order_writes import place
@@ -156,3 +158,33 @@ async def test_an_operators_cancel_reaches_the_feed(services: Services) -> None:
     assert (account, event["e"], event["o"]["X"], event["o"]["s"]) == (
         "alice", "ORDER_TRADE_UPDATE", "CANCELED", "ETHUSDT",
     )  # fmt: skip
+
+
+async def test_without_viewers_a_big_commit_builds_only_what_the_feed_keeps(
+    services: Services,
+) -> None:
+    """A commit over many accounts (a funding settlement) with nobody watching builds the
+    messages of its newest accounts only: the feed keeps its last ``maxlen`` either way."""
+    dashboard = Dashboard(services.admin, services.admin.clock, feed=3)
+    names = [f"many{i}" for i in range(12)]
+    for name in names:
+        await services.admin.create_account(name)
+    built: list[str] = []
+    real = dashboard._feed_items
+
+    def counting(items: list[Any]) -> list[dict[str, Any]]:
+        built.append(items[0].account)
+        return real(items)
+
+    dashboard._feed_items = counting  # type: ignore[method-assign]
+
+    def deposit(amount: int) -> Any:
+        return lambda state, now: [WalletTransfer("USDT", Decimal(amount), now)]
+
+    # Queued behind the first, the other eleven commit together (group commit).
+    await asyncio.gather(
+        *(services.admin.plan_events(name, deposit(1 + i)) for i, name in enumerate(names))
+    )
+    feed = [(item["account"], item["event"]["a"]["B"][0]["bc"]) for item in dashboard.feed]
+    assert feed == [("many11", "12"), ("many10", "11"), ("many9", "10")]  # newest first
+    assert len(built) < len(names)  # the older accounts' messages were never built

@@ -113,24 +113,38 @@ class Dashboard:
 
     def _state_changed(self, changed: StateChanged) -> None:
         # One account's items at a time, in commit order, as its user streams get them.
-        run: list[AccountChanged] = []
+        runs: list[list[AccountChanged]] = []
         for item in changed.applied:
-            if run and run[-1].account != item.account:
-                self._told(run)
-                run = []
-            run.append(item)
-        if run:
-            self._told(run)
+            if runs and runs[-1][-1].account == item.account:
+                runs[-1].append(item)
+            else:
+                runs.append([item])
+        if self.viewers:
+            for run in runs:
+                for told in self._feed_items(run):
+                    self.feed.appendleft(told)
+                    self._send(orjson.dumps({"type": "update", **told}))
+            return
+        # Nobody watches: only what the feed keeps is worth building (a funding settlement
+        # or a liquidation cascade commits thousands of accounts at once), newest first.
+        newest: list[list[dict[str, Any]]] = []
+        count, limit = 0, self.feed.maxlen
+        for run in reversed(runs):
+            if limit is not None and count >= limit:
+                break
+            newest.append(self._feed_items(run))
+            count += len(newest[-1])
+        for items in reversed(newest):
+            self.feed.extendleft(items)
 
-    def _told(self, items: list[AccountChanged]) -> None:
+    def _feed_items(self, items: list[AccountChanged]) -> list[dict[str, Any]]:
+        """What one account's items of a commit add to the feed, in order."""
         name = items[0].account
-        for event in account_messages(self.registry, items):
-            if event.get("e") not in FEED_EVENTS:
-                continue
-            item = {"account": name, "event": event}
-            self.feed.appendleft(item)
-            if self.viewers:
-                self._send(orjson.dumps({"type": "update", **item}))
+        return [
+            {"account": name, "event": event}
+            for event in account_messages(self.registry, items)
+            if event.get("e") in FEED_EVENTS
+        ]
 
     def _send(self, message: bytes) -> None:
         for viewer in list(self.viewers):
