@@ -39,7 +39,7 @@ from posrisk.store import (
     SQLiteStore,
     StoreError,
 )
-from posrisk.store.plan import POSTGRES, SQLITE, Query
+from posrisk.store.plan import POSTGRES, SQLITE, Batch, Query
 from posrisk.store.writes import write_changes
 
 from .conftest import fresh_postgres
@@ -165,20 +165,26 @@ def test_one_plan_in_either_dialect() -> None:
     lite, revision = run(write_changes(SQLITE, changes, 7, "here"), replies)
     pg, same = run(write_changes(POSTGRES, changes, 7, "here"), replies)
     assert revision == same == 8
-    assert [step.args for step in lite] == [step.args for step in pg]
+    assert [_values(step) for step in lite] == [_values(step) for step in pg]
     assert lite[0] == Query(
         "UPDATE revision SET n = n + 1 WHERE CAST(? AS BIGINT) IS NULL OR n = ? RETURNING n",
         (7, 7),
     )
     assert pg[0].sql.endswith("CAST($1 AS BIGINT) IS NULL OR n = $2 RETURNING n")
-    assert lite[2].args == (3, 1, "wallet", '{"asset":"USDT","amount":"5"}', 8)
+    assert _values(lite[2]) == ((3, 1, "wallet", '{"asset":"USDT","amount":"5"}', 8),)
+
+
+def _values(step: Any) -> Any:
+    return step.rows if isinstance(step, Batch) else step.args
 
 
 def test_an_account_is_looked_up_once_per_commit() -> None:
     event = WalletTransfer("USDT", D(5), 1)
     changes = [AppendEvent("alice", event, 1), AppendEvent("alice", event, 2)]
     steps, _ = run(write_changes(SQLITE, changes, None, "here"), [[(1,)], [(3,)], [], []])
-    assert [step.sql.split()[0] for step in steps] == ["UPDATE", "SELECT", "INSERT", "INSERT"]
+    # One lookup, then both ledger rows in one batch.
+    assert [step.sql.split()[0] for step in steps] == ["UPDATE", "SELECT", "INSERT"]
+    assert len(steps[2].rows) == 2
 
 
 def test_an_unknown_account_is_named() -> None:

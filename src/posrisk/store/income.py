@@ -26,6 +26,7 @@ __all__ = [
     "IncomeRecord",
     "read_income",
     "write_income",
+    "write_incomes",
 ]
 
 T = TypeVar("T")
@@ -72,25 +73,35 @@ def write_income(
 ) -> Plan[None]:
     """Insert the ``entries`` of ledger row ``seq`` (``account``'s id, at ``time``);
     ``replay``: leave the ones already there (a rebuild may run on two gateways)."""
-    if not entries:
+    yield from write_incomes(dialect, [(account, seq, time, entries)], replay=replay)
+
+
+def write_incomes(
+    dialect: Dialect,
+    rows: Sequence[tuple[int, int, int, Sequence[IncomeEntry]]],
+    *,
+    replay: bool = False,
+) -> Plan[None]:
+    """The entries of many ledger rows, ``(account id, seq, time, entries)`` each, in one
+    batch."""
+    values = [
+        (
+            tran_id(seq, e.index),
+            account,
+            time,
+            e.symbol,
+            e.income_type.value,
+            encode_decimal(e.income),
+            e.asset,
+            "" if e.trade_id is None else str(e.trade_id),
+        )
+        for account, seq, time, entries in rows
+        for e in entries
+    ]
+    if not values:
         return
     sql = _INSERT + (" ON CONFLICT (tran_id) DO NOTHING" if replay else "")
-    yield dialect.batch(
-        sql,
-        (
-            (
-                tran_id(seq, e.index),
-                account,
-                time,
-                e.symbol,
-                e.income_type.value,
-                encode_decimal(e.income),
-                e.asset,
-                "" if e.trade_id is None else str(e.trade_id),
-            )
-            for e in entries
-        ),
-    )
+    yield dialect.batch(sql, values)
 
 
 def read_income(

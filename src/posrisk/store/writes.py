@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from .codec import encode_decimal, encode_event
 from .errors import StaleRevision, StoreError
 from .funding import write_funding_row
-from .income import write_income
+from .income import write_income, write_incomes
 from .order_index import index_event
 from .plan import Dialect, Plan
 from .records import (
@@ -53,8 +53,17 @@ def write_changes(
             raise StaleRevision(where, expect)
         revision = int(moved[0][0])
     ids: dict[str, int] = {}  # account name -> id, as looked up or created in this commit
+    run: list[AppendEvent] = []  # ledger rows in a row, written together
     for change in changes:
+        if isinstance(change, AppendEvent):
+            run.append(change)
+            continue
+        if run:
+            yield from _append(dialect, run, revision, ids)
+            run = []
         yield from _write(dialect, change, revision, ids)
+    if run:
+        yield from _append(dialect, run, revision, ids)
     return revision
 
 
@@ -91,8 +100,6 @@ def _write(
                 revision,
                 change.api_key,
             )
-        case AppendEvent():
-            yield from _append(dialect, change, revision, ids)
         case AddIncome():
             account = yield from _account_id(dialect, change.account, ids)
             yield from write_income(
@@ -116,24 +123,36 @@ def _write(
 
 
 def _append(
-    dialect: Dialect, change: AppendEvent, revision: int | None, ids: dict[str, int]
+    dialect: Dialect, run: Sequence[AppendEvent], revision: int | None, ids: dict[str, int]
 ) -> Plan[None]:
-    """One ledger row, its order index rows, and its income entries."""
-    kind, body = encode_event(change.event)
-    account = yield from _account_id(dialect, change.account, ids)
-    # The row's seq names its income entries (``income``): asked for when it has some.
-    seq = yield dialect.query(
-        "INSERT INTO ledger (account_id, time, kind, body, revision) "
-        "VALUES (?, ?, ?, ?, ?)" + (" RETURNING seq" if change.income else ""),
-        account,
-        change.time,
-        kind,
-        body,
-        revision,
+    """Ledger rows in one batch (one round trip for a whole group commit), then their
+    order index rows and their income entries, named by the rows' seqs: the batch takes
+    the last seqs of this commit's revision, in the order it inserted them."""
+    rows = []
+    for change in run:
+        kind, body = encode_event(change.event)
+        account = yield from _account_id(dialect, change.account, ids)
+        rows.append((account, change.time, kind, body, revision))
+    yield dialect.batch(
+        "INSERT INTO ledger (account_id, time, kind, body, revision) VALUES (?, ?, ?, ?, ?)",
+        rows,
     )
-    yield from index_event(dialect, account, change.event, change.time, body)
-    if change.income:
-        yield from write_income(dialect, account, int(seq[0][0]), change.time, change.income)
+    for change, (account, time, _, body, _) in zip(run, rows, strict=True):
+        yield from index_event(dialect, account, change.event, time, body)
+    if not any(change.income for change in run):
+        return
+    found = yield dialect.query(
+        "SELECT seq FROM ledger WHERE revision = ? ORDER BY seq DESC LIMIT ?", revision, len(run)
+    )
+    seqs = [int(row[0]) for row in reversed(found)]
+    yield from write_incomes(
+        dialect,
+        [
+            (account, seq, change.time, change.income)
+            for change, (account, *_), seq in zip(run, rows, seqs, strict=True)
+            if change.income
+        ],
+    )
 
 
 def _account_id(dialect: Dialect, name: str, ids: dict[str, int]) -> Plan[int]:
