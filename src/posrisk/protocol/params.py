@@ -164,16 +164,14 @@ def check_timestamp(
     """Accept iff ``timestamp < server_time + 1000`` and ``server_time - timestamp <= recv_window``.
 
     Raises -1021 with the "ahead" message for the first rule, "outside" for the second.
-    A server whose clock was moved ``advanced`` ms ahead of the machine's also accepts a
-    timestamp that passes both rules against ``server_time - advanced`` (the machine's).
+    A server whose clock was moved ``advanced`` ms ahead of the machine's accepts every
+    timestamp from ``recv_window`` before the machine's time on: a client stamping with
+    the machine's clock, one synced with the server's, and one that measured its offset
+    between two moves (python-binance measures it once) all stay inside.
     """
-    if advanced and _inside(timestamp, recv_window, server_time - advanced):
+    if advanced and server_time - advanced - recv_window <= timestamp < server_time + _AHEAD_MS:
         return
     if timestamp >= server_time + _AHEAD_MS:
         raise WireError.timestamp_ahead()
     if server_time - timestamp > recv_window:
         raise WireError.timestamp_outside_window()
-
-
-def _inside(timestamp: int, recv_window: int, server_time: int) -> bool:
-    return timestamp < server_time + _AHEAD_MS and server_time - timestamp <= recv_window

@@ -1,10 +1,10 @@
 """Time, injected: the server never reads the wall clock except through a ``Clock``.
 
 ``now_ms`` is the exchange's time. A clock that an operator or a test moved forward
-(``OffsetClock.advance``) says by how much in ``advanced_ms``: a request stamped by the
-machine's clock is then accepted as well as one stamped by the exchange's, as if the
-client's clock had moved with the server's (clients that never sync their clock, ccxt's
-and the SDK's defaults, keep working after the clock jumps).
+(``OffsetClock.advance``) says by how much in ``advanced_ms``: a request stamped anywhere
+from the machine's time to the exchange's is then accepted, as if the client's clock had
+moved with the server's (clients that never sync their clock, ccxt's and the SDK's
+defaults, and one that synced once between two moves, python-binance's, keep working).
 """
 
 from __future__ import annotations
