@@ -260,6 +260,20 @@ async def test_each_funding_bot_runs_as_a_program(served: PosriskServer, bot: st
     assert amounts == {"BTCUSDT": Decimal("0.1"), "ETHUSDT": Decimal("-1")}
 
 
+async def test_the_python_binance_funding_bot_on_a_clock_already_moved(
+    served: PosriskServer,
+) -> None:
+    # AsyncClient.create measures the server's clock 5 s ahead of the machine's and stamps
+    # its requests with that offset: after the bot's move (hours), that is neither the
+    # machine's time nor the server's, and posrisk would refuse it (-1021) had the bot not
+    # measured the offset again.
+    assert served.clock_control is not None
+    await served.clock_control.advance(5_000)
+    fast_ticks(served)
+    out = await run_module("python_binance_funding", admin_env(served))
+    assert TIME.sub("<time>", out) == FUNDING_REPORT
+
+
 async def test_a_funding_bot_without_the_admin_api_stops_with_one_line(
     served: PosriskServer,
 ) -> None:
