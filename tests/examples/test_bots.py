@@ -1,12 +1,14 @@
 """The example bots, unchanged, against posrisk: the guards flag the positions of the
 near-liquidation account and none of the one-way account (through the pytest plugin); the
-startup checks and the traders run as programs, the traders against a server with its
-admin API, which they ask to move the mark."""
+startup checks, the traders and the funding bots run as programs, the traders and the
+funding bots against a server with its admin API, which they ask to move the mark or the
+clock."""
 
 from __future__ import annotations
 
 import asyncio
 import os
+import re
 import sys
 from collections.abc import AsyncIterator
 from decimal import Decimal
@@ -14,7 +16,7 @@ from pathlib import Path
 
 import pytest
 import pytest_asyncio
-from examples.bots import binance_sdk_guard, ccxt_guard, python_binance_guard
+from examples.bots import binance_sdk_guard, ccxt_guard, funding, python_binance_guard
 
 from posrisk.app import PosriskServer, ServerSettings
 from posrisk.gateway.server import GatewaySettings
@@ -197,3 +199,100 @@ async def test_each_trader_runs_as_a_program(served: PosriskServer, bot: str) ->
     assert [p for p in account.open_positions() if p.symbol == "SOLUSDT"] == []
     assert not account.orders
     assert served.admin.registry.marks["SOLUSDT"] == Decimal("142.3")
+
+
+# -- the funding bots, against a server with its admin API -------------------------------
+
+# Alice's BTCUSDT long 0.1 and ETHUSDT short 1 at 61000 and 2450, on the default funding
+# (0.0001 every 8 hours): the long pays 0.1 × 61000 × 0.0001 = 0.61, the short receives
+# 1 × 2450 × 0.0001 = 0.245 at the same funding time; the wallet moves by −0.365.
+FUNDING_REPORT = """\
+BTCUSDT mark 61000, funding rate 0.0001, next funding <time>
+markPrice stream: BTCUSDT 61000
+position 0.1 BTCUSDT, wallet 4996.6 USDT
+operator: clock moved past <time>
+FUNDING_FEE -0.61 USDT at <time> (-0.1 × 61000 × 0.0001)
+FUNDING_FEE 0.245 USDT at <time> on ETHUSDT
+wallet 4996.235 USDT"""
+TIME = re.compile(r"\d{4}-\d\d-\d\d \d\d:\d\d UTC")
+EIGHT_HOURS = 8 * 3_600_000
+
+
+def fast_ticks(served: PosriskServer) -> None:
+    """Market streams pushed every 10 ms instead of every second (a bot waits for one)."""
+    assert served.gateway is not None
+
+    async def tick(_seconds: float) -> None:
+        await asyncio.sleep(0.01)
+
+    served.gateway.api.market_streams.sleep = tick
+
+
+def admin_env(served: PosriskServer) -> dict[str, str]:
+    assert served.admin_api is not None
+    return {
+        "POSRISK_URL": served.http_url,
+        "POSRISK_API_KEY": "aliceExampleKey1",
+        "POSRISK_API_SECRET": "example-secret-not-real",
+        "POSRISK_ADMIN_URL": f"http://127.0.0.1:{served.admin_api.port}/admin/v1",
+        "POSRISK_ADMIN_TOKEN": ADMIN_TOKEN,
+    }
+
+
+@pytest.mark.parametrize("bot", ["ccxt_funding", "python_binance_funding", "binance_sdk_funding"])
+async def test_each_funding_bot_runs_as_a_program(served: PosriskServer, bot: str) -> None:
+    assert served.admin is not None
+    fast_ticks(served)
+    before = served.admin.registry.accounts["alice"].account.wallet_balance("USDT")
+    start = served.clock.now_ms()
+    out = await run_module(bot, admin_env(served))
+    assert TIME.sub("<time>", out) == FUNDING_REPORT
+    # Every time shown is the funding time the clock was moved past: the next 8-hour
+    # boundary (or the one after, had the machine's clock crossed one meanwhile).
+    boundary = (start // EIGHT_HOURS + 1) * EIGHT_HOURS
+    [shown] = set(TIME.findall(out))
+    assert shown in {funding.when(boundary), funding.when(boundary + EIGHT_HOURS)}
+    assert served.clock.now_ms() > boundary
+    # What the engine holds: the wallet moved by the two fees, the positions kept.
+    account = served.admin.registry.accounts["alice"].account
+    assert account.wallet_balance("USDT") == before - Decimal("0.61") + Decimal("0.245")
+    amounts = {p.symbol: p.amount for p in account.open_positions()}
+    assert amounts == {"BTCUSDT": Decimal("0.1"), "ETHUSDT": Decimal("-1")}
+
+
+async def test_the_python_binance_funding_bot_on_a_clock_already_moved(
+    served: PosriskServer,
+) -> None:
+    # AsyncClient.create measures the server's clock 5 s ahead of the machine's and stamps
+    # its requests with that offset: after the bot's move (hours), that is neither the
+    # machine's time nor the server's, and posrisk would refuse it (-1021) had the bot not
+    # measured the offset again.
+    assert served.clock_control is not None
+    await served.clock_control.advance(5_000)
+    fast_ticks(served)
+    out = await run_module("python_binance_funding", admin_env(served))
+    assert TIME.sub("<time>", out) == FUNDING_REPORT
+
+
+async def test_a_funding_bot_without_the_admin_api_stops_with_one_line(
+    served: PosriskServer,
+) -> None:
+    env = {**os.environ, **admin_env(served)}
+    del env["POSRISK_ADMIN_TOKEN"], env["POSRISK_ADMIN_URL"]
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "examples.bots.ccxt_funding",
+        env=env,
+        cwd=ROOT,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    out, err = await asyncio.wait_for(process.communicate(), 50)
+    assert process.returncode == 1 and out == b""
+    [line] = err.decode().splitlines()
+    assert line.startswith("ccxt_funding: POSRISK_ADMIN_TOKEN is not set")
+    assert served.admin is not None  # and nothing moved: no fee was paid
+    assert served.admin.registry.accounts["alice"].account.wallet_balance("USDT") == Decimal(
+        "4996.6"
+    )

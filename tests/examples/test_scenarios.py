@@ -23,6 +23,7 @@ def test_every_scenario_loads_and_has_its_readme_line() -> None:
     files = sorted(p.name for p in LIBRARY.iterdir() if p.suffix in (".json", ".csv"))
     assert files == [
         "funding-rates.csv",
+        "funding-squeeze.json",
         "funding.json",
         "hedge.json",
         "isolated.json",
@@ -80,6 +81,31 @@ def test_the_shapes_the_readme_promises() -> None:
         [flat] = exchange.account("rita")["positions"]  # kept by the open BUY
         assert flat["positionAmt"] == "0.000"
         assert [o["clientOrderId"] for o in exchange.open_orders("rita")] == ["buy-the-dip"]
+
+
+def test_funding_alone_liquidates_the_squeeze() -> None:
+    # A 1 BTC long from 60000 at 20x on 3100 USDT, the mark at 57150: a margin balance of
+    # 3100 − 2850 = 250 against a maintenance margin of 57150 × 0.005 − 50 = 235.75
+    # (94.3 %). The next funding time (every 4 hours at 0.005) takes 57150 × 0.005 =
+    # 285.75 out of the wallet: the margin balance falls to −35.75, and the long is
+    # liquidated at its bankruptcy price, which leaves the wallet at 0.
+    with serve(LIBRARY / "funding-squeeze.json", liquidate=True) as exchange:
+        [usdt] = exchange.account("squeezed")["balances"]
+        assert (usdt["marginBalance"], usdt["maintMargin"]) == ("250.00000000", "235.75000000")
+        [long] = exchange.account("squeezed")["positions"]
+        assert long["liquidationPrice"] == "57135.67839195"  # under the mark: not crossed
+        exchange.advance(hours=4)  # past exactly one 4-hour funding time
+        assert exchange.account("squeezed")["positions"] == []
+        rows = exchange.income("squeezed")
+        assert [(r["incomeType"], r["symbol"], r["income"]) for r in rows] == [
+            ("TRANSFER", "", "3100.00000000"),
+            ("FUNDING_FEE", "BTCUSDT", "-285.75000000"),
+            ("REALIZED_PNL", "BTCUSDT", "-2814.25000000"),  # the liquidation's close
+        ]
+        assert rows[1]["time"] % (4 * 3_600_000) == 0  # paid at the funding time
+        assert rows[2]["tradeId"] != ""  # a trade: the LIQUIDATION order's
+        assert sum(D(r["income"]) for r in rows) == 0
+        assert exchange.balance("squeezed")[0]["balance"] == "0.00000000"
 
 
 @pytest.mark.asyncio
