@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import time
 from decimal import Decimal
 from typing import Any
 
@@ -63,20 +62,11 @@ async def funding(
     )
     lines = before.lines(pushed)
     await operator.move_past(before.funding_time)
-    await resync(client)
     rows = await client.futures_income_history(
         incomeType="FUNDING_FEE", startTime=before.funding_time
     )
     fees = [Fee(r["symbol"], Decimal(r["income"]), r["asset"], int(r["time"])) for r in rows]
     return lines + report(before, fees, await wallet(client))
-
-
-async def resync(client: Any) -> None:
-    """Measure the client's clock offset again, as ``AsyncClient.create`` did: it stamps
-    every signed request with the machine's time plus that offset, which the clock's move
-    made stale when it was measured on a server already moved ahead."""
-    server_time = (await client.futures_time())["serverTime"]
-    client.timestamp_offset = server_time - int(time.time() * 1000)
 
 
 async def streamed_mark(client: Any, origin: str | None, symbol: str) -> Decimal:

@@ -265,8 +265,7 @@ async def test_the_python_binance_funding_bot_on_a_clock_already_moved(
 ) -> None:
     # AsyncClient.create measures the server's clock 5 s ahead of the machine's and stamps
     # its requests with that offset: after the bot's move (hours), that is neither the
-    # machine's time nor the server's, and posrisk would refuse it (-1021) had the bot not
-    # measured the offset again.
+    # machine's time nor the server's — between the two, which posrisk accepts after a move.
     assert served.clock_control is not None
     await served.clock_control.advance(5_000)
     fast_ticks(served)
