@@ -106,35 +106,6 @@ class DashboardListener(ReceivingListener):
         super().on_ws_disconnected(transport)
 
 
-class StreamSink:
-    """One user data stream as one connection receives it: the ``Sink`` the user
-    streams service sends the events of ``name`` (a listenKey) through."""
-
-    __slots__ = ("listener", "name", "prefix")
-
-    def __init__(self, listener: StreamListener, name: str) -> None:
-        self.listener = listener
-        self.name = name
-        # The start of a combined frame of this stream: ``{"stream":name,"data":``.
-        self.prefix = b'{"stream":' + orjson.dumps(name) + b',"data":'
-
-    def __repr__(self) -> str:
-        return f"<StreamSink {self.name[:8]}… of {self.listener!r}>"
-
-    def send(self, message: bytes) -> None:
-        listener = self.listener
-        events = listener.target.events
-        if events is not None and event_type(message) not in events:
-            return
-        if listener.subscriptions.combined:
-            message = self.prefix + message + b"}"
-        listener.send_bounded(message)
-
-    def close(self) -> None:
-        """The stream ended on the server's side (expired, stopped, revoked)."""
-        self.listener.stream_ended(self.name)
-
-
 class MarketSink:
     """One market stream as one connection receives it: the ``Sink`` the market streams
     service sends the payloads of ``name`` through (the same bytes to every connection;
@@ -159,6 +130,26 @@ class MarketSink:
 
     def close(self) -> None:
         """Market streams end only with their connection: nothing to do."""
+
+
+class StreamSink(MarketSink):
+    """One user data stream as one connection receives it: the ``Sink`` the user
+    streams service sends the events of ``name`` (a listenKey) through, framed as a
+    market stream's, keeping only those the URL's ``events=`` allows."""
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return f"<StreamSink {self.name[:8]}… of {self.listener!r}>"
+
+    def send(self, message: bytes) -> None:
+        events = self.listener.target.events
+        if events is None or event_type(message) in events:
+            super().send(message)
+
+    def close(self) -> None:
+        """The stream ended on the server's side (expired, stopped, revoked)."""
+        self.listener.stream_ended(self.name)
 
 
 def event_type(message: bytes) -> str | None:
