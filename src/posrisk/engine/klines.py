@@ -173,6 +173,25 @@ def _candle(buckets: MinuteBuckets, start: int, end: int) -> Candle | None:
     )
 
 
+def _opens(lowest: int, highest: int, interval: str, limit: int, *, forward: bool) -> list[int]:
+    """The open times of at most ``limit`` periods in ``[lowest, highest]`` (both open
+    times): the first ones when ``forward``, else the last ones. Steps only over those:
+    a history with a year between two marks costs ``limit`` steps, not a year of them."""
+    if limit < 1 or lowest > highest:
+        return []
+    length = INTERVALS[interval]
+    if length is not None:  # fixed length: arithmetic
+        if forward:
+            return list(range(lowest, min(highest, lowest + (limit - 1) * length) + 1, length))
+        return list(range(max(lowest, highest - (limit - 1) * length), highest + 1, length))
+    opens: list[int] = []
+    at = lowest if forward else highest
+    while len(opens) < limit and lowest <= at <= highest:
+        opens.append(at)
+        at = _month_start(at, 1 if forward else -1)
+    return opens if forward else opens[::-1]
+
+
 def candles(
     buckets: MinuteBuckets,
     interval: str,
@@ -184,22 +203,19 @@ def candles(
 ) -> list[Candle]:
     """The ``interval`` candles of the history, as Binance selects them: open time from
     ``start_time`` on and up to ``end_time``; the first ``limit`` from ``start_time`` when
-    it is sent, else the last ``limit`` (the newest is the candle under way at ``now``)."""
+    it is sent, else the last ``limit`` (the newest is the candle under way at ``now``).
+    Times past the history's newest candle select nothing beyond it (any LONG is taken)."""
     if not buckets.minutes:
         return []
+    newest = max(now, buckets.minutes[-1])
+    if start_time is not None and start_time > newest:
+        return []
     lowest = period_start(buckets.minutes[0], interval)
-    highest = period_start(max(now, buckets.minutes[-1]), interval)
-    if end_time is not None:
-        highest = min(highest, period_start(end_time, interval))
+    highest = period_start(newest if end_time is None else min(end_time, newest), interval)
     if start_time is not None:
         begin = period_start(start_time, interval)
         lowest = max(lowest, begin if begin == start_time else period_end(begin, interval))
-    opens: list[int] = []
-    at = lowest
-    while at <= highest:
-        opens.append(at)
-        at = period_end(at, interval)
-    chosen = opens[:limit] if start_time is not None else opens[-limit:] if limit else []
+    chosen = _opens(lowest, highest, interval, limit, forward=start_time is not None)
     made = (_candle(buckets, at, period_end(at, interval)) for at in chosen)
     return [candle for candle in made if candle is not None]
 
