@@ -17,10 +17,14 @@ from posrisk.engine.klines import (
     INTERVALS,
     MINUTE_MS,
     Candle,
+    DayStats,
     MinuteBuckets,
+    Span,
     candles,
+    day_stats,
     period_end,
     period_start,
+    span,
 )
 
 T0 = 1_700_000_400_000 - 1_700_000_400_000 % 3_600_000
@@ -133,3 +137,69 @@ def test_the_candles_are_those_of_a_walk_over_every_period(
         start_time, end_time = end_time, start_time
     found = candles(buckets, interval, now, start_time=start_time, end_time=end_time, limit=limit)
     assert found == _reference(buckets, interval, now, start_time, end_time, limit)
+
+
+def _reference_day(buckets: MinuteBuckets, now: int) -> DayStats:
+    """The day walked bucket by bucket: the open until the first bucket, each close until
+    the next bucket (or now)."""
+    window = now - DAY_MS
+    minutes = list(buckets.minutes)
+    inside = [i for i, m in enumerate(minutes) if window - window % MINUTE_MS <= m <= now]
+    before = [i for i, m in enumerate(minutes) if m < window - window % MINUTE_MS]
+    if not inside and not before:
+        return DayStats(window, now, 0, 0, 0, 0, 0, 0)
+    carried = buckets.closes[before[-1]] if before else None
+    if not inside:
+        flat = buckets.closes[before[-1]]
+        return DayStats(window, now, flat, flat, flat, flat, flat, 0)
+    opened = buckets.opens[inside[0]] if carried is None else carried
+    since = window if carried is not None else max(window, minutes[inside[0]])
+    area, at, price = 0, since, opened
+    for i in inside:
+        begin = max(minutes[i], since)
+        area += price * (begin - at)
+        at, price = begin, buckets.closes[i]
+    area += price * (now - at)
+    average = area // (now - since) if now > since else buckets.closes[inside[-1]]
+    return DayStats(
+        window,
+        now,
+        opened,
+        max([opened, *(buckets.highs[i] for i in inside)]),
+        min([opened, *(buckets.lows[i] for i in inside)]),
+        buckets.closes[inside[-1]],
+        average,
+        sum(buckets.counts[i] for i in inside),
+    )
+
+
+@settings(deadline=None, max_examples=300)
+@given(
+    gaps=st.lists(st.integers(1, 600), min_size=0, max_size=12),
+    prices=st.lists(st.integers(1, 10**12), min_size=13, max_size=13),
+    after=st.integers(0, 2 * DAY_MS),
+    at=st.lists(st.integers(0, 2 * DAY_MS), min_size=1, max_size=4),
+)
+def test_day_stats_are_those_of_a_walk_and_kept_spans_change_nothing(
+    gaps: list[int], prices: list[int], after: int, at: list[int]
+) -> None:
+    minutes = [T0]
+    for gap in gaps:
+        minutes.append(minutes[-1] + gap * MINUTE_MS)
+    n = len(minutes)
+    highs = [p + 7 for p in prices[:n]]
+    lows = [max(0, p - 5) for p in prices[:n]]
+    buckets = MinuteBuckets(minutes, prices[:n], highs, lows, prices[1 : n + 1], [2] * n)
+    kept: dict[tuple[int, int, int], Span | None] = {}
+
+    def keeping(b: MinuteBuckets, lo: int, hi: int) -> Span | None:
+        key = (b.minutes[lo], b.minutes[hi - 1], hi - lo) if lo < hi else (0, 0, 0)
+        if key not in kept:
+            kept[key] = span(b, lo, hi)
+        return kept[key]
+
+    for offset in [after, *at]:
+        now = T0 + offset - DAY_MS // 2
+        expected = _reference_day(buckets, now)
+        assert day_stats(buckets, now) == expected
+        assert day_stats(buckets, now, keeping) == expected
