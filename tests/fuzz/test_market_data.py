@@ -149,6 +149,14 @@ def _check(response: HttpResponse) -> Any:
     return decoded
 
 
+def _by_limit(found: int | None, query: str) -> int:
+    """Binance's klines weight of the ``limit`` the route read (any case), or the default's."""
+    sent = [v for k, v in (p.partition("=")[::2] for p in query.split("&")) if k.lower() == "limit"]
+    limit = int(sent[0]) if sent and sent[0].isdigit() else 500
+    assert found is None or found <= limit
+    return 1 if limit < 100 else 2 if limit < 500 else 5 if limit <= 1000 else 10
+
+
 def _one_symbol(answer: Any) -> bool:
     return isinstance(answer, dict) and "symbol" in answer
 
@@ -165,6 +173,8 @@ async def test_hostile_params_get_rows_or_binances_refusal_and_the_documented_we
     weight = int(response.headers["X-MBX-USED-WEIGHT-1M"])
     if path in FIXED:
         assert weight == FIXED[path]
+    elif path in KLINES and response.status == 200:  # by the candles it could hold
+        assert weight == _by_limit(len(answer) if answer else None, query), (query, weight)
     elif path in KLINES:
         assert weight == kline_weight(query, b"")
     elif response.status == 200:  # by what it answered: one symbol, or every symbol
@@ -182,6 +192,18 @@ async def test_every_symbols_answer_weighs_as_that_however_symbol_is_spelled(
     response = await _answer(_rest(services), path, query, "10.66.0.1")
     assert isinstance(_check(response), list)
     assert int(response.headers["X-MBX-USED-WEIGHT-1M"]) == BY_SYMBOL[path][1]
+
+
+@pytest.mark.parametrize("path", KLINES)
+@pytest.mark.parametrize("name", ["limit", "Limit", "LIMIT", "%6Cimit"])
+async def test_klines_weigh_by_the_limit_read_in_any_case(
+    services: Services, path: str, name: str
+) -> None:
+    """``Limit=1500`` made 1,500 candles for the default's weight (5, not 10)."""
+    query = f"symbol=BTCUSDT&interval=1m&{name}=1500"
+    response = await _answer(_rest(services), path, query, next(_IPS))
+    assert isinstance(_check(response), list)
+    assert int(response.headers["X-MBX-USED-WEIGHT-1M"]) == 10
 
 
 @pytest.mark.parametrize("path", list(BY_SYMBOL))

@@ -232,8 +232,9 @@ def klines(api: ApiService, params: Params, now: int) -> list[list[Any]]:
 
 def kline_weight(query: str, body: bytes) -> int:
     """Binance's REQUEST_WEIGHT of a klines request, by ``limit``: [1, 100) 1, [100, 500)
-    2, [500, 1000] 5, more 10 (not a number: the default's)."""
-    sent = dict(parse_qsl(query)).get("limit", "")
+    2, [500, 1000] 5, more 10 (not a number: the default's). ``limit`` in any case, as the
+    route reads it: ``Limit=1500`` is 1,500 candles and weighs 10."""
+    sent = next((value for name, value in parse_qsl(query) if name.lower() == "limit"), "")
     limit = int(sent) if sent.isdigit() and len(sent) < 10 else DEFAULT_KLINES
     if limit < 100:
         return 1
