@@ -5,11 +5,14 @@ page past the bound answers ``[]`` when the window ends before it, else -1130 fo
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import replace
 from decimal import Decimal
 from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from posrisk.engine.income import IncomeEntry, IncomeType
 from posrisk.service import income_routes
@@ -104,3 +107,33 @@ async def test_another_accounts_income_is_unreachable(
     for other in ("bob", "carol", "dana"):
         theirs = body(await call(rest, services, INCOME, other, params))
         assert not {r["tranId"] for r in theirs} & {r["tranId"] for r in alice}
+
+
+income_values = st.sampled_from(
+    [
+        "", "0", "1", "-1", "1.5", "1e3", "１０", "99999999999999999999", str(2**63 - 1),
+        str(2**63), "1000", "1001", "1000000000", "BTCUSDT", "NOPEUSDT", "btcusdt",
+        "FUNDING_FEE", "funding_fee", "TRANSFER", "DELIVERED_SETTELMENT", "%00", "€",
+    ]
+) | st.integers(-(2**66), 2**66).map(str)  # fmt: skip
+# A fresh IP each example (weight 30 each).
+_IPS = (f"10.77.{i // 250 % 250}.{i % 250}" for i in itertools.count(1))
+income_names = st.sampled_from(
+    ["symbol", "incomeType", "startTime", "endTime", "page", "limit", "Page", "LIMIT"]
+)
+
+
+@settings(
+    deadline=None, max_examples=150, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(params=st.dictionaries(income_names, income_values, max_size=5))
+async def test_hostile_income_params_get_rows_or_binances_refusal(
+    rest: RestService, services: Services, params: dict[str, str]
+) -> None:
+    response = await call(rest, services, INCOME, "alice", params, ip=next(_IPS))
+    if response.status == 200:
+        assert isinstance(body(response), list)
+    else:
+        status, refused = refusal(response)
+        assert status == 400
+        assert refused["code"] in {-1000, -1100, -1101, -1102, -1121, -1130}, refused
