@@ -10,6 +10,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from posrisk.protocol.streams import MAX_STREAM_NAME, MAX_STREAMS
 from posrisk.protocol.subscriptions import Subscriptions
 
 UNKNOWN_METHOD = (
@@ -197,3 +198,26 @@ def test_any_message_gets_a_result_or_a_flat_error(message: bytes) -> None:
     if "code" in reply:
         assert reply["code"] in (0, 1, 2, 3) and isinstance(reply["msg"], str)
     assert len(subs.names) <= 1024
+
+
+def test_a_name_longer_than_the_bound_subscribes_nothing() -> None:
+    """A connection keeps the names it subscribed: 1024 names of a frame's size each would
+    hold a gigabyte. A name past ``MAX_STREAM_NAME`` refuses the whole frame, as Binance
+    refuses a malformed name."""
+    subscriptions = Subscriptions()
+    longest = "a" * MAX_STREAM_NAME
+    frame = {"method": "SUBSCRIBE", "params": ["btcusdt@markPrice", longest + "b"], "id": 7}
+    outcome = subscriptions.handle(orjson.dumps(frame))
+    assert orjson.loads(outcome.reply) == {
+        "code": 2,
+        "msg": "Invalid request: invalid stream",
+        "id": 7,
+    }
+    assert outcome.added == () and subscriptions.names == []
+    frame["params"] = [longest]
+    assert subscriptions.handle(orjson.dumps(frame)).added == (longest,)
+    # 1024 names at the bound: what a connection can hold, at most.
+    many = [f"{i:04d}" + "x" * (MAX_STREAM_NAME - 4) for i in range(MAX_STREAMS - 1)]
+    frame["params"] = many
+    assert len(subscriptions.handle(orjson.dumps(frame)).added) == MAX_STREAMS - 1
+    assert sum(map(len, subscriptions.names)) <= MAX_STREAMS * MAX_STREAM_NAME

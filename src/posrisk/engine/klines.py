@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import calendar
 from bisect import bisect_left, bisect_right
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import ROUND_HALF_EVEN, Decimal
@@ -40,6 +40,8 @@ __all__ = [
     "Candle",
     "DayStats",
     "MinuteBuckets",
+    "Span",
+    "SpanOf",
     "candles",
     "day_stats",
     "period_end",
@@ -47,6 +49,7 @@ __all__ = [
     "scaled_price",
     "scaled_text",
     "scaled_to_decimal",
+    "span",
 ]
 
 MINUTE_MS = 60_000
@@ -173,6 +176,25 @@ def _candle(buckets: MinuteBuckets, start: int, end: int) -> Candle | None:
     )
 
 
+def _opens(lowest: int, highest: int, interval: str, limit: int, *, forward: bool) -> list[int]:
+    """The open times of at most ``limit`` periods in ``[lowest, highest]`` (both open
+    times): the first ones when ``forward``, else the last ones. Steps only over those:
+    a history with a year between two marks costs ``limit`` steps, not a year of them."""
+    if limit < 1 or lowest > highest:
+        return []
+    length = INTERVALS[interval]
+    if length is not None:  # fixed length: arithmetic
+        if forward:
+            return list(range(lowest, min(highest, lowest + (limit - 1) * length) + 1, length))
+        return list(range(max(lowest, highest - (limit - 1) * length), highest + 1, length))
+    opens: list[int] = []
+    at = lowest if forward else highest
+    while len(opens) < limit and lowest <= at <= highest:
+        opens.append(at)
+        at = _month_start(at, 1 if forward else -1)
+    return opens if forward else opens[::-1]
+
+
 def candles(
     buckets: MinuteBuckets,
     interval: str,
@@ -184,28 +206,55 @@ def candles(
 ) -> list[Candle]:
     """The ``interval`` candles of the history, as Binance selects them: open time from
     ``start_time`` on and up to ``end_time``; the first ``limit`` from ``start_time`` when
-    it is sent, else the last ``limit`` (the newest is the candle under way at ``now``)."""
+    it is sent, else the last ``limit`` (the newest is the candle under way at ``now``).
+    Times past the history's newest candle select nothing beyond it (any LONG is taken)."""
     if not buckets.minutes:
         return []
+    newest = max(now, buckets.minutes[-1])
+    if start_time is not None and start_time > newest:
+        return []
     lowest = period_start(buckets.minutes[0], interval)
-    highest = period_start(max(now, buckets.minutes[-1]), interval)
-    if end_time is not None:
-        highest = min(highest, period_start(end_time, interval))
+    highest = period_start(newest if end_time is None else min(end_time, newest), interval)
     if start_time is not None:
         begin = period_start(start_time, interval)
         lowest = max(lowest, begin if begin == start_time else period_end(begin, interval))
-    opens: list[int] = []
-    at = lowest
-    while at <= highest:
-        opens.append(at)
-        at = period_end(at, interval)
-    chosen = opens[:limit] if start_time is not None else opens[-limit:] if limit else []
+    chosen = _opens(lowest, highest, interval, limit, forward=start_time is not None)
     made = (_candle(buckets, at, period_end(at, interval)) for at in chosen)
     return [candle for candle in made if candle is not None]
 
 
-def day_stats(buckets: MinuteBuckets, now: int) -> DayStats:
-    """The mark's 24 hours before ``now`` (zeros when the history has no mark by then)."""
+@dataclass(frozen=True, slots=True)
+class Span:
+    """Buckets ``[lo, hi)`` of a series, summed: highest high, lowest low, marks counted,
+    and the area of their closes over time (each close until the next bucket's minute)."""
+
+    high: int
+    low: int
+    count: int
+    area: int
+
+
+# The sum of buckets ``[lo, hi)`` (``hi`` < the series' length: each has a next bucket).
+SpanOf = Callable[[MinuteBuckets, int, int], "Span | None"]
+
+
+def span(buckets: MinuteBuckets, lo: int, hi: int) -> Span | None:
+    """``[lo, hi)`` summed (None when empty). Its buckets and the one after ``hi - 1``
+    never change once a later bucket exists: a caller may keep the answer, by the minutes
+    of ``lo`` and ``hi - 1`` (``day_stats`` asks for spans of closed buckets only)."""
+    if lo >= hi:
+        return None
+    minutes = buckets.minutes
+    area = sum(map(mul, buckets.closes[lo:hi], map(sub, minutes[lo + 1 : hi + 1], minutes[lo:hi])))
+    return Span(
+        max(buckets.highs[lo:hi]), min(buckets.lows[lo:hi]), sum(buckets.counts[lo:hi]), area
+    )
+
+
+def day_stats(buckets: MinuteBuckets, now: int, span_of: SpanOf = span) -> DayStats:
+    """The mark's 24 hours before ``now`` (zeros when the history has no mark by then).
+    ``span_of`` sums the buckets between the window's first and last (a caller may give
+    one that keeps its answers: those buckets do not change within a minute)."""
     window = now - DAY_MS
     minutes = buckets.minutes
     first = bisect_left(minutes, window - window % MINUTE_MS)
@@ -218,23 +267,22 @@ def day_stats(buckets: MinuteBuckets, now: int) -> DayStats:
         flat = buckets.closes[past - 1]
         return DayStats(window, now, flat, flat, flat, flat, flat, 0)
     # The time-weighted mark: the open holds until the first bucket, each bucket's close
-    # until the next one (or now). Summed with map: a day is 1,440 buckets a symbol.
+    # until the next one (or now). The first and last buckets here, the ones between
+    # summed by ``span_of``.
     since = max(window, minutes[first]) if carried is None else window
-    starts = list(minutes[first:past])
-    starts[0] = max(starts[0], since)
-    ends = list(minutes[first + 1 : past])
-    ends.append(now)
-    area = opened * (starts[0] - since)
-    area += sum(map(mul, buckets.closes[first:past], map(sub, ends, starts)))
-    span = now - since
-    average = area // span if span > 0 else buckets.closes[past - 1]
-    return DayStats(
-        window,
-        now,
-        opened,
-        max(opened, max(buckets.highs[first:past])),
-        min(opened, min(buckets.lows[first:past])),
-        buckets.closes[past - 1],
-        average,
-        sum(buckets.counts[first:past]),
-    )
+    begun = max(minutes[first], since)
+    last = past - 1
+    high = max(opened, buckets.highs[first], buckets.highs[last])
+    low = min(opened, buckets.lows[first], buckets.lows[last])
+    count = buckets.counts[first] + (buckets.counts[last] if last > first else 0)
+    area = opened * (begun - since) + buckets.closes[last] * (now - max(minutes[last], begun))
+    if last > first:
+        area += buckets.closes[first] * (minutes[first + 1] - begun)
+    between = span_of(buckets, first + 1, last)
+    if between is not None:
+        high, low = max(high, between.high), min(low, between.low)
+        count += between.count
+        area += between.area
+    span_ms = now - since
+    average = area // span_ms if span_ms > 0 else buckets.closes[last]
+    return DayStats(window, now, opened, high, low, buckets.closes[last], average, count)

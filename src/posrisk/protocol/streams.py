@@ -23,6 +23,7 @@ from urllib.parse import parse_qsl
 
 __all__ = [
     "MAX_STREAMS",
+    "MAX_STREAM_NAME",
     "USER_EVENTS",
     "StreamTarget",
     "is_listen_key",
@@ -32,6 +33,9 @@ __all__ = [
 
 # Streams one connection may carry (Binance: 1024), named in its URL and subscribed.
 MAX_STREAMS = 1024
+# The longest stream name a SUBSCRIBE may hold (decided: Binance's longest are under 64,
+# a listenKey is 64): a connection keeps the names it subscribed, so 1024 of them stay small.
+MAX_STREAM_NAME = 128
 # Every user data event type, in Binance's order: what ``events=`` chooses from.
 USER_EVENTS = (
     "ACCOUNT_UPDATE",

@@ -7,7 +7,8 @@
 integer, its own SDK sends uuid strings, so an integer, a string or null is accepted.
 Errors are flat ``{"code", "msg", "id"}`` with Binance's texts: 0 unknown property, 1 not
 a boolean, 2 an invalid request (unknown method, bad id, too many parameters — and more
-than ``MAX_STREAMS`` streams on the connection), 3 invalid JSON (``id`` null). Pure: a
+than ``MAX_STREAMS`` streams on the connection; a name longer than ``MAX_STREAM_NAME``:
+``invalid stream``, as Binance refuses a malformed name), 3 invalid JSON (``id`` null). Pure: a
 message in, the reply and the streams added or removed out.
 """
 
@@ -19,7 +20,7 @@ from typing import Any
 
 import orjson
 
-from .streams import MAX_STREAMS
+from .streams import MAX_STREAM_NAME, MAX_STREAMS
 
 __all__ = ["FrameOutcome", "Subscriptions", "stream_error"]
 
@@ -32,6 +33,7 @@ PROPERTY_NAME = (2, "Invalid request: property name must be a string")
 NOT_NAMES = (2, "Invalid request: invalid type: expected a sequence of stream names")
 NOT_OBJECT = (2, "Invalid request: invalid type: expected a JSON object")
 NO_METHOD = (2, "Invalid request: missing field method")
+INVALID_STREAM = (2, "Invalid request: invalid stream")
 _PROPERTY = "combined"
 
 
@@ -107,7 +109,10 @@ class Subscriptions:
         if method == "LIST_SUBSCRIPTIONS":
             return FrameOutcome(_result(self.names, request_id))
         if method == "SUBSCRIBE":
-            new = [n for n in dict.fromkeys(_stream_names(params)) if n not in self._names]
+            named = _stream_names(params)
+            if any(len(name) > MAX_STREAM_NAME for name in named):
+                raise _Refused(INVALID_STREAM)
+            new = [n for n in dict.fromkeys(named) if n not in self._names]
             if len(self._names) + len(new) > self.limit:
                 raise _Refused(TOO_MANY)
             self._names.update(dict.fromkeys(new))

@@ -143,7 +143,8 @@ class ApiService:
         weight = self.rules.weight(method) if refusal is None else self.rules.default_weight
         if request is not None and method in MARKET_METHOD_WEIGHTS:  # less for one symbol
             one, every = MARKET_METHOD_WEIGHTS[method]
-            weight = one if request.params.get("symbol") is not None else every
+            sent = request.params.get("symbol")  # "" or null: every symbol's answer
+            weight = one if sent is not None and sent != "" else every
 
         def answered(response: bytes, status: int) -> None:
             self.metrics.observe(method, status, time.perf_counter() - started)

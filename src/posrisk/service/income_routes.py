@@ -7,7 +7,10 @@ types, ``engine.income.IncomeType``; others -1130), ``startTime``/``endTime`` (i
 Binance is silent: without either time the last 7 days; ``startTime`` alone runs to the
 newest row, ``endTime`` alone covers the 7 days before it; a window may be any length
 (posrisk keeps every row, where Binance keeps three months); ``startTime`` after
-``endTime`` finds nothing; ``page`` below 1 is -1130.
+``endTime`` finds nothing; ``page`` below 1 is -1130. Paging is bounded (``MAX_DEPTH``):
+a page starting past the 100,000th row of its window answers ``[]`` when the window holds
+no more rows than that, else -1130 for ``page`` (narrow the window with ``startTime``),
+so no request reads further into the index than 100,000 rows, whatever ``page`` says.
 
 ``INCOME_ROUTES`` joins ``rest.ROUTES``.
 """
@@ -15,7 +18,7 @@ newest row, ``endTime`` alone covers the 7 days before it; a window may be any l
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 from ..engine import Market
@@ -27,12 +30,22 @@ from .inputs import known_symbol
 if TYPE_CHECKING:
     from .rest import RestRequest, RestService, Route, Weight
 
-__all__ = ["DEFAULT_LIMIT", "INCOME_ROUTES", "MAX_LIMIT", "WEEK_MS", "income", "income_query"]
+__all__ = [
+    "DEFAULT_LIMIT",
+    "INCOME_ROUTES",
+    "MAX_DEPTH",
+    "MAX_LIMIT",
+    "WEEK_MS",
+    "income",
+    "income_query",
+]
 
 Params = Mapping[str, object]
 
 DEFAULT_LIMIT = 100
 MAX_LIMIT = 1000
+# The rows a page may skip: deeper, one row past them is probed (is the page empty?).
+MAX_DEPTH = 100_000
 WEEK_MS = 7 * 24 * 3600 * 1000
 # The end of a window that runs to the newest row (a LONG's largest value).
 _NEWEST = 2**63 - 1
@@ -85,7 +98,12 @@ def income_query(params: Params, market: Market, now: int) -> IncomeQuery:
 
 
 async def income(store: Store, account: str, query: IncomeQuery) -> list[dict[str, Any]]:
-    """The wire rows ``query`` finds of ``account``."""
+    """The wire rows ``query`` finds of ``account``; a page past ``MAX_DEPTH`` rows is
+    empty when the window ends before them, else refused (never scanned to)."""
+    if query.offset > MAX_DEPTH:
+        if await store.income(account, replace(query, limit=1, offset=MAX_DEPTH)):
+            raise WireError.invalid_value("page")
+        return []
     found = await store.income(account, query)
     return [income_row(record.entry, record.tran_id, record.time) for record in found]
 

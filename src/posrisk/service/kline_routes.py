@@ -28,14 +28,18 @@ from ..engine.klines import (
     INTERVALS,
     Candle,
     DayStats,
+    MinuteBuckets,
+    Span,
     candles,
     day_stats,
     scaled_text,
     scaled_to_decimal,
+    span,
 )
 from ..engine.numbers import CONTEXT
 from ..protocol import WireError, read_long
 from .inputs import known_symbol
+from .mark_history import MarkHistory
 
 if TYPE_CHECKING:
     from .api import ApiService
@@ -45,6 +49,7 @@ __all__ = [
     "DEFAULT_KLINES",
     "KLINE_ROUTES",
     "MAX_KLINES",
+    "DayTickers",
     "kline_weight",
     "klines",
     "mark_price_klines",
@@ -99,17 +104,66 @@ def ticker_24hr_row(symbol: Symbol, stats: DayStats) -> dict[str, Any]:
     }
 
 
+class DayTickers:
+    """Every marked symbol's ``ticker/24hr`` row, computed at most once a second while the
+    history does not move (without this, many IPs asking at weight 40 each could keep a
+    core busy); the buckets inside each window, which do not change within a minute,
+    summed once a minute per symbol rather than on every answer. An answer is at most
+    ``TTL_MS`` old (its ``closeTime`` is when it was computed); a mark moving makes the
+    next one fresh. ``computed`` counts the answers computed and ``summed`` the spans
+    summed (tests)."""
+
+    TTL_MS = 1000
+
+    def __init__(self, history: MarkHistory) -> None:
+        self.history = history
+        self.computed = 0
+        self.summed = 0
+        self._key: tuple[int, int] | None = None
+        self._rows: list[dict[str, Any]] = []
+        # Per symbol: the last span summed, by its first and last minute and length.
+        self._spans: dict[str, tuple[tuple[int, int, int], Span | None]] = {}
+
+    def stats(self, name: str, now: int) -> DayStats:
+        """``name``'s 24 hours at ``now``, its window's inner buckets summed once."""
+        kept = self._spans
+
+        def span_of(buckets: MinuteBuckets, lo: int, hi: int) -> Span | None:
+            if lo >= hi:
+                return None
+            key = (buckets.minutes[lo], buckets.minutes[hi - 1], hi - lo)
+            held = kept.get(name)
+            if held is not None and held[0] == key:
+                return held[1]
+            self.summed += 1
+            found = span(buckets, lo, hi)
+            kept[name] = (key, found)
+            return found
+
+        return day_stats(self.history.buckets(name), now, span_of)
+
+    def rows(self, api: ApiService, now: int) -> list[dict[str, Any]]:
+        key = (now // self.TTL_MS, self.history.version)
+        if key != self._key:
+            marks = api.registry.marks
+            self._rows = [
+                ticker_24hr_row(symbol, self.stats(symbol.name, now))
+                for symbol in api.market
+                if symbol.name in marks
+            ]
+            self._key = key
+            self.computed += 1
+        return self._rows
+
+
 def ticker_24hr(api: ApiService, params: Params, now: int) -> Any:
-    """``/fapi/v1/ticker/24hr``: one symbol's row, or every symbol's with a mark."""
-    history = api.market_streams.history
+    """``/fapi/v1/ticker/24hr``: one symbol's row, or every symbol's with a mark (from
+    ``MarketStreams.day_tickers``: at most a second old)."""
+    streams = api.market_streams
     name = known_symbol(params, api.market)
     if name is not None:
-        return ticker_24hr_row(api.market[name], day_stats(history.buckets(name), now))
-    return [
-        ticker_24hr_row(symbol, day_stats(history.buckets(symbol.name), now))
-        for symbol in api.market
-        if symbol.name in api.registry.marks
-    ]
+        return ticker_24hr_row(api.market[name], streams.day_tickers.stats(name, now))
+    return streams.day_tickers.rows(api, now)
 
 
 def _read_klines(api: ApiService, params: Params, now: int) -> tuple[Symbol, list[Candle]]:
@@ -178,8 +232,9 @@ def klines(api: ApiService, params: Params, now: int) -> list[list[Any]]:
 
 def kline_weight(query: str, body: bytes) -> int:
     """Binance's REQUEST_WEIGHT of a klines request, by ``limit``: [1, 100) 1, [100, 500)
-    2, [500, 1000] 5, more 10 (not a number: the default's)."""
-    sent = dict(parse_qsl(query)).get("limit", "")
+    2, [500, 1000] 5, more 10 (not a number: the default's). ``limit`` in any case, as the
+    route reads it: ``Limit=1500`` is 1,500 candles and weighs 10."""
+    sent = next((value for name, value in parse_qsl(query) if name.lower() == "limit"), "")
     limit = int(sent) if sent.isdigit() and len(sent) < 10 else DEFAULT_KLINES
     if limit < 100:
         return 1

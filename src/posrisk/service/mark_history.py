@@ -117,6 +117,9 @@ class MarkHistory:
             raise ValueError(f"the mark history keeps at least 1 minute, not {minutes}")
         self.minutes = minutes
         self._series: dict[str, _Series] = {}
+        # Moves with every ``record``: what is computed from the history is current while
+        # it has not moved.
+        self.version = 0
 
     def __repr__(self) -> str:
         held = sum(len(s.minutes) + 1 for s in self._series.values())
@@ -124,6 +127,7 @@ class MarkHistory:
 
     def record(self, marks: Mapping[str, Decimal], now: int) -> None:
         """The marks set at ``now`` (ms)."""
+        self.version += 1
         minute = now - now % MINUTE_MS
         series_of = self._series
         bound = self.minutes

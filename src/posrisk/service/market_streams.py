@@ -33,6 +33,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 import orjson
 
 from ..engine import Market
+from .kline_routes import DayTickers
 from .mark_history import HISTORY_MINUTES, MarkHistory
 from .market_routes import book_tickers, premium_index
 from .registry import StateChanged
@@ -108,6 +109,8 @@ class MarketStreams:
         self.sleep = sleep
         registry = api.registry
         self.history = MarkHistory(history_minutes)
+        # The all-symbol ``ticker/24hr`` answer, computed at most once a second.
+        self.day_tickers = DayTickers(self.history)
         if registry.marks:  # the marks loaded at start open the history
             self.history.record(registry.marks, api.clock.now_ms())
         registry.subscribe(self.on_state_changed)

@@ -193,7 +193,14 @@ class RestService:
         found = ROUTES.get((method, path))
         label = path if method == "GET" else f"{method} {path}"
         route, weights = found if found is not None else (_invalid_path, 1)
-        weight = weights if isinstance(weights, int) else _by_symbol(weights, query, body)
+        lowered = {name.lower(): value for name, value in headers.items()}
+        try:
+            params: Params | WireError = request_params(
+                method, query, body, lowered.get("content-type")
+            )
+        except WireError as refused:
+            params = refused
+        weight = weights if isinstance(weights, int) else _by_symbol(weights, query, body, params)
         api = self.api
         now = api.clock.now_ms()
         decision = api.limiter.charge(ip, weight, now)
@@ -202,8 +209,8 @@ class RestService:
             error = api.limit_error(decision, now)
             return self._done(label, started, found, error_response(error, used, now=now))
         try:
-            lowered = {name.lower(): value for name, value in headers.items()}
-            params = request_params(method, query, body, lowered.get("content-type"))
+            if isinstance(params, WireError):
+                raise params
             request = RestRequest(method, path, query, body, lowered, ip, params, used)
             result = route(self, request, now)
         except Exception as error:
@@ -394,13 +401,18 @@ def _position_risk_v3(rest: RestService, request: RestRequest, now: int) -> Any:
 
 
 # (method, path) → (handler, REQUEST_WEIGHT)
-def _by_symbol(weights: Weight, query: str, body: bytes) -> int:
-    """The weight of a route that costs less for one symbol: whether ``symbol`` is sent
-    (looked for in the raw query and body, before they are parsed); or its own rule's."""
+def _by_symbol(weights: Weight, query: str, body: bytes, params: Params | WireError) -> int:
+    """The weight of a route that costs less for one symbol: whether the params the route
+    reads hold a ``symbol`` (in any case, not empty: what makes it answer for one symbol;
+    ``symbol=``, ``xsymbol=1`` are every symbol's answer and weigh as it); or its own
+    rule's. Params refused: by the raw text, as the route answers nothing anyway."""
     if callable(weights):
         return weights(query, body)
     assert not isinstance(weights, int)
-    sent = "symbol=" in query.lower() or b"symbol=" in body.lower()
+    if isinstance(params, WireError):
+        sent = "symbol=" in query.lower() or b"symbol=" in body.lower()
+    else:
+        sent = params.get("symbol", "") != ""
     return weights[0] if sent else weights[1]
 
 
