@@ -24,6 +24,7 @@ from posrisk.app import PosriskServer
 from posrisk.engine.funding import next_funding_time
 
 from ..service.conftest import HEDGE_KEY, HEDGE_SECRET, Keys
+from ..service.test_market_streams import GatedSleep
 from .conftest import make_server
 from .test_market_streams import gate
 from .test_stream_routes import attached, base
@@ -186,12 +187,26 @@ def _sdk_signed_rest(server: PosriskServer) -> Any:
     return DerivativesTradingUsdsFutures(config_rest_api=config).rest_api
 
 
-async def test_binance_sdk_funding_round_trip(server: PosriskServer) -> None:
+async def sdk_mark_update(server: PosriskServer, sleep: GatedSleep) -> Any:
+    """The first ``btcusdt@markPrice@1s`` update the SDK's stream client parses."""
     from binance_common.configuration import ConfigurationWebSocketStreams
     from binance_sdk_derivatives_trading_usds_futures.derivatives_trading_usds_futures import (
         DerivativesTradingUsdsFutures,
     )
 
+    config = ConfigurationWebSocketStreams(stream_url=base(server))
+    streams = DerivativesTradingUsdsFutures(config_ws_streams=config)
+    connection = await streams.websocket_streams.create_connection()  # type: ignore[no-untyped-call]
+    try:
+        updates: asyncio.Queue[Any] = asyncio.Queue()
+        stream = await connection.mark_price_stream(symbol="btcusdt", update_speed="1s")
+        stream.on("message", updates.put_nowait)
+        return await pumped(sleep, updates.get())
+    finally:
+        await connection.close_connection(close_session=True)
+
+
+async def test_binance_sdk_funding_round_trip(server: PosriskServer) -> None:
     sleep = gate(server)
     due = await arrange(server)
     rest = _sdk_signed_rest(server)  # a blocking client: its calls run off the server's loop
@@ -201,18 +216,8 @@ async def test_binance_sdk_funding_round_trip(server: PosriskServer) -> None:
         "0.00030000",
         due,
     )
-    config = ConfigurationWebSocketStreams(stream_url=base(server))
-    streams = DerivativesTradingUsdsFutures(config_ws_streams=config)
-    connection = await streams.websocket_streams.create_connection()  # type: ignore[no-untyped-call]
-    try:
-        updates: asyncio.Queue[Any] = asyncio.Queue()
-        stream = await connection.mark_price_stream(symbol="btcusdt", update_speed="1s")
-        stream.on("message", updates.put_nowait)
-        update = await pumped(sleep, updates.get())
-        assert (update.p, update.r, update.T) == ("22000.00000000", "0.00030000", due)
-    finally:
-        await connection.close_connection(close_session=True)
-
+    update = await sdk_mark_update(server, sleep)
+    assert (update.p, update.r, update.T) == ("22000.00000000", "0.00030000", due)
     key = (await asyncio.to_thread(rest.start_user_data_stream)).data().listen_key
     async with sdk_user_events(server, key) as events:
         await cross(server, due, lambda: asyncio.to_thread(rest.keepalive_user_data_stream))
