@@ -33,6 +33,7 @@ from ..service.conftest import HMAC_KEY, HMAC_SECRET, Keys
 from .conftest import make_server
 from .test_funding_rates import public
 from .test_market_streams import gate, stream_url, until
+from .test_third_party_market import clear_of_funding_times
 
 pytestmark = [pytest.mark.asyncio, pytest.mark.timeout(60)]
 
@@ -43,7 +44,7 @@ HOUR = 3_600_000
 
 @pytest_asyncio.fixture
 async def server(tmp_path: Path, keys: Keys) -> AsyncIterator[PosriskServer]:
-    running = await make_server(tmp_path, keys)
+    running = await make_server(tmp_path, keys, clock=clear_of_funding_times())
     assert running.rates is not None and running.clock_control is not None
     await running.rates.set({"BTCUSDT": {"intervalHours": 4}})
     await running.clock_control.advance(8 * HOUR)  # one or two funding times of each

@@ -35,6 +35,7 @@ from .test_third_party_clients import (
     sdk_user_events,
 )
 from .test_third_party_mark_streams import pumped
+from .test_third_party_market import clear_of_funding_times
 from .test_third_party_startup import next_listen_key
 
 pytestmark = [pytest.mark.asyncio, pytest.mark.timeout(60)]
@@ -50,7 +51,7 @@ STEP = HOUR // 2
 
 @pytest_asyncio.fixture
 async def server(tmp_path: Path, keys: Keys) -> AsyncIterator[PosriskServer]:
-    running = await make_server(tmp_path, keys)
+    running = await make_server(tmp_path, keys, clock=clear_of_funding_times())
     yield running
     await running.stop()
 

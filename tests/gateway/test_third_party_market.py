@@ -16,6 +16,7 @@ import pytest_asyncio
 
 from posrisk.app import PosriskServer
 from posrisk.engine.funding import next_funding_time
+from posrisk.service.clock import OffsetClock
 
 from ..service.conftest import HMAC_KEY, HMAC_SECRET, Keys
 from .conftest import make_server
@@ -25,11 +26,21 @@ pytestmark = [pytest.mark.asyncio, pytest.mark.timeout(60)]
 
 # The known scenario's marks.
 BTC_MARK, ETH_MARK = "21123.05052574", "950"
+HOUR = 3_600_000
+
+
+def clear_of_funding_times() -> OffsetClock:
+    """A server clock an hour past a funding time of every interval of 2 hours or more, so
+    none falls between what a test works out and what the server answers, unless the test
+    moves the clock (the machine's clock would need hours to reach the next)."""
+    clock = OffsetClock()
+    clock.advance(-(clock.now_ms() - HOUR) % (8 * HOUR))
+    return clock
 
 
 @pytest_asyncio.fixture
 async def server(tmp_path: Path, keys: Keys) -> AsyncIterator[PosriskServer]:
-    running = await make_server(tmp_path, keys)
+    running = await make_server(tmp_path, keys, clock=clear_of_funding_times())
     yield running
     await running.stop()
 
