@@ -1,5 +1,6 @@
 """Real Binance clients reading market data from the marks off a posrisk server, each
-unchanged but for its base URLs: ccxt ``fetch_mark_price``, ``fetch_funding_rate``, python-binance
+unchanged but for its base URLs: ccxt ``fetch_mark_price``, ``fetch_mark_prices``,
+``fetch_funding_rate``, ``fetch_funding_rates``, python-binance
 ``futures_mark_price``, ``futures_symbol_ticker``, ``futures_orderbook_ticker`` and the
 SDK's ``mark_price``, ``symbol_price_ticker`` (its strict models read every field)."""
 
@@ -14,6 +15,8 @@ import pytest
 import pytest_asyncio
 
 from posrisk.app import PosriskServer
+from posrisk.engine.funding import next_funding_time
+from posrisk.service.clock import OffsetClock
 
 from ..service.conftest import HMAC_KEY, HMAC_SECRET, Keys
 from .conftest import make_server
@@ -23,11 +26,21 @@ pytestmark = [pytest.mark.asyncio, pytest.mark.timeout(60)]
 
 # The known scenario's marks.
 BTC_MARK, ETH_MARK = "21123.05052574", "950"
+HOUR = 3_600_000
+
+
+def clear_of_funding_times() -> OffsetClock:
+    """A server clock an hour past a funding time of every interval of 2 hours or more, so
+    none falls between what a test works out and what the server answers, unless the test
+    moves the clock (the machine's clock would need hours to reach the next)."""
+    clock = OffsetClock()
+    clock.advance(-(clock.now_ms() - HOUR) % (8 * HOUR))
+    return clock
 
 
 @pytest_asyncio.fixture
 async def server(tmp_path: Path, keys: Keys) -> AsyncIterator[PosriskServer]:
-    running = await make_server(tmp_path, keys)
+    running = await make_server(tmp_path, keys, clock=clear_of_funding_times())
     yield running
     await running.stop()
 
@@ -87,3 +100,24 @@ async def test_binance_sdk_mark_price_and_symbol_price_ticker(server: PosriskSer
     assert price.actual_instance.price == "950.00"
     book = (await asyncio.to_thread(rest.symbol_order_book_ticker, symbol="BTCUSDT")).data()
     assert book.actual_instance.bid_price == "21123.05"
+
+
+async def test_ccxt_fetch_mark_prices_and_funding_rates(server: PosriskServer) -> None:
+    exchange = ccxt_client(server, HMAC_KEY, HMAC_SECRET)
+    try:
+        marks = await exchange.fetch_mark_prices()  # GET /fapi/v1/premiumIndex, every symbol
+        assert {symbol: row["markPrice"] for symbol, row in marks.items()} == {
+            "BTC/USDT:USDT": float(BTC_MARK),
+            "ETH/USDT:USDT": float(ETH_MARK),
+        }
+        rates = await exchange.fetch_funding_rates()
+        due = next_funding_time(server.clock.now_ms(), 8)  # the default interval
+        assert {
+            symbol: (row["markPrice"], row["fundingRate"], row["fundingTimestamp"])
+            for symbol, row in rates.items()
+        } == {
+            "BTC/USDT:USDT": (float(BTC_MARK), 0.0001, due),
+            "ETH/USDT:USDT": (float(ETH_MARK), 0.0001, due),
+        }
+    finally:
+        await exchange.close()

@@ -169,6 +169,21 @@ async def test_book_ticker_on_every_mark_change_with_the_fill_prices(
     assert Decimal(book["B"]) > 0 and book["B"] == book["A"]
 
 
+async def test_book_ticker_follows_subscriptions_as_they_come_and_go(services: Services) -> None:
+    streams, first, second = _streams(services), FakeSink(), FakeSink()
+    streams.subscribe("ethusdt@bookTicker", first)
+    streams.subscribe("ETHUSDT@bookTicker", second)  # the same stream, another sink
+    await services.admin.set_marks({"ETHUSDT": Decimal("951")})
+    streams.unsubscribe("ethusdt@bookTicker", first)
+    await services.admin.set_marks({"ETHUSDT": Decimal("952")})  # the other still has it
+    streams.unsubscribe("ETHUSDT@bookTicker", second)
+    await services.admin.set_marks({"ETHUSDT": Decimal("953")})  # nobody: nothing built
+    streams.subscribe("ethusdt@bookTicker", first)
+    await services.admin.set_marks({"ETHUSDT": Decimal("954")})
+    assert [p["b"] for p in first.payloads()] == ["951.00", "954.00"]
+    assert [p["b"] for p in second.payloads()] == ["951.00", "952.00"]
+
+
 async def test_periodic_pushes_run_on_the_injected_sleep_while_subscribed(
     services: Services,
 ) -> None:

@@ -116,6 +116,10 @@ class MarketStreams:
         registry.subscribe(self.on_state_changed)
         # Subscribers by stream; each a dict (ordered, O(1) removal) of sink → its name.
         self._subscribers: dict[StreamKey, dict[Sink, str]] = {}
+        # The ``<symbol>@bookTicker`` streams subscribed, by symbol: a tick of marks looks
+        # them up only when there are some (300 keys built per tick cost more than the
+        # history the tick feeds).
+        self._books: dict[str, StreamKey] = {}
         # Symbols whose mark changed since the last ``!bookTicker`` push.
         self._books_moved: dict[str, None] = {}
         self._task: asyncio.Task[None] | None = None
@@ -136,6 +140,8 @@ class MarketStreams:
         if key is None:
             return False
         self._subscribers.setdefault(key, {})[sink] = name
+        if key.kind == _BOOK and key.symbol is not None:
+            self._books[key.symbol] = key
         self._start()
         return True
 
@@ -147,6 +153,8 @@ class MarketStreams:
         sinks.pop(sink, None)
         if not sinks:
             del self._subscribers[key]
+            if key.kind == _BOOK and key.symbol is not None:
+                del self._books[key.symbol]
         if not self._subscribers:
             self.stop()
 
@@ -235,10 +243,12 @@ class MarketStreams:
         self.history.record(changed.marks, now)
         if StreamKey(_ALL_BOOKS, None) in self._subscribers:
             self._books_moved.update(dict.fromkeys(changed.marks))
-        for symbol in changed.marks:
-            key = StreamKey(_BOOK, symbol)
-            if key in self._subscribers:
-                self._send(key, self._book_message(symbol, now))
+        books = self._books
+        if books:
+            for symbol in changed.marks:
+                key = books.get(symbol)
+                if key is not None:
+                    self._send(key, self._book_message(symbol, now))
 
     async def aclose(self) -> None:
         """Stop the periodic pushes and wait for them to end."""
