@@ -149,7 +149,9 @@ def _announce(server: PosriskServer, workers: int = 1) -> None:
     processes = f" in {workers} processes" if workers > 1 else ""
     out.print(f"posrisk {__version__} serving{processes}")
     out.print(f"  WebSocket API  {server.ws_url}")
-    rest = "account, balance, positionRisk, settings, orders, trades, listenKey"
+    rest = (
+        "account, balance, positionRisk, settings, orders, trades, income, market data, listenKey"
+    )
     out.print(f"  REST           {server.http_url}/fapi ({rest})")
     out.print(f"  database       {server.database} ({accounts} accounts)")
     who, gateway = {"loopback": "loopback clients", "any": "any client"}, settings.gateway
