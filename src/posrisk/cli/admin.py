@@ -21,7 +21,7 @@ from ..service.scenario import read_scenario_file
 from .common import DEFAULT_DB, DbOption, err, fail, out, print_json, print_wide, run
 from .db import CreateOption, operations
 
-__all__ = ["GROUPS"]
+__all__ = ["GROUPS", "admin_call"]
 
 T = TypeVar("T")
 
@@ -58,7 +58,7 @@ AdminTokenOption = Annotated[
 ]
 
 
-def _admin(
+def admin_call(
     db: str,
     admin_url: str | None,
     admin_token: str | None,
@@ -85,7 +85,7 @@ def account_create(
     body: dict[str, Any] = {"name": name}
     if position_mode is not None:
         body["positionMode"] = position_mode
-    _admin(db, admin_url, admin_token, lambda ops: ops.create_account(body), create)
+    admin_call(db, admin_url, admin_token, lambda ops: ops.create_account(body), create)
     out.print(f"created account {name!r}")
 
 
@@ -96,7 +96,7 @@ def account_list(
     admin_token: AdminTokenOption = None,
 ) -> None:
     """List accounts."""
-    rows = _admin(db, admin_url, admin_token, lambda ops: ops.list_accounts())
+    rows = admin_call(db, admin_url, admin_token, lambda ops: ops.list_accounts())
     table = Table("name", "position mode", "open positions", "keys")
     for row in rows:
         table.add_row(row["name"], row["positionMode"], str(row["openPositions"]), str(row["keys"]))
@@ -111,7 +111,7 @@ def account_show(
     admin_token: AdminTokenOption = None,
 ) -> None:
     """Show an account: balances, open positions (at the stored marks) and keys."""
-    print_json(_admin(db, admin_url, admin_token, lambda ops: ops.describe(name)))
+    print_json(admin_call(db, admin_url, admin_token, lambda ops: ops.describe(name)))
 
 
 @key_app.command("create")
@@ -137,7 +137,7 @@ def key_create(
             body["publicKey"] = public_key_file.read_text()
         except OSError as e:
             raise fail(f"cannot read {public_key_file}: {e.strerror}") from None
-    print_json(_admin(db, admin_url, admin_token, lambda ops: ops.create_key(account, body)))
+    print_json(admin_call(db, admin_url, admin_token, lambda ops: ops.create_key(account, body)))
 
 
 @key_app.command("revoke")
@@ -149,7 +149,7 @@ def key_revoke(
     admin_token: AdminTokenOption = None,
 ) -> None:
     """Revoke an API key (live sessions and streams of the key end at once)."""
-    answer = _admin(db, admin_url, admin_token, lambda ops: ops.revoke_key(account, api_key))
+    answer = admin_call(db, admin_url, admin_token, lambda ops: ops.revoke_key(account, api_key))
     out.print(f"revoked {api_key}")
     if "note" in answer:  # not every gateway on the bus confirmed it yet
         err.print(Text(f"warning: {answer['note']}", style="yellow"))
@@ -163,7 +163,7 @@ def key_list(
     admin_token: AdminTokenOption = None,
 ) -> None:
     """List an account's API keys."""
-    described = _admin(db, admin_url, admin_token, lambda ops: ops.describe(account))
+    described = admin_call(db, admin_url, admin_token, lambda ops: ops.describe(account))
     table = Table("API key", "type", "revoked")
     for row in described["keys"]:
         table.add_row(row["apiKey"], row["type"], "yes" if row["revoked"] else "")
@@ -183,7 +183,7 @@ def _wallet(
     if value <= 0:
         raise fail("the amount must be positive", -1130)
     body = {"asset": asset, "amount": format(value * sign, "f")}
-    described = _admin(db, admin_url, admin_token, lambda ops: ops.wallet(account, body))
+    described = admin_call(db, admin_url, admin_token, lambda ops: ops.wallet(account, body))
     balance = next(
         (b["walletBalance"] for b in described["balances"] if b["asset"] == asset),
         fmt_money(Decimal(0)),
@@ -252,7 +252,7 @@ def setting_set(
     body: dict[str, Any] = {"symbols": symbols}
     if position_mode is not None:
         body["positionMode"] = position_mode
-    result = _admin(db, admin_url, admin_token, lambda ops: ops.settings(account, body))
+    result = admin_call(db, admin_url, admin_token, lambda ops: ops.settings(account, body))
     out.print(f"{account}: position mode {result['positionMode']}, settings saved")
 
 
@@ -277,7 +277,7 @@ def setting_commission(
     for name, rate in (("maker", maker), ("taker", taker)):
         if rate is not None:
             body[name] = rate
-    result = _admin(db, admin_url, admin_token, lambda ops: ops.commission(account, body))
+    result = admin_call(db, admin_url, admin_token, lambda ops: ops.commission(account, body))
     rates = result["commission"]
     out.print(f"{account}: maker {rates['maker']}, taker {rates['taker']}")
     for symbol, given in rates["symbols"].items():
@@ -315,7 +315,7 @@ def fill_add(
         body["time"] = time
     if force:
         body["force"] = True
-    result = _admin(db, admin_url, admin_token, lambda ops: ops.fill(account, body))
+    result = admin_call(db, admin_url, admin_token, lambda ops: ops.fill(account, body))
     print_json([p for p in result["positions"] if p["symbol"] == symbol])
 
 
@@ -331,7 +331,7 @@ def margin_transfer(
 ) -> None:
     """Move margin into or out of an isolated position."""
     body = {"symbol": symbol, "amount": amount, "positionSide": position_side}
-    result = _admin(db, admin_url, admin_token, lambda ops: ops.isolated_margin(account, body))
+    result = admin_call(db, admin_url, admin_token, lambda ops: ops.isolated_margin(account, body))
     print_json([p for p in result["positions"] if p["symbol"] == symbol])
 
 
@@ -344,7 +344,7 @@ def mark_set(
 ) -> None:
     """Set mark prices (durable when acknowledged)."""
     body: dict[str, Any] = dict(_pairs(marks, "mark"))
-    _admin(db, admin_url, admin_token, lambda ops: ops.set_marks(body))
+    admin_call(db, admin_url, admin_token, lambda ops: ops.set_marks(body))
     out.print(", ".join(f"{symbol} {price}" for symbol, price in body.items()))
 
 
@@ -355,7 +355,7 @@ def mark_list(
     admin_token: AdminTokenOption = None,
 ) -> None:
     """List the mark prices."""
-    marks = _admin(db, admin_url, admin_token, lambda ops: ops.marks())
+    marks = admin_call(db, admin_url, admin_token, lambda ops: ops.marks())
     table = Table("symbol", "mark price")
     for symbol, price in sorted(marks.items()):
         table.add_row(symbol, str(price))
@@ -372,6 +372,6 @@ def scenario_load(
 ) -> None:
     """Load a scenario file's accounts, all or nothing (into a new database with --create)."""
     document = run(_parse(lambda: read_scenario_file(file)))
-    result = _admin(db, admin_url, admin_token, lambda ops: ops.load_scenario(document), create)
+    result = admin_call(db, admin_url, admin_token, lambda ops: ops.load_scenario(document), create)
     names = result["accounts"]
     out.print(f"loaded {len(names)} accounts: {', '.join(names)}")

@@ -10,9 +10,8 @@ from typing import Any
 import typer
 
 from ..service.clock_control import parse_duration
-from .admin import AdminTokenOption, AdminUrlOption
-from .common import DEFAULT_DB, DbOption, fail, out, run
-from .db import operations
+from .admin import AdminTokenOption, AdminUrlOption, admin_call
+from .common import DEFAULT_DB, DbOption, fail, out
 
 __all__ = ["clock_app"]
 
@@ -32,11 +31,7 @@ def clock_show(
 ) -> None:
     """Print the server's time and how far it was moved ahead."""
 
-    async def act() -> dict[str, Any]:
-        async with operations(db, admin_url, admin_token) as ops:
-            return await ops.clock()
-
-    out.print(_line(run(act())))
+    out.print(_line(admin_call(db, admin_url, admin_token, lambda ops: ops.clock())))
 
 
 @clock_app.command("advance")
@@ -52,8 +47,8 @@ def clock_advance(
     except ValueError as e:
         raise fail(str(e)) from None
 
-    async def act() -> dict[str, Any]:
-        async with operations(db, admin_url, admin_token) as ops:
-            return await ops.advance_clock({"advanceMs": ms})
-
-    out.print(_line(run(act())))
+    out.print(
+        _line(
+            admin_call(db, admin_url, admin_token, lambda ops: ops.advance_clock({"advanceMs": ms}))
+        )
+    )

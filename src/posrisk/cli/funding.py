@@ -10,9 +10,8 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
-from .admin import AdminTokenOption, AdminUrlOption
-from .common import DEFAULT_DB, DbOption, fail, out, print_wide, run
-from .db import operations
+from .admin import AdminTokenOption, AdminUrlOption, admin_call
+from .common import DEFAULT_DB, DbOption, fail, out, print_wide
 
 __all__ = ["funding_app"]
 
@@ -74,11 +73,7 @@ def funding_set(
     """Set symbols' funding rates (and interval, cap, floor): durable when acknowledged."""
     body = funding_body(rates, interval_hours, cap, floor)
 
-    async def act() -> dict[str, Any]:
-        async with operations(db, admin_url, admin_token) as ops:
-            return await ops.set_funding(body)
-
-    answer = run(act())
+    answer = admin_call(db, admin_url, admin_token, lambda ops: ops.set_funding(body))
     for symbol in body:
         row = answer[symbol]
         out.print(
@@ -95,11 +90,7 @@ def funding_show(
 ) -> None:
     """Show the symbols whose funding is not the default (0.0001 every 8 h, ±0.02)."""
 
-    async def act() -> dict[str, Any]:
-        async with operations(db, admin_url, admin_token) as ops:
-            return await ops.funding()
-
-    answer = run(act())
+    answer = admin_call(db, admin_url, admin_token, lambda ops: ops.funding())
     if not answer:
         out.print("every symbol pays the default: 0.0001 every 8 h, cap 0.02, floor -0.02")
         return

@@ -9,9 +9,8 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
-from .admin import AdminTokenOption, AdminUrlOption
-from .common import DEFAULT_DB, DbOption, out, print_wide, run
-from .db import operations
+from .admin import AdminTokenOption, AdminUrlOption, admin_call
+from .common import DEFAULT_DB, DbOption, out, print_wide
 
 __all__ = ["order_app"]
 
@@ -46,11 +45,9 @@ def order_list(
 ) -> None:
     """List the account's open orders and open algo orders (by id)."""
 
-    async def act() -> dict[str, Any]:
-        async with operations(db, admin_url, admin_token) as ops:
-            return await ops.orders(account, symbol)
-
-    print_wide(_table(run(act())))
+    print_wide(
+        _table(admin_call(db, admin_url, admin_token, lambda ops: ops.orders(account, symbol)))
+    )
 
 
 @order_app.command("cancel")
@@ -65,11 +62,9 @@ def order_cancel(
     """Cancel the account's open orders: all of them (regular and algo), one symbol's, or
     one order; all in one commit, or none."""
 
-    async def act() -> dict[str, Any]:
-        async with operations(db, admin_url, admin_token) as ops:
-            return await ops.cancel_orders(account, symbol, order_id)
-
-    answer = run(act())
+    answer = admin_call(
+        db, admin_url, admin_token, lambda ops: ops.cancel_orders(account, symbol, order_id)
+    )
     ids = [str(o["orderId"]) for o in answer["orders"]]
     ids += [f"algo {a['algoId']}" for a in answer["algoOrders"]]
     out.print(f"canceled {len(ids)} orders" + (f": {', '.join(ids)}" if ids else ""))
