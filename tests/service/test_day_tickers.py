@@ -10,7 +10,7 @@ import orjson
 import pytest
 
 from posrisk.engine.klines import day_stats
-from posrisk.service.kline_routes import ticker_24hr_row
+from posrisk.engine.market_views import ticker_24hr_row
 
 from .conftest import Services
 from .test_kline_routes import _get

@@ -20,13 +20,17 @@ from typing import Any
 
 from .filters import filters_for, top_of_book
 from .funding import FundingSchedule, SymbolFunding, next_funding_time
+from .klines import Candle, DayStats, scaled_text, scaled_to_decimal
 from .market import Symbol
 from .numbers import CONTEXT, ZERO
 
 __all__ = [
     "book_ticker_row",
     "funding_info_rows",
+    "kline_row",
+    "mark_kline_row",
     "premium_index_row",
+    "ticker_24hr_row",
     "ticker_price_row",
 ]
 
@@ -117,3 +121,82 @@ def funding_info_rows(schedule: FundingSchedule, market: Iterable[Symbol]) -> li
             }
         )
     return rows
+
+
+_Q3 = Decimal("0.001")
+
+
+def _percent(change: int, opened: int) -> str:
+    """``priceChangePercent``: 3 decimals, half-even (``"-95.960"``)."""
+    if opened == 0:
+        return "0.000"
+    ratio = Decimal(change * 100) / Decimal(opened)
+    quantized = ratio.quantize(_Q3, ROUND_HALF_EVEN, CONTEXT)
+    return format(quantized if quantized else quantized.copy_abs(), "f")
+
+
+def ticker_24hr_row(symbol: Symbol, stats: DayStats) -> dict[str, Any]:
+    """One ``ticker/24hr`` row: the mark's 24 hours (``DayStats``, prices scaled by 1e8)
+    rounded half-even to the symbol's tick, as ``ticker/price`` rounds the mark; there
+    are no trades, so no volume and no trade ids."""
+    tick = filters_for(symbol).tick_size
+
+    def at_tick(value: int) -> str:
+        return _scaled_at_tick(value, tick)
+
+    last, opened = at_tick(stats.last), at_tick(stats.open)
+    change = Decimal(last) - Decimal(opened)
+    return {
+        "symbol": symbol.name,
+        "priceChange": format(change.quantize(tick, context=CONTEXT), "f"),
+        "priceChangePercent": _percent(stats.last - stats.open, stats.open),
+        "weightedAvgPrice": at_tick(stats.weighted_average),
+        "lastPrice": last,
+        "lastQty": "0",
+        "openPrice": opened,
+        "highPrice": at_tick(stats.high),
+        "lowPrice": at_tick(stats.low),
+        "volume": "0",
+        "quoteVolume": "0",
+        "openTime": stats.open_time,
+        "closeTime": stats.close_time,
+        "firstId": -1,
+        "lastId": -1,
+        "count": stats.count,
+    }
+
+
+def _scaled_at_tick(value: int, tick: Decimal) -> str:
+    """A price scaled by 1e8 (the history's), rounded half-even to ``tick``."""
+    return _on_grid(scaled_to_decimal(value), tick, ROUND_HALF_EVEN)
+
+
+def mark_kline_row(candle: Candle) -> list[Any]:
+    """A ``markPriceKlines`` row: Binance's 12 fields, prices with 8 decimals, no volume;
+    the count is the mark's changes in the candle."""
+    return [
+        candle.open_time,
+        scaled_text(candle.open),
+        scaled_text(candle.high),
+        scaled_text(candle.low),
+        scaled_text(candle.close),
+        "0",
+        candle.close_time,
+        "0",
+        candle.count,
+        "0",
+        "0",
+        "0",
+    ]
+
+
+def kline_row(candle: Candle, symbol: Symbol) -> list[Any]:
+    """A ``klines`` row drawn from the mark (there are no trades): prices at the symbol's
+    tick, no volume, 0 trades."""
+    tick = filters_for(symbol).tick_size
+    row = mark_kline_row(candle)
+    row[1:5] = [
+        _scaled_at_tick(v, tick) for v in (candle.open, candle.high, candle.low, candle.close)
+    ]
+    row[8] = 0
+    return row

@@ -18,12 +18,10 @@ klines (``KLINE_ROUTES``). The USDⓈ-M WS API has no klines method: none here e
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from decimal import ROUND_HALF_EVEN, Decimal
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl
 
 from ..engine import Symbol
-from ..engine.filters import filters_for
 from ..engine.klines import (
     INTERVALS,
     Candle,
@@ -32,11 +30,9 @@ from ..engine.klines import (
     Span,
     candles,
     day_stats,
-    scaled_text,
-    scaled_to_decimal,
     span,
 )
-from ..engine.numbers import CONTEXT
+from ..engine.market_views import kline_row, mark_kline_row, ticker_24hr_row
 from ..protocol import WireError, read_long
 from .inputs import known_symbol
 from .mark_history import MarkHistory
@@ -59,49 +55,6 @@ __all__ = [
 Params = Mapping[str, object]
 DEFAULT_KLINES = 500
 MAX_KLINES = 1500
-_ZERO_TEXT = "0"
-_Q3 = Decimal("0.001")
-
-
-def _at_tick(value: int, tick: Decimal) -> str:
-    """A 1e-8 price rounded half-even to ``tick``, printed at it (``"21123.05"``)."""
-    price = scaled_to_decimal(value)
-    on_grid = (price / tick).to_integral_value(ROUND_HALF_EVEN, CONTEXT) * tick
-    return format(on_grid.quantize(tick, context=CONTEXT), "f")
-
-
-def _percent(change: int, opened: int) -> str:
-    """``priceChangePercent``: 3 decimals, half-even (``"-95.960"``)."""
-    if opened == 0:
-        return "0.000"
-    ratio = Decimal(change * 100) / Decimal(opened)
-    quantized = ratio.quantize(_Q3, ROUND_HALF_EVEN, CONTEXT)
-    return format(quantized if quantized else quantized.copy_abs(), "f")
-
-
-def ticker_24hr_row(symbol: Symbol, stats: DayStats) -> dict[str, Any]:
-    """One ``ticker/24hr`` row: the mark's 24 hours at the symbol's tick."""
-    tick = filters_for(symbol).tick_size
-    last, opened = _at_tick(stats.last, tick), _at_tick(stats.open, tick)
-    change = Decimal(last) - Decimal(opened)
-    return {
-        "symbol": symbol.name,
-        "priceChange": format(change.quantize(tick, context=CONTEXT), "f"),
-        "priceChangePercent": _percent(stats.last - stats.open, stats.open),
-        "weightedAvgPrice": _at_tick(stats.weighted_average, tick),
-        "lastPrice": last,
-        "lastQty": _ZERO_TEXT,
-        "openPrice": opened,
-        "highPrice": _at_tick(stats.high, tick),
-        "lowPrice": _at_tick(stats.low, tick),
-        "volume": _ZERO_TEXT,
-        "quoteVolume": _ZERO_TEXT,
-        "openTime": stats.open_time,
-        "closeTime": stats.close_time,
-        "firstId": -1,
-        "lastId": -1,
-        "count": stats.count,
-    }
 
 
 class DayTickers:
@@ -188,46 +141,13 @@ def _read_klines(api: ApiService, params: Params, now: int) -> tuple[Symbol, lis
 
 def mark_price_klines(api: ApiService, params: Params, now: int) -> list[list[Any]]:
     """``/fapi/v1/markPriceKlines``: Binance's rows, prices with 8 decimals."""
-    return [
-        [
-            c.open_time,
-            scaled_text(c.open),
-            scaled_text(c.high),
-            scaled_text(c.low),
-            scaled_text(c.close),
-            _ZERO_TEXT,
-            c.close_time,
-            _ZERO_TEXT,
-            c.count,
-            _ZERO_TEXT,
-            _ZERO_TEXT,
-            _ZERO_TEXT,
-        ]
-        for c in _read_klines(api, params, now)[1]
-    ]
+    return [mark_kline_row(c) for c in _read_klines(api, params, now)[1]]
 
 
 def klines(api: ApiService, params: Params, now: int) -> list[list[Any]]:
     """``/fapi/v1/klines``: the mark's candles at the tick, no volume, no trades."""
     symbol, found = _read_klines(api, params, now)
-    tick = filters_for(symbol).tick_size
-    return [
-        [
-            c.open_time,
-            _at_tick(c.open, tick),
-            _at_tick(c.high, tick),
-            _at_tick(c.low, tick),
-            _at_tick(c.close, tick),
-            _ZERO_TEXT,
-            c.close_time,
-            _ZERO_TEXT,
-            0,
-            _ZERO_TEXT,
-            _ZERO_TEXT,
-            _ZERO_TEXT,
-        ]
-        for c in found
-    ]
+    return [kline_row(c, symbol) for c in found]
 
 
 def kline_weight(query: str, body: bytes) -> int:
