@@ -73,3 +73,19 @@ def test_only_a_gateway_on_a_bus_keeps_its_clock_from_being_moved() -> None:
     shared = PosriskServer(ServerSettings(db="postgresql://127.0.0.1/none", redis="redis://x"))
     control = shared._clock_control(due, due)
     assert control is not None and control.shared
+
+
+@pytest.mark.asyncio
+@pytest.mark.timeout(60)
+async def test_a_restarted_server_keeps_its_clock_where_it_was_moved(
+    tmp_path: Path, keys: Keys
+) -> None:
+    first = await make_server(tmp_path, keys, admin_port=None)
+    assert first.clock_control is not None
+    await first.clock_control.advance(8 * 3_600_000)
+    await first.stop()
+    again = await make_server(tmp_path, keys, admin_port=None, scenario=None)
+    try:
+        assert again.clock.advanced_ms == 8 * 3_600_000  # the exchange's time never goes back
+    finally:
+        await again.stop()

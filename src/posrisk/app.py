@@ -32,7 +32,7 @@ from .service.admin import AdminService
 from .service.api import ApiService
 from .service.bans import BAN_PREFIX, BanWriter, saved_bans
 from .service.clock import Clock, OffsetClock
-from .service.clock_control import ClockControl
+from .service.clock_control import CLOCK_OFFSET, ClockControl
 from .service.dashboard import Dashboard
 from .service.demo import DemoCredentials, seed_demo
 from .service.errors import ServiceError
@@ -46,7 +46,7 @@ from .service.registry import Registry
 from .service.rest import RestService
 from .service.scenario import ScenarioError, read_scenario_file
 from .service.streams import LISTEN_KEY_TTL_MS, UserStreams
-from .store import DatabaseLock, Store, StoreError, check_database_file
+from .store import DatabaseLock, SetMeta, Store, StoreError, check_database_file
 from .urls import redacted
 
 log = logging.getLogger("posrisk.server")
@@ -285,7 +285,12 @@ class PosriskServer:
         clock = self.clock
         if not isinstance(clock, OffsetClock):
             return None  # a clock of the caller's (tests): moved by its owner
-        control = ClockControl(clock, shared=self.settings.redis is not None)
+        store = self.store
+
+        async def save(offset: int) -> None:
+            await store.commit([SetMeta(CLOCK_OFFSET, str(offset))])
+
+        control = ClockControl(clock, shared=self.settings.redis is not None, save=save)
         control.after_advance(orders.expire)
         control.after_advance(funding.settle_due)
         return control
@@ -336,6 +341,9 @@ class PosriskServer:
         self.admin, snapshot = await load_admin(self.store, key, self.market, self.clock)
         self.registry = self.admin.registry
         self._meta = dict(snapshot.meta)
+        saved = int(self._meta.get(CLOCK_OFFSET, "0"))
+        if isinstance(self.clock, OffsetClock) and saved > self.clock.offset_ms:
+            self.clock.advance(saved - self.clock.offset_ms)  # never back before a move
         if scenario is not None:
             await self.admin.load_scenario(scenario)
         elif settings.demo and not self.registry.accounts:

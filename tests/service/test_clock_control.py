@@ -61,3 +61,25 @@ def test_durations() -> None:
     for bad in ("", "h", "1.5h", "-1h", "8 hours", "1y"):
         with pytest.raises(ValueError, match="is not a duration"):
             parse_duration(bad)
+
+
+@pytest.mark.asyncio
+async def test_the_offset_is_saved_before_the_clock_moves() -> None:
+    clock = OffsetClock()
+    saved: list[tuple[int, int]] = []
+
+    async def save(offset: int) -> None:
+        saved.append((offset, clock.advanced_ms))  # what is saved, and where the clock is
+
+    control = ClockControl(clock, save=save)
+    await control.advance(3_600_000)
+    await control.advance(0)  # nothing moved: nothing to save
+    await control.advance(60_000)
+    assert saved == [(3_600_000, 0), (3_660_000, 3_600_000)]
+
+    async def failing(offset: int) -> None:
+        raise OSError("disk full")
+
+    with pytest.raises(OSError):
+        await ClockControl(clock, save=failing).advance(1)
+    assert clock.advanced_ms == 3_660_000  # not saved: not moved

@@ -3,7 +3,9 @@ operator (``POST /admin/v1/clock``, ``posrisk clock advance 8h``) do to let time
 without waiting for it.
 
 After the clock moves, what became due runs before the move is answered: GTD orders
-expire, funding times settle (the hooks given to ``after_advance``). Decided: a clock
+expire, funding times settle (the hooks given to ``after_advance``). The offset is saved
+before the clock moves, and a restarted server starts with it (``CLOCK_OFFSET``), so the
+exchange's time never goes back. Decided: a clock
 moves only forward, at most ``MAX_ADVANCE_MS`` (366 days) at a time, and only on a server
 that is its database's one gateway (no bus: without ``--redis`` a server is alone on its
 database) — gateways sharing a PostgreSQL database each keep their own clock, so moving
@@ -17,7 +19,11 @@ from typing import Protocol
 
 from .errors import ServiceError
 
-__all__ = ["MAX_ADVANCE_MS", "ClockControl", "MovableClock", "parse_duration"]
+__all__ = ["CLOCK_OFFSET", "MAX_ADVANCE_MS", "ClockControl", "MovableClock", "parse_duration"]
+
+# The meta key keeping how far the clock was moved (ms), so a restart does not take the
+# exchange's time back: the settled funding times and the ledger's times stay behind it.
+CLOCK_OFFSET = "clock_offset_ms"
 
 MAX_ADVANCE_MS = 366 * 24 * 3_600_000
 
@@ -38,10 +44,18 @@ class MovableClock(Protocol):
 class ClockControl:
     """The one way the server's clock moves: checked, moved, then what fell due runs."""
 
-    def __init__(self, clock: MovableClock, *, shared: bool = False) -> None:
+    def __init__(
+        self,
+        clock: MovableClock,
+        *,
+        shared: bool = False,
+        save: Callable[[int], Awaitable[object]] | None = None,
+    ) -> None:
         self.clock = clock
         # Whether other gateways serve the same database (each has its own clock).
         self.shared = shared
+        # Makes the new offset durable before the clock moves (``CLOCK_OFFSET``).
+        self.save = save
         self._hooks: list[Hook] = []
 
     def __repr__(self) -> str:
@@ -68,6 +82,8 @@ class ClockControl:
                 code=-1000,
                 status=409,
             )
+        if self.save is not None and ms:
+            await self.save(self.clock.advanced_ms + ms)  # durable first, then moved
         self.clock.advance(ms)
         for hook in self._hooks:
             await hook()
