@@ -32,7 +32,7 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks.scaleout import run_sql, with_search_path
-from benchmarks.server import SECRET, free_port
+from benchmarks.server import SECRET, free_port, percentile_ms
 from benchmarks.suite import postgres_reachable, stop
 from posrisk.engine import Market
 
@@ -176,10 +176,11 @@ def settle(admin_port: int) -> tuple[float, float, dict[str, Any]]:
 def figures(stamps: list[tuple[float, float]], start: float, end: float) -> dict[str, float]:
     latencies = sorted(latency for at, latency in stamps if start <= at < end) or [0.0]
 
-    def pct(p: float) -> float:
-        return latencies[min(len(latencies) - 1, int(p * len(latencies)))] / 1000
-
-    return {"rps": len(latencies) / max(end - start, 1e-9), "p50": pct(0.5), "p99": pct(0.99)}
+    return {
+        "rps": len(latencies) / max(end - start, 1e-9),
+        "p50": percentile_ms(latencies, 0.5),
+        "p99": percentile_ms(latencies, 0.99),
+    }
 
 
 def run_db(db: str, where: str, scenario_path: Path, args: argparse.Namespace) -> dict[str, Any]:

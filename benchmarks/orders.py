@@ -42,7 +42,7 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks.scaleout import run_sql, with_search_path
-from benchmarks.server import SECRET, drive, free_port, median_run, wait_port
+from benchmarks.server import SECRET, drive, free_port, median_run, percentile_ms, wait_port
 from benchmarks.suite import postgres_reachable, stop
 
 ROOT = Path(__file__).parents[1]
@@ -202,14 +202,11 @@ def measure(
         print(f"  note: {case} refused: {data['first_error']}", flush=True)
     latencies = sorted(data["latencies"]) or [0.0]
 
-    def pct(p: float) -> float:
-        return float(latencies[min(len(latencies) - 1, int(p * len(latencies)))]) / 1000
-
     rates = [n for _, n in data["per_second"]] or [data["requests"] / data["elapsed"]]
     return {
         "rps": statistics.median(rates),
-        "p50": pct(0.50),
-        "p99": pct(0.99),
+        "p50": percentile_ms(latencies, 0.50),
+        "p99": percentile_ms(latencies, 0.99),
         "errors": data["errors"],
         "events_per_s": data["events_per_s"],
     }

@@ -34,6 +34,7 @@ from benchmarks.server import (
     drive,
     free_port,
     median_run,
+    percentile_ms,
     scenario,
     serve_posrisk,
     wait_port,
@@ -179,15 +180,12 @@ def measure(port: int, path: str, connections: int, seconds: float) -> dict[str,
     os.unlink(out_path)
     latencies = sorted(data["latencies"])
 
-    def pct(p: float) -> float:
-        return float(latencies[min(len(latencies) - 1, int(p * len(latencies)))]) / 1000
-
     rates = [n for _, n in data["per_second"]] or [data["requests"] / data["elapsed"]]
     return {
         "rps": statistics.median(rates),
-        "p50": pct(0.50),
-        "p90": pct(0.90),
-        "p99": pct(0.99),
+        "p50": percentile_ms(latencies, 0.50),
+        "p90": percentile_ms(latencies, 0.90),
+        "p99": percentile_ms(latencies, 0.99),
         "max": latencies[-1] / 1000,
         "errors": data["errors"],
     }

@@ -338,19 +338,21 @@ def measure(
     os.unlink(out_path)
     latencies = sorted(data["latencies"])
 
-    def pct(p: float) -> float:
-        return float(latencies[min(len(latencies) - 1, int(p * len(latencies)))]) / 1000
-
     rates = [n for _, n in data["per_second"]] or [data["requests"] / data["elapsed"]]
     return {
         "rps": statistics.median(rates),
         "mean_rps": data["requests"] / data["elapsed"],
-        "p50": pct(0.50),
-        "p90": pct(0.90),
-        "p99": pct(0.99),
+        "p50": percentile_ms(latencies, 0.50),
+        "p90": percentile_ms(latencies, 0.90),
+        "p99": percentile_ms(latencies, 0.99),
         "max": latencies[-1] / 1000,
         "errors": data["errors"],
     }
+
+
+def percentile_ms(latencies: Sequence[float], p: float) -> float:
+    """The ``p`` quantile (0..1) of sorted latencies in µs, in ms (nearest rank, below)."""
+    return float(latencies[min(len(latencies) - 1, int(p * len(latencies)))]) / 1000
 
 
 def median_run(runs: list[dict[str, Any]]) -> dict[str, Any]:
